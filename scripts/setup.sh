@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs missing Debian packages, then configures and builds xbarkit (Release) in ./build.
+# Sourced by scripts/run.sh and scripts/test.sh; safe to run again (only what is missing is done).
+set -euo pipefail
+XBARKIT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${XBARKIT_BUILD_DIR:-$XBARKIT_ROOT/build}"
+
+packages=(build-essential cmake pkg-config libngspice0-dev ngspice libeigen3-dev libboost-dev catch2
+          libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev dataset-fashion-mnist)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "xbarkit: installing Debian packages: ${missing[*]}" >&2
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >&2
+fi
+
+jobs="$(nproc 2>/dev/null || echo 2)"
+if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+  cmake -S "$XBARKIT_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >&2
+fi
+cmake --build "$BUILD_DIR" -j "$jobs" >&2

@@ -1,0 +1,31 @@
+// xbarkit: characterize compute-in-memory crossbars with SPICE and turn them into calibrated models.
+#include <algorithm>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "registry.hpp"
+#include "xbarkit/core/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "xbarkit: compute-in-memory crossbar characterization (ngspice + native solver), LUTs and BNN inference.\n"
+      "Run 'xbarkit <command> --help' for each command's options."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", XBARKIT_VERSION);
+  auto& commands = xbarkit::cli::registry();
+  std::sort(commands.begin(), commands.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [name, setup] : commands) setup(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const xbarkit::Error& e) {
+    std::cerr << "xbarkit: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "xbarkit: unexpected error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}

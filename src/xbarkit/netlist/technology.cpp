@@ -1,0 +1,126 @@
+#include "xbarkit/netlist/technology.hpp"
+
+#include <fmt/format.h>
+
+#include "xbarkit/core/paths.hpp"
+#include "xbarkit/core/toml_reader.hpp"
+
+namespace xbarkit::netlist {
+
+const FinfetParams& Technology::finfet(const std::string& flavour) const {
+  auto it = finfets.find(flavour);
+  if (it == finfets.end()) throw InputError(file.string(), "finfet." + flavour, "no such transistor flavour");
+  return it->second;
+}
+
+const ArrayDefaults& Technology::array(const std::string& kind) const {
+  auto it = arrays.find(kind);
+  if (it == arrays.end()) throw InputError(file.string(), kind, "no defaults for this cell kind");
+  return it->second;
+}
+
+namespace {
+
+double positive(const TomlSection& s, std::string_view key) {
+  const double v = s.require_number(key);
+  if (!(v > 0)) throw s.error(key, fmt::format("must be > 0, got {}", v));
+  return v;
+}
+
+double non_negative(const TomlSection& s, std::string_view key) {
+  const double v = s.require_number(key);
+  if (!(v >= 0)) throw s.error(key, fmt::format("must be >= 0, got {}", v));
+  return v;
+}
+
+std::filesystem::path model_file(const TomlSection& s, std::string_view key) {
+  const auto rel = s.require_string(key);
+  auto path = source_dir() / rel;
+  if (!std::filesystem::exists(path)) throw s.error(key, fmt::format("model file {} not found", path.string()));
+  return path;
+}
+
+}  // namespace
+
+Technology load_technology(const std::string& name_or_path, const std::filesystem::path& base_dir) {
+  std::filesystem::path path;
+  if (name_or_path.ends_with(".toml")) {
+    path = std::filesystem::path(name_or_path);
+    if (path.is_relative() && !base_dir.empty()) path = base_dir / path;
+  } else {
+    path = models_dir() / "tech" / (name_or_path + ".toml");
+  }
+  if (!std::filesystem::exists(path))
+    throw InputError(path.string(), "", fmt::format("technology '{}' not found", name_or_path));
+
+  const auto doc = TomlDocument::from_file(path);
+  const auto root = doc.root();
+  Technology tech;
+  tech.file = path;
+  tech.name = root.string("name").value_or(path.stem().string());
+
+  const auto supply = root.require_table("supply");
+  tech.vdd_V = positive(supply, "vdd");
+  tech.temperature_K = positive(supply, "temperature");
+  supply.reject_unknown_keys();
+
+  const auto fin = root.require_table("finfet");
+  tech.finfet_spice_lib = model_file(fin, "spice_model");
+  FinfetParams common;
+  common.w_m = positive(fin, "w");
+  common.leff_m = positive(fin, "leff");
+  common.cg_F_per_m2 = positive(fin, "cg");
+  common.alpha = positive(fin, "alpha");
+  common.beta = positive(fin, "beta");
+  common.temperature_K = tech.temperature_K;
+  for (const auto& key : fin.keys()) {
+    if (key == "spice_model" || key == "w" || key == "leff" || key == "cg" || key == "alpha" || key == "beta") continue;
+    const auto fl = fin.table(key);
+    if (!fl) continue;
+    FinfetParams p = common;
+    p.flavour = key;
+    p.vx0_m_per_s = positive(*fl, "vx0");
+    p.vt0_V = fl->require_number("vt0");
+    p.mu_m2_per_Vs = positive(*fl, "mu");
+    p.rs0_ohm_m = non_negative(*fl, "rs0");
+    p.n0 = positive(*fl, "n0");
+    p.delta = fl->require_number("delta");
+    fl->reject_unknown_keys();
+    tech.finfets[key] = p;
+  }
+  fin.reject_unknown_keys();
+
+  const auto rr = root.require_table("reram");
+  tech.reram_spice_lib = model_file(rr, "spice_model");
+  tech.reram.i0_A = positive(rr, "i0");
+  tech.reram.g0_m = positive(rr, "g0");
+  tech.reram.v0_V = positive(rr, "v0");
+  tech.reram.gap_lrs_m = positive(rr, "gap_lrs");
+  tech.reram.gap_hrs_m = positive(rr, "gap_hrs");
+  rr.reject_unknown_keys();
+
+  for (const char* kind : {"sram8t", "rram1t1r", "passive"}) {
+    const auto t = root.table(kind);
+    if (!t) continue;
+    ArrayDefaults d;
+    if (t->has("transistor")) {
+      d.transistor = t->require_string("transistor");
+      if (!tech.finfets.count(d.transistor))
+        throw t->error("transistor", fmt::format("unknown flavour '{}' (not under [finfet])", d.transistor));
+      d.nfin = static_cast<int>(t->integer("nfin").value_or(1));
+      if (d.nfin < 1) throw t->error("nfin", "must be >= 1");
+    }
+    d.r_bitline_ohm = t->has("r_bitline") ? non_negative(*t, "r_bitline") : 0.0;
+    d.r_sourceline_ohm = t->has("r_sourceline") ? non_negative(*t, "r_sourceline") : 0.0;
+    d.r_wordline_ohm = t->has("r_wordline") ? non_negative(*t, "r_wordline") : 0.0;
+    d.v_read_V = non_negative(*t, "v_read");
+    if (t->has("r_lrs")) d.r_lrs_ohm = positive(*t, "r_lrs");
+    if (t->has("r_hrs")) d.r_hrs_ohm = positive(*t, "r_hrs");
+    t->reject_unknown_keys();
+    tech.arrays[kind] = d;
+  }
+  root.reject_unknown_keys();
+  return tech;
+}
+
+}  // namespace xbarkit::netlist

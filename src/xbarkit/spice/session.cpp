@@ -1,0 +1,135 @@
+#include "xbarkit/spice/session.hpp"
+
+#include <ngspice/sharedspice.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace xbarkit::spice {
+
+namespace {
+std::atomic<bool> g_session_exists{false};
+
+bool is_error_line(const std::string& line) {
+  // ngspice marks fatal problems with these words; warnings and notes are informational.
+  for (const char* key : {"Error", "error:", "aborted", "singular", "Timestep too small", "iteration limit",
+                          "no convergence", "Unknown", "not found", "could not find", "Could not find"})
+    if (line.find(key) != std::string::npos) return true;
+  return false;
+}
+}  // namespace
+
+Session::Session() {
+  if (g_session_exists.exchange(true))
+    throw Error("ngspice is already in use in this process (it is not reentrant); use spice::WorkerPool");
+  ngSpice_Init(&Session::on_output, nullptr, reinterpret_cast<ControlledExit*>(&Session::on_exit), nullptr, nullptr,
+               nullptr, this);
+  // Keep ngspice quiet and fast: no .spiceinit, no per-op listing of every node on stdout.
+  ngSpice_Command(const_cast<char*>("set noinit"));
+}
+
+Session::~Session() {
+  if (alive_) {
+    ngSpice_Command(const_cast<char*>("remcirc"));
+    ngSpice_Command(const_cast<char*>("destroy all"));
+  }
+  g_session_exists = false;
+}
+
+int Session::on_output(char* text, int, void* self) {
+  auto* s = static_cast<Session*>(self);
+  std::string line(text ? text : "");
+  if (line.rfind("stderr ", 0) == 0) s->stderr_lines_.push_back(line.substr(7));
+  return 0;
+}
+
+int Session::on_exit(int status, bool, bool, int, void* self) {
+  auto* s = static_cast<Session*>(self);
+  s->alive_ = false;
+  s->exit_status_ = status;
+  return 0;
+}
+
+void Session::fail(const std::string& what) const {
+  std::string msg = "ngspice: " + what;
+  int shown = 0;
+  for (const auto& line : stderr_lines_) {
+    if (!is_error_line(line)) continue;
+    msg += "\n  " + line;
+    if (++shown == 12) break;
+  }
+  if (shown == 0)
+    for (const auto& line : stderr_lines_) msg += "\n  " + line;
+  throw SpiceError(msg);
+}
+
+void Session::command(const std::string& cmd) {
+  if (!alive_) fail("the shared library has exited (ControlledExit); start a new worker process");
+  const size_t before = stderr_lines_.size();
+  const int rc = ngSpice_Command(const_cast<char*>(cmd.c_str()));
+  bool error_printed = false;
+  for (size_t i = before; i < stderr_lines_.size(); ++i) error_printed |= is_error_line(stderr_lines_[i]);
+  if (rc != 0 || error_printed || !alive_) fail(fmt::format("command '{}' failed", cmd));
+}
+
+void Session::load(const std::string& deck) {
+  if (!alive_) fail("the shared library has exited (ControlledExit); start a new worker process");
+  ngSpice_Command(const_cast<char*>("remcirc"));
+  ngSpice_Command(const_cast<char*>("destroy all"));
+  stderr_lines_.clear();
+
+  std::vector<std::string> lines;
+  std::istringstream in(deck);
+  std::string line;
+  bool in_control = false;
+  while (std::getline(in, line)) {
+    // ngspice runs a .control block's commands when the circuit is sourced; for the library we only
+    // honour pre_osdi (device loading) and leave analysis control to run_op().
+    if (line.rfind(".control", 0) == 0) { in_control = true; continue; }
+    if (line.rfind(".endc", 0) == 0) { in_control = false; continue; }
+    if (in_control) {
+      if (line.rfind("pre_osdi ", 0) == 0) command("osdi " + line.substr(9));
+      continue;
+    }
+    lines.push_back(line);
+  }
+  if (lines.empty() || lines.back() != ".end") lines.push_back(".end");
+  std::vector<char*> ptrs;
+  ptrs.reserve(lines.size() + 1);
+  for (auto& l : lines) ptrs.push_back(l.data());
+  ptrs.push_back(nullptr);
+  const int rc = ngSpice_Circ(ptrs.data());
+  bool error_printed = false;
+  for (const auto& l : stderr_lines_) error_printed |= is_error_line(l);
+  if (rc != 0 || error_printed || !alive_) fail("the circuit could not be loaded");
+}
+
+OpResult Session::run_op(const std::vector<std::string>& vectors) {
+  OpResult result;
+  const auto t0 = std::chrono::steady_clock::now();
+  command("op");
+  result.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (const auto& name : vectors) {
+    std::string key = name;
+    for (auto& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    pvector_info info = ngGet_Vec_Info(key.data());
+    if (!info || info->v_length < 1 || !info->v_realdata) fail(fmt::format("no result vector '{}' after op", key));
+    result.values[key] = info->v_realdata[0];
+  }
+  return result;
+}
+
+std::vector<std::string> Session::vector_names() {
+  std::vector<std::string> out;
+  char* plot = ngSpice_CurPlot();
+  if (!plot) return out;
+  char** vecs = ngSpice_AllVecs(plot);
+  for (; vecs && *vecs; ++vecs) out.emplace_back(*vecs);
+  return out;
+}
+
+}  // namespace xbarkit::spice

@@ -1,0 +1,56 @@
+#pragma once
+// The one owner of ngspice's shared library in a process. ngspice keeps global state and is not
+// reentrant, so at most one Session exists per process; parallel runs go to worker processes
+// (worker_pool.hpp), which also contain its crashes.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "xbarkit/core/error.hpp"
+
+namespace xbarkit::spice {
+
+// ngspice reported an error; what() carries ngspice's own messages.
+class SpiceError : public SolverError {
+public:
+  using SolverError::SolverError;
+};
+
+struct OpResult {
+  std::map<std::string, double> values;   // requested vectors (lower-case names)
+  double elapsed_s = 0;                    // load + operating point
+};
+
+class Session {
+public:
+  Session();
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Loads a deck (netlist text). The previous circuit and its results are removed first. OSDI files
+  // named by "pre_osdi" lines in a .control block are loaded before the netlist is parsed.
+  void load(const std::string& deck);
+  // Runs the deck's analysis (".op") and returns the requested vectors, e.g. "vsense0#branch",
+  // "v(bl0_0)". Throws SpiceError with ngspice's messages if the run fails or a vector is missing.
+  OpResult run_op(const std::vector<std::string>& vectors);
+  // All vector names of the current plot.
+  std::vector<std::string> vector_names();
+  // One ngspice command; throws SpiceError if ngspice reports an error.
+  void command(const std::string& cmd);
+
+  // Everything ngspice printed to stderr since the last load (diagnostics).
+  const std::vector<std::string>& errors() const { return stderr_lines_; }
+  bool alive() const { return alive_; }
+
+private:
+  static int on_output(char* text, int id, void* self);
+  static int on_exit(int status, bool immediate, bool quit, int id, void* self);
+  [[noreturn]] void fail(const std::string& what) const;
+
+  std::vector<std::string> stderr_lines_;
+  bool alive_ = true;
+  int exit_status_ = 0;
+};
+
+}  // namespace xbarkit::spice

@@ -1,0 +1,206 @@
+#include "xbarkit/spice/worker_pool.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "xbarkit/core/error.hpp"
+#include "xbarkit/core/parallel.hpp"
+#include "xbarkit/spice/session.hpp"
+
+namespace xbarkit::spice {
+
+namespace {
+
+// Messages are length-prefixed JSON. Returns false on EOF or a broken pipe.
+bool write_all(int fd, const void* data, size_t n) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    ssize_t k = ::write(fd, p, n);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += k;
+    n -= static_cast<size_t>(k);
+  }
+  return true;
+}
+
+bool read_all(int fd, void* data, size_t n) {
+  char* p = static_cast<char*>(data);
+  while (n > 0) {
+    ssize_t k = ::read(fd, p, n);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return false;
+    p += k;
+    n -= static_cast<size_t>(k);
+  }
+  return true;
+}
+
+bool send_message(int fd, const nlohmann::json& j) {
+  const std::string s = j.dump();
+  const uint64_t n = s.size();
+  return write_all(fd, &n, sizeof n) && write_all(fd, s.data(), s.size());
+}
+
+bool receive_message(int fd, nlohmann::json& j) {
+  uint64_t n = 0;
+  if (!read_all(fd, &n, sizeof n)) return false;
+  std::string s(n, '\0');
+  if (!read_all(fd, s.data(), n)) return false;
+  j = nlohmann::json::parse(s);
+  return true;
+}
+
+[[noreturn]] void worker_main(int in, int out) {
+  try {
+    Session session;
+    nlohmann::json job;
+    while (receive_message(in, job)) {
+      nlohmann::json reply;
+      try {
+        session.load(job.at("deck").get<std::string>());
+        const auto r = session.run_op(job.at("vectors").get<std::vector<std::string>>());
+        reply["ok"] = true;
+        reply["values"] = r.values;
+        reply["elapsed_s"] = r.elapsed_s;
+      } catch (const std::exception& e) {
+        reply["ok"] = false;
+        reply["error"] = e.what();
+      }
+      rusage ru{};
+      ::getrusage(RUSAGE_SELF, &ru);
+      reply["peak_rss_kB"] = ru.ru_maxrss;
+      if (!send_message(out, reply)) break;
+      if (!session.alive()) break;  // ngspice asked to exit: this process is done
+    }
+  } catch (...) {
+  }
+  ::_exit(0);
+}
+
+}  // namespace
+
+WorkerPool::WorkerPool(unsigned workers, unsigned jobs_per_worker)
+    : workers_(workers == 0 ? default_threads() : workers), jobs_per_worker_(jobs_per_worker) {
+  ::signal(SIGPIPE, SIG_IGN);  // a dead worker must show up as EPIPE, not kill the caller
+  pool_.resize(workers_);
+}
+
+WorkerPool::~WorkerPool() {
+  for (auto& w : pool_) retire(w);
+}
+
+void WorkerPool::spawn(Worker& w) {
+  int down[2], up[2];
+  if (::pipe(down) != 0 || ::pipe(up) != 0) throw Error(fmt::format("cannot create pipe: {}", std::strerror(errno)));
+  const pid_t pid = ::fork();
+  if (pid < 0) throw Error(fmt::format("cannot start ngspice worker: {}", std::strerror(errno)));
+  if (pid == 0) {
+    // The child must not hold other workers' pipe ends, or their EOFs would never arrive.
+    for (auto& other : pool_) {
+      if (other.to_child >= 0) ::close(other.to_child);
+      if (other.from_child >= 0) ::close(other.from_child);
+    }
+    ::close(down[1]);
+    ::close(up[0]);
+    worker_main(down[0], up[1]);
+  }
+  ::close(down[0]);
+  ::close(up[1]);
+  w.pid = pid;
+  w.to_child = down[1];
+  w.from_child = up[0];
+  w.job = -1;
+  w.done = 0;
+}
+
+void WorkerPool::retire(Worker& w) {
+  if (w.pid < 0) return;
+  ::close(w.to_child);  // EOF: the worker leaves its loop and exits
+  ::close(w.from_child);
+  int status = 0;
+  ::waitpid(w.pid, &status, 0);
+  w = Worker{};
+}
+
+std::vector<SpiceJobResult> WorkerPool::run(const std::vector<SpiceJob>& jobs,
+                                            const std::function<void(size_t, const SpiceJobResult&)>& on_done) {
+  std::vector<SpiceJobResult> results(jobs.size());
+  size_t next = 0, finished = 0;
+
+  auto dispatch = [&](Worker& w) {
+    while (next < jobs.size()) {
+      if (w.pid < 0) spawn(w);
+      nlohmann::json msg{{"deck", jobs[next].deck}, {"vectors", jobs[next].vectors}};
+      if (send_message(w.to_child, msg)) {
+        w.job = static_cast<long>(next++);
+        return;
+      }
+      retire(w);  // died while idle; start a fresh one and retry the same job
+    }
+  };
+
+  for (auto& w : pool_) dispatch(w);
+  while (finished < jobs.size()) {
+    std::vector<pollfd> fds;
+    std::vector<Worker*> owners;
+    for (auto& w : pool_)
+      if (w.job >= 0) {
+        fds.push_back({w.from_child, POLLIN, 0});
+        owners.push_back(&w);
+      }
+    if (fds.empty()) throw Error("ngspice worker pool stalled with jobs left (internal error)");
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      throw Error(fmt::format("poll failed: {}", std::strerror(errno)));
+    }
+    for (size_t k = 0; k < fds.size(); ++k) {
+      if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      Worker& w = *owners[k];
+      const auto job = static_cast<size_t>(w.job);
+      SpiceJobResult& r = results[job];
+      nlohmann::json reply;
+      if (receive_message(w.from_child, reply)) {
+        r.ok = reply.at("ok").get<bool>();
+        if (r.ok) {
+          r.values = reply.at("values").get<std::map<std::string, double>>();
+          r.elapsed_s = reply.at("elapsed_s").get<double>();
+        } else {
+          r.error = reply.at("error").get<std::string>();
+        }
+        r.peak_rss_kB = reply.value("peak_rss_kB", 0L);
+        w.job = -1;
+        if (++w.done == jobs_per_worker_) retire(w);
+      } else {
+        // The worker died mid-job (crash, kill, ngspice exit). Report it and replace the worker.
+        int status = 0;
+        ::close(w.to_child);
+        ::close(w.from_child);
+        ::waitpid(w.pid, &status, 0);
+        r.ok = false;
+        r.error = WIFSIGNALED(status)
+                      ? fmt::format("ngspice worker process died with signal {} ({})", WTERMSIG(status),
+                                    strsignal(WTERMSIG(status)))
+                      : fmt::format("ngspice worker process exited ({}) without a result", WEXITSTATUS(status));
+        w = Worker{};
+      }
+      ++finished;
+      if (on_done) on_done(job, r);
+      dispatch(w);
+    }
+  }
+  return results;
+}
+
+}  // namespace xbarkit::spice

@@ -1,0 +1,57 @@
+#pragma once
+// Parallel ngspice runs in isolated worker processes. ngspice is not reentrant and can crash or ask
+// to exit; each worker owns one Session in its own process, so a failing deck is reported with
+// ngspice's message and a dead worker is replaced while the other decks complete.
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace xbarkit::spice {
+
+struct SpiceJob {
+  std::string deck;                   // full deck text with its .op
+  std::vector<std::string> vectors;   // vectors to read back, e.g. "vsense0#branch"
+};
+
+struct SpiceJobResult {
+  bool ok = false;
+  std::string error;                       // ngspice's messages when !ok
+  std::map<std::string, double> values;
+  double elapsed_s = 0;                    // load + op inside the worker
+  long peak_rss_kB = 0;                    // worker's peak resident memory after this job
+};
+
+class WorkerPool {
+public:
+  // `workers` processes (0 = one per core). `jobs_per_worker` > 0 restarts a worker after that many
+  // jobs (1 gives each job a fresh process, e.g. to measure its peak memory alone).
+  explicit WorkerPool(unsigned workers = 0, unsigned jobs_per_worker = 0);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Runs all jobs, in any order, and returns their results in job order. `on_done` (optional) is
+  // called in the caller's thread as each job finishes.
+  std::vector<SpiceJobResult> run(const std::vector<SpiceJob>& jobs,
+                                  const std::function<void(size_t, const SpiceJobResult&)>& on_done = {});
+
+  unsigned workers() const { return workers_; }
+
+private:
+  struct Worker {
+    int pid = -1;
+    int to_child = -1;
+    int from_child = -1;
+    long job = -1;       // index of the job in flight, -1 when idle
+    unsigned done = 0;   // jobs completed by this process
+  };
+  void spawn(Worker& w);
+  void retire(Worker& w);
+
+  unsigned workers_;
+  unsigned jobs_per_worker_;
+  std::vector<Worker> pool_;
+};
+
+}  // namespace xbarkit::spice
