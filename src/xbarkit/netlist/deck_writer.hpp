@@ -19,6 +19,14 @@ struct DeckOptions {
 
 std::string write_deck(const Crossbar& xbar, const DeckOptions& options = {});
 
+// `.subckt nfet_<flavour> d g s nfin=1` wrapping the MVS equations (mvs_nfet) with one flavour's
+// parameters. The technology file is the single source of these numbers.
+std::string finfet_flavour_subckt(const FinfetParams& p);
+
+// models/spice/finfet_7nm.lib-style library: every flavour of `tech` over an .include of the MVS
+// equations, for users who want the shipped transistors in their own decks.
+std::string finfet_flavour_library(const Technology& tech);
+
 // Name of the 0 V source through which column j's current is sensed, and the ngspice vector that
 // holds its current after an operating point.
 std::string sense_source_name(int col);

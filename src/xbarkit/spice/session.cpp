@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -13,11 +14,16 @@ namespace xbarkit::spice {
 
 namespace {
 std::atomic<bool> g_session_exists{false};
+// ngspice can be initialised only once per process (a second ngSpice_Init crashes ngspice 39), so the
+// callbacks are registered once and forwarded to whichever Session currently exists.
+Session* g_current = nullptr;
+bool g_library_exited = false;
 
 bool is_error_line(const std::string& line) {
   // ngspice marks fatal problems with these words; warnings and notes are informational.
   for (const char* key : {"Error", "error:", "aborted", "singular", "Timestep too small", "iteration limit",
-                          "no convergence", "Unknown", "not found", "could not find", "Could not find"})
+                          "no convergence", "Unknown", "not found", "could not find", "Could not find",
+                          "no such command"})
     if (line.find(key) != std::string::npos) return true;
   return false;
 }
@@ -26,44 +32,60 @@ bool is_error_line(const std::string& line) {
 Session::Session() {
   if (g_session_exists.exchange(true))
     throw Error("ngspice is already in use in this process (it is not reentrant); use spice::WorkerPool");
-  ngSpice_Init(&Session::on_output, nullptr, reinterpret_cast<ControlledExit*>(&Session::on_exit), nullptr, nullptr,
-               nullptr, this);
-  // Keep ngspice quiet and fast: no .spiceinit, no per-op listing of every node on stdout.
-  ngSpice_Command(const_cast<char*>("set noinit"));
+  g_current = this;
+  alive_ = !g_library_exited;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    ngSpice_Init(&Session::on_output, nullptr, reinterpret_cast<ControlledExit*>(&Session::on_exit), nullptr,
+                 nullptr, nullptr, nullptr);
+    // No .spiceinit, and no listing of every node after each op.
+    ngSpice_Command(const_cast<char*>("set noinit"));
+  });
 }
+
+void Session::forget_inherited_session() { g_session_exists = false; }
 
 Session::~Session() {
   if (alive_) {
     ngSpice_Command(const_cast<char*>("remcirc"));
     ngSpice_Command(const_cast<char*>("destroy all"));
   }
+  g_current = nullptr;
   g_session_exists = false;
 }
 
-int Session::on_output(char* text, int, void* self) {
-  auto* s = static_cast<Session*>(self);
+int Session::on_output(char* text, int, void*) {
+  auto* s = g_current;
+  if (!s) return 0;
   std::string line(text ? text : "");
   if (line.rfind("stderr ", 0) == 0) s->stderr_lines_.push_back(line.substr(7));
   return 0;
 }
 
-int Session::on_exit(int status, bool, bool, int, void* self) {
-  auto* s = static_cast<Session*>(self);
-  s->alive_ = false;
-  s->exit_status_ = status;
+int Session::on_exit(int status, bool, bool, int, void*) {
+  g_library_exited = true;
+  if (auto* s = g_current) {
+    s->alive_ = false;
+    s->exit_status_ = status;
+  }
   return 0;
 }
 
 void Session::fail(const std::string& what) const {
-  std::string msg = "ngspice: " + what;
-  int shown = 0;
-  for (const auto& line : stderr_lines_) {
-    if (!is_error_line(line)) continue;
-    msg += "\n  " + line;
-    if (++shown == 12) break;
+  // ngspice prints many warnings before its verdict; show the verdict lines ("Error", "doAnalyses",
+  // "aborted") first and fall back to the last few lines of its stderr.
+  std::vector<std::string> verdict;
+  for (const auto& line : stderr_lines_)
+    if (line.find("Error") != std::string::npos || line.find("error") != std::string::npos ||
+        line.find("doAnalyses") != std::string::npos || line.find("aborted") != std::string::npos ||
+        line.find("no such command") != std::string::npos)
+      verdict.push_back(line);
+  if (verdict.empty()) {
+    const size_t n = stderr_lines_.size();
+    verdict.assign(stderr_lines_.begin() + static_cast<long>(n > 8 ? n - 8 : 0), stderr_lines_.end());
   }
-  if (shown == 0)
-    for (const auto& line : stderr_lines_) msg += "\n  " + line;
+  std::string msg = "ngspice: " + what;
+  for (size_t i = 0; i < verdict.size() && i < 12; ++i) msg += "\n  " + verdict[i];
   throw SpiceError(msg);
 }
 
@@ -92,7 +114,15 @@ void Session::load(const std::string& deck) {
     if (line.rfind(".control", 0) == 0) { in_control = true; continue; }
     if (line.rfind(".endc", 0) == 0) { in_control = false; continue; }
     if (in_control) {
-      if (line.rfind("pre_osdi ", 0) == 0) command("osdi " + line.substr(9));
+      if (line.rfind("pre_osdi ", 0) == 0) {
+        try {
+          command("osdi " + line.substr(9));
+        } catch (const SpiceError& e) {
+          throw SpiceError(std::string(e.what()) +
+                           "\n  (loading OSDI devices needs an ngspice built with OSDI support; Debian's ngspice 39 "
+                           "is not: use a model card or subcircuit library instead)");
+        }
+      }
       continue;
     }
     lines.push_back(line);

@@ -43,6 +43,10 @@ public:
   const std::vector<std::string>& errors() const { return stderr_lines_; }
   bool alive() const { return alive_; }
 
+  // A forked worker process inherits its parent's bookkeeping, not a usable session: it calls this
+  // before creating its own.
+  static void forget_inherited_session();
+
 private:
   static int on_output(char* text, int id, void* self);
   static int on_exit(int status, bool immediate, bool quit, int id, void* self);

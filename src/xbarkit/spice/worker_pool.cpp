@@ -64,6 +64,7 @@ bool receive_message(int fd, nlohmann::json& j) {
 
 [[noreturn]] void worker_main(int in, int out) {
   try {
+    Session::forget_inherited_session();
     Session session;
     nlohmann::json job;
     while (receive_message(in, job)) {
@@ -99,6 +100,13 @@ WorkerPool::WorkerPool(unsigned workers, unsigned jobs_per_worker)
 
 WorkerPool::~WorkerPool() {
   for (auto& w : pool_) retire(w);
+}
+
+std::vector<int> WorkerPool::busy_worker_pids() const {
+  std::vector<int> pids;
+  for (const auto& w : pool_)
+    if (w.job >= 0) pids.push_back(w.pid);
+  return pids;
 }
 
 void WorkerPool::spawn(Worker& w) {

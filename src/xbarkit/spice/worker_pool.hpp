@@ -37,6 +37,8 @@ public:
                                   const std::function<void(size_t, const SpiceJobResult&)>& on_done = {});
 
   unsigned workers() const { return workers_; }
+  // Process ids of the workers with a job in flight (for supervision and tests).
+  std::vector<int> busy_worker_pids() const;
 
 private:
   struct Worker {

@@ -1,0 +1,129 @@
+// The xbarkit executable: exit codes, messages, JSON, and no half-written files on failure.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int status;
+  std::string output;  // stdout and stderr
+};
+
+Run run(const std::string& args) {
+  const std::string cmd = std::string(XBARKIT_CLI) + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  const int st = ::pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128, out};
+}
+
+fs::path scratch(const std::string& name) {
+  auto dir = fs::temp_directory_path() / ("xbarkit_cli_" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+const char* kRecipe = R"([array]
+rows = 4
+cols = 4
+cell = "sram8t"
+[stimulus]
+inputs = "1101"
+weights = "random"
+seed = 3
+)";
+
+}  // namespace
+
+TEST_CASE("solve --json prints the documented object", "[cli]") {
+  const auto dir = scratch("json");
+  std::ofstream(dir / "r.toml") << kRecipe;
+  const auto r = run("solve " + (dir / "r.toml").string() + " --engine ngspice --json");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.output);
+  CHECK(j.at("engine") == "ngspice");
+  CHECK(j.at("rows") == 4);
+  CHECK(j.at("cols") == 4);
+  REQUIRE(j.at("columns").size() == 4);
+  REQUIRE(j.at("ideal_columns").size() == 4);
+  CHECK(j.at("elapsed_s").get<double>() > 0);
+  for (int c = 0; c < 4; ++c) {
+    CHECK(j["columns"][c]["col"] == c);
+    const double i = j["columns"][c]["current_A"], i0 = j["ideal_columns"][c]["current_A"];
+    // Wire resistance can only reduce a column's current; conducting cells draw ~12.6 uA each.
+    CHECK(i <= i0 * (1 + 1e-9));
+    const int cells = j["columns"][c]["conducting_cells"];
+    CHECK(i0 == Approx(cells * 12.56e-6).margin(0.02 * cells * 12.6e-6 + 1e-9));
+  }
+}
+
+TEST_CASE("netlist writes a deck that ngspice runs; bad recipes leave no file behind", "[cli][errors]") {
+  const auto dir = scratch("netlist");
+  std::ofstream(dir / "good.toml") << kRecipe;
+  auto r = run("netlist " + (dir / "good.toml").string() + " -o " + (dir / "deck.cir").string());
+  REQUIRE(r.status == 0);
+  REQUIRE(fs::exists(dir / "deck.cir"));
+
+  std::string bad = kRecipe;
+  bad.replace(bad.find("rows = 4"), 8, "rows = -1");
+  std::ofstream(dir / "bad.toml") << bad;
+  r = run("netlist " + (dir / "bad.toml").string() + " -o " + (dir / "bad.cir").string());
+  INFO(r.output);
+  CHECK(r.status != 0);
+  CHECK(r.output.find("bad.toml") != std::string::npos);
+  CHECK(r.output.find("array.rows") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "bad.cir"));
+  for (const auto& e : fs::directory_iterator(dir))  // no temporary file left either
+    CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
+}
+
+TEST_CASE("an ngspice failure reaches the user with ngspice's message and a non-zero exit", "[cli][errors]") {
+  const auto dir = scratch("nonconv");
+  // A user transistor model with no DC solution in the array (a current that jumps across zero).
+  std::ofstream(dir / "bad.lib") << ".subckt bad_nfet d g s nfin=1\nB1 d s I = V(d,s) > 0.05 ? -1m : 1m\n.ends\n";
+  std::string recipe = kRecipe;
+  recipe += "[models]\nlibrary = \"bad.lib\"\ntransistor = \"bad_nfet\"\n";
+  std::ofstream(dir / "r.toml") << recipe;
+  const auto r = run("solve " + (dir / "r.toml").string() + " --engine ngspice");
+  INFO(r.output);
+  CHECK(r.status != 0);
+  CHECK(r.output.find("ngspice") != std::string::npos);
+  CHECK(r.output.find("Timestep too small") != std::string::npos);
+}
+
+TEST_CASE("OSDI models give a clear error on an ngspice built without OSDI", "[cli][errors]") {
+  const auto dir = scratch("osdi");
+  std::ofstream(dir / "dev.osdi") << "not really an osdi file";
+  std::ofstream(dir / "lib.lib") << "* empty\n";
+  std::string recipe = kRecipe;
+  recipe += "[models]\nlibrary = \"lib.lib\"\nosdi = [\"dev.osdi\"]\n";
+  std::ofstream(dir / "r.toml") << recipe;
+  const auto r = run("solve " + (dir / "r.toml").string() + " --engine ngspice");
+  INFO(r.output);
+  CHECK(r.status != 0);
+  CHECK(r.output.find("osdi") != std::string::npos);
+}
+
+TEST_CASE("every command explains itself with --help", "[cli]") {
+  for (const char* cmd : {"--help", "netlist --help", "solve --help", "run --help", "models spice-lib --help"}) {
+    const auto r = run(cmd);
+    INFO(cmd << "\n" << r.output);
+    CHECK(r.status == 0);
+    CHECK(r.output.find("Usage") != std::string::npos);
+  }
+}

@@ -1,0 +1,90 @@
+// Shipped device models in ngspice against the published check values (REFERENCE.md sections 1, 3).
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+
+#include "xbarkit/core/paths.hpp"
+#include "xbarkit/netlist/crossbar.hpp"
+#include "xbarkit/spice/crossbar_op.hpp"
+#include "xbarkit/spice/session.hpp"
+
+using namespace xbarkit;
+using namespace xbarkit::netlist;
+
+namespace {
+
+// Drain current of one transistor of `flavour` (1 fin) at the given gate and drain voltages.
+double drain_current(spice::Session& s, const std::string& flavour, double vg, double vd) {
+  s.load(fmt::format("one fin\n.include {}\nVD d 0 {}\nVG g 0 {}\nX1 d g 0 nfet_{} nfin=1\n"
+                     ".options reltol=1e-7 vntol=1e-10 abstol=1e-15\n.op\n.end\n",
+                     (models_dir() / "spice" / "finfet_7nm.lib").string(), vd, vg, flavour));
+  return -s.run_op({"vd#branch"}).values.at("vd#branch");
+}
+
+// One cell, ideal wires: the crossbar path itself, so the deck writer's wiring is checked too.
+double single_cell(spice::Session& s, CellKind kind, double v_read, bool bit) {
+  auto x = make_crossbar(load_technology("7nm"), kind, 1, 1);
+  x.parasitics = {};
+  x.v_read_V = v_read;
+  x.inputs = {1};
+  x.weights = {static_cast<uint8_t>(bit)};
+  return spice::solve_crossbar(s, x).column_current_A.at(0);
+}
+
+}  // namespace
+
+// "Within 1%" is the foundation issue's requirement; the fit itself lands within 0.1% of the targets.
+TEST_CASE("MVS FinFET reproduces ASAP7 per-fin Idsat and Ioff", "[spice][mvs]") {
+  spice::Session s;
+  CHECK(drain_current(s, "rvt", 0.7, 0.7) == Approx(37.85e-6).epsilon(0.01));
+  CHECK(drain_current(s, "rvt", 0.0, 0.7) == Approx(19e-12).epsilon(0.01));
+  CHECK(drain_current(s, "sramvt", 0.7, 0.7) == Approx(28.57e-6).epsilon(0.01));
+  CHECK(drain_current(s, "sramvt", 0.0, 0.7) == Approx(1e-12).epsilon(0.01));
+}
+
+TEST_CASE("MVS FinFET is symmetric in drain and source", "[spice][mvs]") {
+  spice::Session s;
+  // Swapping the roles of drain and source with the gate 0.7 V above the lower terminal must
+  // reverse the current exactly: V(d)=-0.3 with gate at 0.4 mirrors V(d)=+0.3 with gate at 0.7.
+  const double fwd = drain_current(s, "rvt", 0.7, 0.3);
+  s.load(fmt::format("rev\n.include {}\nVD d 0 0.3\nVG g 0 0.7\nX1 0 g d nfet_rvt nfin=1\n"
+                     ".options reltol=1e-7 vntol=1e-10 abstol=1e-15\n.op\n.end\n",
+                     (models_dir() / "spice" / "finfet_7nm.lib").string()));
+  const double rev = s.run_op({"vd#branch"}).values.at("vd#branch");
+  // VD now feeds the device's source terminal: the same current leaves VD's + terminal, so the
+  // branch current is -fwd. Without the symmetric swap the model would give garbage at Vds < 0.
+  CHECK(-rev == Approx(fwd).epsilon(1e-6));
+}
+
+TEST_CASE("8T read stack currents match the reference within 1%", "[spice][mvs][sram8t]") {
+  spice::Session s;
+  CHECK(single_cell(s, CellKind::sram8t, 0.7, true) == Approx(13.9e-6).epsilon(0.01));
+  CHECK(single_cell(s, CellKind::sram8t, 0.3, true) == Approx(12.6e-6).epsilon(0.01));
+  CHECK(single_cell(s, CellKind::sram8t, 0.1, true) == Approx(6.05e-6).epsilon(0.01));
+  // A stored 0 turns NMOS B off: the stack leaks less than 1 pA-per-fin scale currents.
+  CHECK(single_cell(s, CellKind::sram8t, 0.3, false) < 1e-11);
+}
+
+TEST_CASE("1T-1ReRAM LRS and HRS read currents match the reference within 1%", "[spice][reram]") {
+  spice::Session s;
+  CHECK(single_cell(s, CellKind::rram1t1r, 0.2, true) == Approx(15.0e-6).epsilon(0.01));
+  CHECK(single_cell(s, CellKind::rram1t1r, 0.2, false) == Approx(1.93e-6).epsilon(0.01));
+}
+
+TEST_CASE("Stanford ReRAM alone: ~10 kohm LRS and ~100 kohm HRS at 0.2 V", "[spice][reram]") {
+  spice::Session s;
+  auto x = make_crossbar(load_technology("7nm"), CellKind::passive, 1, 1);
+  x.passive_cell = PassiveCell::reram;
+  x.parasitics = {};
+  x.v_read_V = 0.2;
+  x.inputs = {1};
+  x.weights = {1};
+  const double i_lrs = spice::solve_crossbar(s, x).column_current_A[0];
+  x.weights = {0};
+  const double i_hrs = spice::solve_crossbar(s, x).column_current_A[0];
+  // Closed form: I = i0 exp(-g/g0) sinh(V/v0); the "~10k / ~100k" of REFERENCE.md are rounded.
+  CHECK(i_lrs == Approx(1e-3 * std::exp(-0.948 / 0.25) * std::sinh(0.8)).epsilon(1e-6));
+  CHECK(i_hrs == Approx(1e-3 * std::exp(-1.524 / 0.25) * std::sinh(0.8)).epsilon(1e-6));
+  CHECK(0.2 / i_lrs == Approx(10e3).epsilon(0.01));
+  CHECK(0.2 / i_hrs == Approx(100e3).epsilon(0.02));
+}
