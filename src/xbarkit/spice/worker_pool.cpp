@@ -67,8 +67,14 @@ bool receive_message(int fd, nlohmann::json& j) {
     Session::forget_inherited_session();
     Session session;
     nlohmann::json job;
+    auto cpu_seconds = [] {
+      rusage ru{};
+      ::getrusage(RUSAGE_SELF, &ru);
+      return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    };
     while (receive_message(in, job)) {
       nlohmann::json reply;
+      const double cpu0 = cpu_seconds();
       try {
         session.load(job.at("deck").get<std::string>());
         const auto r = session.run_op(job.at("vectors").get<std::vector<std::string>>());
@@ -82,6 +88,7 @@ bool receive_message(int fd, nlohmann::json& j) {
       rusage ru{};
       ::getrusage(RUSAGE_SELF, &ru);
       reply["peak_rss_kB"] = ru.ru_maxrss;
+      reply["cpu_s"] = cpu_seconds() - cpu0;
       if (!send_message(out, reply)) break;
       if (!session.alive()) break;  // ngspice asked to exit: this process is done
     }
@@ -188,6 +195,7 @@ std::vector<SpiceJobResult> WorkerPool::run(const std::vector<SpiceJob>& jobs,
           r.error = reply.at("error").get<std::string>();
         }
         r.peak_rss_kB = reply.value("peak_rss_kB", 0L);
+        r.cpu_s = reply.value("cpu_s", 0.0);
         w.job = -1;
         if (++w.done == jobs_per_worker_) retire(w);
       } else {

@@ -20,6 +20,7 @@ struct SpiceJobResult {
   std::map<std::string, double> values;
   double elapsed_s = 0;                    // load + op inside the worker
   long peak_rss_kB = 0;                    // worker's peak resident memory after this job
+  double cpu_s = 0;                        // worker CPU time (user + system) for this job
 };
 
 class WorkerPool {
