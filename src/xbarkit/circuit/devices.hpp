@@ -1,0 +1,79 @@
+#pragma once
+// Cell devices of the native solver, with the same equations and parameters as the shipped SPICE
+// models, each returning its current and the partial derivatives Newton needs.
+//
+//  - MVS 1.0.1 n-FinFET (models/spice/mvs_nfet.lib, REFERENCE.md section 1): the intrinsic current
+//    Ib(Vgs', Vds') of the B-source, symmetric in drain/source, plus the series resistances
+//    Rs = Rd = rs0/(w*nfin) that the SPICE subcircuit places as real resistors to internal nodes.
+//  - Stanford/ASU ReRAM, DC read (models/spice/reram_stanford.lib, REFERENCE.md section 3).
+//
+// A transistor with its series resistances is an implicit device: with Id the current into the
+// drain, the internal nodes sit at V(si) = Vs + Id*Rs and V(di) = Vd - Id*Rd, and
+//     g(Id; Vd, Vg, Vs) = Id - Ib(Vg - V(si), V(di) - V(si)) = 0.
+// g is strictly increasing in Id, so the root is unique; the solvers carry Id as an unknown (one per
+// transistor) instead of the two internal nodes of the SPICE subcircuit, which is the same circuit.
+#include "xbarkit/netlist/technology.hpp"
+
+namespace xbarkit::circuit {
+
+// A current and its partial derivatives with respect to two controlling voltages.
+struct IV2 {
+  double i = 0;
+  double d1 = 0;
+  double d2 = 0;
+};
+
+// Residual g of an implicit two-terminal branch a -> b carrying current I (from a to b), with its
+// partial derivatives: g_i = dg/dI, g_a = dg/dVa, g_b = dg/dVb.
+struct BranchResidual {
+  double g = 0;
+  double g_i = 0;
+  double g_a = 0;
+  double g_b = 0;
+};
+
+class MvsFet {
+public:
+  MvsFet() = default;
+  MvsFet(const netlist::FinfetParams& p, int nfin);
+
+  // Intrinsic B-source current from internal drain to internal source, as mvs_nfet.lib writes it:
+  // d1 = dI/dVgs', d2 = dI/dVds', where Vgs' = V(g,si) and Vds' = V(di,si) (either sign).
+  IV2 intrinsic(double vgs, double vds) const;
+  // Residual of the transistor with series resistances (drain d, gate g, source s), current id
+  // into the drain.
+  BranchResidual residual(double id, double vd, double vg, double vs) const;
+  // The drain current at fixed terminal voltages (safeguarded Newton on the residual; converges to
+  // ~1e-15 relative). Also returns dId/dVd (d1) and dId/dVs (d2).
+  IV2 current(double vd, double vg, double vs) const;
+
+  double r_side_ohm() const { return rside_; }
+  double phit_V() const { return phit_; }
+
+private:
+  // Forward-direction current (vds >= 0) with partials, as idf(vgs, vds) in mvs_nfet.lib.
+  IV2 idf(double vgs, double vds) const;
+
+  double nfin_w_vx0_ = 0;
+  double vt0_ = 0, delta_ = 0, alpha_phit_ = 0, n_phit_ = 0, cg_n_phit_ = 0, vsat_ = 0, beta_ = 1, phit_ = 0;
+  double rside_ = 0;
+};
+
+// Stanford ReRAM, DC read: I = i0 exp(-gap/g0) sinh(V/v0) from p to n.
+class Reram {
+public:
+  Reram() = default;
+  Reram(const netlist::ReramParams& p, double gap_m);
+  // Current for V = V(p) - V(n) and dI/dV.
+  void eval(double v, double& i, double& di_dv) const;
+
+private:
+  double k_ = 0;  // i0 exp(-gap/g0)
+  double inv_v0_ = 0;
+};
+
+// Boltzmann constant and elementary charge exactly as mvs_nfet.lib writes them (SI 2019 values).
+inline constexpr double k_boltzmann = 1.380649e-23;
+inline constexpr double q_electron = 1.602176634e-19;
+
+}  // namespace xbarkit::circuit

@@ -1,0 +1,77 @@
+#pragma once
+// Per-column ladder solver for sram8t and rram1t1r arrays (internal to circuit/; use solver.hpp).
+//
+// One column: bitline nodes b_i and source-line nodes s_i (i = 0..rows-1, top to bottom), wire
+// conductances Gb, Gs per segment. Cell i is two branches in series, a -> x -> b:
+//   sram8t   : E1 = NMOS A (d = b_i, gate = wordline i, s = x_i), E2 = NMOS B (d = x_i, gate = bit, s = s_i)
+//   rram1t1r : E1 = ReRAM (p = b_i, n = x_i),                    E2 = NMOS (d = x_i, gate = wordline i, s = s_i)
+// Unknowns per row: b_i, s_i, x_i and the cell current I_i; equations: KCL at b_i and s_i, and the
+// two branch residuals g1(I, b, x) = 0, g2(I, x, s) = 0 (devices.hpp). Each Newton step eliminates
+// (x_i, I_i) locally, leaving a block-tridiagonal system in (b_i, s_i) with 2x2 blocks.
+#include <string>
+#include <vector>
+
+#include "xbarkit/circuit/devices.hpp"
+
+namespace xbarkit::circuit {
+
+class TransistorTable;
+
+// One branch of a cell with the current I from terminal a to terminal b as its unknown.
+struct Branch {
+  enum class Kind { fet, fet_table, reram };
+  Kind kind = Kind::reram;
+  const MvsFet* fet = nullptr;
+  const TransistorTable* table = nullptr;
+  int table_gate = 0;
+  double vg = 0;  // gate voltage (fets)
+  Reram reram;
+
+  BranchResidual residual(double i, double va, double vb) const;
+  // Current from a to b at fixed terminal voltages: d1 = dI/dVa, d2 = dI/dVb.
+  IV2 current(double va, double vb) const;
+};
+
+struct CellBranches {
+  Branch e1, e2;  // a -> x -> b
+};
+
+// The isolated cell with terminals held at va, vb: internal node voltage and current.
+struct CellState {
+  double x = 0;
+  double i = 0;
+};
+CellState solve_isolated_cell(const CellBranches& cell, double va, double vb);
+
+struct LadderSpec {
+  int rows = 0;
+  double g_bitline = 0, g_sourceline = 0;  // per segment (S); ignored for an ideal line
+  bool bitline_ideal = false, sourceline_ideal = false;
+  bool bitline_terminal_top = false;        // rram1t1r: driven from the top; sram8t: clamped at the bottom
+  double v_bitline_terminal = 0;            // V
+  double v_sourceline_terminal = 0;         // V (bottom)
+  double reltol = 1e-10;
+  double v_scale = 0.7;                      // V; voltage tolerance = reltol * v_scale
+  int max_iterations = 100;
+};
+
+struct LadderWorkspace {
+  std::vector<double> b, s, x, i;                 // state
+  std::vector<double> c0, cb, cs, x0, xb, xs;     // condensed cell linearization
+  std::vector<double> dinv, rp;                   // block Thomas: inverse pivots (4 per row), rhs (2 per row)
+  std::vector<double> db, ds;
+  void resize(int rows);
+};
+
+struct LadderResult {
+  double current_A = 0;  // current into the sense node (sum of cell currents)
+  int iterations = 0;
+};
+
+// Solves one column; `cells[i]` are the branches of row i, `init[i]` its isolated state at the ideal
+// voltages (the starting point). Throws SolverError naming `column` if Newton fails or the ladder
+// is singular.
+LadderResult solve_ladder(const LadderSpec& spec, const std::vector<const CellBranches*>& cells,
+                          const std::vector<const CellState*>& init, LadderWorkspace& ws, int column);
+
+}  // namespace xbarkit::circuit
