@@ -1,0 +1,323 @@
+// xbarkit mtj info|trace|psw : the SOT-MTJ macrospin LLGS solver (issue 4).
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "registry.hpp"
+#include "xbarkit/core/error.hpp"
+#include "xbarkit/core/file_io.hpp"
+#include "xbarkit/mtj/constants.hpp"
+#include "xbarkit/mtj/device.hpp"
+#include "xbarkit/mtj/switching.hpp"
+
+namespace {
+
+using namespace xbarkit::mtj;
+using nlohmann::json;
+
+// "150u", "150uA", "1.5e-4", "10n", "10ns": a number with an optional SI prefix and unit.
+double parse_si(const std::string& text, const std::string& unit, const std::string& option) {
+  size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &pos);
+  } catch (...) {
+    throw xbarkit::InputError("", option, fmt::format("'{}' is not a number", text));
+  }
+  std::string rest = text.substr(pos);
+  if (!unit.empty() && rest.size() >= unit.size() && rest.compare(rest.size() - unit.size(), unit.size(), unit) == 0)
+    rest.resize(rest.size() - unit.size());
+  double scale = 1;
+  if (rest == "") scale = 1;
+  else if (rest == "m") scale = 1e-3;
+  else if (rest == "u") scale = 1e-6;
+  else if (rest == "n") scale = 1e-9;
+  else if (rest == "p") scale = 1e-12;
+  else throw xbarkit::InputError("", option, fmt::format("'{}': unknown unit suffix '{}' (use m, u, n, p, optionally followed by {})", text, rest, unit));
+  if (!std::isfinite(v)) throw xbarkit::InputError("", option, fmt::format("'{}' is not finite", text));
+  return v * scale;
+}
+
+std::vector<double> parse_currents(const std::string& text) {
+  // I1:I2:N (N evenly spaced currents, inclusive) or a comma-separated list.
+  std::vector<double> out;
+  if (text.find(':') != std::string::npos) {
+    std::vector<std::string> parts;
+    std::stringstream ss(text);
+    for (std::string p; std::getline(ss, p, ':');) parts.push_back(p);
+    if (parts.size() != 3) throw xbarkit::InputError("", "--currents", fmt::format("'{}': expected I1:I2:N", text));
+    const double a = parse_si(parts[0], "A", "--currents"), b = parse_si(parts[1], "A", "--currents");
+    int n = 0;
+    try {
+      size_t pos = 0;
+      n = std::stoi(parts[2], &pos);
+      if (pos != parts[2].size()) n = 0;
+    } catch (...) {
+    }
+    if (n < 1) throw xbarkit::InputError("", "--currents", fmt::format("'{}': N must be a positive integer", text));
+    if (n == 1 && a != b) throw xbarkit::InputError("", "--currents", "N = 1 needs I1 = I2");
+    for (int k = 0; k < n; ++k) out.push_back(n == 1 ? a : a + (b - a) * k / (n - 1));
+  } else {
+    std::stringstream ss(text);
+    for (std::string p; std::getline(ss, p, ',');) out.push_back(parse_si(p, "A", "--currents"));
+  }
+  if (out.empty()) throw xbarkit::InputError("", "--currents", "no currents given");
+  return out;
+}
+
+json info_json(const Device& d) {
+  const Derived r = derive(d);
+  const double jc = r.h_dl_per_A != 0 ? r.ic0_A / (d.hm.width_m * d.hm.thickness_m) : INFINITY;
+  return json{{"name", d.name},
+              {"file", d.source_file},
+              {"easy_axis", axis_name(d.easy_axis)},
+              {"shape", shape_name(d.shape)},
+              {"volume_m3", r.volume_m3},
+              {"ms_A_per_m", d.ms_A_per_m},
+              {"alpha", d.alpha},
+              {"temperature_K", d.temperature_K},
+              {"demag", {d.demag[0], d.demag[1], d.demag[2]}},
+              {"hk_A_per_m", r.hk_A_per_m},
+              {"hk_eff_A_per_m", r.hk_eff_A_per_m},
+              {"mu0_hk_eff_T", phys::mu0 * r.hk_eff_A_per_m},
+              {"stiffness_A_per_m", {r.stiffness1_A_per_m, r.stiffness2_A_per_m}},
+              {"delta", r.delta},
+              {"h_dl_per_A", r.h_dl_per_A},
+              {"h_dl_c_A_per_m", r.h_dl_c_A_per_m},
+              {"ic0_A", r.ic0_A},
+              {"jc0_A_per_m2", jc},
+              {"ic0_model", r.ic0_model},
+              {"switching_from", auto_initial(d) > 0 ? std::string("+") + axis_name(d.easy_axis) : std::string("-") + axis_name(d.easy_axis)},
+              {"precession_GHz", r.precession_GHz},
+              {"thermal_sigma_1ps_A_per_m", r.sigma_thermal_1ps},
+              {"relax_auto_s", auto_relax_s(d)},
+              {"r_hm_ohm", r.r_hm_ohm},
+              {"rp_ohm", d.rp_ohm},
+              {"rap_ohm", r.rap_ohm},
+              {"tmr", d.tmr}};
+}
+
+struct Common {
+  std::string device;
+  std::string dt, rise = "20p", fall = "20p", relax;
+  uint64_t seed = 1;
+  int initial = 0;
+  bool cold_start = false;
+};
+
+void add_common(CLI::App* cmd, Common& c) {
+  cmd->add_option("device", c.device, "Device: a name in models/mtj/ (sot_pma_7nm) or a .toml path")->required();
+  cmd->add_option("--dt", c.dt, "Time step (default: the device's simulation.dt_s, 1 ps)");
+  cmd->add_option("--rise", c.rise, "Pulse rise time")->capture_default_str();
+  cmd->add_option("--fall", c.fall, "Pulse fall time")->capture_default_str();
+  cmd->add_option("--relax", c.relax, "Zero-current relaxation after the pulse (default: 3 relaxation times)");
+  cmd->add_option("--seed", c.seed, "Random seed")->capture_default_str();
+  cmd->add_option("--from", c.initial, "Start in the +u (1) or -u (-1) well; 0 = the well positive current switches out of")
+      ->check(CLI::IsMember({-1, 0, 1}))
+      ->capture_default_str();
+  cmd->add_flag("--cold-start", c.cold_start, "Start exactly at the T = 0 equilibrium instead of a thermal draw");
+}
+
+struct Timing {
+  double dt;
+  std::string dt_key;
+  double rise, fall, relax;
+};
+Timing timing(const Device& d, const Common& c) {
+  Timing t;
+  t.dt = c.dt.empty() ? d.default_dt_s : parse_si(c.dt, "s", "--dt");
+  t.dt_key = c.dt.empty() ? "simulation.dt_s" : "--dt";
+  t.rise = parse_si(c.rise, "s", "--rise");
+  t.fall = parse_si(c.fall, "s", "--fall");
+  t.relax = c.relax.empty() ? 0.0 : parse_si(c.relax, "s", "--relax");
+  if (t.rise < 0) throw xbarkit::InputError("", "--rise", "must be >= 0");
+  if (t.fall < 0) throw xbarkit::InputError("", "--fall", "must be >= 0");
+  if (!c.relax.empty() && !(t.relax > 0)) throw xbarkit::InputError("", "--relax", "must be > 0");
+  return t;
+}
+
+const xbarkit::cli::Register reg("mtj", [](CLI::App& app) {
+  auto* mtj = app.add_subcommand("mtj", "SOT-MTJ macrospin LLGS solver: device info, m(t) traces, switching probability");
+  mtj->require_subcommand(1);
+
+  // info
+  {
+    struct O {
+      std::string device;
+      bool json = false;
+    };
+    auto o = std::make_shared<O>();
+    auto* cmd = mtj->add_subcommand("info", "Derived quantities of a device: delta, Hk_eff, critical current, ...");
+    cmd->add_option("device", o->device, "Device: a name in models/mtj/ or a .toml path")->required();
+    cmd->add_flag("--json", o->json, "Print one JSON object (delta, hk_eff_A_per_m, ic0_A, ...)");
+    cmd->callback([o] {
+      const Device d = load_device(o->device);
+      const json j = info_json(d);
+      if (o->json) {
+        std::cout << j.dump(2) << "\n";
+        return;
+      }
+      const Derived r = derive(d);
+      std::cout << fmt::format("{} ({})\n", d.name, d.source_file);
+      if (!d.description.empty()) std::cout << "  " << d.description << "\n";
+      std::cout << fmt::format("  easy axis {}, {} {:.4g} x {:.4g} x {:.4g} nm, V = {:.4g} m^3\n", axis_name(d.easy_axis),
+                               shape_name(d.shape), d.size_x_m * 1e9, d.size_y_m * 1e9, d.thickness_m * 1e9, r.volume_m3);
+      std::cout << fmt::format("  Ms = {:.4g} A/m, alpha = {:.4g}, T = {:.4g} K, N = ({:.4f}, {:.4f}, {:.4f})\n",
+                               d.ms_A_per_m, d.alpha, d.temperature_K, d.demag[0], d.demag[1], d.demag[2]);
+      std::cout << fmt::format("  mu0 Hk = {:.4g} T, mu0 Hk_eff = {:.4g} T, delta = {:.4g}\n", phys::mu0 * r.hk_A_per_m,
+                               phys::mu0 * r.hk_eff_A_per_m, r.delta);
+      std::cout << fmt::format("  H_DL per current = {:.4g} A/m per A; critical mu0 H_DL = {:.4g} mT -> Ic0 = {:.4g} uA ({})\n",
+                               r.h_dl_per_A, 1e3 * phys::mu0 * r.h_dl_c_A_per_m, 1e6 * r.ic0_A, r.ic0_model);
+      std::cout << fmt::format("  positive current switches out of {}\n", j["switching_from"].get<std::string>());
+      std::cout << fmt::format("  FMR {:.4g} GHz; thermal field sigma at 1 ps {:.4g} A/m; auto relaxation {:.3g} ns\n",
+                               r.precession_GHz, r.sigma_thermal_1ps, 1e9 * auto_relax_s(d));
+      std::cout << fmt::format("  R_HM = {:.4g} ohm, RP = {:.4g} ohm, RAP = {:.4g} ohm (TMR {:.3g})\n", r.r_hm_ohm,
+                               d.rp_ohm, r.rap_ohm, d.tmr);
+    });
+  }
+
+  // trace
+  {
+    struct O {
+      Common c;
+      std::string current, pulse, output, sample;
+    };
+    auto o = std::make_shared<O>();
+    auto* cmd = mtj->add_subcommand("trace", "Write m(t) of one trajectory to CSV (t_s, current_A, mx, my, mz)");
+    add_common(cmd, o->c);
+    cmd->add_option("--current", o->current, "Pulse amplitude (A; suffixes m, u: 150u)")->required();
+    cmd->add_option("--pulse", o->pulse, "Pulse width, full width at half maximum (s; 10n)")->required();
+    cmd->add_option("-o,--output", o->output, "CSV file to write (atomically); '-' = stdout")->required();
+    cmd->add_option("--sample", o->sample, "Output interval (default: about 2000 rows)");
+    cmd->callback([o] {
+      const Device d = load_device(o->c.device);
+      const Timing t = timing(d, o->c);
+      TraceRequest req;
+      req.current_A = parse_si(o->current, "A", "--current");
+      req.pulse_s = parse_si(o->pulse, "s", "--pulse");
+      if (!(req.pulse_s > 0)) throw xbarkit::InputError("", "--pulse", "must be > 0");
+      req.rise_s = t.rise;
+      req.fall_s = t.fall;
+      req.relax_s = t.relax;
+      req.dt_s = t.dt;
+      req.dt_key = t.dt_key;
+      req.sample_s = o->sample.empty() ? 0.0 : parse_si(o->sample, "s", "--sample");
+      req.seed = o->c.seed;
+      req.initial = o->c.initial;
+      req.thermal_initial = !o->c.cold_start;
+      const auto tr = trace(d, req);
+      std::string csv = fmt::format("# xbarkit mtj trace {} current_A={:.6g} pulse_s={:.6g} dt_s={:.6g} seed={} stepper={}\n",
+                                    d.name, req.current_A, req.pulse_s, req.dt_s, req.seed, tr.stepper);
+      csv += "t_s,current_A,mx,my,mz\n";
+      for (const auto& s : tr.samples)
+        csv += fmt::format("{:.6e},{:.6e},{:.9f},{:.9f},{:.9f}\n", s.t_s, s.current_A, s.m[0], s.m[1], s.m[2]);
+      if (o->output == "-") std::cout << csv;
+      else xbarkit::write_file_atomic(o->output, csv);
+      std::cerr << fmt::format("{} samples; started in {}{}, {}\n", tr.samples.size(), tr.initial > 0 ? "+" : "-",
+                               axis_name(d.easy_axis), tr.switched ? "switched" : "did not switch");
+    });
+  }
+
+  // psw
+  {
+    struct O {
+      Common c;
+      std::string currents, pulse;
+      int trials = 100;
+      unsigned threads = 0;
+      bool json = false;
+    };
+    auto o = std::make_shared<O>();
+    auto* cmd = mtj->add_subcommand("psw", "Monte-Carlo switching probability vs current, with a logistic fit");
+    add_common(cmd, o->c);
+    cmd->add_option("--currents", o->currents, "I1:I2:N (N currents from I1 to I2) or a comma list (A; 100u:300u:20)")->required();
+    cmd->add_option("--pulse", o->pulse, "Pulse width, full width at half maximum (s; 10n)")->required();
+    cmd->add_option("--trials", o->trials, "Trajectories per current")->capture_default_str();
+    cmd->add_option("--threads", o->threads, "Threads (0 = all cores); results do not depend on it")->capture_default_str();
+    cmd->add_flag("--json", o->json, "Print one JSON object: points[{current_A, p_switch, stderr, ...}], fit{i50_A, scale_A, ...}");
+    cmd->callback([o] {
+      const Device d = load_device(o->c.device);
+      const Timing t = timing(d, o->c);
+      PswRequest req;
+      req.currents_A = parse_currents(o->currents);
+      req.pulse_s = parse_si(o->pulse, "s", "--pulse");
+      if (!(req.pulse_s > 0)) throw xbarkit::InputError("", "--pulse", "must be > 0");
+      if (o->trials < 1) throw xbarkit::InputError("", "--trials", "must be >= 1");
+      req.trials = o->trials;
+      req.seed = o->c.seed;
+      req.threads = o->threads;
+      req.dt_s = t.dt;
+      req.dt_key = t.dt_key;
+      req.rise_s = t.rise;
+      req.fall_s = t.fall;
+      req.relax_s = t.relax;
+      req.initial = o->c.initial;
+      req.thermal_initial = !o->c.cold_start;
+      const bool tty = ::isatty(2);
+      const auto t0 = std::chrono::steady_clock::now();
+      Progress progress;
+      if (tty)
+        progress = [t0](size_t done, size_t total) {
+          const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          if (el < 1.0 && done != total) return;
+          const double eta = done > 0 ? el * (total - done) / done : 0;
+          std::fprintf(stderr, "\rpsw: %zu/%zu trajectories (%.0f%%), %.0f s elapsed, ~%.0f s left   ", done, total,
+                       100.0 * done / total, el, eta);
+          if (done == total) std::fprintf(stderr, "\n");
+        };
+      const auto r = switching_probability(d, req, progress);
+      if (o->json) {
+        json pts = json::array();
+        for (const auto& p : r.points)
+          pts.push_back({{"current_A", p.current_A}, {"p_switch", p.p_switch}, {"stderr", p.stderr_},
+                         {"trials", p.trials}, {"switched", p.switched}});
+        json fit{{"i50_A", r.fit.ok ? json(r.fit.i50_A) : json(nullptr)},
+                 {"scale_A", r.fit.ok ? json(r.fit.scale_A) : json(nullptr)},
+                 {"i50_err_A", r.fit.ok ? json(r.fit.i50_err_A) : json(nullptr)},
+                 {"scale_err_A", r.fit.ok ? json(r.fit.scale_err_A) : json(nullptr)},
+                 {"chi2_per_dof", r.fit.ok && std::isfinite(r.fit.chi2_per_dof) ? json(r.fit.chi2_per_dof) : json(nullptr)},
+                 {"ok", r.fit.ok},
+                 {"note", r.fit.note}};
+        json out{{"device", d.name},
+                 {"file", d.source_file},
+                 {"pulse_s", req.pulse_s},
+                 {"rise_s", req.rise_s},
+                 {"fall_s", req.fall_s},
+                 {"relax_s", r.relax_s},
+                 {"dt_s", r.dt_s},
+                 {"trials", req.trials},
+                 {"seed", req.seed},
+                 {"from", std::string(r.initial > 0 ? "+" : "-") + axis_name(d.easy_axis)},
+                 {"temperature_K", d.temperature_K},
+                 {"stepper", d.temperature_K > 0 ? "stochastic_heun" : "runge_kutta_dopri5"},
+                 {"points", pts},
+                 {"fit", fit},
+                 {"run", {{"seconds", r.seconds}, {"threads", r.threads}, {"steps", r.steps}}}};
+        std::cout << out.dump(2) << "\n";
+        return;
+      }
+      std::cout << fmt::format("# {}: {} trials/current, pulse {:.4g} ns, dt {:.3g} ps, relax {:.3g} ns, from {}{}, seed {}\n",
+                               d.name, req.trials, req.pulse_s * 1e9, r.dt_s * 1e12, r.relax_s * 1e9,
+                               r.initial > 0 ? "+" : "-", axis_name(d.easy_axis), req.seed);
+      std::cout << fmt::format("{:>14} {:>9} {:>9} {:>9}\n", "current_A", "p_switch", "stderr", "switched");
+      for (const auto& p : r.points)
+        std::cout << fmt::format("{:>14.6e} {:>9.4f} {:>9.4f} {:>9}\n", p.current_A, p.p_switch, p.stderr_, p.switched);
+      if (r.fit.ok)
+        std::cout << fmt::format("fit: I50 = {:.6e} +- {:.2e} A, scale = {:.4e} +- {:.2e} A, chi2/dof = {:.3g}\n",
+                                 r.fit.i50_A, r.fit.i50_err_A, r.fit.scale_A, r.fit.scale_err_A, r.fit.chi2_per_dof);
+      else
+        std::cout << "fit: none (" << r.fit.note << ")\n";
+      std::cout << fmt::format("# {:.3g} s on {} threads, {:.3g} steps/s\n", r.seconds, r.threads,
+                               r.seconds > 0 ? r.steps / r.seconds : 0.0);
+    });
+  }
+});
+
+}  // namespace
