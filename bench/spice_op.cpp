@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   // Resident memory of a worker that loaded ngspice and ran a trivial deck: the baseline.
   const auto idle = pool.run({{"idle\nV1 a 0 1\nR1 a 0 1\n.op\n.end\n", {"v1#branch"}}}).at(0);
   fmt::print("idle ngspice worker: peak RSS {:.1f} MiB\n\n", idle.peak_rss_kB / 1024.0);
-  fmt::print("| cell | array | deck lines | ngspice load+op wall (s) | CPU (s) | peak RSS (MiB) |\n");
+  fmt::print("| cell | array | deck lines | ngspice op wall (s) | load+op CPU (s) | peak RSS (MiB) |\n");
   fmt::print("|---|---|---|---|---|---|\n");
   for (auto kind : {netlist::CellKind::passive, netlist::CellKind::rram1t1r, netlist::CellKind::sram8t}) {
     for (int n : sizes) {

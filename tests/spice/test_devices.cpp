@@ -6,6 +6,7 @@
 #include "xbarkit/core/paths.hpp"
 #include "xbarkit/netlist/crossbar.hpp"
 #include "xbarkit/spice/crossbar_op.hpp"
+#include "xbarkit/spice/device_checks.hpp"
 #include "xbarkit/spice/session.hpp"
 
 using namespace xbarkit;
@@ -33,13 +34,16 @@ double single_cell(spice::Session& s, CellKind kind, double v_read, bool bit) {
 
 }  // namespace
 
-// "Within 1%" is the foundation issue's requirement; the fit itself lands within 0.1% of the targets.
-TEST_CASE("MVS FinFET reproduces ASAP7 per-fin Idsat and Ioff", "[spice][mvs]") {
+// "Within 1%" is the foundation issue's requirement (DeviceCheck::tolerance); the MVS fit lands
+// within 0.1% of Idsat and 0.5% of the 8T stack values, so 1% still catches a wrong parameter.
+TEST_CASE("shipped devices reproduce their published check values within 1%", "[spice][mvs][reram]") {
   spice::Session s;
-  CHECK(drain_current(s, "rvt", 0.7, 0.7) == Approx(37.85e-6).epsilon(0.01));
-  CHECK(drain_current(s, "rvt", 0.0, 0.7) == Approx(19e-12).epsilon(0.01));
-  CHECK(drain_current(s, "sramvt", 0.7, 0.7) == Approx(28.57e-6).epsilon(0.01));
-  CHECK(drain_current(s, "sramvt", 0.0, 0.7) == Approx(1e-12).epsilon(0.01));
+  const auto checks = spice::run_device_checks(s, load_technology("7nm"));
+  REQUIRE(checks.size() == 9);  // 2 flavours x (Idsat, Ioff), 3 stack points, LRS and HRS
+  for (const auto& c : checks) {
+    INFO(c.name << ": " << c.value_A << " A vs " << c.reference_A << " A");
+    CHECK(c.passed());
+  }
 }
 
 TEST_CASE("MVS FinFET is symmetric in drain and source", "[spice][mvs]") {
@@ -56,19 +60,10 @@ TEST_CASE("MVS FinFET is symmetric in drain and source", "[spice][mvs]") {
   CHECK(-rev == Approx(fwd).epsilon(1e-6));
 }
 
-TEST_CASE("8T read stack currents match the reference within 1%", "[spice][mvs][sram8t]") {
+TEST_CASE("a stored 0 cuts the 8T read stack off", "[spice][mvs][sram8t]") {
   spice::Session s;
-  CHECK(single_cell(s, CellKind::sram8t, 0.7, true) == Approx(13.9e-6).epsilon(0.01));
-  CHECK(single_cell(s, CellKind::sram8t, 0.3, true) == Approx(12.6e-6).epsilon(0.01));
-  CHECK(single_cell(s, CellKind::sram8t, 0.1, true) == Approx(6.05e-6).epsilon(0.01));
-  // A stored 0 turns NMOS B off: the stack leaks less than 1 pA-per-fin scale currents.
+  // NMOS B off: the stack leaks at the 1 pA-per-fin SRAM-VT Ioff scale, 6 orders below a read.
   CHECK(single_cell(s, CellKind::sram8t, 0.3, false) < 1e-11);
-}
-
-TEST_CASE("1T-1ReRAM LRS and HRS read currents match the reference within 1%", "[spice][reram]") {
-  spice::Session s;
-  CHECK(single_cell(s, CellKind::rram1t1r, 0.2, true) == Approx(15.0e-6).epsilon(0.01));
-  CHECK(single_cell(s, CellKind::rram1t1r, 0.2, false) == Approx(1.93e-6).epsilon(0.01));
 }
 
 TEST_CASE("Stanford ReRAM alone: ~10 kohm LRS and ~100 kohm HRS at 0.2 V", "[spice][reram]") {
