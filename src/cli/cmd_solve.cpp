@@ -1,4 +1,5 @@
-// xbarkit solve RECIPE --engine ngspice [--json] : column currents and IR-drop summary of an array.
+// xbarkit solve RECIPE --engine ngspice|native|both [--json] [--map out.csv] [--cell-table table.json]:
+// column currents and IR-drop summary of an array.
 #include <iostream>
 
 #include <fmt/format.h>
@@ -6,6 +7,8 @@
 
 #include "registry.hpp"
 #include "solve_report.hpp"
+#include "xbarkit/circuit/iv_table.hpp"
+#include "xbarkit/core/error.hpp"
 #include "xbarkit/netlist/recipe.hpp"
 
 namespace {
@@ -14,20 +17,49 @@ struct Options {
   std::string recipe;
   std::string engine = "ngspice";
   bool json = false;
+  std::string map;
+  std::string cell_table;
+  unsigned threads = 1;
 };
 
 const xbarkit::cli::Register reg("solve", [](CLI::App& app) {
   auto opt = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("solve", "Solve a crossbar recipe's operating point and print its column currents");
   cmd->add_option("recipe", opt->recipe, "Crossbar recipe (TOML)")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--engine", opt->engine, "Circuit engine: ngspice (golden reference, shared library)")
+  cmd->add_option("--engine", opt->engine,
+                  "Circuit engine: ngspice (golden reference, shared library), native (Eigen nodal/ladder solver, "
+                  "same circuit), both (runs both and reports the per-column relative difference)")
       ->check(CLI::IsMember(xbarkit::cli::engine_names()))
       ->capture_default_str();
   cmd->add_flag("--json", opt->json,
-                "Print one JSON object: engine, rows, cols, columns[{col, current_A}], ideal_columns, elapsed_s");
+                "Print one JSON object: engine, rows, cols, columns[{col, current_A}], ideal_columns, elapsed_s "
+                "(both: columns[].ngspice_current_A, rel_diff, max_rel_diff, speedup)");
+  cmd->add_option("--map", opt->map,
+                  "Write the native solver's node voltages (IR-drop map) as CSV: row,col,bitline_V,sourceline_V,"
+                  "wordline_V,internal_V (engine native or both)");
+  cmd->add_option("--cell-table", opt->cell_table,
+                  "Native engine: take the transistor I-V from this table (xbarkit characterize-cell) instead of "
+                  "the built-in MVS equations")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--threads", opt->threads, "Native engine: columns solved in parallel (0 = all cores)")
+      ->capture_default_str();
   cmd->callback([opt] {
     const auto recipe = xbarkit::netlist::load_crossbar_recipe(opt->recipe);
-    const auto report = xbarkit::cli::solve_recipe(recipe, opt->engine);
+    xbarkit::cli::SolveSettings s;
+    s.engine = opt->engine;
+    s.native.threads = opt->threads;
+    s.native.node_voltages = !opt->map.empty();
+    if (!opt->map.empty() && opt->engine == "ngspice")
+      throw xbarkit::InputError("", "--map", "node maps come from the native solver: use --engine native or both");
+    if (!opt->cell_table.empty()) {
+      if (opt->engine == "ngspice")
+        throw xbarkit::InputError("", "--cell-table", "the I-V table feeds the native solver: use --engine native or both");
+      s.cell_table = opt->cell_table;
+      s.native.transistor_table =
+          std::make_shared<const xbarkit::circuit::TransistorTable>(xbarkit::circuit::TransistorTable::load(opt->cell_table));
+    }
+    const auto report = xbarkit::cli::solve_recipe(recipe, s);
+    if (!opt->map.empty()) xbarkit::cli::write_node_map(opt->map, *report.native);
     if (opt->json) std::cout << xbarkit::cli::to_json(report).dump(2) << "\n";
     else xbarkit::cli::print_report(std::cout, report);
   });

@@ -82,7 +82,7 @@ LadderResult solve_ladder(const LadderSpec& sp, const std::vector<const CellBran
     ws.x[r] = init[r]->x;
     ws.i[r] = init[r]->i;
   }
-  double last_dv = 0, last_di = 0;
+  double last_dv = 0, last_di = 0, prev_e = -1;
   for (int it = 1; it <= sp.max_iterations; ++it) {
     // 1. Linearize every cell and condense its internal unknowns (dx, dI) onto (db, ds):
     //    [g1_x g1_I; g2_x g2_I] [dx; dI] = -[g1 + g1_a db; g2 + g2_b ds].
@@ -164,15 +164,23 @@ LadderResult solve_ladder(const LadderSpec& sp, const std::vector<const CellBran
         converged = false;
       }
       ws.b[r] += db, ws.s[r] += ds, ws.x[r] += dx, ws.i[r] += di;
-      const double rel_i = std::abs(di) / (std::abs(ws.i[r]) + 1e-21);
-      step_v = std::max({step_v, std::abs(db), std::abs(ds), std::abs(dx)});
+      const double rel_i = std::abs(di) / (std::abs(ws.i[r]) + sp.i_scale);
+      // The internal node x is not tested: it only matters through the cell current, which is.
+      step_v = std::max({step_v, std::abs(db), std::abs(ds)});
       step_i = std::max(step_i, rel_i);
     }
     last_dv = step_v, last_di = step_i;
     if (!std::isfinite(step_v) || !std::isfinite(step_i))
       throw SolverError(fmt::format("native solver: Newton produced a non-finite update in column {} at iteration {}",
                                     column, it));
-    if (converged && step_v <= vtol && step_i <= sp.reltol) {
+    // Stop when this update was below tolerance, or when the contraction of successive updates
+    // (theta = e_k / e_{k-1}, quadratic convergence makes it small) bounds the error left after it,
+    // theta/(1-theta) * e_k, below tolerance (Hairer & Wanner's Newton stopping rule).
+    const double e = std::max(step_v / vtol, step_i / sp.reltol);
+    const double theta = prev_e > 0 ? e / prev_e : 1.0;
+    const bool done = converged && (e <= 1 || (theta < 0.5 && theta / (1 - theta) * e <= 1));
+    prev_e = converged ? e : -1;
+    if (done) {
       LadderResult out;
       out.iterations = it;
       for (int r = 0; r < n; ++r) out.current_A += ws.i[r];

@@ -52,6 +52,11 @@ struct LadderSpec {
   double v_sourceline_terminal = 0;         // V (bottom)
   double reltol = 1e-10;
   double v_scale = 0.7;                      // V; voltage tolerance = reltol * v_scale
+  // A; cell current tolerance = reltol * (|I| + i_scale). A leaking cell's current carries the
+  // rounding noise of the SPICE formula ln(1+exp(eta)) (~1e-9 relative in deep subthreshold), so a
+  // pure relative test can stall; i_scale (1e-3 of the largest isolated cell current) is the
+  // native solver's abstol.
+  double i_scale = 1e-9;
   int max_iterations = 100;
 };
 

@@ -88,6 +88,9 @@ void setup_ladder(const Crossbar& x, const SolveOptions& opt, LadderCells& lc) {
       }
       lc.ideal[static_cast<size_t>(in * 2 + w)] = solve_isolated_cell(c, sp.v_bitline_terminal, sp.v_sourceline_terminal);
     }
+  double imax = 0;
+  for (const auto& st : lc.ideal) imax = std::max(imax, std::abs(st.i));
+  sp.i_scale = std::max(1e-3 * imax, 1e-21);
 }
 
 CrossbarSolution solve_ladder_array(const Crossbar& x, const SolveOptions& opt) {
