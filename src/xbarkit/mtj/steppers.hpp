@@ -21,6 +21,7 @@
 #include <boost/numeric/odeint/stepper/stepper_categories.hpp>
 
 #include "xbarkit/core/rng.hpp"
+#include "xbarkit/mtj/normal.hpp"
 #include "xbarkit/mtj/vec3.hpp"
 
 namespace xbarkit::mtj {
@@ -33,18 +34,18 @@ T& unref(std::reference_wrapper<T> x) { return x.get(); }
 }  // namespace detail
 
 // Brown thermal field: each component N(0, 1) * strength / sqrt(dt), strength^2 = 2 alpha kB T /
-// (mu0 gamma0 Ms V) (REFERENCE.md §4). Owns the trajectory's random stream.
+// (mu0 gamma0 Ms V) (REFERENCE.md §4). Owns the trajectory's random stream; normals by ziggurat.
 class ThermalField {
 public:
-  ThermalField(double strength, Rng rng) : strength_(strength), rng_(rng) {}
+  ThermalField(double strength, Rng rng) : strength_(strength), rng_(rng), zig_(Ziggurat::instance()) {}
   void operator()(Vec3& h, double dt) {
     if (dt != dt_) {
       dt_ = dt;
       sigma_ = strength_ / std::sqrt(dt);
     }
-    h[0] = sigma_ * rng_.normal();
-    h[1] = sigma_ * rng_.normal();
-    h[2] = sigma_ * rng_.normal();
+    h[0] = sigma_ * zig_(rng_);
+    h[1] = sigma_ * zig_(rng_);
+    h[2] = sigma_ * zig_(rng_);
   }
   double sigma(double dt) const { return strength_ / std::sqrt(dt); }
   Rng& rng() { return rng_; }
@@ -52,6 +53,7 @@ public:
 private:
   double strength_;
   Rng rng_;
+  const Ziggurat& zig_;
   double dt_ = -1, sigma_ = 0;
 };
 
