@@ -1,10 +1,14 @@
 // Shipped device models in ngspice against the published check values (REFERENCE.md sections 1, 3).
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+
 #include <fmt/format.h>
 
 #include "xbarkit/core/paths.hpp"
 #include "xbarkit/netlist/crossbar.hpp"
+#include "xbarkit/netlist/deck_writer.hpp"
 #include "xbarkit/spice/crossbar_op.hpp"
 #include "xbarkit/spice/device_checks.hpp"
 #include "xbarkit/spice/session.hpp"
@@ -82,4 +86,24 @@ TEST_CASE("Stanford ReRAM alone: ~10 kohm LRS and ~100 kohm HRS at 0.2 V", "[spi
   CHECK(i_hrs == Approx(1e-3 * std::exp(-1.524 / 0.25) * std::sinh(0.8)).epsilon(1e-6));
   CHECK(0.2 / i_lrs == Approx(10e3).epsilon(0.01));
   CHECK(0.2 / i_hrs == Approx(100e3).epsilon(0.02));
+}
+
+TEST_CASE("a user model library replaces the shipped transistor", "[spice][models]") {
+  // The user's library wraps the shipped SRAM-VT flavour under another name, so the array must give
+  // the shipped currents to solver precision while the deck no longer inlines the shipped models.
+  const auto dir = std::filesystem::temp_directory_path() / "xbarkit_user_models";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "user.lib") << ".include " << (models_dir() / "spice" / "finfet_7nm.lib").string()
+                                  << "\n.subckt my_nfet d g s nfin=1\nXu d g s nfet_sramvt nfin={nfin}\n.ends\n";
+  auto x = make_crossbar(load_technology("7nm"), CellKind::sram8t, 3, 2);
+  x.inputs = {1, 1, 0};
+  x.weights = {1, 0, 1, 1, 1, 1};
+  spice::Session s;
+  const auto shipped = spice::solve_crossbar(s, x).column_current_A;
+  x.user_models = UserModels{dir / "user.lib", {}, "my_nfet", ""};
+  const auto deck = write_deck(x);
+  CHECK(deck.find("my_nfet") != std::string::npos);
+  CHECK(deck.find(".subckt mvs_nfet") == std::string::npos);
+  const auto user = spice::solve_crossbar(s, x).column_current_A;
+  for (size_t j = 0; j < 2; ++j) CHECK(user[j] == Approx(shipped[j]).epsilon(1e-9));
 }
