@@ -164,8 +164,8 @@ TransistorTable characterize_transistor(spice::Session& session, const netlist::
   for (double vg : gates) {
     session.load(models + fmt::format("* device under test\nVGX xgx 0 {}\nVDX xdx 0 0\nVSX xsx 0 0\n"
                                       "XDUT xdx xgx xsx {} nfin={}\n.end\n", vg, subckt, xbar.nfin));
-    // Nested sweep: VDX inner, VSX outer.
-    session.command(fmt::format("dc VDX {} {} {} VSX {} {} {}", grid.v_min, grid.v_max, grid.step, grid.v_min,
+    // Nested sweep: VDX inner, VSX outer (interactive dc wants lower-case source names).
+    session.command(fmt::format("dc vdx {} {} {} vsx {} {} {}", grid.v_min, grid.v_max, grid.step, grid.v_min,
                                 grid.v_max, grid.step));
     auto vec = [&](const char* name) {
       std::string key = name;

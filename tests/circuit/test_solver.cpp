@@ -1,0 +1,215 @@
+// Native solver: 32x32 agreement with ngspice, the ideal limit, node voltages, batch solves, threads,
+// the SPICE-characterized I-V table, and bad input.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "xbarkit/circuit/iv_table.hpp"
+#include "xbarkit/circuit/passive.hpp"
+#include "xbarkit/circuit/solver.hpp"
+#include <fmt/format.h>
+
+#include "xbarkit/core/error.hpp"
+#include "xbarkit/core/rng.hpp"
+#include "xbarkit/netlist/deck_writer.hpp"
+#include "xbarkit/netlist/recipe.hpp"
+#include "xbarkit/spice/crossbar_op.hpp"
+#include "xbarkit/spice/session.hpp"
+
+using namespace xbarkit;
+using namespace xbarkit::netlist;
+
+namespace {
+
+Crossbar make(CellKind kind, int n, double r_wire, bool ones, uint64_t seed, bool reram = false) {
+  auto x = make_crossbar(load_technology("7nm"), kind, n, n);
+  x.parasitics = {r_wire, r_wire, r_wire};
+  if (reram) x.passive_cell = PassiveCell::reram;
+  if (ones) {
+    std::fill(x.inputs.begin(), x.inputs.end(), 1);
+    std::fill(x.weights.begin(), x.weights.end(), 1);
+  } else {
+    fill_random_inputs(x, 0.5, seed);
+    fill_random_weights(x, 0.5, seed);
+  }
+  return x;
+}
+
+double worst_rel(const std::vector<double>& a, const std::vector<double>& b, double floor_A) {
+  double w = 0;
+  for (size_t j = 0; j < a.size(); ++j) w = std::max(w, std::abs(a[j] - b[j]) / std::max(std::abs(b[j]), floor_A));
+  return w;
+}
+
+}  // namespace
+
+TEST_CASE("native vs ngspice: 32x32 arrays, every cell kind, 0 / default / 50 ohm wires", "[circuit][ngspice][slow]") {
+  spice::Session session;
+  struct Kind { CellKind kind; bool reram; double tol; };
+  // Tolerances: see test_vs_ngspice.cpp (1e-9 linear, 1e-5 nonlinear: the requirements).
+  for (const auto& k : {Kind{CellKind::sram8t, false, 1e-5}, Kind{CellKind::rram1t1r, false, 1e-5},
+                        Kind{CellKind::passive, false, 1e-9}, Kind{CellKind::passive, true, 1e-5}})
+    for (double r : {-1.0, 0.0, 50.0}) {  // -1: the technology's default wires
+      auto x = make(k.kind, 32, r < 0 ? 0.0 : r, r == 50.0, 3, k.reram);
+      if (r < 0) x.parasitics = make_crossbar(load_technology("7nm"), k.kind, 1, 1).parasitics;
+      const auto ref = spice::solve_crossbar(session, x);
+      const auto nat = circuit::solve_crossbar(x);
+      INFO(to_string(k.kind) << (k.reram ? " (reram)" : "") << " r_wire " << r);
+      const double w = worst_rel(nat.column_current_A, ref.column_current_A, 1e-12);
+      INFO("worst relative column difference " << w);
+      CHECK(w <= k.tol);
+    }
+}
+
+TEST_CASE("ideal limit: zero wire resistance gives exactly the sum of isolated cell currents", "[circuit]") {
+  for (auto kind : {CellKind::sram8t, CellKind::rram1t1r, CellKind::passive}) {
+    const auto x = make(kind, 16, 0.0, false, 5);
+    const auto sol = circuit::solve_crossbar(x);
+    for (int j = 0; j < x.cols; ++j) {
+      double sum = 0;
+      for (int i = 0; i < x.rows; ++i) sum += circuit::isolated_cell_current(x, x.input(i), x.weight(i, j));
+      INFO(to_string(kind) << " column " << j);
+      CHECK(std::abs(sol.column_current_A[j] - sum) <= 1e-13 * std::abs(sum));  // same numbers, summed
+    }
+  }
+  // The ladder with tiny wires approaches the ideal limit continuously (the ideal branch is not a
+  // separate model): 1 micro-ohm wires change a column by ~I*R/V ~ 1e-9 relative.
+  auto x = make(CellKind::sram8t, 16, 1e-6, false, 5);
+  const auto tiny = circuit::solve_crossbar(x), ideal = circuit::solve_crossbar(x.ideal());
+  CHECK(worst_rel(tiny.column_current_A, ideal.column_current_A, 1e-12) <= 1e-7);
+  CHECK(worst_rel(tiny.column_current_A, ideal.column_current_A, 1e-12) > 0);
+}
+
+TEST_CASE("IR-drop map matches ngspice node voltages", "[circuit][ngspice]") {
+  spice::Session session;
+  for (auto kind : {CellKind::sram8t, CellKind::rram1t1r, CellKind::passive}) {
+    const auto x = make(kind, 8, 20.0, true, 1);
+    circuit::SolveOptions o;
+    o.node_voltages = true;
+    const auto sol = circuit::solve_crossbar(x, o);
+    std::vector<std::string> names;
+    const char* bl = kind == CellKind::passive ? "c" : "bl";
+    for (int i = 0; i < 8; ++i) names.push_back(fmt::format("{}{}_{}", bl, i, 3));
+    session.load(write_deck(x));
+    const auto r = session.run_op(names);
+    for (int i = 0; i < 8; ++i) {
+      INFO(to_string(kind) << " " << names[i]);
+      // ngspice's node voltages carry its vntol = 1e-10 V + reltol 1e-7 stopping rule.
+      CHECK(std::abs(sol.bitline_V[static_cast<size_t>(i) * 8 + 3] - r.values.at(names[i])) <= 1e-8);
+    }
+    // The IR drop is real: the far end of the bitline has moved from the terminal voltage.
+    CHECK(std::abs(sol.bitline_V[3] - (kind == CellKind::passive ? 0.0 : x.v_read_V)) > 1e-4);
+  }
+}
+
+TEST_CASE("passive factorization: many input vectors at once equal single solves", "[circuit]") {
+  const auto x = make(CellKind::passive, 24, 8.3, false, 11);
+  const circuit::PassiveNetwork nd(x), amd(x, circuit::PassiveOrdering::amd), lu(x, circuit::PassiveOrdering::colamd_lu);
+  Eigen::MatrixXd drive(24, 5);
+  Rng rng(4);
+  for (int k = 0; k < 5; ++k)
+    for (int i = 0; i < 24; ++i) drive(i, k) = rng.uniform() < 0.5 ? x.v_read_V : 0.0;
+  const Eigen::MatrixXd c = nd.column_currents(drive);
+  for (int k = 0; k < 5; ++k) {
+    auto y = x;
+    for (int i = 0; i < 24; ++i) y.inputs[i] = drive(i, k) > 0;
+    const auto single = circuit::solve_crossbar(y).column_current_A;
+    for (int j = 0; j < 24; ++j) {
+      // Same factor, different right-hand-side grouping: rounding-level differences only.
+      CHECK(std::abs(c(j, k) - single[j]) <= 1e-12 * std::abs(single[j]));
+    }
+  }
+  // The three orderings solve the same SPD system: agreement to rounding (1e-10 covers the
+  // condition number ~1e4 of wire-vs-cell conductances times machine epsilon).
+  const Eigen::MatrixXd ca = amd.column_currents(drive), cl = lu.column_currents(drive);
+  CHECK(((ca - c).cwiseAbs().maxCoeff()) <= 1e-10 * c.cwiseAbs().maxCoeff());
+  CHECK(((cl - c).cwiseAbs().maxCoeff()) <= 1e-10 * c.cwiseAbs().maxCoeff());
+  // Nested dissection exists to cut fill: it must beat AMD here.
+  CHECK(nd.factor_nonzeros() < amd.factor_nonzeros());
+}
+
+TEST_CASE("results do not depend on the thread count", "[circuit]") {
+  const auto x = make(CellKind::sram8t, 32, 8.3, false, 2);
+  circuit::SolveOptions one, four;
+  four.threads = 4;
+  CHECK(circuit::solve_crossbar(x, one).column_current_A == circuit::solve_crossbar(x, four).column_current_A);
+}
+
+TEST_CASE("table-driven 8T solve agrees with ngspice using the same model", "[circuit][ngspice][table]") {
+  spice::Session session;
+  auto x = make(CellKind::sram8t, 16, 8.3, false, 9);
+  // 5 mV grid over [-0.05, 0.75] V: the 8T cell's nodes stay within [0, v_read = 0.3 V].
+  const auto table = std::make_shared<circuit::TransistorTable>(
+      circuit::characterize_transistor(session, x, {-0.05, 0.75, 0.005}));
+  REQUIRE(table->gate_levels_V().size() == 2);
+  // The table reproduces the built-in model at off-grid points: bicubic error ~ (h/lambda)^4 with
+  // lambda ~ 0.1 V above threshold, plus ngspice's own 1e-7 stopping rule on every sample.
+  const circuit::MvsFet fet(x.transistor, x.nfin);
+  const int g_on = table->gate_index(0.7);
+  for (double vd : {0.0123, 0.1517, 0.2991})
+    for (double vs : {0.0, 0.0377, 0.1011}) {
+      if (vd <= vs) continue;
+      const double ref = fet.current(vd, 0.7, vs).i, tab = table->eval(g_on, vd, vs).i;
+      INFO("vd " << vd << " vs " << vs);
+      CHECK(std::abs(tab - ref) <= 1e-5 * std::abs(ref));
+    }
+  // Saved and reloaded, the table gives bit-identical results.
+  table->save("test_circuit_table.json");
+  const auto reloaded = circuit::TransistorTable::load("test_circuit_table.json");
+  CHECK(reloaded.eval(g_on, 0.2, 0.05).i == table->eval(g_on, 0.2, 0.05).i);
+  std::filesystem::remove("test_circuit_table.json");
+
+  circuit::SolveOptions o;
+  o.transistor_table = table;
+  const auto nat = circuit::solve_crossbar(x, o);
+  const auto ref = spice::solve_crossbar(session, x);
+  const double w = worst_rel(nat.column_current_A, ref.column_current_A, 1e-12);
+  INFO("worst relative column difference (table vs ngspice) " << w);
+  // Measured ~1e-6: the interpolation error of the conducting cells' currents; the 1e-5.
+  CHECK(w <= 1e-5);
+}
+
+TEST_CASE("bad input: non-convergent Newton names the column and progress", "[circuit][errors]") {
+  auto x = make(CellKind::sram8t, 16, 50.0, true, 1);
+  circuit::SolveOptions o;
+  o.max_newton_iterations = 2;  // far too few for 50-ohm wires: must fail loudly, not return iterate 2
+  try {
+    circuit::solve_crossbar(x, o);
+    FAIL("expected SolverError");
+  } catch (const SolverError& e) {
+    const std::string m = e.what();
+    CHECK(m.find("did not converge in column") != std::string::npos);
+    CHECK(m.find("after 2 iterations") != std::string::npos);
+    CHECK(m.find("last update") != std::string::npos);
+  }
+  // Absurd device: a transistor with a 1e6 m/s injection velocity and 1 mohm series resistance on
+  // 50-ohm wires at 5 V still either converges or reports; it never returns NaN.
+  x.transistor.vx0_m_per_s = 1e9;
+  x.v_read_V = 5;
+  try {
+    const auto s = circuit::solve_crossbar(x);
+    for (double c : s.column_current_A) CHECK(std::isfinite(c));
+  } catch (const SolverError& e) {
+    CHECK(std::string(e.what()).find("column") != std::string::npos);
+  }
+}
+
+TEST_CASE("bad input: a floating node is reported as a singular network", "[circuit][errors]") {
+  // Passive array with open (infinite-resistance) column wires and open HRS cells: the column-line
+  // node of every 0-weight cell hangs on nothing.
+  auto x = make(CellKind::passive, 4, 8.3, false, 3);
+  x.parasitics.r_bitline_ohm = std::numeric_limits<double>::infinity();
+  x.r_hrs_ohm = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_WITH(circuit::solve_crossbar(x), Catch::Contains("singular network") && Catch::Contains("floating"));
+  // The same array with finite HRS is fine.
+  x.r_hrs_ohm = 100e3;
+  CHECK_NOTHROW(circuit::solve_crossbar(x));
+}
+
+TEST_CASE("user transistor without a table is refused with the next step", "[circuit][errors]") {
+  auto x = make(CellKind::sram8t, 4, 8.3, false, 3);
+  x.user_models = UserModels{"my.lib", {}, "my_nfet", ""};
+  CHECK_THROWS_WITH(circuit::solve_crossbar(x), Catch::Contains("characterize-cell"));
+}
