@@ -1,0 +1,111 @@
+// Native solver speed (issue 3): native vs ngspice per operating point on the same recipes, the
+// 128x128 8T column-ladder solve on one core, and passive-array factorization / per-vector solve
+// times from 64x64 to 512x512 with three orderings. Prints markdown tables for docs/PERFORMANCE.md.
+//   build-circuit/bench/bench_circuit_speed [--no-ngspice] [--max-passive N]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "xbarkit/circuit/passive.hpp"
+#include "xbarkit/circuit/solver.hpp"
+#include "xbarkit/core/rng.hpp"
+#include "xbarkit/netlist/recipe.hpp"
+#include "xbarkit/spice/crossbar_op.hpp"
+
+using namespace xbarkit;
+using namespace xbarkit::netlist;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+Crossbar random_array(CellKind kind, int n, uint64_t seed = 1) {
+  auto x = make_crossbar(load_technology("7nm"), kind, n, n);
+  fill_random_inputs(x, 0.5, seed);
+  fill_random_weights(x, 0.5, seed);
+  return x;
+}
+double best_native(const Crossbar& x, int reps, int* iterations = nullptr) {
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    const auto s = circuit::solve_crossbar(x);
+    best = std::min(best, s.elapsed_s);
+    if (iterations) *iterations = s.newton_iterations;
+  }
+  return best;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool ngspice = true;
+  int max_passive = 512;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--no-ngspice")) ngspice = false;
+    if (!std::strcmp(argv[i], "--max-passive") && i + 1 < argc) max_passive = std::atoi(argv[++i]);
+  }
+  if (ngspice) {
+    std::printf("### Native vs ngspice, one operating point, default 7nm wires, random stimulus (seed 1)\n\n");
+    std::printf("| array | ngspice (s) | native (ms, best of 5) | speedup | max rel. column diff |\n|---|---|---|---|---|\n");
+    spice::Session session;
+    for (auto kind : {CellKind::sram8t, CellKind::passive, CellKind::rram1t1r}) {
+      const auto x = random_array(kind, 64);
+      const auto ref = spice::solve_crossbar(session, x);
+      const double t = best_native(x, 5);
+      const auto nat = circuit::solve_crossbar(x).column_current_A;
+      double w = 0;
+      for (size_t j = 0; j < nat.size(); ++j)
+        w = std::max(w, std::abs(nat[j] - ref.column_current_A[j]) / std::max(std::abs(ref.column_current_A[j]), 1e-12));
+      std::printf("| %s 64x64 | %.3f | %.3f | %.0fx | %.1e |\n", to_string(kind).c_str(), ref.elapsed_s, t * 1e3,
+                  ref.elapsed_s / t, w);
+      std::fflush(stdout);
+    }
+    std::printf("\n");
+  }
+
+  std::printf("### Column-ladder arrays on one core (threads = 1), default wires, random stimulus\n\n");
+  std::printf("| array | native (ms, best of 10) | Newton iterations | per cell (ns) |\n|---|---|---|---|\n");
+  for (auto kind : {CellKind::sram8t, CellKind::rram1t1r})
+    for (int n : {32, 64, 128, 256}) {
+      const auto x = random_array(kind, n);
+      int its = 0;
+      const double t = best_native(x, n >= 256 ? 3 : 10, &its);
+      std::printf("| %s %dx%d | %.3f | %d | %.0f |\n", to_string(kind).c_str(), n, n, t * 1e3, its, t / (n * n) * 1e9);
+      std::fflush(stdout);
+    }
+
+  std::printf("\n### Passive linear array: factorization and solves vs size and ordering\n\n");
+  std::printf("nested = xbarkit's geometric nested dissection + Eigen SimplicialLLT; amd = Eigen SimplicialLLT with "
+              "AMD; colamd-lu = Eigen SparseLU with COLAMD (general-purpose baseline). Per-vector time: one input "
+              "vector alone, and each of a block of 64 solved at once.\n\n");
+  std::printf("| array | ordering | unknowns | nnz(factor) | analyze (ms) | factorize (ms) | 1 vector (ms) | per vector in a block of 64 (ms) |\n");
+  std::printf("|---|---|---|---|---|---|---|---|\n");
+  for (int n = 64; n <= max_passive; n *= 2)
+    for (auto ord : {circuit::PassiveOrdering::nested_dissection, circuit::PassiveOrdering::amd,
+                     circuit::PassiveOrdering::colamd_lu}) {
+      if (ord != circuit::PassiveOrdering::nested_dissection && n > 256) continue;  // baselines get too slow
+      const auto x = random_array(CellKind::passive, n);
+      const circuit::PassiveNetwork net(x, ord);
+      Rng rng(7);
+      Eigen::MatrixXd drive(n, 64);
+      for (int k = 0; k < 64; ++k)
+        for (int i = 0; i < n; ++i) drive(i, k) = rng.uniform() < 0.5 ? x.v_read_V : 0.0;
+      double one = 1e30;
+      for (int r = 0; r < 3; ++r) {
+        const auto t0 = Clock::now();
+        const Eigen::MatrixXd c = net.column_currents(Eigen::MatrixXd(drive.col(r)));
+        one = std::min(one, std::chrono::duration<double>(Clock::now() - t0).count());
+      }
+      const auto t0 = Clock::now();
+      const Eigen::MatrixXd c = net.column_currents(drive);
+      const double block = std::chrono::duration<double>(Clock::now() - t0).count() / 64;
+      const char* name = ord == circuit::PassiveOrdering::nested_dissection ? "nested"
+                         : ord == circuit::PassiveOrdering::amd            ? "amd"
+                                                                           : "colamd-lu";
+      std::printf("| %dx%d | %s | %d | %ld | %.1f | %.1f | %.2f | %.2f |\n", n, n, name, net.unknowns(),
+                  net.factor_nonzeros(), net.analyze_s() * 1e3, net.factorize_s() * 1e3, one * 1e3, block * 1e3);
+      std::fflush(stdout);
+    }
+  return 0;
+}
