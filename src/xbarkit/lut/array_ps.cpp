@@ -17,23 +17,109 @@ double centroid_z(int rows, int k, long long sum_distance) {
   return std::clamp((static_cast<double>(sum_distance) - lo) / (hi - lo), 0.0, 1.0);
 }
 
+RailWeights rail_weights(const std::string& cell, double r_bitline_ohm, double r_sourceline_ohm) {
+  if (cell == "rram1t1r") {
+    const double total = r_bitline_ohm + r_sourceline_ohm;
+    if (total <= 0) return {0.5, 0.5};
+    return {r_bitline_ohm / total, r_sourceline_ohm / total};
+  }
+  return {0, 1};  // sram8t (both rails end at the bottom) and passive columns (sensed at the bottom)
+}
+
+ColumnFeatures column_features_from_rows(int rows, int cols, int j, int active_rows, std::span<const int> conducting) {
+  ColumnFeatures f;
+  f.rows = rows;
+  f.cols = cols;
+  f.column = j;
+  f.active_rows = active_rows;
+  f.k = static_cast<int>(conducting.size());
+  const long long k = f.k;
+  // conducting rows ascending: row r has top distance r + 1 and bottom distance rows - r.
+  // Bottom rail: segment s (s = 1..rows) carries cells with bottom distance >= s, i.e. row <= rows - s.
+  // Top rail: segment t carries cells with top distance >= t, i.e. row >= t - 1.
+  size_t next = 0;     // first conducting row not yet passed going down from the top
+  long long above = 0; // conducting rows with row < current
+  for (int r = 0; r < rows; ++r) {
+    // top segment t = r + 1 carries cells with row >= r
+    while (next < conducting.size() && conducting[next] < r) {
+      ++next;
+      ++above;
+    }
+    const long long n_top = k - above;
+    f.load_top += n_top * n_top;
+  }
+  // bottom: segment s carries rows <= rows - s; iterate s = 1..rows, i.e. row bound b = rows - s.
+  long long below_or_eq = k;  // conducting rows <= b, starting at b = rows - 1
+  size_t idx = conducting.size();
+  for (int b = rows - 1; b >= 0; --b) {
+    while (idx > 0 && conducting[idx - 1] > b) {
+      --idx;
+      --below_or_eq;
+    }
+    f.load_bottom += below_or_eq * below_or_eq;
+  }
+  for (int r : conducting) f.sum_distance += sense_distance(rows, r);
+  return f;
+}
+
 ColumnFeatures column_features(int rows, int cols, int j, std::span<const uint8_t> inputs,
                                std::span<const uint8_t> weights) {
-  ColumnFeatures f;
-  long long sum = 0;
+  std::vector<int> on;
   int active = 0;
   for (int i = 0; i < rows; ++i) {
     const bool x = inputs[static_cast<size_t>(i)] != 0;
     active += x;
-    if (x && weights[static_cast<size_t>(i) * cols + j]) {
-      ++f.k;
-      sum += sense_distance(rows, i);
-    }
+    if (x && weights[static_cast<size_t>(i) * cols + j]) on.push_back(i);
   }
-  f.z = centroid_z(rows, f.k, sum);
-  f.column = cols > 1 ? static_cast<double>(j) / (cols - 1) : 0.0;
-  f.activity = static_cast<double>(active) / rows;
-  return f;
+  return column_features_from_rows(rows, cols, j, active, on);
+}
+
+LoadNormalizer::LoadNormalizer(int rows, RailWeights weights) : rows_(rows), w_(weights) {
+  lo_.assign(static_cast<size_t>(rows) + 1, 0);
+  hi_.assign(static_cast<size_t>(rows) + 1, 0);
+  std::vector<int> on;
+  for (int k = 0; k <= rows; ++k) {
+    double lo = INFINITY, hi = -INFINITY;
+    auto consider = [&](const std::vector<int>& rowsv) {
+      const auto f = column_features_from_rows(rows, 1, 0, rows, rowsv);
+      const double q = w_.top * static_cast<double>(f.load_top) + w_.bottom * static_cast<double>(f.load_bottom);
+      lo = std::min(lo, q);
+      hi = std::max(hi, q);
+    };
+    on.clear();
+    for (int n = 0; n < k; ++n) on.push_back(n);  // top block
+    consider(on);
+    on.clear();
+    for (int n = rows - k; n < rows; ++n) on.push_back(n);  // bottom block
+    consider(on);
+    on.clear();
+    for (int n = (rows - k) / 2; n < (rows - k) / 2 + k; ++n) on.push_back(n);  // middle block
+    consider(on);
+    on.clear();
+    for (int n = 0; n < k / 2; ++n) on.push_back(n);  // split between both ends
+    for (int n = rows - (k - k / 2); n < rows; ++n) on.push_back(n);
+    consider(on);
+    lo_[static_cast<size_t>(k)] = lo;
+    hi_[static_cast<size_t>(k)] = hi;
+  }
+}
+
+double LoadNormalizer::operator()(const ColumnFeatures& f) const {
+  if (f.rows != rows_) throw Error(fmt::format("load normalizer for {} rows applied to a {}-row column", rows_, f.rows));
+  const double q = w_.top * static_cast<double>(f.load_top) + w_.bottom * static_cast<double>(f.load_bottom);
+  const double lo = lo_[static_cast<size_t>(f.k)], hi = hi_[static_cast<size_t>(f.k)];
+  if (!(hi - lo > 1e-9 * std::max(1.0, hi))) return 0.5;
+  return std::clamp((q - lo) / (hi - lo), 0.0, 1.0);
+}
+
+double axis_value(const std::string& axis, const ColumnFeatures& f, const LoadNormalizer& q) {
+  if (axis == "k") return f.k;
+  if (axis == "q") return q(f);
+  if (axis == "z") return centroid_z(f.rows, f.k, f.sum_distance);
+  if (axis == "column") return f.cols > 1 ? static_cast<double>(f.column) / (f.cols - 1) : 0.0;
+  if (axis == "activity") return f.rows > 0 ? static_cast<double>(f.active_rows) / f.rows : 0.0;
+  if (axis == "hrs") return f.k < f.rows ? static_cast<double>(f.active_rows - f.k) / (f.rows - f.k) : 0.5;
+  throw Error(fmt::format("unknown array_ps axis '{}' (k | q | hrs | z | column | activity)", axis));
 }
 
 ArrayPsLut::ArrayPsLut(Bundle bundle) : bundle_(std::move(bundle)) {
@@ -50,9 +136,12 @@ ArrayPsLut::ArrayPsLut(Bundle bundle) : bundle_(std::move(bundle)) {
     c.cols = a.at("cols").get<int>();
     c.wire_scale = a.at("wire_scale").get<double>();
     c.full_scale_A = a.at("full_scale_A").get<double>();
+    c.ideal_cell_current_A = a.value("ideal_cell_current_A", 0.0);
+    c.rails = {a.value("rail_weight_top", 0.0), a.value("rail_weight_bottom", 1.0)};
     for (const auto& ax : t.axes()) c.axes.push_back(ax.name);
     configs_.push_back(c);
     tables_.push_back(&bundle_.table(t.name()));
+    normalizers_.emplace_back(c.rows, c.rails);
     mean_col_.push_back(t.column_index("mean_A"));
     std_col_.push_back(t.column_index("std_A"));
   }
@@ -72,29 +161,30 @@ const ArrayPsConfig& ArrayPsLut::find(const std::string& cell, int rows, std::op
   }
   if (!best) {
     std::string have;
-    for (const auto& c : configs_) have += fmt::format("{}{} {} rows (wire x{})", have.empty() ? "" : ", ", c.cell, c.rows, c.wire_scale);
+    for (const auto& c : configs_)
+      have += fmt::format("{}{} {} rows (wire x{})", have.empty() ? "" : ", ", c.cell, c.rows, c.wire_scale);
     throw Error(fmt::format("array_ps bundle {} has no table for {} with {} rows; it has: {}", bundle_.dir.string(),
                             cell, rows, have));
   }
   return *best;
 }
 
+size_t ArrayPsLut::index_of(const ArrayPsConfig& config) const {
+  const auto idx = static_cast<size_t>(&config - configs_.data());
+  if (idx >= configs_.size()) throw Error("ArrayPsLut: the configuration does not belong to this LUT");
+  return idx;
+}
+
 std::vector<double> ArrayPsLut::coordinates(const ArrayPsConfig& config, const ColumnFeatures& f) const {
+  const size_t idx = index_of(config);
   std::vector<double> x;
   x.reserve(config.axes.size());
-  for (const auto& a : config.axes) {
-    if (a == "k") x.push_back(f.k);
-    else if (a == "z") x.push_back(f.z);
-    else if (a == "column") x.push_back(f.column);
-    else if (a == "activity") x.push_back(f.activity);
-    else throw Error(fmt::format("array_ps table {}: unknown axis '{}'", config.table, a));
-  }
+  for (const auto& a : config.axes) x.push_back(axis_value(a, f, normalizers_[idx]));
   return x;
 }
 
 CurrentPrediction ArrayPsLut::predict(const ArrayPsConfig& config, const ColumnFeatures& f) const {
-  const size_t idx = static_cast<size_t>(&config - configs_.data());
-  if (idx >= configs_.size()) throw Error("ArrayPsLut::predict: config does not belong to this LUT");
+  const size_t idx = index_of(config);
   const auto x = coordinates(config, f);
   const Table& t = *tables_[idx];
   return {t.interpolate(x, mean_col_[idx]), t.interpolate(x, std_col_[idx])};

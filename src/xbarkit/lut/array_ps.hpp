@@ -4,24 +4,37 @@
 //
 // ## Table layout
 // One table per array configuration (cell kind x rows x wire-resistance scale), named
-// "<cell>_r<rows>_w<scale>" (e.g. "sram8t_r128_w1"), with attributes (lut.json tables[].attributes):
-//   cell, rows, cols, wire_scale, r_bitline_ohm, r_sourceline_ohm, r_wordline_ohm, v_read_V,
-//   full_scale_A (largest mean current in the table: every cell conducting), axes_reason.
-// Axes (subset chosen by the recipe; defaults below), all dimensionless (unit "1"):
-//   k         number of conducting cells in the column (input 1 AND weight 1): 0..rows
-//   z         where those cells sit: normalized centroid of their distance to the sense end,
-//             0 = the k cells nearest the sense amplifier, 1 = the k farthest (see centroid_z)
-//   column    column position j / (cols - 1) (only matters where rows carry current: passive)
+// "<cell>_r<rows>_w<scale>" (e.g. "sram8t_r128_w1", "rram1t1r_r64_w0p5"), with attributes
+// (lut.json tables[].attributes): role = "array_ps", cell, rows, cols, wire_scale, r_bitline_ohm,
+// r_sourceline_ohm, r_wordline_ohm, v_read_V, full_scale_A (largest mean current in the table: every
+// cell conducting), ideal_cell_current_A, rail_weight_top, rail_weight_bottom, transfer_table.
+// Axes (a subset chosen by the recipe; defaults below), all dimensionless (unit "1"):
+//   k         number of conducting cells in the column (input 1 AND weight 1): integers 0..rows
+//   q         normalized IR-drop load of those cells (see load_q): 0 = the placement with the least
+//             wire loss at this k, 1 = the most
+//   hrs       fraction of the column's non-conducting cells whose row input is 1: (active - k) /
+//             (rows - k), 0.5 when k = rows. In rram1t1r arrays those cells are HRS ReRAM behind an open
+//             access transistor and still conduct (about 1/8 of an LRS cell at 7nm defaults)
+//   z         normalized centroid of their distance to the sense end (0 = nearest, 1 = farthest)
+//   column    column position j / (cols - 1) (matters where rows carry current: passive)
 //   activity  fraction of the tile's rows whose input is 1 (couples columns: passive)
 // Columns (A unless stated): mean_A, std_A, q05_A, q25_A, q50_A, q75_A, q95_A (distribution of the
-// sensed column current over Monte-Carlo patterns near the node; std includes the LUT's own
-// interpolation error so the +-2 sigma band is honest), n_eff (effective samples behind the node).
-// Defaults: sram8t / rram1t1r -> (k, z): their columns do not couple (wordlines carry no DC current),
-// so the column current is a function of that column's set of conducting rows alone; the IR drop
-// along the bitline/source line makes it depend on where they are, and the centroid captures the
-// first-order (linear-in-distance) part of that dependence. passive -> (k, column, activity).
-// A second 1-D table "<config>_transfer" holds mean_A and std_A vs k over the recipe's pattern
-// statistics (what an ADC calibrated to the mean array transfer uses).
+// sensed column current over Monte-Carlo patterns near the node; std is the RMS residual of those
+// samples against the interpolated mean, so it includes the LUT's own interpolation error and the
+// +-2 sigma band is honest), n_eff (effective samples behind the node).
+// Defaults: sram8t -> (k, q); rram1t1r -> (k, q, hrs); passive -> (k, column, activity).
+// A 1-D table "<config>_transfer" holds mean_A, std_A and count vs k over the recipe's pattern
+// statistics (the mean array transfer an ADC can be calibrated to).
+//
+// ## Why q
+// In sram8t and rram1t1r arrays wordlines drive only gates (no DC current), so columns decouple and a
+// column's current depends only on which of its rows conduct. Wire segment s of a rail carries the
+// currents of the N(s) conducting cells beyond it, so to first order in the wire resistance the
+// current lost to IR drop is proportional to sum_s N(s)^2 (the segment currents squared, i.e. the
+// wire's dissipated power for equal cell currents), summed over both rails with their resistances.
+// sram8t: bitline and source line both end at the bottom (sense clamp, ground); rram1t1r: bitline
+// fed from the top, source line sensed at the bottom. q is that load normalized to [0, 1] at each k.
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -32,25 +45,57 @@
 
 namespace xbarkit::lut {
 
-// Distance of row i from the sense end, in wire segments (the sense node sits below the last row).
+// Distance of row i from the bottom (sense) end, in wire segments: 1 for the last row.
 inline int sense_distance(int rows, int row) { return rows - row; }
 
-// Normalized centroid of the conducting cells of a column: `sum_distance` = sum of sense_distance
-// over the k conducting rows. 0 when they are the k rows nearest the sense end, 1 when farthest;
-// 0.5 when k is 0 or rows (undefined there).
+// Normalized centroid of the conducting cells: `sum_distance` = sum of sense_distance over the k
+// conducting rows. 0 when they are the k rows nearest the sense end, 1 when farthest; 0.5 when k is 0
+// or rows.
 double centroid_z(int rows, int k, long long sum_distance);
 
+// Relative weights of the rails' loads (they sum to 1): a rail referenced at the top (rram1t1r
+// bitline) and rails referenced at the bottom (sram8t bitline and source line, rram1t1r source line).
+struct RailWeights {
+  double top = 0;
+  double bottom = 1;
+};
+RailWeights rail_weights(const std::string& cell, double r_bitline_ohm, double r_sourceline_ohm);
+
+// Raw counts of one column read; everything the axes are computed from.
 struct ColumnFeatures {
-  int k = 0;               // conducting cells
-  double z = 0.5;          // centroid_z
-  double column = 0;       // j / (cols - 1)
-  double activity = 0;     // active rows / rows
+  int rows = 0, cols = 1;
+  int column = 0;             // j
+  int k = 0;                  // conducting cells
+  int active_rows = 0;        // rows with input 1
+  long long sum_distance = 0; // sum of sense_distance of conducting cells
+  long long load_top = 0;     // sum over segments from the top of N(s)^2
+  long long load_bottom = 0;  // sum over segments from the bottom of N(s)^2
 };
 
 // Features of column j of an AND-style array from its row inputs and stored bits (0/1, row-major
-// weights[i * cols + j]); the same definitions the characterization bins by.
+// weights[i * cols + j]); the definitions the characterization bins by. O(rows).
 ColumnFeatures column_features(int rows, int cols, int j, std::span<const uint8_t> inputs,
                                std::span<const uint8_t> weights);
+// The same from the list of conducting rows (ascending) of a column.
+ColumnFeatures column_features_from_rows(int rows, int cols, int j, int active_rows, std::span<const int> conducting_rows);
+
+// Normalizes the IR-drop load to [0, 1] per k: 0 and 1 are the smallest and largest load among the
+// extreme placements (block at the top, at the bottom, in the middle, split between both ends),
+// which are the extremes for one-ended rails; values outside are clamped.
+class LoadNormalizer {
+public:
+  LoadNormalizer() = default;
+  LoadNormalizer(int rows, RailWeights weights);
+  double operator()(const ColumnFeatures& f) const;
+
+private:
+  int rows_ = 0;
+  RailWeights w_;
+  std::vector<double> lo_, hi_;  // per k
+};
+
+// Coordinate of one axis ("k", "q", "hrs", "z", "column", "activity") for a column read.
+double axis_value(const std::string& axis, const ColumnFeatures& f, const LoadNormalizer& q);
 
 struct ArrayPsConfig {
   std::string table;           // name of the (k, ...) table
@@ -59,6 +104,8 @@ struct ArrayPsConfig {
   int rows = 0, cols = 0;
   double wire_scale = 1;
   double full_scale_A = 0;
+  double ideal_cell_current_A = 0;
+  RailWeights rails;
   std::vector<std::string> axes;
 };
 
@@ -75,8 +122,8 @@ public:
 
   const Bundle& bundle() const { return bundle_; }
   const std::vector<ArrayPsConfig>& configs() const { return configs_; }
-  // The configuration for a cell kind and row count; wire_scale picks among several (nearest when
-  // given, 1.0 if present otherwise the only one). Throws naming what the bundle has.
+  // The configuration for a cell kind and row count; among several wire scales the nearest to
+  // `wire_scale` (default 1.0). Throws naming what the bundle has.
   const ArrayPsConfig& find(const std::string& cell, int rows, std::optional<double> wire_scale = std::nullopt) const;
 
   // Mean and standard deviation of the sensed current (linear interpolation, clamped to the grid).
@@ -87,9 +134,11 @@ public:
   std::vector<double> coordinates(const ArrayPsConfig& config, const ColumnFeatures& f) const;
 
 private:
+  size_t index_of(const ArrayPsConfig& config) const;
   Bundle bundle_;
   std::vector<ArrayPsConfig> configs_;
   std::vector<const Table*> tables_;  // parallel to configs_
+  std::vector<LoadNormalizer> normalizers_;
   std::vector<size_t> mean_col_, std_col_;
 };
 

@@ -1,6 +1,7 @@
 #include "xbarkit/lut/bundle.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -121,6 +122,7 @@ fs::path make_staging_dir(const fs::path& dir) {
   std::string tmpl = (parent / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
   if (!::mkdtemp(tmpl.data()))
     throw Error(fmt::format("{}: cannot create a temporary directory beside it ({})", dir.string(), std::strerror(errno)));
+  ::chmod(tmpl.c_str(), 0755);  // mkdtemp makes it private; a bundle is meant to be shared
   return tmpl;
 }
 
