@@ -37,15 +37,32 @@ T& unref(std::reference_wrapper<T> x) { return x.get(); }
 // (mu0 gamma0 Ms V) (REFERENCE.md §4). Owns the trajectory's random stream; normals by ziggurat.
 class ThermalField {
 public:
-  ThermalField(double strength, Rng rng) : strength_(strength), rng_(rng), zig_(Ziggurat::instance()) {}
+  // substeps k > 1: each step's Wiener increment is the sum of k finer ones (k normal triples), so a
+  // run at dt with k substeps and one at dt/k with the same stream follow the same Brownian path
+  // (used to measure time-step convergence without Monte-Carlo noise in the difference).
+  ThermalField(double strength, Rng rng, int substeps = 1)
+      : strength_(strength), rng_(rng), zig_(Ziggurat::instance()), substeps_(substeps < 1 ? 1 : substeps) {}
   void operator()(Vec3& h, double dt) {
     if (dt != dt_) {
       dt_ = dt;
       sigma_ = strength_ / std::sqrt(dt);
     }
-    h[0] = sigma_ * zig_(rng_);
-    h[1] = sigma_ * zig_(rng_);
-    h[2] = sigma_ * zig_(rng_);
+    if (substeps_ == 1) {
+      h[0] = sigma_ * zig_(rng_);
+      h[1] = sigma_ * zig_(rng_);
+      h[2] = sigma_ * zig_(rng_);
+      return;
+    }
+    double s0 = 0, s1 = 0, s2 = 0;
+    for (int k = 0; k < substeps_; ++k) {
+      s0 += zig_(rng_);
+      s1 += zig_(rng_);
+      s2 += zig_(rng_);
+    }
+    const double c = sigma_ / std::sqrt(static_cast<double>(substeps_));
+    h[0] = c * s0;
+    h[1] = c * s1;
+    h[2] = c * s2;
   }
   double sigma(double dt) const { return strength_ / std::sqrt(dt); }
   Rng& rng() { return rng_; }
@@ -54,6 +71,7 @@ private:
   double strength_;
   Rng rng_;
   const Ziggurat& zig_;
+  int substeps_;
   double dt_ = -1, sigma_ = 0;
 };
 

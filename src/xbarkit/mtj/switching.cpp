@@ -272,7 +272,7 @@ PswResult switching_probability(const Device& d, const PswRequest& req, const Pr
           const size_t k = idx / nt, j = idx % nt;
           Rng rng(derive_seed(req.seed, k), j);
           Vec3 m = req.thermal_initial ? sample_thermal(d, m_eq, rng) : m_eq;
-          ThermalField noise(strength, rng);
+          ThermalField noise(strength, rng, req.noise_substeps);
           const LlgSystem& sys = systems[k];
           const auto system = std::make_pair(std::cref(sys), std::ref(noise));
           double t = 0;
@@ -303,6 +303,7 @@ PswResult switching_probability(const Device& d, const PswRequest& req, const Pr
     res.points.push_back(p);
   }
   res.fit = fit_logistic(res.points);
+  res.outcomes = std::move(switched);
   return res;
 }
 

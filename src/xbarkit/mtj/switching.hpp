@@ -29,6 +29,7 @@ struct PswRequest {
   int initial = 0;            // start along +u (+1) or -u (-1); 0 = the well positive current leaves
   bool thermal_initial = true;  // T > 0: draw m(0) from the in-well Boltzmann distribution
   std::string dt_key = "dt_s";  // how errors name the time step ("--dt", "simulation.dt_s", ...)
+  int noise_substeps = 1;     // > 1: Brownian-path refinement (see ThermalField) for dt studies
 };
 
 struct PswPoint {
@@ -49,6 +50,7 @@ struct LogisticFit {
 
 struct PswResult {
   std::vector<PswPoint> points;
+  std::vector<uint8_t> outcomes;  // switched flag per trajectory, index = current * trials + trial
   LogisticFit fit;
   int initial = 1;            // the well trajectories started in (+1 = +u)
   double dt_s = 0, relax_s = 0;
