@@ -1,0 +1,141 @@
+// xbarkit infer : a binary network on simulated crossbars (imc/simulator.hpp): mapping, BinSparX,
+// sensing (ideal / array_ps LUT / exact native solver) and converter (ideal / ADC / SOT-MTJ).
+#include <filesystem>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "registry.hpp"
+#include "xbarkit/core/error.hpp"
+#include "xbarkit/core/paths.hpp"
+#include "xbarkit/imc/evaluate.hpp"
+#include "xbarkit/nn/dataset.hpp"
+
+namespace {
+
+struct Options {
+  std::string network = "models/networks/bnn_cnn";
+  std::string data, array_lut, converter = "ideal", mapping = "xnor", binsparx = "none", cell = "sram8t",
+                                tech = "7nm";
+  int rows = 128, cols = 0;
+  double wire_scale = 1.0;
+  bool exact = false, json = false;
+  size_t images = 0;
+  uint64_t seed = 1;
+  unsigned threads = 0;
+};
+
+// "models/networks/bnn_cnn" works from any directory: relative paths that do not exist here are
+// looked up in the source tree.
+std::filesystem::path network_path(const std::string& p) {
+  std::filesystem::path path(p);
+  auto base = path;
+  if (base.extension() == ".toml" || base.extension() == ".safetensors") base.replace_extension();
+  if (path.is_relative() && !std::filesystem::exists(base.string() + ".toml") &&
+      std::filesystem::exists((xbarkit::source_dir() / base).string() + ".toml"))
+    return xbarkit::source_dir() / base;
+  return base;
+}
+
+void print_text(const xbarkit::imc::Evaluation& e, const std::string& network, double software_accuracy,
+                const std::string& lut_dir) {
+  using fmt::format;
+  std::cout << format("network {}: {} Fashion-MNIST test images on {}\n", network, e.images, xbarkit::imc::describe(e.config));
+  if (!e.lut_table.empty()) std::cout << format("array LUT: table {} of {}\n", e.lut_table, lut_dir);
+  std::cout << format("accuracy {:.2f}% (software {:.2f}%; {} of {} predictions differ from software)\n",
+                      100 * e.accuracy, 100 * software_accuracy, e.disagreements, e.images);
+  const auto& t = e.total;
+  std::cout << format("conducting cells: {:.1f}% of the cells of a column read, {:.3f} per weight, {:.1f} per read",
+                      100 * t.conducting_fraction(), t.conducting_per_weight(), t.mean_conducting_per_read());
+  if (e.config.binsparx.static_flip || e.config.binsparx.dynamic_flip)
+    std::cout << format("; without BinSparX {:.3f} per weight ({:.1f}% fewer with it)", t.conducting_per_weight_plain(),
+                        100 * e.reduction());
+  std::cout << "\n";
+  std::cout << "partial sums per binary layer (digitized vs ideal, per tile column read):\n";
+  std::cout << format("  {:>5} {:>12} {:>9} {:>10} {:>10} {:>8} {:>11} {:>9} {:>9}\n", "layer", "reads", "rms err",
+                      "mean |err|", "wrong", "max err", "z wrong", "cond/wt", "cond/read");
+  for (const auto& l : e.layers) {
+    const auto frac = [](int64_t a, int64_t b) { return b ? double(a) / double(b) : 0.0; };
+    std::cout << format("  {:>5} {:>12} {:>9.3f} {:>10.3f} {:>9.2f}% {:>8} {:>10.2f}% {:>9.3f} {:>9.2f}\n", l.layer,
+                        l.reads, l.ps_rmse(), frac(l.ps_error_abs, l.reads), 100 * frac(l.ps_wrong, l.reads),
+                        l.ps_error_max, 100 * frac(l.z_wrong, l.outputs), l.conducting_per_weight(),
+                        l.mean_conducting_per_read());
+  }
+  std::cout << format("{:.2f} s, {:.1f} images/s on {} threads\n", e.seconds, e.images_per_s(), e.threads);
+}
+
+const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
+  auto opt = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand(
+      "infer", "Run a binary network on simulated crossbars: XNOR/AND mapping, BinSparX, ideal / LUT / exact sensing, "
+               "ideal / ADC / SOT-MTJ converters; prints accuracy, conducting-cell statistics and per-layer "
+               "partial-sum errors");
+  cmd->add_option("--network", opt->network, "Network architecture path without extension (NET.toml + NET.safetensors)")
+      ->capture_default_str();
+  cmd->add_option("--rows", opt->rows, "Crossbar rows per tile (R)")->capture_default_str()->check(CLI::Range(2, 4096));
+  cmd->add_option("--cols", opt->cols, "Crossbar columns per tile (C; 0 = R)")->check(CLI::Range(0, 4096));
+  cmd->add_option("--mapping", opt->mapping, "xnor (two AND rows per input) | and (one row per input, digital "
+                                             "correction)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"xnor", "and"}));
+  cmd->add_option("--binsparx", opt->binsparx, "BinSparX flips: none | static (weight columns) | dynamic (input "
+                                               "slices) | both")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "static", "dynamic", "both"}));
+  cmd->add_option("--array-lut", opt->array_lut, "array_ps LUT bundle: column currents sampled from its predicted "
+                                                 "distribution (without it and without --exact: ideal currents)");
+  cmd->add_option("--converter", opt->converter,
+                  "ideal | calibrated (inverts the LUT's mean transfer) | adc:BUNDLE | mtj:BUNDLE:L[,L2,...] | "
+                  "mtj:stox:L (REFERENCE.md §5 curve)")
+      ->capture_default_str();
+  cmd->add_flag("--exact", opt->exact, "Solve every tile with the native circuit solver (slow: validation subsets)");
+  cmd->add_option("--cell", opt->cell, "Cell kind (picks the LUT table; exact mode's array)")->capture_default_str();
+  cmd->add_option("--wire-scale", opt->wire_scale, "Wire-resistance scale (picks the LUT table; scales exact mode's "
+                                                   "wires)")
+      ->capture_default_str();
+  cmd->add_option("--tech", opt->tech, "Technology for exact mode and the ideal cell current")->capture_default_str();
+  cmd->add_option("--images", opt->images, "Use the first N test images (0 = all)");
+  cmd->add_option("--data", opt->data, "Directory with t10k-{images-idx3,labels-idx1}-ubyte[.gz] (default: Debian's "
+                                       "Fashion-MNIST)");
+  cmd->add_option("--seed", opt->seed, "Seed of every random draw (LUT sampling, MTJ samples)")->capture_default_str();
+  cmd->add_option("--threads", opt->threads, "Threads (0 = all cores); results do not depend on it");
+  cmd->add_flag("--json", opt->json, "Print one JSON object (accuracy as a fraction, images, conducting_fraction, "
+                                     "layers, ...)");
+  cmd->callback([opt] {
+    namespace nn = xbarkit::nn;
+    namespace imc = xbarkit::imc;
+    const auto net_path = network_path(opt->network);
+    const auto net = nn::load_network(net_path);
+    const auto test = nn::load_fashion_mnist(opt->data.empty() ? nn::default_fashion_mnist_dir() : opt->data,
+                                             nn::Split::Test);
+    imc::SimConfig cfg;
+    cfg.mapping = imc::parse_mapping(opt->mapping);
+    cfg.binsparx = imc::parse_binsparx(opt->binsparx);
+    cfg.rows = opt->rows;
+    cfg.cols = opt->cols;
+    cfg.cell = opt->cell;
+    cfg.wire_scale = opt->wire_scale;
+    cfg.tech = opt->tech;
+    cfg.converter = opt->converter;
+    cfg.seed = opt->seed;
+    if (!opt->array_lut.empty())
+      cfg.array_lut = std::make_shared<const xbarkit::lut::ArrayPsLut>(xbarkit::lut::ArrayPsLut::load(opt->array_lut));
+    cfg.sensing = opt->exact ? imc::Sensing::exact : (cfg.array_lut ? imc::Sensing::lut : imc::Sensing::ideal);
+    const auto software = net.predict_all(test, opt->images, opt->threads);
+    const double software_accuracy = nn::Network::accuracy(software, test);
+    const auto e = imc::evaluate(net, test, cfg, opt->images, opt->threads, &software);
+    if (opt->json) {
+      auto j = e.to_json();
+      j["network"] = net_path.string();
+      j["dataset"] = test.name;
+      j["software_accuracy"] = software_accuracy;
+      if (!opt->array_lut.empty()) j["array_lut"] = opt->array_lut;
+      std::cout << j.dump(2) << "\n";
+      return;
+    }
+    print_text(e, net.architecture().name, software_accuracy, opt->array_lut);
+  });
+});
+
+}  // namespace

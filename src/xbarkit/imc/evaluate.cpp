@@ -1,0 +1,101 @@
+#include "xbarkit/imc/evaluate.hpp"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "xbarkit/core/parallel.hpp"
+
+namespace xbarkit::imc {
+
+namespace {
+nlohmann::json stats_json(const LayerStats& s) {
+  const auto frac = [](int64_t a, int64_t b) { return b ? double(a) / double(b) : 0.0; };
+  return {{"layer", s.layer},
+          {"reads", s.reads},
+          {"conducting_fraction", s.conducting_fraction()},
+          {"conducting_per_weight", s.conducting_per_weight()},
+          {"conducting_per_weight_without_binsparx", s.conducting_per_weight_plain()},
+          {"mean_conducting_per_read", s.mean_conducting_per_read()},
+          {"ps_rmse", s.ps_rmse()},
+          {"ps_mean_abs_error", frac(s.ps_error_abs, s.reads)},
+          {"ps_wrong_fraction", frac(s.ps_wrong, s.reads)},
+          {"ps_error_max", s.ps_error_max},
+          {"outputs", s.outputs},
+          {"z_wrong_fraction", frac(s.z_wrong, s.outputs)},
+          {"z_mean_abs_error", frac(s.z_error_abs, s.outputs)},
+          {"static_flipped_fraction", frac(s.static_flipped, s.reads)},
+          {"dynamic_flipped_fraction", frac(s.dynamic_flipped, s.slices)}};
+}
+}  // namespace
+
+nlohmann::json Evaluation::to_json() const {
+  nlohmann::json layers_j = nlohmann::json::array();
+  for (const auto& l : layers) layers_j.push_back(stats_json(l));
+  nlohmann::json j{{"accuracy", accuracy},
+                   {"images", images},
+                   {"conducting_fraction", total.conducting_fraction()},
+                   {"conducting_per_weight", total.conducting_per_weight()},
+                   {"conducting_per_weight_without_binsparx", total.conducting_per_weight_plain()},
+                   {"conducting_reduction", reduction()},
+                   {"mean_conducting_per_read", total.mean_conducting_per_read()},
+                   {"ps_rmse", total.ps_rmse()},
+                   {"config",
+                    {{"rows", config.rows},
+                     {"cols", config.cols},
+                     {"mapping", to_string(config.mapping)},
+                     {"binsparx", to_string(config.binsparx)},
+                     {"sensing", to_string(config.sensing)},
+                     {"lut_table", lut_table},
+                     {"cell", config.cell},
+                     {"wire_scale", config.wire_scale},
+                     {"converter", converter},
+                     {"cell_current_A", cell_current_A},
+                     {"seed", config.seed}}},
+                   {"layers", layers_j},
+                   {"seconds", seconds},
+                   {"images_per_s", images_per_s()},
+                   {"threads", threads}};
+  if (agreement >= 0) {
+    j["agreement_with_software"] = agreement;
+    j["disagreements_with_software"] = disagreements;
+  }
+  return j;
+}
+
+Evaluation evaluate(const nn::Network& net, const nn::Dataset& data, const SimConfig& config, size_t n,
+                    unsigned threads, const std::vector<int>* software) {
+  if (n == 0 || n > data.count) n = data.count;
+  Evaluation e;
+  const Simulator sim(net, config);
+  e.config = sim.config();
+  e.converter = sim.converter().name();
+  e.lut_table = sim.lut_table();
+  e.cell_current_A = sim.cell_current_A();
+  e.threads = threads == 0 ? default_threads() : threads;
+  const auto t0 = std::chrono::steady_clock::now();
+  e.predictions = sim.predict_all(data, n, threads);
+  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  e.images = n;
+  e.accuracy = nn::Network::accuracy(e.predictions, data);
+  if (software) {
+    size_t same = 0;
+    for (size_t i = 0; i < n && i < software->size(); ++i) same += (*software)[i] == e.predictions[i];
+    e.agreement = double(same) / double(n);
+    e.disagreements = n - same;
+  }
+  e.layers = sim.stats();
+  e.total = sim.total_stats();
+  return e;
+}
+
+std::string describe(const SimConfig& c) {
+  const int cols = c.cols > 0 ? c.cols : c.rows;
+  std::string s = fmt::format("{}x{} {}, {} mapping, BinSparX {}, {} sensing", c.rows, cols, c.cell,
+                              c.mapping == Mapping::Xnor ? "XNOR" : "AND", to_string(c.binsparx), to_string(c.sensing));
+  if (c.wire_scale != 1.0) s += fmt::format(", wires x{:g}", c.wire_scale);
+  s += ", converter " + c.converter;
+  return s;
+}
+
+}  // namespace xbarkit::imc

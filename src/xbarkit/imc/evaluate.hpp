@@ -1,0 +1,43 @@
+#pragma once
+// One simulator run over a dataset, summarized for reports (CLI `infer`, the main job, benches).
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "xbarkit/imc/simulator.hpp"
+
+namespace xbarkit::imc {
+
+struct Evaluation {
+  SimConfig config;
+  std::string converter;          // the converter's name
+  std::string lut_table;          // array_ps table used (LUT sensing)
+  double cell_current_A = 0;
+  size_t images = 0;
+  double accuracy = 0;            // fraction
+  double agreement = -1;          // fraction of predictions equal to the software network's (-1: not given)
+  size_t disagreements = 0;
+  std::vector<LayerStats> layers; // binary layers in order
+  LayerStats total;
+  double seconds = 0;
+  unsigned threads = 0;
+  std::vector<int> predictions;
+  double images_per_s() const { return seconds > 0 ? double(images) / seconds : 0.0; }
+  // Conducting cells per weight without BinSparX, same mapping and inputs, and the relative reduction.
+  double reduction() const {
+    const double p = total.conducting_per_weight_plain();
+    return p > 0 ? 1.0 - total.conducting_per_weight() / p : 0.0;
+  }
+  nlohmann::json to_json() const;
+};
+
+// Runs the first n images (0 = all) through `net` on the crossbar described by `config`.
+// `software` (optional): the software network's predictions for agreement counting.
+Evaluation evaluate(const nn::Network& net, const nn::Dataset& data, const SimConfig& config, size_t n,
+                    unsigned threads, const std::vector<int>* software = nullptr);
+
+// One-line description of a configuration, e.g. "128x128 sram8t, AND mapping, BinSparX both, LUT sensing".
+std::string describe(const SimConfig& config);
+
+}  // namespace xbarkit::imc

@@ -1,0 +1,88 @@
+#include "xbarkit/imc/sensing.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "xbarkit/core/error.hpp"
+
+namespace xbarkit::imc {
+
+FastArrayLut::FastArrayLut(std::shared_ptr<const lut::ArrayPsLut> lut, const lut::ArrayPsConfig& config)
+    : lut_(std::move(lut)), config_(config) {
+  table_ = &lut_->bundle().table(config_.table);
+  mean_col_ = table_->column_index("mean_A");
+  std_col_ = table_->column_index("std_A");
+  norm_ = lut::LoadNormalizer(config_.rows, config_.rails);
+  for (const auto& a : config_.axes) {
+    if (a == "k") axes_.push_back(Ax::k);
+    else if (a == "q") {
+      axes_.push_back(Ax::q);
+      needs_.load_top = config_.rails.top != 0;
+      needs_.load_bottom = config_.rails.bottom != 0;
+    } else if (a == "z") {
+      axes_.push_back(Ax::z);
+      needs_.sum_distance = true;
+    } else if (a == "column") axes_.push_back(Ax::column);
+    else if (a == "activity") axes_.push_back(Ax::activity);
+    else throw Error(fmt::format("array_ps table {}: unknown axis '{}'", config_.table, a));
+  }
+  const auto kpos = std::find(axes_.begin(), axes_.end(), Ax::k);
+  if (kpos == axes_.end()) throw Error(fmt::format("array_ps table {} has no k axis", config_.table));
+  if (axes_.size() <= 2) {
+    dense_ = true;
+    const size_t ki = size_t(kpos - axes_.begin());
+    const size_t oi = axes_.size() == 2 ? 1 - ki : ki;
+    if (axes_.size() == 2) {
+      second_ = axes_[oi];
+      grid_ = table_->axes()[oi].points;
+    } else {
+      grid_ = {0.0};
+    }
+    const size_t m = grid_.size();
+    mean_.resize(size_t(config_.rows + 1) * m);
+    std_.resize(mean_.size());
+    double x[2];
+    for (int k = 0; k <= config_.rows; ++k)
+      for (size_t g = 0; g < m; ++g) {
+        x[ki] = k;
+        if (axes_.size() == 2) x[oi] = grid_[g];
+        const std::span<const double> xs(x, axes_.size());
+        mean_[size_t(k) * m + g] = table_->interpolate(xs, mean_col_);
+        std_[size_t(k) * m + g] = table_->interpolate(xs, std_col_);
+      }
+  }
+}
+
+double FastArrayLut::coord(Ax a, const lut::ColumnFeatures& f) const {
+  switch (a) {
+    case Ax::k: return f.k;
+    case Ax::q: return norm_(f);
+    case Ax::z: return lut::centroid_z(f.rows, f.k, f.sum_distance);
+    case Ax::column: return f.cols > 1 ? double(f.column) / (f.cols - 1) : 0.0;
+    case Ax::activity: return f.rows > 0 ? double(f.active_rows) / f.rows : 0.0;
+  }
+  return 0;
+}
+
+lut::CurrentPrediction FastArrayLut::predict(const lut::ColumnFeatures& f) const {
+  if (dense_) {
+    const size_t m = grid_.size();
+    const size_t base = size_t(std::clamp(f.k, 0, config_.rows)) * m;
+    if (m == 1) return {mean_[base], std_[base]};
+    double x = std::clamp(coord(second_, f), grid_.front(), grid_.back());
+    size_t hi = size_t(std::upper_bound(grid_.begin(), grid_.end(), x) - grid_.begin());
+    hi = std::clamp<size_t>(hi, 1, m - 1);
+    const size_t lo = hi - 1;
+    const double t = (x - grid_[lo]) / (grid_[hi] - grid_[lo]);
+    return {mean_[base + lo] + t * (mean_[base + hi] - mean_[base + lo]),
+            std_[base + lo] + t * (std_[base + hi] - std_[base + lo])};
+  }
+  double x[8];
+  for (size_t d = 0; d < axes_.size(); ++d) x[d] = coord(axes_[d], f);
+  const std::span<const double> xs(x, axes_.size());
+  return {table_->interpolate(xs, mean_col_), table_->interpolate(xs, std_col_)};
+}
+
+}  // namespace xbarkit::imc

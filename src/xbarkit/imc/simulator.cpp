@@ -1,0 +1,273 @@
+#include "xbarkit/imc/simulator.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "xbarkit/circuit/solver.hpp"
+#include "xbarkit/core/error.hpp"
+#include "xbarkit/core/parallel.hpp"
+#include "xbarkit/netlist/technology.hpp"
+
+namespace xbarkit::imc {
+namespace {
+
+struct ImageContext {
+  const void* sim = nullptr;
+  uint64_t image = 0;
+};
+thread_local ImageContext t_ctx;
+
+uint64_t hash_inputs(const int8_t* x, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
+  for (size_t i = 0; i < n; ++i) {
+    h ^= uint8_t(x[i]);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+struct Buffers {
+  std::vector<uint64_t> active, plain;
+  std::vector<int> xplus, active_rows;
+  std::vector<uint8_t> xflip;
+  std::vector<double> currents;
+  std::vector<int64_t> z, zi;
+};
+
+}  // namespace
+
+std::string to_string(Sensing s) {
+  switch (s) {
+    case Sensing::ideal: return "ideal";
+    case Sensing::lut: return "lut";
+    case Sensing::exact: return "exact";
+  }
+  return "?";
+}
+
+void LayerStats::add(const LayerStats& o) {
+  reads += o.reads;
+  conducting += o.conducting;
+  conducting_plain += o.conducting_plain;
+  cells += o.cells;
+  weights += o.weights;
+  ps_error_sq += o.ps_error_sq;
+  ps_error_abs += o.ps_error_abs;
+  ps_wrong += o.ps_wrong;
+  ps_error_max = std::max(ps_error_max, o.ps_error_max);
+  outputs += o.outputs;
+  z_wrong += o.z_wrong;
+  z_error_abs += o.z_error_abs;
+  static_flipped += o.static_flipped;
+  dynamic_flipped += o.dynamic_flipped;
+  slices += o.slices;
+}
+
+Simulator::Simulator(const nn::Network& net, SimConfig config) : net_(net), cfg_(std::move(config)) {
+  if (cfg_.cols <= 0) cfg_.cols = cfg_.rows;
+  if (cfg_.rows > 4096) throw Error(fmt::format("crossbar rows {} > 4096", cfg_.rows));
+  const auto& layers = net_.layers();
+  maps_.resize(layers.size());
+  slot_.assign(layers.size(), -1);
+  stats_.resize(layers.size());
+  int slot = 0;
+  for (const auto& l : layers) {
+    stats_[l.index].layer = l.index;
+    if (!l.binary()) continue;
+    maps_[l.index] = LayerMapping(l, cfg_.mapping, cfg_.rows, cfg_.binsparx.static_flip);
+    slot_[l.index] = slot++;
+  }
+  if (slot == 0) throw Error(fmt::format("network {} has no binary layers to map", net_.architecture().name));
+
+  const lut::ArrayPsConfig* lut_config = nullptr;
+  if (cfg_.array_lut) lut_config = &cfg_.array_lut->find(cfg_.cell, cfg_.rows, cfg_.wire_scale);
+  if (cfg_.sensing == Sensing::lut) {
+    if (!cfg_.array_lut) throw Error("LUT sensing needs an array_ps bundle (--array-lut)");
+    lut_ = std::make_unique<FastArrayLut>(cfg_.array_lut, *lut_config);
+    cell_A_ = lut_->ideal_cell_current_A();
+  }
+  if (cfg_.sensing == Sensing::exact || !(cell_A_ > 0)) {
+    const auto kind = netlist::parse_cell_kind(cfg_.cell);
+    if (!kind) throw Error(fmt::format("unknown cell kind '{}' (sram8t | rram1t1r | passive)", cfg_.cell));
+    tile_ = netlist::make_crossbar(netlist::load_technology(cfg_.tech), *kind, cfg_.rows, cfg_.cols);
+    tile_.parasitics.r_bitline_ohm *= cfg_.wire_scale;
+    tile_.parasitics.r_sourceline_ohm *= cfg_.wire_scale;
+    tile_.parasitics.r_wordline_ohm *= cfg_.wire_scale;
+    cell_A_ = circuit::isolated_cell_current(tile_, true, true);
+  }
+  ConverterSetup cs;
+  cs.cell_current_A = cell_A_;
+  cs.rows = cfg_.rows;
+  cs.array = cfg_.array_lut;
+  cs.array_config = lut_config;
+  conv_ = make_converter(cfg_.converter, cs);
+  fast_ideal_ = cfg_.sensing == Sensing::ideal && conv_->exact_on_ideal_currents();
+}
+
+void Simulator::sense_exact(const LayerMapping& m, int t, const uint64_t* active, double* currents) const {
+  const int R = cfg_.rows, C = cfg_.cols, O = m.outputs();
+  circuit::SolveOptions opt;
+  opt.threads = 1;  // parallelism is across images
+  netlist::Crossbar x = tile_;
+  for (int r = 0; r < R; ++r) x.inputs[size_t(r)] = uint8_t((active[r / 64] >> (r % 64)) & 1);
+  for (int g = 0; g < O; g += C) {
+    const int cg = std::min(C, O - g);
+    x.cols = cg;
+    x.weights.assign(size_t(R) * size_t(cg), 0);
+    for (int j = 0; j < cg; ++j) {
+      const uint64_t* s = m.stored(t, g + j);
+      for (int r = 0; r < R; ++r) x.weights[size_t(r) * size_t(cg) + size_t(j)] = uint8_t((s[r / 64] >> (r % 64)) & 1);
+    }
+    const auto sol = circuit::solve_crossbar(x, opt);
+    for (int j = 0; j < cg; ++j) currents[g + j] = sol.column_current_A[size_t(j)];
+  }
+}
+
+void Simulator::matmul(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out) const {
+  if (layer.index >= maps_.size() || maps_[layer.index].tiles() == 0)
+    throw Error(fmt::format("crossbar simulator: layer {} is not a binary layer of network {}", layer.index,
+                            net_.architecture().name));
+  const LayerMapping& M = maps_[layer.index];
+  const int T = M.tiles(), O = M.outputs(), W = M.words(), N = M.fan_in();
+  const bool flips = cfg_.binsparx.static_flip || cfg_.binsparx.dynamic_flip;
+  thread_local Buffers b;
+  b.active.resize(size_t(T) * size_t(W));
+  b.plain.resize(size_t(T) * size_t(W));
+  b.xplus.resize(size_t(T));
+  b.active_rows.resize(size_t(T));
+  b.xflip.resize(size_t(T));
+  b.z.resize(size_t(O));
+  b.zi.resize(size_t(O));
+  if (cfg_.sensing == Sensing::exact) b.currents.resize(size_t(T) * size_t(O));
+
+  const uint64_t key = t_ctx.sim == this ? t_ctx.image : hash_inputs(inputs, positions * size_t(N));
+  Rng rng(cfg_.seed, derive_seed(key, layer.index));
+  ConvertContext cc;
+  cc.tile_capacity = M.inputs_per_tile();
+  cc.layer_slot = slot_[layer.index];
+  const FeatureNeeds needs = lut_ ? lut_->needs() : FeatureNeeds{};
+  LayerStats st;
+  uint64_t cond[64];
+
+  for (size_t p = 0; p < positions; ++p) {
+    const int8_t* x = inputs + p * size_t(N);
+    for (int t = 0; t < T; ++t) {
+      uint64_t* a = b.active.data() + size_t(t) * size_t(W);
+      const auto d = M.drive(x, t, cfg_.binsparx.dynamic_flip, a);
+      const bool flip = d.flipped;
+      b.xplus[size_t(t)] = d.x_plus;
+      b.xflip[size_t(t)] = flip;
+      if (flips) M.activate(x, t, false, b.plain.data() + size_t(t) * size_t(W));
+      int rows_on = 0;
+      for (int w = 0; w < W; ++w) rows_on += __builtin_popcountll(a[w]);
+      b.active_rows[size_t(t)] = rows_on;
+      st.dynamic_flipped += flip;
+      ++st.slices;
+      if (cfg_.sensing == Sensing::exact) sense_exact(M, t, a, b.currents.data() + size_t(t) * size_t(O));
+    }
+    std::fill(b.z.begin(), b.z.end(), 0);
+    std::fill(b.zi.begin(), b.zi.end(), 0);
+    for (int t = 0; t < T; ++t) {
+      const uint64_t* a = b.active.data() + size_t(t) * size_t(W);
+      const uint64_t* ap = b.plain.data() + size_t(t) * size_t(W);
+      const int n = M.slice_size(t), used = M.rows_used(t), xp = b.xplus[size_t(t)];
+      const bool xf = b.xflip[size_t(t)];
+      cc.max_count = M.max_count(t);
+      for (int o = 0; o < O; ++o) {
+        const uint64_t* s = M.stored(t, o);
+        int c = 0;
+        for (int w = 0; w < W; ++w) {
+          cond[w] = s[w] & a[w];
+          c += __builtin_popcountll(cond[w]);
+        }
+        int chat = c;
+        if (!fast_ideal_) {
+          double I;
+          if (cfg_.sensing == Sensing::ideal) {
+            I = c * cell_A_;
+          } else if (cfg_.sensing == Sensing::lut) {
+            const auto f = mask_features(cond, cfg_.rows, cfg_.cols, o % cfg_.cols, b.active_rows[size_t(t)], needs);
+            I = lut_->sample(f, rng);
+          } else {
+            I = b.currents[size_t(t) * size_t(O) + size_t(o)];
+          }
+          cc.column = o % cfg_.cols;
+          chat = conv_->count(I, cc, rng);
+        }
+        const bool sf = M.flipped(t, o);
+        const int sign = sf != xf ? -1 : 1;
+        const int ps_true = M.partial_sum(t, o, c, xp);
+        const int ps = chat == c ? ps_true : M.partial_sum(t, o, chat, xp);
+        b.z[size_t(o)] += sign * ps;
+        b.zi[size_t(o)] += sign * ps_true;
+        ++st.reads;
+        st.conducting += c;
+        st.conducting_plain += flips ? popcount_and(M.stored_plain(t, o), ap, W) : c;
+        st.cells += used;
+        st.weights += n;
+        st.static_flipped += sf;
+        if (ps != ps_true) {
+          const int64_t e = std::abs(int64_t(ps) - ps_true);
+          ++st.ps_wrong;
+          st.ps_error_abs += e;
+          st.ps_error_sq += e * e;
+          st.ps_error_max = std::max(st.ps_error_max, e);
+        }
+      }
+    }
+    int32_t* zo = out + p * size_t(O);
+    for (int o = 0; o < O; ++o) {
+      zo[o] = int32_t(b.z[size_t(o)]);
+      ++st.outputs;
+      if (b.z[size_t(o)] != b.zi[size_t(o)]) {
+        ++st.z_wrong;
+        st.z_error_abs += std::abs(b.z[size_t(o)] - b.zi[size_t(o)]);
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  stats_[layer.index].add(st);
+}
+
+std::vector<int> Simulator::predict_all(const nn::Dataset& data, size_t n, unsigned threads) const {
+  if (n == 0 || n > data.count) n = data.count;
+  std::vector<int> pred(n);
+  parallel_for(
+      n, threads,
+      [&](size_t i) {
+        struct Scope {
+          explicit Scope(const void* sim, uint64_t image) { t_ctx = {sim, image}; }
+          ~Scope() { t_ctx = {}; }
+        } scope(this, i);
+        pred[i] = net_.predict(data.image(i), this);
+      },
+      8);
+  return pred;
+}
+
+std::vector<LayerStats> Simulator::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<LayerStats> out;
+  for (const auto& l : net_.layers())
+    if (l.binary()) out.push_back(stats_[l.index]);
+  return out;
+}
+
+LayerStats Simulator::total_stats() const {
+  LayerStats t;
+  for (const auto& s : stats()) t.add(s);
+  return t;
+}
+
+void Simulator::reset_stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& s : stats_) {
+    const size_t l = s.layer;
+    s = LayerStats{};
+    s.layer = l;
+  }
+}
+
+}  // namespace xbarkit::imc

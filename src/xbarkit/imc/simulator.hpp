@@ -1,0 +1,107 @@
+#pragma once
+// The crossbar inference simulator: a BinaryMatmulHook that replaces every binary matrix product of a
+// network with tile column reads (mapping.hpp), each sensed (ideal, LUT, or the exact native solver)
+// and converted (converter.hpp) to a partial sum, the partial sums added digitally across tiles.
+//
+// Randomness: every matmul call draws from Rng(seed, derive_seed(image, layer)) where `image` is the
+// image's index when run through Simulator::predict_all (or a hash of the layer's inputs when the
+// hook is used directly), in a fixed order, so results are identical for any thread count.
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "xbarkit/imc/converter.hpp"
+#include "xbarkit/imc/mapping.hpp"
+#include "xbarkit/imc/sensing.hpp"
+#include "xbarkit/lut/array_ps.hpp"
+#include "xbarkit/netlist/crossbar.hpp"
+#include "xbarkit/nn/network.hpp"
+
+namespace xbarkit::imc {
+
+enum class Sensing { ideal, lut, exact };
+std::string to_string(Sensing s);
+
+struct SimConfig {
+  Mapping mapping = Mapping::Xnor;
+  BinSparX binsparx;
+  int rows = 128;               // R: rows per crossbar tile
+  int cols = 0;                 // C: columns per tile (0 = rows); the column index feeds ADC instances,
+                                // the LUT's column axis and the exact solver's array width
+  Sensing sensing = Sensing::ideal;
+  std::shared_ptr<const lut::ArrayPsLut> array_lut;  // Sensing::lut (and the calibrated converter)
+  std::string cell = "sram8t";
+  double wire_scale = 1.0;      // picks the LUT table / scales the exact solver's wires
+  std::string tech = "7nm";     // exact solver and the ideal cell current
+  std::string converter = "ideal";
+  uint64_t seed = 1;
+};
+
+// Per binary layer, summed over every read.
+struct LayerStats {
+  size_t layer = 0;
+  int64_t reads = 0;                  // tile column reads
+  int64_t conducting = 0;             // Σ conducting cells over reads (as mapped, with BinSparX)
+  int64_t conducting_plain = 0;       // the same mapping without BinSparX flips, same inputs
+  int64_t cells = 0;                  // Σ rows used by the reads
+  int64_t weights = 0;                // Σ inputs (weights) per read: the dot-product terms covered
+  int64_t ps_error_sq = 0;            // Σ (digitized partial sum − ideal)²
+  int64_t ps_error_abs = 0;           // Σ |…|
+  int64_t ps_wrong = 0;               // reads with a non-zero error
+  int64_t ps_error_max = 0;
+  int64_t outputs = 0;                // layer outputs (z values) computed
+  int64_t z_wrong = 0;                // outputs whose summed z differs from ideal
+  int64_t z_error_abs = 0;
+  int64_t static_flipped = 0;         // flipped tile columns (per read)
+  int64_t dynamic_flipped = 0;        // flipped input slices (per slice drive)
+  int64_t slices = 0;                 // input slices driven
+  void add(const LayerStats& o);
+  double conducting_fraction() const { return cells ? double(conducting) / double(cells) : 0.0; }
+  // Conducting cells per dot-product term (XNOR: 1/2 on average for any data).
+  double conducting_per_weight() const { return weights ? double(conducting) / double(weights) : 0.0; }
+  double conducting_per_weight_plain() const { return weights ? double(conducting_plain) / double(weights) : 0.0; }
+  double mean_conducting_per_read() const { return reads ? double(conducting) / double(reads) : 0.0; }
+  double ps_rmse() const { return reads ? std::sqrt(double(ps_error_sq) / double(reads)) : 0.0; }
+};
+
+class Simulator : public nn::BinaryMatmulHook {
+public:
+  Simulator(const nn::Network& net, SimConfig config);
+
+  void matmul(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out) const override;
+
+  // Predictions of the first n images (0 = all) on `threads` threads (0 = all cores); per-image
+  // random streams, so the result does not depend on the thread count.
+  std::vector<int> predict_all(const nn::Dataset& data, size_t n = 0, unsigned threads = 0) const;
+
+  const SimConfig& config() const { return cfg_; }
+  const LayerMapping& mapping(size_t layer_index) const { return maps_.at(layer_index); }
+  const Converter& converter() const { return *conv_; }
+  double cell_current_A() const { return cell_A_; }
+  std::string lut_table() const { return lut_ ? lut_->config().table : std::string(); }
+
+  // Statistics since the last reset (one entry per binary layer, in layer order).
+  std::vector<LayerStats> stats() const;
+  LayerStats total_stats() const;
+  void reset_stats() const;
+
+private:
+  void sense_exact(const LayerMapping& m, int t, const uint64_t* active, double* currents) const;
+
+  const nn::Network& net_;
+  SimConfig cfg_;
+  std::vector<LayerMapping> maps_;   // by layer index (empty for layer 0)
+  std::vector<int> slot_;            // binary-layer ordinal by layer index
+  std::unique_ptr<FastArrayLut> lut_;
+  std::unique_ptr<Converter> conv_;
+  bool fast_ideal_ = false;          // ideal sensing + a converter exact on ideal currents
+  double cell_A_ = 0;
+  netlist::Crossbar tile_;           // exact mode: R × C template
+  mutable std::mutex mutex_;
+  mutable std::vector<LayerStats> stats_;  // by layer index
+};
+
+}  // namespace xbarkit::imc
