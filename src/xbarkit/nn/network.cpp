@@ -294,7 +294,10 @@ Network load_network(const std::filesystem::path& toml, const std::filesystem::p
   return Network(std::move(arch), params);
 }
 
-Network load_network(const std::filesystem::path& base) {
+Network load_network(const std::filesystem::path& path) {
+  // Accept "net", "net.toml" and "net.safetensors" alike.
+  auto base = path;
+  if (base.extension() == ".toml" || base.extension() == ".safetensors") base.replace_extension();
   auto with = [&](const char* ext) { auto p = base; p += ext; return p; };
   return load_network(with(".toml"), with(".safetensors"));
 }
