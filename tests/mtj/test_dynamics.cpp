@@ -88,3 +88,37 @@ TEST_CASE("damped precession at 0.1 T, alpha 0.01: 2.8022 GHz and 5.680 ns (RK4 
     CHECK(fit.tau_s == Approx(tau_exact).epsilon(1e-6));
   }
 }
+
+// Ballistic (T = 0, above-threshold) anti-damping switching of a uniaxial macrospin with the spin
+// polarization along the easy axis: the polar angle obeys exactly
+//   d theta/dt = g' sin(theta) (H_DL - alpha H_K cos(theta)),
+// so the time from theta0 to pi/2 is t = (1/g') int dtheta / (sin theta (H_DL - alpha H_K cos theta)).
+// Sun (PRB 62, 570, 2000) approximates it by ln(pi/(2 theta0)) / (g' (H_DL - alpha H_K)).
+TEST_CASE("ballistic switching time matches the exact macrospin integral", "[mtj][physics]") {
+  Device d = mtjtest::uniaxial(0.1, 0, 0.02);
+  d.easy_axis = 1;  // along sigma = +y
+  const Derived der = derive(d);
+  const double gp = phys::gamma0 / (1 + d.alpha * d.alpha);
+  const double theta0 = 0.01;
+  for (double i : {1.5, 3.0, 6.0}) {
+    const double hdl = i * d.alpha * d.hk_A_per_m;  // i = I / Ic0, Ic0 from H_DL,c = alpha H_K
+    const LlgSystem sys(d, Pulse{hdl / der.h_dl_per_A, 1.0, 0, 0});
+    // Start theta0 away from -y (positive current pushes towards +y).
+    Vec3 m{std::sin(theta0), -std::cos(theta0), 0};
+    const double t_exact = mtjtest::simpson(
+        [&](double th) { return 1.0 / (gp * std::sin(th) * (hdl - d.alpha * d.hk_A_per_m * std::cos(th))); }, theta0,
+        phys::pi / 2, 200000);
+    // Dormand-Prince with dense output, sampled every 0.1 ps; linear interpolation of the crossing.
+    auto stepper = odeint::make_dense_output(1e-11, 1e-11, odeint::runge_kutta_dopri5<Vec3>());
+    double t_cross = -1, t_prev = 0, y_prev = m[1];
+    odeint::integrate_const(stepper, std::cref(sys), m, 0.5, 0.5 + 3 * t_exact, 1e-13, [&](const Vec3& x, double t) {
+      if (t_cross < 0 && y_prev < 0 && x[1] >= 0) t_cross = t_prev + (t - t_prev) * (-y_prev) / (x[1] - y_prev) - 0.5;
+      t_prev = t;
+      y_prev = x[1];
+    });
+    const double t_sun = std::log(phys::pi / (2 * theta0)) / (gp * (hdl - d.alpha * d.hk_A_per_m));
+    INFO("i = " << i << ": simulated " << t_cross << " s, exact " << t_exact << " s, Sun's estimate " << t_sun << " s");
+    CHECK(t_cross == Approx(t_exact).epsilon(1e-3));
+    WARN("ballistic i=" << i << " sim " << t_cross << " exact " << t_exact << " sun " << t_sun);
+  }
+}

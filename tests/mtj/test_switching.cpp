@@ -51,6 +51,7 @@ TEST_CASE("perpendicular SOT threshold with in-plane field (Lee et al. 2013): 92
     const double hdl_mT = ic * per_A * phys::mu0 * 1e3;
     INFO("Hx = " << hx_mT << " mT: simulated mu0 H_DL,c = " << hdl_mT << " mT (from " << initial << " z)");
     CHECK(hdl_mT == Approx(expect_mT).epsilon(0.01));
+    WARN("Lee: Hx " << hx_mT << " mT -> simulated mu0 H_DL,c " << hdl_mT << " mT (closed form " << expect_mT << ")");
     CHECK(derive(d).ic0_A == Approx(ic).epsilon(0.01));  // the closed form `mtj info` prints
     CHECK(initial == auto_initial(d));
     // The other polarity does not switch that well, even at twice the threshold.
