@@ -178,7 +178,7 @@ TEST_CASE("unphysical inputs are rejected naming the file and key", "[mtj][input
   d.temperature_K = -1;
   expect(d, "free_layer.temperature_K");
   d = good;
-  d.default_dt_s = 20e-12;
+  d.default_dt_s = 50e-12;  // PMA: net field ~0.2 T -> period ~0.18 ns
   expect(d, "simulation.dt_s");
   // A request's dt is checked against the largest field of the run (here the SOT field at 5 mA).
   PswRequest req;

@@ -59,8 +59,12 @@ double thermal_sigma(const Device& d, double dt_s) {
 }
 
 double max_precession_period_s(const Device& d, double extra_field_A_per_m) {
-  const double hmax = std::abs(d.hk_A_per_m) + d.ms_A_per_m * std::max({d.demag[0], d.demag[1], d.demag[2]}) +
-                      norm(d.h_ext_A_per_m) + std::abs(extra_field_A_per_m);
+  // Anisotropy + demagnetization field is linear in m with the diagonal matrix Hk u u^T - Ms N, so
+  // its magnitude is bounded by the largest |eigenvalue|; external and extra fields add on top.
+  double hlin = 0;
+  for (int i = 0; i < 3; ++i)
+    hlin = std::max(hlin, std::abs((i == d.easy_axis ? d.hk_A_per_m : 0.0) - d.ms_A_per_m * d.demag[i]));
+  const double hmax = hlin + norm(d.h_ext_A_per_m) + std::abs(extra_field_A_per_m);
   const double gp = phys::gamma0 / (1 + d.alpha * d.alpha);
   return 2 * phys::pi / (gp * std::sqrt(1 + d.alpha * d.alpha) * hmax);
 }
