@@ -56,8 +56,9 @@ const xbarkit::cli::Register reg("eval", [](CLI::App& app) {
     j["images_per_second"] = secs > 0 ? double(pred.size()) / secs : 0.0;
     if (opt->reference) {
       std::vector<int> ref(pred.size());
+      const nn::FloatReference reference(arch, params);
       xbarkit::parallel_for(pred.size(), opt->threads, [&](size_t i) {
-        ref[i] = nn::argmax(nn::reference_logits(arch, params, test.image(i).data()));
+        ref[i] = nn::argmax(reference.logits(test.image(i).data()));
       }, 16);
       size_t differ = 0;
       for (size_t i = 0; i < pred.size(); ++i) differ += ref[i] != pred[i];

@@ -91,11 +91,12 @@ NetworkParams random_params(const Architecture& arch, uint64_t seed) {
 
 void check_exact(const Architecture& arch, const NetworkParams& p, size_t begin, size_t end) {
   const Network net(arch, p);
+  const FloatReference reference(arch, p);
   const auto& data = nn_test::test_set();
   std::atomic<size_t> logit_mismatch{0}, pred_mismatch{0};
   xbarkit::parallel_for(end - begin, 0, [&](size_t k) {
     const size_t i = begin + k;
-    const auto ref = reference_logits(arch, p, data.image(i).data());
+    const auto ref = reference.logits(data.image(i).data());
     const auto got = net.logits(data.image(i));
     if (ref != got) ++logit_mismatch;
     if (argmax(ref) != net.predict(data.image(i))) ++pred_mismatch;
@@ -151,13 +152,14 @@ TEST_CASE("bit-packed path equals the floating-point network: random MLP", "[nn]
   check_exact(arch, random_params(arch, 6), 0, 3000);
 }
 
-TEST_CASE("shipped MLP: bit-packed path equals the floating-point network on all 10000 test images", "[nn][inference]") {
-  check_shipped("bnn_mlp", 0, 10000);
-}
-TEST_CASE("shipped CNN: bit-packed == floating point, test images 0-2499", "[nn][inference]") { check_shipped("bnn_cnn", 0, 2500); }
-TEST_CASE("shipped CNN: bit-packed == floating point, test images 2500-4999", "[nn][inference]") { check_shipped("bnn_cnn", 2500, 5000); }
-TEST_CASE("shipped CNN: bit-packed == floating point, test images 5000-7499", "[nn][inference]") { check_shipped("bnn_cnn", 5000, 7500); }
-TEST_CASE("shipped CNN: bit-packed == floating point, test images 7500-9999", "[nn][inference]") { check_shipped("bnn_cnn", 7500, 10000); }
+// Every test image, in slices so each test case stays well under a minute on a loaded machine.
+TEST_CASE("shipped MLP: bit-packed == floating point, test images 0-4999", "[nn][inference]") { check_shipped("bnn_mlp", 0, 5000); }
+TEST_CASE("shipped MLP: bit-packed == floating point, test images 5000-9999", "[nn][inference]") { check_shipped("bnn_mlp", 5000, 10000); }
+TEST_CASE("shipped CNN: bit-packed == floating point, test images 0-1999", "[nn][inference]") { check_shipped("bnn_cnn", 0, 2000); }
+TEST_CASE("shipped CNN: bit-packed == floating point, test images 2000-3999", "[nn][inference]") { check_shipped("bnn_cnn", 2000, 4000); }
+TEST_CASE("shipped CNN: bit-packed == floating point, test images 4000-5999", "[nn][inference]") { check_shipped("bnn_cnn", 4000, 6000); }
+TEST_CASE("shipped CNN: bit-packed == floating point, test images 6000-7999", "[nn][inference]") { check_shipped("bnn_cnn", 6000, 8000); }
+TEST_CASE("shipped CNN: bit-packed == floating point, test images 8000-9999", "[nn][inference]") { check_shipped("bnn_cnn", 8000, 10000); }
 
 namespace {
 // Records what the simulator would see and answers with the ideal product (optionally perturbed).
@@ -179,7 +181,7 @@ struct RecordingHook : BinaryMatmulHook {
 };
 }  // namespace
 
-TEST_CASE("the matmul hook sees every binary layer's ±1 im2col vectors; ideal answers change nothing", "[nn][inference]") {
+TEST_CASE("the matmul hook sees every binary layer's ±1 im2col vectors, and ideal answers change nothing", "[nn][inference]") {
   const auto arch = parse_architecture(kOddCnn, "odd_cnn.toml");
   const auto p = random_params(arch, 9);
   const Network net(arch, p);

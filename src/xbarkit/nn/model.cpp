@@ -195,7 +195,17 @@ int argmax(const std::vector<double>& v) {
   return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
 }
 
-std::vector<double> reference_logits(const Architecture& arch, const NetworkParams& p, const uint8_t* pixels) {
+FloatReference::FloatReference(const Architecture& arch, const NetworkParams& p) : arch_(arch), params_(&p) {
+  for (const auto& lp : p.layers) {
+    std::vector<double> wb(lp.weight.data.size());
+    for (size_t i = 0; i < wb.size(); ++i) wb[i] = lp.weight.data[i] >= 0.0f ? 1.0 : -1.0;
+    weights_.push_back(std::move(wb));
+  }
+}
+
+std::vector<double> FloatReference::logits(const uint8_t* pixels) const {
+  const auto& arch = arch_;
+  const auto& p = *params_;
   // Activations in (channel, row, column) order, double precision.
   int c = arch.in_channels, h = arch.in_height, w = arch.in_width;
   std::vector<double> x(static_cast<size_t>(c) * h * w);
@@ -203,24 +213,30 @@ std::vector<double> reference_logits(const Architecture& arch, const NetworkPara
   for (size_t li = 0; li < arch.layers.size(); ++li) {
     const auto& l = arch.layers[li];
     const auto& lp = p.layers[li];
-    auto wb = [&](size_t idx) { return lp.weight.data[idx] >= 0.0f ? 1.0 : -1.0; };
+    const std::vector<double>& wb = weights_[li];  // sign(W), torch layout
     std::vector<double> z;
     if (l.type == LayerType::Conv3x3) {
+      // Zero-padded (layer 0) or (-1)-padded input plane, then a direct 3×3 convolution.
       const double pad = l.real_input ? 0.0 : -1.0;
-      std::vector<double> full(static_cast<size_t>(l.out) * h * w);
-      for (int o = 0; o < l.out; ++o)
+      const int ph = h + 2, pw = w + 2;
+      std::vector<double> xp(static_cast<size_t>(c) * ph * pw, pad);
+      for (int ci = 0; ci < c; ++ci)
         for (int y = 0; y < h; ++y)
-          for (int xx = 0; xx < w; ++xx) {
-            double s = 0;
-            for (int ci = 0; ci < c; ++ci)
-              for (int ky = 0; ky < 3; ++ky)
-                for (int kx = 0; kx < 3; ++kx) {
-                  const int iy = y + ky - 1, ix = xx + kx - 1;
-                  const double v = (iy < 0 || iy >= h || ix < 0 || ix >= w) ? pad : x[(size_t(ci) * h + iy) * w + ix];
-                  s += wb(((size_t(o) * c + ci) * 3 + ky) * 3 + kx) * v;
-                }
-            full[(size_t(o) * h + y) * w + xx] = s;
-          }
+          for (int xx = 0; xx < w; ++xx) xp[(size_t(ci) * ph + y + 1) * pw + xx + 1] = x[(size_t(ci) * h + y) * w + xx];
+      std::vector<double> full(static_cast<size_t>(l.out) * h * w, 0.0);
+      for (int o = 0; o < l.out; ++o) {
+        double* out = full.data() + size_t(o) * h * w;
+        for (int ci = 0; ci < c; ++ci)
+          for (int ky = 0; ky < 3; ++ky)
+            for (int kx = 0; kx < 3; ++kx) {
+              const double wv = wb[((size_t(o) * c + ci) * 3 + ky) * 3 + kx];
+              for (int y = 0; y < h; ++y) {
+                const double* in = xp.data() + (size_t(ci) * ph + y + ky) * pw + kx;
+                double* row = out + size_t(y) * w;
+                for (int xx = 0; xx < w; ++xx) row[xx] += wv * in[xx];
+              }
+            }
+      }
       const int oh = l.out_height, ow = l.out_width;
       z.resize(static_cast<size_t>(l.out) * oh * ow);
       for (int o = 0; o < l.out; ++o)
@@ -241,8 +257,9 @@ std::vector<double> reference_logits(const Architecture& arch, const NetworkPara
     } else {
       z.resize(static_cast<size_t>(l.out));
       for (int o = 0; o < l.out; ++o) {
+        const double* wo = wb.data() + size_t(o) * l.fan_in;
         double s = 0;
-        for (int k = 0; k < l.fan_in; ++k) s += wb(size_t(o) * l.fan_in + k) * x[size_t(k)];
+        for (int k = 0; k < l.fan_in; ++k) s += wo[k] * x[size_t(k)];
         z[size_t(o)] = s;
       }
       h = w = 1;
@@ -258,6 +275,10 @@ std::vector<double> reference_logits(const Architecture& arch, const NetworkPara
     x = std::move(z);
   }
   return x;
+}
+
+std::vector<double> reference_logits(const Architecture& arch, const NetworkParams& p, const uint8_t* pixels) {
+  return FloatReference(arch, p).logits(pixels);
 }
 
 }  // namespace xbarkit::nn

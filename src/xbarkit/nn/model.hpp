@@ -88,6 +88,17 @@ inline double bn_apply(double z, double gamma, double beta, double mean, double 
 // Straightforward floating-point evaluation of the binarized network (double precision, no folding,
 // no bit packing): the reference the bit-packed path must match exactly. Returns the logits.
 std::vector<double> reference_logits(const Architecture& arch, const NetworkParams& p, const uint8_t* pixels);
+// The same with the ±1 weights prepared once (for many images). Keeps a pointer to `p`.
+class FloatReference {
+public:
+  FloatReference(const Architecture& arch, const NetworkParams& p);
+  std::vector<double> logits(const uint8_t* pixels) const;
+
+private:
+  Architecture arch_;
+  const NetworkParams* params_;
+  std::vector<std::vector<double>> weights_;
+};
 int argmax(const std::vector<double>& v);
 
 }  // namespace xbarkit::nn
