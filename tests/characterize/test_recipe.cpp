@@ -2,6 +2,8 @@
 
 #include "helpers.hpp"
 #include "xbarkit/characterize/recipe.hpp"
+#include "xbarkit/characterize/runner.hpp"
+#include "xbarkit/lut/bundle.hpp"
 #include "xbarkit/core/error.hpp"
 
 using namespace xbarkit::characterize;
@@ -47,4 +49,23 @@ TEST_CASE("array_ps recipes: axes with non-increasing points and unknown axes ar
   // points, 1 held-out point.
   CHECK(ok.kind->points().size() == 4 * (1 + 2 + 1));
   CHECK(ok.kind->points()[0].id == "sram8t_r16_w0p5/anchors/0");
+}
+
+TEST_CASE("cell_iv: the transistor tables come from ngspice and match the MVS check values") {
+  const auto dir = test_helpers::temp_dir("cell_iv");
+  test_helpers::write(dir / "r.toml", "[characterize]\nkind = \"cell_iv\"\n[cell_iv]\ncells = [\"rram1t1r\"]\n"
+                                      "v_min = 0.0\nv_max = 0.7\nstep = 0.05\n");
+  RunOptions o;
+  o.output = dir / "b";
+  o.progress = 0;
+  run_characterization(dir / "r.toml", o);
+  const auto b = xbarkit::lut::load_bundle(dir / "b");
+  const auto& on = b.table("rram1t1r_rvt_vg0.7");
+  const auto& off = b.table("rram1t1r_rvt_vg0");
+  // REFERENCE.md section 1: RVT, one fin, Vgs = Vds = 0.7 V: 37.85 uA; the access transistor has 2 fins.
+  const std::vector<double> sat{0.7, 0.0};
+  CHECK(on.interpolate(sat, "id_A") == Approx(2 * 37.85e-6).epsilon(0.01));
+  CHECK(std::abs(off.interpolate(sat, "id_A")) < 1e-9);
+  CHECK(b.find_file("rram1t1r_rvt.iv.json") != nullptr);
+  std::filesystem::remove_all(dir);
 }

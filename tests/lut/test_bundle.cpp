@@ -148,7 +148,7 @@ TEST_CASE("unsafe table and file names are refused before anything is written") 
   fs::remove_all(root);
 }
 
-TEST_CASE("centroid of conducting cells: 0 nearest the sense end, 1 farthest") {
+TEST_CASE("column features: centroid 0 nearest the sense end, 1 farthest; axis values for the reader") {
   const int rows = 8, cols = 2;
   std::vector<uint8_t> in(rows, 1), w(rows * cols, 0);
   // Column 0: the bottom 3 rows (nearest the sense node); column 1: the top 3.
@@ -156,17 +156,56 @@ TEST_CASE("centroid of conducting cells: 0 nearest the sense end, 1 farthest") {
   for (int i = 0; i < 3; ++i) w[i * cols + 1] = 1;
   const auto f0 = column_features(rows, cols, 0, in, w);
   const auto f1 = column_features(rows, cols, 1, in, w);
+  const LoadNormalizer norm(rows, rail_weights("sram8t", 8.3, 8.3));
   CHECK(f0.k == 3);
-  CHECK(f0.z == 0.0);
-  CHECK(f1.z == 1.0);
-  CHECK(f1.column == 1.0);
-  CHECK(f0.activity == 1.0);
+  CHECK(axis_value("z", f0, norm) == 0.0);
+  CHECK(axis_value("z", f1, norm) == 1.0);
+  CHECK(axis_value("q", f0, norm) == 0.0);
+  CHECK(axis_value("q", f1, norm) == 1.0);
+  CHECK(axis_value("column", f1, norm) == 1.0);
+  CHECK(axis_value("activity", f0, norm) == 1.0);
+  CHECK(axis_value("hrs", f0, norm) == 1.0);  // all 5 non-conducting cells sit on active rows
+  CHECK_THROWS_WITH(axis_value("colour", f0, norm), Catch::Contains("unknown array_ps axis"));
   in[0] = 0;  // row 0 inactive: column 1 keeps rows 1, 2
   const auto g1 = column_features(rows, cols, 1, in, w);
   CHECK(g1.k == 2);
-  CHECK(g1.activity == Approx(7.0 / 8));
+  CHECK(axis_value("activity", g1, norm) == Approx(7.0 / 8));
+  CHECK(axis_value("hrs", g1, norm) == Approx(5.0 / 6));
   // Distances 6 and 7 of rows 1,2; nearest-2 sum 3, farthest-2 sum 15 -> (13 - 3) / 12.
-  CHECK(g1.z == Approx(10.0 / 12));
+  CHECK(axis_value("z", g1, norm) == Approx(10.0 / 12));
   CHECK(centroid_z(rows, 0, 0) == 0.5);
   CHECK(centroid_z(rows, rows, 36) == 0.5);
+  // rram1t1r rails: bitline fed from the top, source line to the bottom.
+  const auto rr = rail_weights("rram1t1r", 8.3, 8.3);
+  CHECK(rr.top == 0.5);
+  CHECK(rr.bottom == 0.5);
+}
+
+TEST_CASE("ArrayPsLut finds configurations and predicts by interpolation") {
+  Bundle b;
+  b.kind = "array_ps";
+  Table t("sram8t_r8_w1", {{"k", "1", {0, 1, 2, 3, 4, 5, 6, 7, 8}}, {"q", "1", {0, 1}}}, {{"mean_A", "A"}, {"std_A", "A"}});
+  for (size_t n = 0; n < t.node_count(); ++n) {
+    const auto x = t.coordinates(n);
+    t.value(n, 0) = 1e-5 * x[0] * (1 - 0.1 * x[1]);
+    t.value(n, 1) = 1e-7;
+  }
+  t.attributes = {{"role", "array_ps"}, {"cell", "sram8t"}, {"rows", 8}, {"cols", 8}, {"wire_scale", 1.0},
+                  {"full_scale_A", 8e-5}, {"rail_weight_top", 0.0}, {"rail_weight_bottom", 1.0}};
+  b.tables.push_back(t);
+  const ArrayPsLut lut(b);
+  const auto& cfg = lut.find("sram8t", 8);
+  CHECK_THROWS_WITH(lut.find("sram8t", 64), Catch::Contains("no table for sram8t with 64 rows") && Catch::Contains("8 rows"));
+  const std::vector<int> far{0, 1, 2};  // top block: the most IR loss, q = 1
+  const auto f = column_features_from_rows(8, 8, 0, 8, far);
+  const auto p = lut.predict(cfg, f);
+  CHECK(p.mean_A == Approx(3e-5 * 0.9));
+  CHECK(p.std_A == Approx(1e-7));
+  xbarkit::Rng rng(1);
+  double s = 0;
+  for (int i = 0; i < 2000; ++i) s += lut.sample(cfg, f, rng);
+  CHECK(s / 2000 == Approx(2.7e-5).epsilon(1e-3));
+  Bundle wrong = b;
+  wrong.kind = "adc";
+  CHECK_THROWS_WITH(ArrayPsLut(wrong), Catch::Contains("expected 'array_ps'"));
 }

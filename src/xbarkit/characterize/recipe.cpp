@@ -15,6 +15,8 @@ namespace xbarkit::characterize {
 // something references it, so each kind file defines one of these and kinds() references them.
 void link_kind_adc();
 void link_kind_array_ps();
+void link_kind_mtj_psw();
+void link_kind_cell_iv();
 
 namespace {
 std::map<std::string, KindFactory>& registry() {
@@ -25,6 +27,8 @@ std::map<std::string, KindFactory>& kinds() {
   static const bool linked = [] {
     link_kind_adc();
     link_kind_array_ps();
+    link_kind_mtj_psw();
+    link_kind_cell_iv();
     return true;
   }();
   (void)linked;

@@ -110,6 +110,9 @@ nlohmann::json Fit::to_json() const {
   j["rms_residual"] = rms_residual;
   j["max_abs_residual"] = max_abs_residual;
   j["r_squared"] = r_squared;
+  nlohmann::json res = nlohmann::json::array();
+  for (double r : residuals) res.push_back(std::isfinite(r) ? nlohmann::json(r) : nlohmann::json(nullptr));
+  j["residuals"] = res;
   return j;
 }
 
@@ -139,6 +142,7 @@ Fit Fit::from_json(const nlohmann::json& j) {
   f.rms_residual = j.at("rms_residual").get<double>();
   f.max_abs_residual = j.at("max_abs_residual").get<double>();
   f.r_squared = j.at("r_squared").get<double>();
+  for (const auto& r : j.value("residuals", nlohmann::json::array())) f.residuals.push_back(r.is_null() ? kNaN : r.get<double>());
   return f;
 }
 

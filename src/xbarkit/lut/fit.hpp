@@ -27,7 +27,7 @@ struct Fit {
 
   double operator()(double x) const;
   double param(const std::string& name) const;  // throws if unknown
-  // Everything except the per-sample residuals (those go to a table if wanted).
+  // Parameters, their errors, goodness of fit and the residuals (in input order).
   nlohmann::json to_json() const;
   static Fit from_json(const nlohmann::json& j);
 };
