@@ -107,7 +107,7 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
     namespace imc = xbarkit::imc;
     const auto net_path = network_path(opt->network);
     const auto net = nn::load_network(net_path);
-    const auto test = nn::load_fashion_mnist(opt->data.empty() ? nn::default_fashion_mnist_dir() : opt->data,
+    const auto test = nn::load_fashion_mnist(opt->data.empty() ? nn::default_fashion_mnist_dir() : std::filesystem::path(opt->data),
                                              nn::Split::Test);
     imc::SimConfig cfg;
     cfg.mapping = imc::parse_mapping(opt->mapping);

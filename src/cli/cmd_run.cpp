@@ -1,30 +1,262 @@
-// xbarkit run : the main job on built-in defaults (the README's first command).
+// xbarkit run : the main job on built-in defaults (the README's first command, scripts/run.sh).
+//
+// The whole story in one command: characterize the 7nm sram8t array at 64/128/256 rows
+// (characterization/main_job.toml; the bundle is cached under out/main_job/ keyed by the recipe's and
+// the model files' SHA-256, so an unchanged setup reuses it), then run the shipped binary CNN on the
+// Fashion-MNIST test set through simulated crossbars and print one table: software accuracy, the
+// ideal crossbar, the IR-drop (LUT) XNOR baseline, the AND mapping and BinSparX static / dynamic /
+// both, per array size, with the conducting-cell statistics. The table also goes to a Markdown report
+// (written atomically) with the exact command line.
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "registry.hpp"
-#include "solve_report.hpp"
+#include "xbarkit/characterize/recipe.hpp"
+#include "xbarkit/characterize/runner.hpp"
+#include "xbarkit/core/error.hpp"
+#include "xbarkit/core/file_io.hpp"
+#include "xbarkit/core/parallel.hpp"
 #include "xbarkit/core/paths.hpp"
-#include "xbarkit/netlist/recipe.hpp"
+#include "xbarkit/imc/evaluate.hpp"
+#include "xbarkit/lut/array_ps.hpp"
+#include "xbarkit/nn/dataset.hpp"
 
 namespace {
 
+namespace fs = std::filesystem;
+using xbarkit::imc::Evaluation;
+using xbarkit::imc::SimConfig;
+
 struct Options {
-  std::string recipe;
+  std::string recipe, network, cache, report, converter = "ideal", data;
+  std::vector<int> rows{64, 128, 256};
+  size_t images = 0;
+  unsigned threads = 0;
+  uint64_t seed = 1;
+  bool json = false;
 };
+
+std::string command_line() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string out, arg;
+  auto flush = [&] {
+    const bool plain = !arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                             "0123456789-_./=:,+@%") == std::string::npos;
+    std::string q = plain ? arg : "'" + arg + "'";
+    if (!plain)
+      for (size_t p = 1; (p = q.find('\'', p)) != std::string::npos && p + 1 < q.size(); p += 4) q.replace(p, 1, "'\\''");
+    out += (out.empty() ? "" : " ") + q;
+    arg.clear();
+  };
+  for (char c : all) {
+    if (c == '\0') flush();
+    else arg += c;
+  }
+  if (!arg.empty()) flush();
+  return out;
+}
+
+// The characterization bundle for `recipe`, from the cache when the recipe and model files are
+// unchanged (their SHA-256 and the xbarkit version name the cache directory).
+fs::path characterized_bundle(const fs::path& recipe, const fs::path& cache, unsigned threads, std::ostream& log) {
+  const auto loaded = xbarkit::characterize::load_recipe(recipe);
+  std::string key = loaded.recipe.sha256 + "\n" + XBARKIT_VERSION + "\n";
+  for (const auto& f : loaded.kind->model_files())
+    key += xbarkit::characterize::display_path(f) + " " + xbarkit::sha256_hex(xbarkit::read_text_file(f)) + "\n";
+  const fs::path dir = cache / ("array_ps-" + xbarkit::sha256_hex(key).substr(0, 16));
+  if (fs::exists(dir / "lut.json")) {
+    try {
+      (void)xbarkit::lut::load_bundle(dir);  // verifies every file's SHA-256
+      log << fmt::format("characterization: reusing {} (recipe {} and its model files unchanged)\n", dir.string(),
+                         recipe.string());
+      return dir;
+    } catch (const xbarkit::Error& e) {
+      log << fmt::format("characterization: cached bundle {} is unusable ({}); characterizing again\n", dir.string(),
+                         e.what());
+      fs::remove_all(dir);
+    }
+  }
+  xbarkit::characterize::RunOptions ro;
+  ro.output = dir;
+  ro.threads = threads;
+  ro.resume = fs::exists(dir / "journal.jsonl");
+  log << fmt::format("characterization: {} -> {}{}\n", recipe.string(), dir.string(),
+                     ro.resume ? " (resuming an interrupted run)" : "");
+  log.flush();
+  const auto s = xbarkit::characterize::run_characterization(recipe, ro);
+  log << fmt::format("characterization: {} points in {:.1f} s ({} failed)\n", s.points, s.elapsed_s, s.failed);
+  return dir;
+}
+
+std::string pct(double f) { return fmt::format("{:.2f}%", 100 * f); }
+
+struct Row {
+  std::string name;
+  bool lut = true;
+  std::string mapping, binsparx;
+};
+
+const Row kRows[] = {{"ideal crossbar (XNOR, no IR drop)", false, "xnor", "none"},
+                     {"XNOR baseline (IR drop)", true, "xnor", "none"},
+                     {"AND mapping", true, "and", "none"},
+                     {"AND + BinSparX static", true, "and", "static"},
+                     {"AND + BinSparX dynamic", true, "and", "dynamic"},
+                     {"AND + BinSparX both", true, "and", "both"}};
 
 const xbarkit::cli::Register reg("run", [](CLI::App& app) {
   auto opt = std::make_shared<Options>();
-  opt->recipe = (xbarkit::source_dir() / "netlists" / "sram8t_7nm_32x32.toml").string();
-  auto* cmd = app.add_subcommand("run", "The main job on built-in defaults: solve the default 7nm 8T-SRAM array "
-                                        "in ngspice and print its column currents and IR-drop summary");
-  cmd->add_option("--recipe", opt->recipe, "Crossbar recipe to use instead of the default")
-      ->check(CLI::ExistingFile)
+  opt->recipe = (xbarkit::source_dir() / "characterization" / "main_job.toml").string();
+  opt->network = (xbarkit::source_dir() / "models" / "networks" / "bnn_cnn").string();
+  opt->cache = (xbarkit::source_dir() / "out" / "main_job").string();
+  auto* cmd = app.add_subcommand(
+      "run", "The main job on built-in defaults: characterize the 7nm 8T-SRAM array (cached), then run the shipped "
+             "binary CNN on Fashion-MNIST through simulated 64/128/256-row crossbars and print the accuracy of the "
+             "ideal crossbar, the IR-drop XNOR baseline, the AND mapping and BinSparX static/dynamic/both");
+  cmd->add_option("--recipe", opt->recipe, "array_ps characterization recipe")->check(CLI::ExistingFile)->capture_default_str();
+  cmd->add_option("--network", opt->network, "Network architecture path without extension")->capture_default_str();
+  cmd->add_option("--rows", opt->rows, "Crossbar rows per tile (each must be in the recipe)")->delimiter(',')->capture_default_str();
+  cmd->add_option("--images", opt->images, "Use the first N test images (0 = all 10,000)");
+  cmd->add_option("--converter", opt->converter, "Partial-sum converter of the IR-drop rows (see xbarkit infer)")
       ->capture_default_str();
+  cmd->add_option("--cache", opt->cache, "Directory of cached characterization bundles")->capture_default_str();
+  cmd->add_option("--report", opt->report, "Markdown report to write (default: CACHE/report.md)");
+  cmd->add_option("--data", opt->data, "Fashion-MNIST directory (default: Debian's)");
+  cmd->add_option("--threads", opt->threads, "Threads (0 = all cores); results do not depend on it");
+  cmd->add_option("--seed", opt->seed, "Seed of the LUT sampling")->capture_default_str();
+  cmd->add_flag("--json", opt->json, "Also print every configuration's results as one JSON object at the end");
   cmd->callback([opt] {
-    const auto recipe = xbarkit::netlist::load_crossbar_recipe(opt->recipe);
-    xbarkit::cli::print_report(std::cout, xbarkit::cli::solve_recipe(recipe, "ngspice"));
+    namespace nn = xbarkit::nn;
+    namespace imc = xbarkit::imc;
+    const auto t_start = std::chrono::steady_clock::now();
+    const std::string cmdline = command_line();
+    auto& log = std::cout;
+    log << "xbarkit main job: how much accuracy does IR drop cost a binary CNN on 7nm 8T-SRAM crossbars, and how "
+           "much does BinSparX recover?\n";
+    const fs::path net_base = opt->network;
+    if (!fs::exists(net_base.string() + ".safetensors"))
+      throw xbarkit::InputError(net_base.string() + ".safetensors", "",
+                                "the trained network is missing (train it with 'xbarkit train', see README.md)");
+    const auto bundle_dir = characterized_bundle(opt->recipe, opt->cache, opt->threads, log);
+    const auto array = std::make_shared<const xbarkit::lut::ArrayPsLut>(xbarkit::lut::ArrayPsLut::load(bundle_dir));
+    const auto net = nn::load_network(net_base);
+    const auto test = nn::load_fashion_mnist(opt->data.empty() ? nn::default_fashion_mnist_dir() : fs::path(opt->data),
+                                             nn::Split::Test);
+    const size_t n = opt->images == 0 || opt->images > test.count ? test.count : opt->images;
+    const auto soft = net.predict_all(test, n, opt->threads);
+    const double soft_acc = nn::Network::accuracy(soft, test);
+    log << fmt::format("network {}: software (bit-packed) accuracy {} on {} Fashion-MNIST test images\n",
+                       net.architecture().name, pct(soft_acc), n);
+
+    std::vector<std::vector<Evaluation>> results(opt->rows.size());
+    nlohmann::json all = nlohmann::json::array();
+    for (size_t ri = 0; ri < opt->rows.size(); ++ri) {
+      const int R = opt->rows[ri];
+      const auto& cfg_lut = array->find("sram8t", R);
+      for (const auto& row : kRows) {
+        SimConfig c;
+        c.rows = R;
+        c.mapping = imc::parse_mapping(row.mapping);
+        c.binsparx = imc::parse_binsparx(row.binsparx);
+        c.seed = opt->seed;
+        if (row.lut) {
+          c.sensing = imc::Sensing::lut;
+          c.array_lut = array;
+          c.converter = opt->converter;
+        }
+        const auto e = imc::evaluate(net, test, c, n, opt->threads, &soft);
+        log << fmt::format("  {:>3} rows  {:<34} accuracy {:>7}  conducting/weight {:.3f}  ps rms err {:6.2f}  "
+                           "({:.1f} s)\n",
+                           R, row.name, pct(e.accuracy), e.total.conducting_per_weight(), e.total.ps_rmse(), e.seconds);
+        log.flush();
+        if (!row.lut && e.disagreements != 0)
+          throw xbarkit::Error(fmt::format("the ideal {}-row crossbar disagrees with software on {} images: a simulator "
+                                           "bug; please report it", R, e.disagreements));
+        auto j = e.to_json();
+        j.erase("layers");
+        j["name"] = row.name;
+        j["lut_table"] = row.lut ? cfg_lut.table : "";
+        all.push_back(j);
+        results[ri].push_back(e);
+      }
+    }
+
+    // The table.
+    std::ostringstream md;
+    md << "| configuration |";
+    for (int R : opt->rows) md << fmt::format(" {} rows |", R);
+    md << "\n|---|";
+    for (size_t i = 0; i < opt->rows.size(); ++i) md << "---|";
+    md << "\n| software (no crossbar) |";
+    for (size_t i = 0; i < opt->rows.size(); ++i) md << " " << pct(soft_acc) << " |";
+    md << "\n";
+    for (size_t k = 0; k < std::size(kRows); ++k) {
+      md << "| " << kRows[k].name << " |";
+      for (size_t ri = 0; ri < opt->rows.size(); ++ri) md << " " << pct(results[ri][k].accuracy) << " |";
+      md << "\n";
+    }
+    std::ostringstream cond;
+    cond << "| configuration |";
+    for (int R : opt->rows) cond << fmt::format(" {} rows: per weight (vs XNOR) / per column read |", R);
+    cond << "\n|---|";
+    for (size_t i = 0; i < opt->rows.size(); ++i) cond << "---|";
+    cond << "\n";
+    for (size_t k = 1; k < std::size(kRows); ++k) {
+      cond << "| " << kRows[k].name << " |";
+      for (size_t ri = 0; ri < opt->rows.size(); ++ri) {
+        const auto& e = results[ri][k];
+        const double base = results[ri][1].total.conducting_per_weight();
+        cond << fmt::format(" {:.3f} ({:+.1f}%) / {:.1f} |", e.total.conducting_per_weight(),
+                            100 * (e.total.conducting_per_weight() / base - 1), e.total.mean_conducting_per_read());
+      }
+      cond << "\n";
+    }
+    const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    log << "\nAccuracy on " << n << " Fashion-MNIST test images (" << net.architecture().name
+        << "; IR-drop rows: array_ps LUT sensing, converter " << opt->converter << "):\n\n"
+        << md.str() << "\nConducting cells per weight (dot-product term) and per tile column read; the change is "
+                       "against the XNOR baseline at the same size:\n\n"
+        << cond.str();
+
+    const auto validation = xbarkit::lut::load_bundle(bundle_dir).validation;
+    std::ostringstream rep;
+    const std::time_t now = std::time(nullptr);
+    char date[64];
+    std::strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));
+    rep << "# xbarkit main job report\n\n"
+        << "Command: `" << cmdline << "`  \n"
+        << "Date: " << date << "; xbarkit " << XBARKIT_VERSION << "; " << total_s << " s on "
+        << (opt->threads ? opt->threads : xbarkit::default_threads()) << " threads.\n\n"
+        << "Network: `" << net_base.string() << "` (" << net.architecture().name << "), " << n
+        << " Fashion-MNIST test images; software accuracy " << pct(soft_acc) << ".  \n"
+        << "Array: 7nm 8T-SRAM (`sram8t`), wire defaults of `models/tech/7nm.toml`; LUT bundle `" << bundle_dir.string()
+        << "` from `" << opt->recipe << "`.  \n"
+        << "IR-drop rows sample each tile column's current from the bundle's predicted distribution at the column's "
+           "(k, q) and convert it with the `"
+        << opt->converter << "` converter; seed " << opt->seed << ".\n\n## Accuracy\n\n"
+        << md.str() << "\n## Conducting cells\n\nPer weight (dot-product term; change against the XNOR baseline) and "
+                       "per tile column read:\n\n"
+        << cond.str() << "\n## LUT held-out check\n\n| table | NRMSE of mean (% of full scale) | ±2σ coverage |\n|---|---|---|\n";
+    for (const auto& c : validation.value("configs", nlohmann::json::array()))
+      if (c.contains("held_out"))
+        rep << fmt::format("| {} | {:.3f} | {:.3f} |\n", c.value("table", ""),
+                           100 * c["held_out"].value("nrmse_mean", 0.0), c["held_out"].value("coverage_2sigma", 0.0));
+    const fs::path report = opt->report.empty() ? fs::path(opt->cache) / "report.md" : fs::path(opt->report);
+    if (report.has_parent_path()) fs::create_directories(report.parent_path());
+    xbarkit::write_file_atomic(report, rep.str());
+    log << fmt::format("\nreport: {} ({:.0f} s in total)\n", report.string(), total_s);
+    if (opt->json) {
+      nlohmann::json j{{"software_accuracy", soft_acc}, {"images", n}, {"bundle", bundle_dir.string()},
+                       {"report", report.string()}, {"configurations", all}, {"seconds", total_s}};
+      std::cout << j.dump(2) << "\n";
+    }
   });
 });
 

@@ -40,13 +40,31 @@ public:
       const double x = k;
       mean[size_t(k)] = tr.interpolate(std::span<const double>(&x, 1), "mean_A", lut::Interp::monotone_cubic);
     }
-    for (size_t k = 1; k < mean.size(); ++k)
-      if (!(mean[k] > mean[k - 1]))
-        throw Error(fmt::format("calibrated converter: the mean transfer {} of {} is not increasing at k = {} "
-                                "({} A after {} A)", cfg.transfer_table, array.bundle().dir.string(), k, mean[k],
-                                mean[k - 1]));
-    // Decision boundaries between neighbouring counts.
-    for (size_t k = 1; k < mean.size(); ++k) bounds_.push_back(0.5 * (mean[k - 1] + mean[k]));
+    for (double m : mean)
+      if (!std::isfinite(m))
+        throw Error(fmt::format("calibrated converter: the mean transfer {} of {} has non-finite values",
+                                cfg.transfer_table, array.bundle().dir.string()));
+    // The Monte-Carlo mean can wiggle where the transfer saturates: make it non-decreasing by pooling
+    // adjacent violators (isotonic least squares), then decide between neighbouring counts halfway.
+    std::vector<double> val, wt;
+    std::vector<size_t> len;
+    for (double m : mean) {
+      val.push_back(m);
+      wt.push_back(1);
+      len.push_back(1);
+      while (val.size() > 1 && val[val.size() - 2] > val.back()) {
+        const size_t b = val.size() - 1;
+        val[b - 1] = (val[b - 1] * wt[b - 1] + val[b] * wt[b]) / (wt[b - 1] + wt[b]);
+        wt[b - 1] += wt[b];
+        len[b - 1] += len[b];
+        val.pop_back();
+        wt.pop_back();
+        len.pop_back();
+      }
+    }
+    std::vector<double> iso;
+    for (size_t i = 0; i < val.size(); ++i) iso.insert(iso.end(), len[i], val[i]);
+    for (size_t k = 1; k < iso.size(); ++k) bounds_.push_back(0.5 * (iso[k - 1] + iso[k]));
   }
   std::string name() const override { return "calibrated"; }
   int count(double current_A, const ConvertContext& ctx, Rng&) const override {

@@ -30,6 +30,10 @@ const ByteTables kT;
 
 }  // namespace
 
+// Built with and without the popcnt instruction, chosen at load time (runs on any x86-64).
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
 lut::ColumnFeatures mask_features(const uint64_t* mask, int rows, int cols, int column, int active_rows,
                                   FeatureNeeds needs) {
   lut::ColumnFeatures f;
@@ -44,13 +48,21 @@ lut::ColumnFeatures mask_features(const uint64_t* mask, int rows, int cols, int 
   if (!needs.load_bottom && !needs.load_top && !needs.sum_distance) return f;
   long long P = 0, bottom = 0, top = 0, sumpos = 0;
   const int full_bytes = rows / 8;
-  for (int b = 0; b < full_bytes; ++b) {
-    const unsigned v = unsigned(mask[b / 8] >> (8 * (b % 8))) & 0xffu;
-    bottom += 8 * P * P + 2 * P * kT.s1[v] + kT.s2[v];
-    const long long K = k - P;
-    top += 8 * K * K - 2 * K * kT.u1[v] + kT.u2[v];
-    sumpos += 8LL * b * kT.pop[v] + kT.pos[v];
-    P += kT.pop[v];
+  if (needs.load_bottom && !needs.load_top && !needs.sum_distance) {  // the sram8t (k, q) case
+    for (int b = 0; b < full_bytes; ++b) {
+      const unsigned v = unsigned(mask[b / 8] >> (8 * (b % 8))) & 0xffu;
+      bottom += 8 * P * P + 2 * P * kT.s1[v] + kT.s2[v];
+      P += kT.pop[v];
+    }
+  } else {
+    for (int b = 0; b < full_bytes; ++b) {
+      const unsigned v = unsigned(mask[b / 8] >> (8 * (b % 8))) & 0xffu;
+      bottom += 8 * P * P + 2 * P * kT.s1[v] + kT.s2[v];
+      const long long K = k - P;
+      top += 8 * K * K - 2 * K * kT.u1[v] + kT.u2[v];
+      sumpos += 8LL * b * kT.pop[v] + kT.pos[v];
+      P += kT.pop[v];
+    }
   }
   for (int r = full_bytes * 8; r < rows; ++r) {  // rows not a multiple of 8: the last rows one by one
     const long long K = k - P;  // conducting rows >= r

@@ -41,6 +41,10 @@ FastArrayLut::FastArrayLut(std::shared_ptr<const lut::ArrayPsLut> lut, const lut
       grid_ = {0.0};
     }
     const size_t m = grid_.size();
+    uniform_ = m >= 2;
+    for (size_t g = 1; g < m; ++g)
+      if (std::abs((grid_[g] - grid_[0]) - double(g) * (grid_[1] - grid_[0])) > 1e-12 * (1 + std::abs(grid_.back())))
+        uniform_ = false;
     mean_.resize(size_t(config_.rows + 1) * m);
     std_.resize(mean_.size());
     double x[2];
@@ -72,10 +76,19 @@ lut::CurrentPrediction FastArrayLut::predict(const lut::ColumnFeatures& f) const
     const size_t base = size_t(std::clamp(f.k, 0, config_.rows)) * m;
     if (m == 1) return {mean_[base], std_[base]};
     double x = std::clamp(coord(second_, f), grid_.front(), grid_.back());
-    size_t hi = size_t(std::upper_bound(grid_.begin(), grid_.end(), x) - grid_.begin());
-    hi = std::clamp<size_t>(hi, 1, m - 1);
-    const size_t lo = hi - 1;
-    const double t = (x - grid_[lo]) / (grid_[hi] - grid_[lo]);
+    size_t lo;
+    double t;
+    if (uniform_) {
+      const double u = (x - grid_.front()) / (grid_[1] - grid_[0]);
+      lo = std::min(size_t(u), m - 2);
+      t = u - double(lo);
+    } else {
+      size_t hi = size_t(std::upper_bound(grid_.begin(), grid_.end(), x) - grid_.begin());
+      hi = std::clamp<size_t>(hi, 1, m - 1);
+      lo = hi - 1;
+      t = (x - grid_[lo]) / (grid_[hi] - grid_[lo]);
+    }
+    const size_t hi = lo + 1;
     return {mean_[base + lo] + t * (mean_[base + hi] - mean_[base + lo]),
             std_[base + lo] + t * (std_[base + hi] - std_[base + lo])};
   }

@@ -46,6 +46,7 @@ private:
   // Dense path: (rows + 1) × m nodes of (mean, std) along the second axis' grid.
   bool dense_ = false;
   Ax second_ = Ax::k;
+  bool uniform_ = false;            // equally spaced grid: bracket by arithmetic
   std::vector<double> grid_;        // second axis points (one point 0 when the table is 1-D in k)
   std::vector<double> mean_, std_;  // (k * m + node)
 };

@@ -126,6 +126,14 @@ void Simulator::sense_exact(const LayerMapping& m, int t, const uint64_t* active
 }
 
 void Simulator::matmul(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out) const {
+  matmul_impl(layer, inputs, positions, out);
+}
+
+// The column loop, built with and without the popcnt instruction (chosen at load time).
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
+void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out) const {
   if (layer.index >= maps_.size() || maps_[layer.index].tiles() == 0)
     throw Error(fmt::format("crossbar simulator: layer {} is not a binary layer of network {}", layer.index,
                             net_.architecture().name));

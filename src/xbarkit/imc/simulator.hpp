@@ -89,6 +89,7 @@ public:
   void reset_stats() const;
 
 private:
+  void matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out) const;
   void sense_exact(const LayerMapping& m, int t, const uint64_t* active, double* currents) const;
 
   const nn::Network& net_;
