@@ -1,7 +1,7 @@
 // Native solver speed (issue 3): native vs ngspice per operating point on the same recipes, the
 // 128x128 8T column-ladder solve on one core, and passive-array factorization / per-vector solve
 // times from 64x64 to 512x512 with three orderings. Prints markdown tables for docs/PERFORMANCE.md.
-//   build-circuit/bench/bench_circuit_speed [--no-ngspice] [--max-passive N]
+//   build-circuit/bench/bench_circuit_speed [--no-ngspice] [--only-ladder] [--only-passive] [--max-passive N]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -52,8 +52,11 @@ double best_native(const Crossbar& x, int reps, int* iterations = nullptr, doubl
 int main(int argc, char** argv) {
   bool ngspice = true;
   int max_passive = 512;
+  bool ladder = true, passive = true;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--no-ngspice")) ngspice = false;
+    if (!std::strcmp(argv[i], "--only-ladder")) ngspice = passive = false;
+    if (!std::strcmp(argv[i], "--only-passive")) ngspice = ladder = false;
     if (!std::strcmp(argv[i], "--max-passive") && i + 1 < argc) max_passive = std::atoi(argv[++i]);
   }
   if (ngspice) {
@@ -75,18 +78,21 @@ int main(int argc, char** argv) {
     std::printf("\n");
   }
 
-  std::printf("### Column-ladder arrays on one core (threads = 1), default wires, random stimulus\n\n");
-  std::printf("| array | native wall (ms, best of 10) | native CPU (ms, best of 10) | Newton iterations | CPU per cell (ns) |\n|---|---|---|---|---|\n");
-  for (auto kind : {CellKind::sram8t, CellKind::rram1t1r})
-    for (int n : {32, 64, 128, 256}) {
-      const auto x = random_array(kind, n);
-      int its = 0;
-      double cpu = 0;
-      const double t = best_native(x, n >= 256 ? 3 : 10, &its, &cpu);
-      std::printf("| %s %dx%d | %.3f | %.3f | %d | %.0f |\n", to_string(kind).c_str(), n, n, t * 1e3, cpu * 1e3, its,
-                  cpu / (n * n) * 1e9);
-      std::fflush(stdout);
-    }
+  if (ladder) {
+    std::printf("### Column-ladder arrays on one core (threads = 1), default wires, random stimulus\n\n");
+    std::printf("| array | native wall (ms, best of 10) | native CPU (ms, best of 10) | Newton iterations | CPU per cell (ns) |\n|---|---|---|---|---|\n");
+    for (auto kind : {CellKind::sram8t, CellKind::rram1t1r})
+      for (int n : {32, 64, 128, 256}) {
+        const auto x = random_array(kind, n);
+        int its = 0;
+        double cpu = 0;
+        const double t = best_native(x, n >= 256 ? 3 : 10, &its, &cpu);
+        std::printf("| %s %dx%d | %.3f | %.3f | %d | %.0f |\n", to_string(kind).c_str(), n, n, t * 1e3, cpu * 1e3, its,
+                    cpu / (n * n) * 1e9);
+        std::fflush(stdout);
+      }
+  }
+  if (!passive) return 0;
 
   std::printf("\n### Passive linear array: factorization and solves vs size and ordering\n\n");
   std::printf("nested = xbarkit's geometric nested dissection + Eigen SimplicialLLT; amd = Eigen SimplicialLLT with "

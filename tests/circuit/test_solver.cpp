@@ -3,10 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
 #include "xbarkit/circuit/iv_table.hpp"
+#include "xbarkit/circuit/ladder.hpp"
 #include "xbarkit/circuit/passive.hpp"
 #include "xbarkit/circuit/solver.hpp"
 #include <fmt/format.h>
@@ -218,4 +220,73 @@ TEST_CASE("user transistor without a table is refused with the next step", "[cir
   auto x = make(CellKind::sram8t, 4, 8.3, false, 3);
   x.user_models = UserModels{"my.lib", {}, "my_nfet", ""};
   CHECK_THROWS_WITH(circuit::solve_crossbar(x), Catch::Contains("characterize-cell"));
+}
+
+namespace {
+// The ladder set-up of solver.cpp, rebuilt here from the internal API so that a column can be solved
+// by plain full Newton (every device evaluated at every iteration, no leak model, no lockstep).
+std::vector<double> full_newton_columns(const Crossbar& x, double reltol) {
+  using namespace circuit;
+  const MvsFet fet(x.transistor, x.nfin);
+  LadderSpec sp;
+  sp.rows = x.rows;
+  sp.reltol = reltol;
+  sp.v_scale = std::max(x.vdd_V, x.v_read_V);
+  sp.bitline_ideal = x.parasitics.r_bitline_ohm == 0;
+  sp.sourceline_ideal = x.parasitics.r_sourceline_ohm == 0;
+  sp.g_bitline = sp.bitline_ideal ? 0 : 1 / x.parasitics.r_bitline_ohm;
+  sp.g_sourceline = sp.sourceline_ideal ? 0 : 1 / x.parasitics.r_sourceline_ohm;
+  sp.v_bitline_terminal = x.v_read_V;
+  sp.bitline_terminal_top = x.cell == CellKind::rram1t1r;
+  sp.model_leakers = false;
+  std::array<LadderCellType, 4> types;
+  double imax = 0;
+  for (int in = 0; in < 2; ++in)
+    for (int w = 0; w < 2; ++w) {
+      auto& t = types[static_cast<size_t>(in * 2 + w)];
+      Branch f1, f2;
+      f1.kind = f2.kind = Branch::Kind::fet;
+      f1.fet = f2.fet = &fet;
+      f1.vg = in ? x.vdd_V : 0.0;
+      f2.vg = w ? x.vdd_V : 0.0;
+      if (x.cell == CellKind::sram8t) {
+        t.branches = {f1, f2};
+      } else {
+        t.branches.e1.kind = Branch::Kind::reram;
+        t.branches.e1.reram = Reram(x.reram, w ? x.reram.gap_lrs_m : x.reram.gap_hrs_m);
+        t.branches.e2 = f1;
+      }
+      prepare_cell_type(t, sp);
+      imax = std::max(imax, std::abs(t.ideal.i));
+    }
+  sp.i_scale = 1e-3 * imax;
+  std::vector<double> out;
+  LadderWorkspace ws;
+  std::vector<unsigned char> tor(static_cast<size_t>(x.rows));
+  for (int j = 0; j < x.cols; ++j) {
+    for (int i = 0; i < x.rows; ++i) tor[i] = static_cast<unsigned char>(x.input(i) * 2 + x.weight(i, j));
+    out.push_back(solve_ladder(sp, types.data(), tor.data(), ws, j).current_A);
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("ladder fast path (leak model, lockstep columns, SIMD devices) equals full Newton", "[circuit]") {
+  // The fast path evaluates leaking cells once (after a log-linear model) and propagates the pA
+  // correction linearly; its error bound is ~(correction / column current)^2 plus the leak cells'
+  // own tolerance share, far below reltol. Full Newton at reltol 1e-13 is the reference.
+  for (auto kind : {CellKind::sram8t, CellKind::rram1t1r})
+    for (double r : {-1.0, 50.0})
+      for (bool ones : {false, true}) {
+        auto x = make(kind, 64, r < 0 ? 0.0 : r, ones, 9);
+        if (r < 0) x.parasitics = make_crossbar(load_technology("7nm"), kind, 1, 1).parasitics;
+        x.cols = 37;  // not a multiple of the lane count
+        x.weights.resize(static_cast<size_t>(x.rows) * x.cols);
+        const auto fast = circuit::solve_crossbar(x).column_current_A;
+        const auto ref = full_newton_columns(x, 1e-13);
+        INFO(to_string(kind) << " r_wire " << r << (ones ? " all-ones" : " random"));
+        const double w = worst_rel(fast, ref, 1e-15);
+        INFO("worst relative column difference " << w);
+        CHECK(w <= 1e-9);
+      }
 }

@@ -47,6 +47,12 @@ public:
   // ~1e-15 relative). Also returns dId/dVd (d1) and dId/dVs (d2).
   IV2 current(double vd, double vg, double vs) const;
 
+  // residual() for n transistors at once (arrays of length n; outputs may not alias inputs).
+  // Vectorized (devices_batch.cpp: SIMD exp/log/pow from glibc's libmvec, AVX2 where the CPU has
+  // it); agrees with residual() to a few ulp.
+  void residual_batch(int n, const double* id, const double* vd, const double* vg, const double* vs, double* g,
+                      double* g_i, double* g_a, double* g_b) const;
+
   double r_side_ohm() const { return rside_; }
   double phit_V() const { return phit_; }
 
@@ -58,6 +64,9 @@ private:
   double vt0_ = 0, delta_ = 0, alpha_phit_ = 0, n_phit_ = 0, cg_n_phit_ = 0, vsat_ = 0, beta_ = 1, phit_ = 0;
   double rside_ = 0;
 };
+
+// out[k] = exp(in[k]) for k < n, vectorized like MvsFet::residual_batch (a few ulp).
+void exp_batch(int n, const double* in, double* out);
 
 // Stanford ReRAM, DC read: I = i0 exp(-gap/g0) sinh(V/v0) from p to n.
 class Reram {

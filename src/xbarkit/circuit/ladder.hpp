@@ -8,6 +8,9 @@
 // Unknowns per row: b_i, s_i, x_i and the cell current I_i; equations: KCL at b_i and s_i, and the
 // two branch residuals g1(I, b, x) = 0, g2(I, x, s) = 0 (devices.hpp). Each Newton step eliminates
 // (x_i, I_i) locally, leaving a block-tridiagonal system in (b_i, s_i) with 2x2 blocks.
+// Speed (ladder.cpp): the first iteration reuses each cell type's linearization at the ideal state;
+// leaking cells follow a log-linear model and are solved exactly once at the converged voltages;
+// columns run four at a time in lockstep with one vectorized device batch (solve_ladder_lanes).
 #include <string>
 #include <vector>
 
@@ -58,25 +61,64 @@ struct LadderSpec {
   // native solver's abstol.
   double i_scale = 1e-9;
   int max_iterations = 100;
+  // Leaking cells (ideal current below leak_ratio * the largest type's) follow a log-linear model
+  // during Newton and are evaluated exactly once at the converged voltages (see solve_ladder).
+  // false: every cell is evaluated at every iteration (full Newton; the reference for tests).
+  bool model_leakers = true;
 };
+
+// One of the (at most four) cell configurations of a ladder array, with what every cell of this
+// type shares: its isolated state at the ideal terminal voltages (the Newton starting point and the
+// ideal-limit current) and the condensed Newton linearization there (so Newton's first iteration
+// evaluates no device).
+struct LadderCellType {
+  CellBranches branches;
+  CellState ideal;
+  double c0 = 0, cb = 0, cs = 0, x0 = 0, xb = 0, xs = 0;  // condensed linearization (see ladder.cpp)
+  bool leaking = false;
+  double lb = 0, ls = 0;  // d ln I / d b, d ln I / d s at the ideal point (leak model)
+};
+// Fills `t.ideal` and the linearization; `t.branches` must be set. leaking is set by the caller.
+void prepare_cell_type(LadderCellType& t, const LadderSpec& spec);
 
 struct LadderWorkspace {
   std::vector<double> b, s, x, i;                 // state
   std::vector<double> c0, cb, cs, x0, xb, xs;     // condensed cell linearization
   std::vector<double> dinv, rp;                   // block Thomas: inverse pivots (4 per row), rhs (2 per row)
   std::vector<double> db, ds;
+  // Batched device evaluation: rows to evaluate, their two branch residuals, transistor inputs.
+  std::vector<int> rows;
+  std::vector<BranchResidual> res;
+  std::vector<double> q_id, q_vd, q_vg, q_vs, q_g, q_gi, q_ga, q_gb;
+  std::vector<int> q_slot;
   void resize(int rows);
 };
 
 struct LadderResult {
   double current_A = 0;  // current into the sense node (sum of cell currents)
   int iterations = 0;
+  int device_evaluations = 0;  // branch residual evaluations (two per cell per evaluation)
 };
 
-// Solves one column; `cells[i]` are the branches of row i, `init[i]` its isolated state at the ideal
-// voltages (the starting point). Throws SolverError naming `column` if Newton fails or the ladder
-// is singular.
-LadderResult solve_ladder(const LadderSpec& spec, const std::vector<const CellBranches*>& cells,
-                          const std::vector<const CellState*>& init, LadderWorkspace& ws, int column);
+// Solves one column; row i has cell type `types[type_of_row[i]]`. Throws SolverError naming
+// `column` if Newton fails or the ladder is singular.
+LadderResult solve_ladder(const LadderSpec& spec, const LadderCellType* types, const unsigned char* type_of_row,
+                          LadderWorkspace& ws, int column);
+
+// Up to ladder_lanes columns solved in lockstep: the same algorithm as solve_ladder with every row
+// loop running over the lanes (independent dependency chains and SIMD), one device batch for all
+// lanes. Only the regular path: a lane that meets anything else (a singular or non-finite step, no
+// convergence within max_iterations, a non-negligible leak correction) is marked !ok and must be
+// solved again with solve_ladder, which handles and reports it.
+inline constexpr int ladder_lanes = 4;
+struct LadderLanesWorkspace {
+  std::vector<double> b, s, x, i, c0, cb, cs, x0, xb, xs, dinv, rp, db, ds;  // [row * ladder_lanes + lane]
+  std::vector<int> ev_f, ev_t, q_slot;
+  std::vector<BranchResidual> res;
+  std::vector<double> q_id, q_vd, q_vg, q_vs, q_g, q_gi, q_ga, q_gb;
+  void resize(int rows);
+};
+void solve_ladder_lanes(const LadderSpec& spec, const LadderCellType* types, const unsigned char* const* type_of_row,
+                        int lanes, LadderLanesWorkspace& ws, LadderResult* out, bool* ok);
 
 }  // namespace xbarkit::circuit

@@ -23,8 +23,7 @@ using netlist::Crossbar;
 // states at the ideal terminal voltages (the Newton starting point; also the ideal-limit currents).
 struct LadderCells {
   MvsFet fet;
-  std::array<CellBranches, 4> cells;
-  std::array<CellState, 4> ideal;
+  std::array<LadderCellType, 4> types;
   LadderSpec spec;
 };
 
@@ -76,7 +75,8 @@ void setup_ladder(const Crossbar& x, const SolveOptions& opt, LadderCells& lc) {
   sp.bitline_terminal_top = x.cell == CellKind::rram1t1r;
   for (int in = 0; in < 2; ++in)
     for (int w = 0; w < 2; ++w) {
-      auto& c = lc.cells[static_cast<size_t>(in * 2 + w)];
+      auto& t = lc.types[static_cast<size_t>(in * 2 + w)];
+      auto& c = t.branches;
       const double vwl = in ? x.vdd_V : 0.0;  // wordlines carry no DC current: gate = driver voltage
       if (x.cell == CellKind::sram8t) {
         c.e1 = transistor_branch(lc.fet, table, vwl);
@@ -86,11 +86,14 @@ void setup_ladder(const Crossbar& x, const SolveOptions& opt, LadderCells& lc) {
         c.e1.reram = Reram(x.reram, w ? x.reram.gap_lrs_m : x.reram.gap_hrs_m);
         c.e2 = transistor_branch(lc.fet, table, vwl);
       }
-      lc.ideal[static_cast<size_t>(in * 2 + w)] = solve_isolated_cell(c, sp.v_bitline_terminal, sp.v_sourceline_terminal);
+      prepare_cell_type(t, sp);
     }
   double imax = 0;
-  for (const auto& st : lc.ideal) imax = std::max(imax, std::abs(st.i));
+  for (const auto& t : lc.types) imax = std::max(imax, std::abs(t.ideal.i));
   sp.i_scale = std::max(1e-3 * imax, 1e-21);
+  // Leaking configurations (an off transistor: pA against uA) follow a model during Newton and are
+  // solved exactly once at the converged voltages (ladder.cpp).
+  for (auto& t : lc.types) t.leaking = std::abs(t.ideal.i) <= 1e-4 * imax;
 }
 
 CrossbarSolution solve_ladder_array(const Crossbar& x, const SolveOptions& opt) {
@@ -107,48 +110,70 @@ CrossbarSolution solve_ladder_array(const Crossbar& x, const SolveOptions& opt) 
   }
   std::vector<int> iterations(static_cast<size_t>(x.cols), 0);
   const bool ideal = lc.spec.bitline_ideal && lc.spec.sourceline_ideal;
-  parallel_for(static_cast<size_t>(x.cols), opt.threads, [&](size_t jj) {
-    const int j = static_cast<int>(jj);
+  // Columns go in groups of ladder_lanes, solved in lockstep (solve_ladder_lanes); a column the
+  // lockstep solver does not finish on its regular path is solved alone (solve_ladder), which
+  // handles and reports every irregular case.
+  const size_t groups = (static_cast<size_t>(x.cols) + ladder_lanes - 1) / ladder_lanes;
+  parallel_for(groups, opt.threads, [&](size_t g) {
+    const int j0 = static_cast<int>(g) * ladder_lanes, lanes = std::min(ladder_lanes, x.cols - j0);
     thread_local LadderWorkspace ws;
-    thread_local std::vector<const CellBranches*> cells;
-    thread_local std::vector<const CellState*> init;
-    cells.resize(static_cast<size_t>(x.rows));
-    init.resize(static_cast<size_t>(x.rows));
-    for (int i = 0; i < x.rows; ++i) {
-      const size_t t = static_cast<size_t>(x.input(i) * 2 + x.weight(i, j));
-      cells[i] = &lc.cells[t];
-      init[i] = &lc.ideal[t];
+    thread_local LadderLanesWorkspace lws;
+    thread_local std::vector<unsigned char> type_of_row;
+    type_of_row.resize(static_cast<size_t>(x.rows) * ladder_lanes);
+    const unsigned char* tor[ladder_lanes];
+    for (int l = 0; l < lanes; ++l) {
+      unsigned char* t = &type_of_row[static_cast<size_t>(l) * x.rows];
+      for (int i = 0; i < x.rows; ++i) t[i] = static_cast<unsigned char>(x.input(i) * 2 + x.weight(i, j0 + l));
+      tor[l] = t;
     }
+    auto init = [&](int l, int i) -> const CellState& { return lc.types[tor[l][i]].ideal; };
     if (ideal) {
       // Both lines are ideal wires: every cell sees the terminal voltages; the column current is
       // exactly the sum of isolated cell currents.
-      double sum = 0;
-      for (int i = 0; i < x.rows; ++i) sum += init[i]->i;
-      sol.column_current_A[jj] = sum;
-      if (opt.node_voltages)
-        for (int i = 0; i < x.rows; ++i) {
-          const size_t k = static_cast<size_t>(i) * x.cols + j;
-          sol.bitline_V[k] = lc.spec.v_bitline_terminal, sol.sourceline_V[k] = lc.spec.v_sourceline_terminal;
-          sol.internal_V[k] = init[i]->x;
-        }
+      for (int l = 0; l < lanes; ++l) {
+        const int j = j0 + l;
+        double sum = 0;
+        for (int i = 0; i < x.rows; ++i) sum += init(l, i).i;
+        sol.column_current_A[static_cast<size_t>(j)] = sum;
+        if (opt.node_voltages)
+          for (int i = 0; i < x.rows; ++i) {
+            const size_t k = static_cast<size_t>(i) * x.cols + j;
+            sol.bitline_V[k] = lc.spec.v_bitline_terminal, sol.sourceline_V[k] = lc.spec.v_sourceline_terminal;
+            sol.internal_V[k] = init(l, i).x;
+          }
+      }
       return;
     }
-    const auto r = solve_ladder(lc.spec, cells, init, ws, j);
-    sol.column_current_A[jj] = r.current_A;
-    iterations[jj] = r.iterations;
-    if (opt.node_voltages)
-      for (int i = 0; i < x.rows; ++i) {
-        const size_t k = static_cast<size_t>(i) * x.cols + j;
-        sol.bitline_V[k] = ws.b[i], sol.sourceline_V[k] = ws.s[i], sol.internal_V[k] = ws.x[i];
+    LadderResult res[ladder_lanes];
+    bool ok[ladder_lanes];
+    solve_ladder_lanes(lc.spec, lc.types.data(), tor, lanes, lws, res, ok);
+    for (int l = 0; l < lanes; ++l) {
+      const int j = j0 + l;
+      const double *b, *s, *xi;
+      size_t stride = 1, off = 0;
+      if (ok[l]) {
+        b = lws.b.data(), s = lws.s.data(), xi = lws.x.data(), stride = ladder_lanes, off = static_cast<size_t>(l);
+      } else {
+        res[l] = solve_ladder(lc.spec, lc.types.data(), tor[l], ws, j);
+        b = ws.b.data(), s = ws.s.data(), xi = ws.x.data();
       }
-    if (opt.transistor_table)
-      for (int i = 0; i < x.rows; ++i)
-        for (double v : {ws.b[i], ws.s[i], ws.x[i]})
-          if (!opt.transistor_table->inside(v))
-            throw SolverError(fmt::format(
-                "native solver: column {} row {} settles at {:.4g} V, outside the I-V table's grid [{}, {}] V; "
-                "characterize the cell over a wider range", j, i, v, opt.transistor_table->grid().v_min,
-                opt.transistor_table->grid().v_max));
+      sol.column_current_A[static_cast<size_t>(j)] = res[l].current_A;
+      iterations[static_cast<size_t>(j)] = res[l].iterations;
+      for (int i = 0; i < x.rows; ++i) {
+        const size_t f = static_cast<size_t>(i) * stride + off;
+        if (opt.node_voltages) {
+          const size_t k = static_cast<size_t>(i) * x.cols + j;
+          sol.bitline_V[k] = b[f], sol.sourceline_V[k] = s[f], sol.internal_V[k] = xi[f];
+        }
+        if (opt.transistor_table)
+          for (double v : {b[f], s[f], xi[f]})
+            if (!opt.transistor_table->inside(v))
+              throw SolverError(fmt::format(
+                  "native solver: column {} row {} settles at {:.4g} V, outside the I-V table's grid [{}, {}] V; "
+                  "characterize the cell over a wider range", j, i, v, opt.transistor_table->grid().v_min,
+                  opt.transistor_table->grid().v_max));
+      }
+    }
   });
   sol.newton_iterations = *std::max_element(iterations.begin(), iterations.end());
   return sol;
@@ -167,7 +192,7 @@ double isolated_cell_current(const Crossbar& x, bool input, bool weight, const S
   check_user_models(x, opt);
   LadderCells lc;
   setup_ladder(x, opt, lc);
-  return lc.ideal[static_cast<size_t>(input * 2 + weight)].i;
+  return lc.types[static_cast<size_t>(input * 2 + weight)].ideal.i;
 }
 
 CrossbarSolution solve_crossbar(const Crossbar& xbar, const SolveOptions& opt) {

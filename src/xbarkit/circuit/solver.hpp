@@ -6,7 +6,8 @@
 //    which draw no DC current), so each column's bitline and source line form a two-rail ladder
 //    joined by its cells. Newton on the ladder, each step one block-tridiagonal (2x2 blocks) solve,
 //    O(rows) per column; every cell's internal node and transistor currents are unknowns of the
-//    same Newton iteration, eliminated cell by cell (static condensation). Columns run in parallel.
+//    same Newton iteration, eliminated cell by cell (static condensation). Columns run in parallel
+//    (threads) and, within a thread, four at a time in lockstep with vectorized device evaluation.
 //  - passive: rows carry current, columns couple; nodal analysis on the 2*rows*cols network with a
 //    sparse Cholesky factorization (passive.hpp), Newton for ReRAM cells.
 //
