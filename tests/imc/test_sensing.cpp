@@ -240,6 +240,31 @@ TEST_CASE("SOT-MTJ converter reads an mtj_psw bundle (logistic fit, measured P_s
   // A logistic device mapped onto the StoX-Net curve is the StoX-Net converter (up to interpolation).
   CHECK(accuracy_vs(pb, ps) > 0.9);
   CHECK(from_bundle.total_stats().ps_rmse() == Approx(stox.total_stats().ps_rmse()).epsilon(0.05));
+  // The layout of characterize/kind_mtj_psw.cpp: table "<device>_psw" over (pulse_s, current_A) and a
+  // fit "<device>_<pulse>ns" per pulse; the converter samples the fit's pulse row.
+  lut::Bundle k = b;
+  k.fits[0].name = "dev_10ns";
+  lut::NamedFit other = k.fits[0];
+  other.name = "dev_5ns";
+  other.fit.params = {3 * i50, s};
+  k.fits.insert(k.fits.begin(), other);
+  lut::Table t2("dev_psw", {{"pulse_s", "s", {5e-9, 1e-8}}, {"current_A", "A", xs}}, {{"p_switch", "1"}});
+  for (size_t i = 0; i < xs.size(); ++i) {
+    t2.value(i, 0) = 0.5;  // the 5 ns row: a device stuck at 1/2, useless as a converter
+    t2.value(xs.size() + i, 0) = t.value(i, 0);
+  }
+  k.tables = {t2};
+  lut::write_bundle(dir.path / "mtj2", k);
+  cfg.converter = "mtj:" + (dir.path / "mtj2").string() + "@dev_10ns:16";
+  const Simulator layout(net, cfg);
+  CHECK(accuracy_vs(layout.predict_all(data, 0, 2), ps) > 0.9);
+  CHECK(layout.total_stats().ps_rmse() == Approx(stox.total_stats().ps_rmse()).epsilon(0.05));
+  cfg.converter = "mtj:" + (dir.path / "mtj2").string() + "@dev_5ns:16";
+  const Simulator stuck(net, cfg);
+  stuck.predict_all(data, 0, 2);
+  CHECK(stuck.total_stats().ps_rmse() > 1.5 * stox.total_stats().ps_rmse());
+  cfg.converter = "mtj:" + (dir.path / "mtj2").string() + "@dev_1ns:16";
+  CHECK_THROWS_WITH(Simulator(net, cfg), Catch::Contains("dev_10ns"));
   cfg.converter = "mtj:" + (dir.path / "nothing").string() + ":16";
   CHECK_THROWS(Simulator(net, cfg));
   cfg.converter = "mtj:stox:0";

@@ -132,29 +132,56 @@ public:
       scale_ = 1;
       return;
     }
-    const auto b = lut::load_bundle(source);
+    // "DIR" or "DIR@FIT" (a fit name of the bundle, e.g. sot_pma_7nm_10ns; default: its first logistic fit).
+    std::string dir = source, want;
+    if (const auto at = source.rfind('@'); at != std::string::npos) {
+      dir = source.substr(0, at);
+      want = source.substr(at + 1);
+    }
+    const auto b = lut::load_bundle(dir);
     if (b.kind != "mtj_psw")
       throw Error(fmt::format("--converter mtj:{}: bundle kind is '{}', expected 'mtj_psw'", source, b.kind));
-    const lut::Fit* fit = nullptr;
-    for (const auto& f : b.fits)
-      if (f.fit.kind == "logistic") {
-        fit = &f.fit;
-        break;
-      }
+    const lut::NamedFit* fit = nullptr;
+    std::string names;
+    for (const auto& f : b.fits) {
+      if (f.fit.kind != "logistic") continue;
+      names += (names.empty() ? "" : ", ") + f.name;
+      if (!fit && (want.empty() || f.name == want)) fit = &f;
+    }
     if (!fit)
-      throw Error(fmt::format("--converter mtj:{}: the bundle has no logistic P_sw fit (fits named in lut.json); use "
-                              "mtj:stox:L for the ideal StoX-Net curve", source));
-    x50_ = fit->param("x50");
-    scale_ = fit->param("scale");
+      throw Error(fmt::format("--converter mtj:{}: no logistic P_sw fit{} in the bundle (it has: {}); use mtj:stox:L "
+                              "for the ideal StoX-Net curve", source, want.empty() ? "" : " named " + want,
+                              names.empty() ? "none" : names));
+    fit_name_ = fit->name;
+    x50_ = fit->fit.param("x50");
+    scale_ = fit->fit.param("scale");
     if (!(scale_ > 0))
       throw Error(fmt::format("--converter mtj:{}: logistic scale {} must be > 0", source, scale_));
-    for (const auto& t : b.tables)
-      if (t.dims() == 1 && t.has_column("p_switch")) {
+    // The measured curve behind the fit: a 1-D table over the current with a p_switch column, or the
+    // kind_mtj_psw layout, table "<device>_psw" (pulse_s x current_A) for fit "<device>_<pulse>ns".
+    for (const auto& t : b.tables) {
+      if (!t.has_column("p_switch")) continue;
+      const size_t pc = t.column_index("p_switch");
+      if (t.dims() == 1) {
         curve_x_ = t.axes()[0].points;
-        const size_t pc = t.column_index("p_switch");
         for (size_t i = 0; i < curve_x_.size(); ++i) curve_p_.push_back(std::clamp(t.value(i, pc), 0.0, 1.0));
         break;
       }
+      const auto us = fit_name_.rfind('_');
+      if (t.dims() == 2 && t.axes()[0].name == "pulse_s" && t.axes()[1].name == "current_A" && us != std::string::npos &&
+          t.name() == fit_name_.substr(0, us) + "_psw" && fit_name_.size() > us + 3 &&
+          fit_name_.compare(fit_name_.size() - 2, 2, "ns") == 0) {
+        const double pulse = std::stod(fit_name_.substr(us + 1, fit_name_.size() - us - 3)) * 1e-9;
+        const auto& ps = t.axes()[0].points;
+        size_t best = 0;
+        for (size_t i = 1; i < ps.size(); ++i)
+          if (std::abs(ps[i] - pulse) < std::abs(ps[best] - pulse)) best = i;
+        curve_x_ = t.axes()[1].points;
+        for (size_t i = 0; i < curve_x_.size(); ++i)
+          curve_p_.push_back(std::clamp(t.value(best * curve_x_.size() + i, pc), 0.0, 1.0));
+        break;
+      }
+    }
   }
   std::string name() const override { return name_; }
   int count(double current_A, const ConvertContext& ctx, Rng& rng) const override {
@@ -181,7 +208,7 @@ private:
     const double t = (drive - curve_x_[lo]) / (curve_x_[hi] - curve_x_[lo]);
     return curve_p_[lo] + t * (curve_p_[hi] - curve_p_[lo]);
   }
-  std::string name_;
+  std::string name_, fit_name_;
   std::vector<int> lengths_;
   double cell_;
   double x50_ = 0, scale_ = 1;

@@ -15,8 +15,10 @@
 //                  fit); their mean p̂ (clamped to [1/2L, 1 − 1/2L]) is inverted through the
 //                  calibrated logistic back to x̂ and to a count. As L grows p̂ -> P_sw and the count
 //                  -> the ideal converter's. L may differ per binary layer: "mtj:B:4,8,16" (the last
-//                  value repeats for later layers). "mtj:stox:L" uses the ideal StoX-Net logistic
-//                  (no bundle).
+//                  value repeats for later layers). BUNDLE may name a fit: DIR@sot_pma_7nm_10ns
+//                  (default: the bundle's first logistic fit); the measured curve is that fit's
+//                  device and pulse row of the "<device>_psw" table (characterize/kind_mtj_psw.cpp).
+//                  "mtj:stox:L" uses the ideal StoX-Net logistic (no bundle).
 //   calibrated     an ideal-resolution converter calibrated to the array's mean transfer: count =
 //                  the k whose LUT mean current I_mean(k) (transfer table of the array_ps bundle) is
 //                  nearest to I. Needs --array-lut; removes the systematic IR-drop loss, not the
