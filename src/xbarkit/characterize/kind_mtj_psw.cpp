@@ -156,6 +156,13 @@ public:
         auto& pts = per_pulse[p];
         std::sort(pts.begin(), pts.end(), [](const auto& a, const auto& c) { return a.current_A < c.current_A; });
         nlohmann::json sj{{"device", dev.name}, {"pulse_s", pulses_[p]}, {"points", pts.size()}};
+        double p_max = 0;
+        for (const auto& q : pts) p_max = std::max(p_max, q.p_switch);
+        sj["p_switch_max"] = p_max;
+        if (!pts.empty() && p_max < 0.9)
+          sj["warning"] = fmt::format("P_sw never exceeds {:.2f} in the swept currents: the logistic form (0 to 1) "
+                                      "does not describe this device here; see the fit's residuals",
+                                      p_max);
         const auto mle = pts.size() >= 3 ? mtj::fit_logistic(pts) : mtj::LogisticFit{};
         if (!mle.ok) {
           sj["fit"] = mle.note.empty() ? "no fit (too few points or no transition in the current range)" : mle.note;
