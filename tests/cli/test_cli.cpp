@@ -94,8 +94,10 @@ TEST_CASE("netlist writes a deck that ngspice runs; bad recipes leave no file be
 
 TEST_CASE("an ngspice failure reaches the user with ngspice's message and a non-zero exit", "[cli][errors]") {
   const auto dir = scratch("nonconv");
-  // A user transistor model with no DC solution in the array (a current that jumps across zero).
-  std::ofstream(dir / "bad.lib") << ".subckt bad_nfet d g s nfin=1\nB1 d s I = V(d,s) > 0.05 ? -1m : 1m\n.ends\n";
+  // A user transistor model with no DC solution in the array: its current jumps from -1 A to +1 A at
+  // 0.15 V, so no voltage split of the 0.3 V read stack balances it; ngspice's gmin, source stepping
+  // and transient-op fallbacks all fail. (A 1 mA step at 0.05 V is solved by the transient op.)
+  std::ofstream(dir / "bad.lib") << ".subckt bad_nfet d g s nfin=1\nB1 d s I = V(d,s) > 0.15 ? 1 : -1\n.ends\n";
   std::string recipe = kRecipe;
   recipe += "[models]\nlibrary = \"bad.lib\"\ntransistor = \"bad_nfet\"\n";
   std::ofstream(dir / "r.toml") << recipe;

@@ -19,11 +19,12 @@ std::atomic<bool> g_session_exists{false};
 Session* g_current = nullptr;
 bool g_library_exited = false;
 
+// A line on which ngspice gives up. Warnings it recovers from ("singular matrix", "gmin stepping
+// failed", "source stepping failed") are not errors: the verdict is the "Error"/"aborted" line that
+// follows when every fallback fails, or a missing result vector.
 bool is_error_line(const std::string& line) {
-  // ngspice marks fatal problems with these words; warnings and notes are informational.
-  for (const char* key : {"Error", "error:", "aborted", "singular", "Timestep too small", "iteration limit",
-                          "no convergence", "Unknown", "not found", "could not find", "Could not find",
-                          "no such command"})
+  for (const char* key : {"Error", "error:", "aborted", "Timestep too small", "Unknown", "not found",
+                          "could not find", "Could not find", "no such command"})
     if (line.find(key) != std::string::npos) return true;
   return false;
 }
