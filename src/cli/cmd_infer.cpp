@@ -20,7 +20,7 @@ struct Options {
                                 tech = "7nm";
   int rows = 128, cols = 0;
   double wire_scale = 1.0;
-  bool exact = false, json = false;
+  bool exact = false, json = false, lut_mean = false;
   size_t images = 0;
   uint64_t seed = 1;
   unsigned threads = 0;
@@ -89,6 +89,7 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
                   "ideal | calibrated (inverts the LUT's mean transfer) | adc:BUNDLE | mtj:BUNDLE:L[,L2,...] | "
                   "mtj:stox:L (REFERENCE.md §5 curve)")
       ->capture_default_str();
+  cmd->add_flag("--lut-mean", opt->lut_mean, "LUT sensing without sampling: every column reads the LUT's mean current");
   cmd->add_flag("--exact", opt->exact, "Solve every tile with the native circuit solver (slow: validation subsets)");
   cmd->add_option("--cell", opt->cell, "Cell kind (picks the LUT table; exact mode's array)")->capture_default_str();
   cmd->add_option("--wire-scale", opt->wire_scale, "Wire-resistance scale (picks the LUT table; scales exact mode's "
@@ -119,6 +120,7 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
     cfg.tech = opt->tech;
     cfg.converter = opt->converter;
     cfg.seed = opt->seed;
+    cfg.lut_noise = !opt->lut_mean;
     if (!opt->array_lut.empty())
       cfg.array_lut = std::make_shared<const xbarkit::lut::ArrayPsLut>(xbarkit::lut::ArrayPsLut::load(opt->array_lut));
     cfg.sensing = opt->exact ? imc::Sensing::exact : (cfg.array_lut ? imc::Sensing::lut : imc::Sensing::ideal);

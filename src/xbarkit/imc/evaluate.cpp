@@ -47,6 +47,7 @@ nlohmann::json Evaluation::to_json() const {
                      {"binsparx", to_string(config.binsparx)},
                      {"sensing", to_string(config.sensing)},
                      {"lut_table", lut_table},
+                     {"lut_noise", config.lut_noise},
                      {"cell", config.cell},
                      {"wire_scale", config.wire_scale},
                      {"converter", converter},
@@ -93,6 +94,7 @@ std::string describe(const SimConfig& c) {
   const int cols = c.cols > 0 ? c.cols : c.rows;
   std::string s = fmt::format("{}x{} {}, {} mapping, BinSparX {}, {} sensing", c.rows, cols, c.cell,
                               c.mapping == Mapping::Xnor ? "XNOR" : "AND", to_string(c.binsparx), to_string(c.sensing));
+  if (c.sensing == Sensing::lut && !c.lut_noise) s += " (mean only)";
   if (c.wire_scale != 1.0) s += fmt::format(", wires x{:g}", c.wire_scale);
   s += ", converter " + c.converter;
   return s;

@@ -197,7 +197,7 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
             I = c * cell_A_;
           } else if (cfg_.sensing == Sensing::lut) {
             const auto f = mask_features(cond, cfg_.rows, cfg_.cols, o % cfg_.cols, b.active_rows[size_t(t)], needs);
-            I = lut_->sample(f, rng);
+            I = cfg_.lut_noise ? lut_->sample(f, rng) : std::max(0.0, lut_->predict(f).mean_A);
           } else {
             I = b.currents[size_t(t) * size_t(O) + size_t(o)];
           }

@@ -37,6 +37,7 @@ struct SimConfig {
   double wire_scale = 1.0;      // picks the LUT table / scales the exact solver's wires
   std::string tech = "7nm";     // exact solver and the ideal cell current
   std::string converter = "ideal";
+  bool lut_noise = true;        // LUT sensing: sample N(mean, std); false: the mean alone
   uint64_t seed = 1;
 };
 
