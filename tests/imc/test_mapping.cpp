@@ -5,6 +5,7 @@
 
 #include "imc_test_util.hpp"
 #include "xbarkit/core/paths.hpp"
+#include "xbarkit/imc/evaluate.hpp"
 #include "xbarkit/imc/simulator.hpp"
 
 using namespace xbarkit;
@@ -185,4 +186,26 @@ TEST_CASE("BinSparX halves the conducting cells per weight against XNOR on unbia
   CHECK(1 - both.conducting_per_weight() / xnor.conducting_per_weight() > 0.5);
   CHECK(both.conducting_per_weight_plain() == Approx(andp.conducting_per_weight()));
   CHECK(both.conducting < both.conducting_plain);
+}
+
+TEST_CASE("evaluation JSON carries accuracy, images and conducting_fraction", "[imc][report]") {
+  const auto net = imc_test::random_network(imc_test::kSmallMlp, 5);
+  const auto data = imc_test::random_images(net, 20, 4);
+  const auto soft = net.predict_all(data, 0, 1);
+  SimConfig cfg;
+  cfg.rows = 32;
+  cfg.mapping = Mapping::And;
+  cfg.binsparx = parse_binsparx("both");
+  const auto e = evaluate(net, data, cfg, 0, 2, &soft);
+  const auto j = e.to_json();
+  CHECK(j.at("images").get<size_t>() == 20);
+  CHECK(j.at("accuracy").get<double>() == Approx(nn::Network::accuracy(soft, data)));
+  CHECK(j.at("agreement_with_software").get<double>() == 1.0);
+  CHECK(j.at("conducting_fraction").get<double>() == Approx(double(e.total.conducting) / double(e.total.cells)));
+  CHECK(j.at("conducting_fraction").get<double>() > 0.0);
+  CHECK(j.at("conducting_fraction").get<double>() < 0.5);
+  CHECK(j.at("layers").size() == 2);
+  CHECK(j.at("config").at("binsparx") == "both");
+  CHECK_THROWS_WITH(parse_binsparx("sometimes"), Catch::Contains("none | static | dynamic | both"));
+  CHECK_THROWS_WITH(parse_mapping("or"), Catch::Contains("xnor | and"));
 }

@@ -273,7 +273,7 @@ TEST_CASE("SOT-MTJ converter reads an mtj_psw bundle (logistic fit, measured P_s
   CHECK_THROWS(Simulator(net, cfg));
 }
 
-TEST_CASE("exact mode: zero wire resistance reproduces software; 7nm wires lose current", "[imc][exact]") {
+TEST_CASE("exact mode: zero wire resistance reproduces software, 7nm wires lose current", "[imc][exact]") {
   const auto net = imc_test::random_network(R"(
 format = "xbarkit-bnn-1"
 name = "tiny"
