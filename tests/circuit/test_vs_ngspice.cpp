@@ -7,34 +7,15 @@
 #include "xbarkit/circuit/solver.hpp"
 #include "xbarkit/netlist/recipe.hpp"
 #include "xbarkit/spice/crossbar_op.hpp"
+#include "circuit_test_util.hpp"
 
 using namespace xbarkit;
 using namespace xbarkit::netlist;
 
 namespace {
 
-Crossbar make(CellKind kind, int n, double r_wire, bool ones, uint64_t seed, bool reram = false) {
-  auto x = make_crossbar(load_technology("7nm"), kind, n, n);
-  x.parasitics = {r_wire, r_wire, r_wire};
-  if (reram) x.passive_cell = PassiveCell::reram;
-  if (ones) {
-    std::fill(x.inputs.begin(), x.inputs.end(), 1);
-    std::fill(x.weights.begin(), x.weights.end(), 1);
-  } else {
-    fill_random_inputs(x, 0.5, seed);
-    fill_random_weights(x, 0.5, seed);
-  }
-  return x;
-}
-
-// Worst per-column |native - ngspice| / |ngspice|. Columns below `floor_A` are compared in absolute
-// terms against floor_A (a column of leaking cells carries picoamps, where ngspice's abstol = 1e-15 A
-// per node equation is itself a 1e-4 relative effect).
-double worst_rel(const std::vector<double>& a, const std::vector<double>& b, double floor_A) {
-  double w = 0;
-  for (size_t j = 0; j < a.size(); ++j) w = std::max(w, std::abs(a[j] - b[j]) / std::max(std::abs(b[j]), floor_A));
-  return w;
-}
+using circuit_test::make;
+using circuit_test::worst_rel;
 
 }  // namespace
 
