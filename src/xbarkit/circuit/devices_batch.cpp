@@ -1,6 +1,7 @@
 // MvsFet::residual for many transistors at once. This file is compiled with -ffast-math
 // -fopenmp-simd (circuit/CMakeLists.txt) so that GCC vectorizes the loop and calls glibc's vector
-// exp/log/pow (libmvec, <= 4 ulp); target_clones adds an AVX2 version chosen at load time. The loop
+// exp/log/pow (libmvec, <= 4 ulp); target_clones adds AVX-512 (8 lanes, libmvec's _ZGVeN8v_*) and
+// AVX2 (4 lanes) versions, one chosen at load time by the CPU (the result differs only by those ulp). The loop
 // is branch-free (both drain/source orientations blend by select) and never produces inf/nan for
 // the voltages of a crossbar (|exponents| < 100); the caller checks finiteness of what it uses.
 #include <cmath>
@@ -10,7 +11,7 @@
 namespace xbarkit::circuit {
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define XBK_CLONES __attribute__((target_clones("avx2", "default")))
+#define XBK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define XBK_CLONES
 #endif

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
@@ -397,43 +398,99 @@ LadderResult solve_ladder(const LadderSpec& sp, const LadderCellType* types, con
 
 void LadderLanesWorkspace::resize(int rows) {
   const auto m = static_cast<size_t>(rows) * ladder_lanes;
-  for (auto* v : {&b, &s, &x, &i, &c0, &cb, &cs, &x0, &xb, &xs, &db, &ds}) v->resize(m);
-  dinv.resize(4 * m);
-  rp.resize(2 * m);
-  ev_f.resize(m), ev_t.resize(m), res.resize(2 * m);
-  for (auto* v : {&q_id, &q_vd, &q_vg, &q_vs, &q_g, &q_gi, &q_ga, &q_gb}) v->resize(2 * m);
+  for (auto* v : {&b, &s, &x, &i, &c0, &cb, &cs, &x0, &xb, &xs, &db, &ds, &p0, &p1, &p2, &p3, &r0, &r1, &m_i0, &m_lb,
+                  &m_ls, &m_x, &m_xb, &m_xs, &m_e, &m_ex})
+    v->resize(m);
+  cond_f.resize(m), leak_f.resize(m), list_f.resize(m);
+  cond_t.resize(m), leak_t.resize(m), list_t.resize(m);
+  for (auto* v : {&q_id, &q_vd, &q_vg, &q_vs, &q_g, &q_gi, &q_ga, &q_gb, &rg, &rgi, &rga, &rgb}) v->resize(2 * m);
   q_slot.resize(2 * m);
 }
 
 namespace {
 
-// Branch residuals of cells (flat index ev_f[k], type ev_t[k]) into ws.res[2k], ws.res[2k+1].
-void eval_flat(const LadderCellType* types, int count, LadderLanesWorkspace& ws) {
-  const MvsFet* fet = nullptr;
-  int q = 0;
-  for (int k = 0; k < count; ++k) {
-    const int f = ws.ev_f[k];
-    const auto& c = types[ws.ev_t[k]].branches;
-    for (int e = 0; e < 2; ++e) {
-      const Branch& br = e == 0 ? c.e1 : c.e2;
-      const double va = e == 0 ? ws.b[f] : ws.x[f], vb = e == 0 ? ws.x[f] : ws.s[f];
-      if (br.kind == Branch::Kind::fet && (fet == nullptr || fet == br.fet)) {
-        fet = br.fet;
-        ws.q_id[q] = ws.i[f], ws.q_vd[q] = va, ws.q_vg[q] = br.vg, ws.q_vs[q] = vb, ws.q_slot[q] = 2 * k + e;
-        ++q;
-      } else {
-        ws.res[2 * k + e] = br.residual(ws.i[f], va, vb);
+// The LaneV helpers below are always inlined: no call passes a vector, so GCC's note that AVX
+// vector arguments change the ABI of the non-AVX clone does not apply (to the end of the file).
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+// One value per lane (GCC vector extension: SIMD on any x86-64 target, 2 x SSE2 or 1 x AVX2).
+static_assert(ladder_lanes == 4, "the lockstep solver packs the lanes into one 4-wide vector");
+typedef double LaneV __attribute__((vector_size(4 * sizeof(double)), aligned(sizeof(double))));
+
+[[gnu::always_inline]] inline LaneV ld(const double* p) {
+  LaneV v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+[[gnu::always_inline]] inline void st(double* p, const LaneV& v) { std::memcpy(p, &v, sizeof v); }
+[[gnu::always_inline]] inline LaneV splat(double a) { return LaneV{a, a, a, a}; }
+typedef long long LaneI __attribute__((vector_size(4 * sizeof(double)), aligned(sizeof(double))));
+[[gnu::always_inline]] inline LaneV vabs(const LaneV& a) {  // clears the sign bit (one and; nan stays nan)
+  return reinterpret_cast<LaneV>(reinterpret_cast<LaneI>(a) & static_cast<long long>(0x7fffffffffffffffULL));
+}
+// max (maxpd: a nan of `a` is dropped; the callers check finiteness separately)
+[[gnu::always_inline]] inline LaneV vmax(const LaneV& a, const LaneV& acc) { return a > acc ? a : acc; }
+
+// Which branch positions (0: a -> x, 1: x -> b) are built-in transistors of one MvsFet in every cell
+// type used: those go through residual_batch without per-branch dispatch.
+struct BatchPlan {
+  const MvsFet* fet[2] = {nullptr, nullptr};
+};
+
+BatchPlan plan_batches(const LadderCellType* types, const bool* used, int n_types) {
+  BatchPlan p;
+  for (int e = 0; e < 2; ++e) {
+    const MvsFet* f = nullptr;
+    bool all = true;
+    for (int t = 0; t < n_types && all; ++t) {
+      if (!used[t]) continue;
+      const Branch& br = e == 0 ? types[t].branches.e1 : types[t].branches.e2;
+      if (br.kind != Branch::Kind::fet || (f != nullptr && f != br.fet)) all = false;
+      else f = br.fet;
+    }
+    p.fet[e] = all ? f : nullptr;
+  }
+  return p;
+}
+
+// Branch residuals of the listed cells (flat index fl[k], type tl[k], k < count) into ws.rg, rgi,
+// rga, rgb at [e * count + k] (e = 0: a -> x, e = 1: x -> b).
+void eval_list(const LadderCellType* types, const BatchPlan& plan, int count, const int* fl, const unsigned char* tl,
+               LadderLanesWorkspace& ws) {
+  if (count == 0) return;
+  const double *b = ws.b.data(), *s = ws.s.data(), *x = ws.x.data(), *i = ws.i.data();
+  const bool one_batch = plan.fet[0] != nullptr && plan.fet[0] == plan.fet[1];
+  for (int e = 0; e < 2; ++e) {
+    const int o = e * count;
+    if (plan.fet[e] != nullptr) {
+      double *qi = ws.q_id.data() + o, *qd = ws.q_vd.data() + o, *qg = ws.q_vg.data() + o, *qs = ws.q_vs.data() + o;
+      for (int k = 0; k < count; ++k) {
+        const int f = fl[k];
+        const Branch& br = e == 0 ? types[tl[k]].branches.e1 : types[tl[k]].branches.e2;
+        qi[k] = i[f], qd[k] = e == 0 ? b[f] : x[f], qg[k] = br.vg, qs[k] = e == 0 ? x[f] : s[f];
+      }
+      if (!one_batch)
+        plan.fet[e]->residual_batch(count, qi, qd, qg, qs, ws.rg.data() + o, ws.rgi.data() + o, ws.rga.data() + o,
+                                    ws.rgb.data() + o);
+    } else {
+      for (int k = 0; k < count; ++k) {
+        const int f = fl[k];
+        const Branch& br = e == 0 ? types[tl[k]].branches.e1 : types[tl[k]].branches.e2;
+        const BranchResidual r = e == 0 ? br.residual(i[f], b[f], x[f]) : br.residual(i[f], x[f], s[f]);
+        ws.rg[o + k] = r.g, ws.rgi[o + k] = r.g_i, ws.rga[o + k] = r.g_a, ws.rgb[o + k] = r.g_b;
       }
     }
   }
-  if (q == 0) return;
-  fet->residual_batch(q, ws.q_id.data(), ws.q_vd.data(), ws.q_vg.data(), ws.q_vs.data(), ws.q_g.data(),
-                      ws.q_gi.data(), ws.q_ga.data(), ws.q_gb.data());
-  for (int j = 0; j < q; ++j) ws.res[ws.q_slot[j]] = {ws.q_g[j], ws.q_gi[j], ws.q_ga[j], ws.q_gb[j]};
+  if (one_batch)
+    plan.fet[0]->residual_batch(2 * count, ws.q_id.data(), ws.q_vd.data(), ws.q_vg.data(), ws.q_vs.data(),
+                                ws.rg.data(), ws.rgi.data(), ws.rga.data(), ws.rgb.data());
 }
 
 }  // namespace
 
+// The algorithm of solve_ladder, every row loop over the lanes packed in one vector (LaneV): the
+// block-Thomas chains of the four columns run side by side, and the state is stored lane-fastest
+// ([row * 4 + lane]) so that each row of every array is one vector load.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("avx2", "default")))
 #endif
@@ -441,12 +498,18 @@ void solve_ladder_lanes(const LadderSpec& sp, const LadderCellType* types, const
                         LadderLanesWorkspace& ws, LadderResult* out, bool* ok) {
   constexpr int W = ladder_lanes;
   const int n = sp.rows;
+  const int m = n * W;
   ws.resize(n);
   const double gb = sp.bitline_ideal ? 0.0 : sp.g_bitline, gs = sp.sourceline_ideal ? 0.0 : sp.g_sourceline;
   const int tb = sp.bitline_terminal_top ? 0 : n - 1;
   const double vtol = sp.reltol * sp.v_scale;
   const double vb0 = sp.v_bitline_terminal, vs0 = sp.v_sourceline_terminal;
   constexpr double v_limit = 0.1;
+  double *b = ws.b.data(), *s = ws.s.data(), *x = ws.x.data(), *ic = ws.i.data();
+  double *c0 = ws.c0.data(), *cb = ws.cb.data(), *cs = ws.cs.data(), *x0 = ws.x0.data(), *xb = ws.xb.data(),
+         *xs = ws.xs.data();
+  double *p0 = ws.p0.data(), *p1 = ws.p1.data(), *p2 = ws.p2.data(), *p3 = ws.p3.data();
+  double *r0 = ws.r0.data(), *r1 = ws.r1.data(), *dbv = ws.db.data(), *dsv = ws.ds.data();
   // Unused lanes repeat lane 0 (their results are ignored).
   const unsigned char* t_of[W];
   bool active[W], model[W];
@@ -458,143 +521,173 @@ void solve_ladder_lanes(const LadderSpec& sp, const LadderCellType* types, const
     prev_e[l] = -1;
     if (l < lanes) ok[l] = false, out[l] = LadderResult{};
   }
+  bool used[256] = {};
+  int n_types = 0;
   for (int r = 0; r < n; ++r)
     for (int l = 0; l < W; ++l) {
-      const auto& t = types[t_of[l][r]];
-      const int f = r * W + l;
-      ws.b[f] = vb0, ws.s[f] = vs0, ws.x[f] = t.ideal.x, ws.i[f] = t.ideal.i;
-      n_leak[l] += t.leaking;
+      const int ti = t_of[l][r];
+      used[ti] = true, n_types = std::max(n_types, ti + 1);
+      n_leak[l] += types[ti].leaking;
     }
   for (int l = 0; l < W; ++l) model[l] = sp.model_leakers && n_leak[l] > 0;
+  const BatchPlan plan = plan_batches(types, used, n_types);
+  // Start (the ideal state), the first iteration's linearization (each type's cached one) and the
+  // leak model's constants; the lists of evaluated (conducting) and leaking cells.
+  int n_cond = 0, n_lk = 0;
+  for (int r = 0; r < n; ++r)
+    for (int l = 0; l < W; ++l) {
+      const int f = r * W + l, ti = t_of[l][r];
+      const auto& t = types[ti];
+      b[f] = vb0, s[f] = vs0, x[f] = t.ideal.x, ic[f] = t.ideal.i;
+      c0[f] = t.c0, cb[f] = t.cb, cs[f] = t.cs, x0[f] = t.x0, xb[f] = t.xb, xs[f] = t.xs;
+      const bool lk = model[l] && t.leaking;
+      ws.m_i0[f] = lk ? t.ideal.i : 0.0, ws.m_lb[f] = lk ? t.lb : 0.0, ws.m_ls[f] = lk ? t.ls : 0.0;
+      ws.m_x[f] = lk ? t.ideal.x : 0.0, ws.m_xb[f] = lk ? t.xb : 0.0, ws.m_xs[f] = lk ? t.xs : 0.0;
+      if (l >= lanes) continue;
+      if (lk) ws.leak_f[n_lk] = f, ws.leak_t[n_lk++] = static_cast<unsigned char>(ti);
+      else ws.cond_f[n_cond] = f, ws.cond_t[n_cond++] = static_cast<unsigned char>(ti);
+    }
+  const bool any_model = n_lk > 0;
+  // Evaluated cells of the active lanes (the list is filtered again when a lane leaves).
+  int n_ev = 0, ev_lanes = -1;
+  int per_lane[W] = {};
   bool at_ideal = true;
   int n_active = lanes;
   for (int it = 1; it <= sp.max_iterations && n_active > 0; ++it) {
     // 1. Condensed linearization of every cell of the active lanes.
-    int count = 0, n_model = 0;
-    for (int r = 0; r < n; ++r)
-      for (int l = 0; l < W; ++l) {
-        if (!active[l] && !at_ideal) continue;  // (at the ideal state every lane is set, unused ones too)
-        const int f = r * W + l, ti = t_of[l][r];
-        const auto& t = types[ti];
-        if (at_ideal) {
-          ws.c0[f] = t.c0, ws.cb[f] = t.cb, ws.cs[f] = t.cs, ws.x0[f] = t.x0, ws.xb[f] = t.xb, ws.xs[f] = t.xs;
-        } else if (model[l] && t.leaking) {
-          ws.q_vd[n_model] = t.lb * (ws.b[f] - vb0) + t.ls * (ws.s[f] - vs0);
-          ws.q_slot[n_model++] = f;
-        } else {
-          ws.ev_f[count] = f, ws.ev_t[count++] = ti;
+    if (!at_ideal) {
+      const LaneV act = LaneV{active[0] ? 1.0 : 0.0, active[1] ? 1.0 : 0.0, active[2] ? 1.0 : 0.0, active[3] ? 1.0 : 0.0};
+      if (any_model) {  // leaking cells: I = I0 exp(lb db + ls ds), x linear in (db, ds)
+        double* e = ws.m_e.data();
+#pragma omp simd
+        for (int f = 0; f < m; ++f) e[f] = ws.m_lb[f] * (b[f] - vb0) + ws.m_ls[f] * (s[f] - vs0);
+        exp_batch(m, e, ws.m_ex.data());
+        for (int f = 0; f < m; f += W) {
+          const LaneV db = ld(b + f) - vb0, ds = ld(s + f) - vs0, mxb = ld(&ws.m_xb[f]), mxs = ld(&ws.m_xs[f]);
+          const LaneV im = ld(&ws.m_i0[f]) * ld(&ws.m_ex[f]);
+          const auto keep = act == 0;  // a lane that left the loop keeps its last linearization
+          st(c0 + f, keep ? ld(c0 + f) : im - ld(ic + f));
+          st(cb + f, keep ? ld(cb + f) : ld(&ws.m_lb[f]) * im);
+          st(cs + f, keep ? ld(cs + f) : ld(&ws.m_ls[f]) * im);
+          st(x0 + f, keep ? ld(x0 + f) : ld(&ws.m_x[f]) + mxb * db + mxs * ds - ld(x + f));
+          st(xb + f, keep ? ld(xb + f) : mxb);
+          st(xs + f, keep ? ld(xs + f) : mxs);
         }
       }
+      const int mask = (active[0] ? 1 : 0) | (active[1] ? 2 : 0) | (active[2] ? 4 : 0) | (active[3] ? 8 : 0);
+      if (mask != ev_lanes) {
+        ev_lanes = mask, n_ev = 0;
+        for (int k = 0; k < n_cond; ++k)
+          if (active[ws.cond_f[k] % W]) ws.list_f[n_ev] = ws.cond_f[k], ws.list_t[n_ev++] = ws.cond_t[k];
+        for (int l = 0; l < W; ++l) per_lane[l] = 0;
+        for (int k = 0; k < n_ev; ++k) ++per_lane[ws.list_f[k] % W];
+      }
+      if (n_ev > 0) {
+        eval_list(types, plan, n_ev, ws.list_f.data(), ws.list_t.data(), ws);
+        for (int l = 0; l < W; ++l)
+          if (l < lanes) out[l].device_evaluations += 2 * per_lane[l];
+        // condense (see condense()) for all listed cells; a singular cell poisons its lane's system
+        const double *g1 = ws.rg.data(), *gi1 = ws.rgi.data(), *ga1 = ws.rga.data(), *gb1 = ws.rgb.data();
+        const double *g2 = g1 + n_ev, *gi2 = gi1 + n_ev, *ga2 = ga1 + n_ev, *gb2 = gb1 + n_ev;
+        double *o0 = ws.q_id.data(), *o1 = ws.q_vd.data(), *o2 = ws.q_vg.data(), *o3 = ws.q_vs.data(),
+               *o4 = ws.q_g.data(), *o5 = ws.q_gi.data();
+#pragma omp simd
+        for (int k = 0; k < n_ev; ++k) {
+          const double m00 = gb1[k], m01 = gi1[k], m10 = ga2[k], m11 = gi2[k];
+          const double det = m00 * m11 - m01 * m10;
+          const bool good = std::abs(det) > 1e-300 && std::abs(det) < std::numeric_limits<double>::infinity();
+          const double inv = good ? 1 / det : 0.0;
+          o0[k] = good ? inv * (m11 * -g1[k] - m01 * -g2[k]) : 0.0;    // x0
+          o1[k] = good ? inv * (-m10 * -g1[k] + m00 * -g2[k]) : 0.0;   // c0
+          o2[k] = good ? inv * (m11 * -ga1[k]) : 0.0;                  // xb
+          o3[k] = good ? inv * (-m10 * -ga1[k]) : 1e300;               // cb (poison: the lane fails below)
+          o4[k] = good ? inv * (-m01 * -gb2[k]) : 0.0;                 // xs
+          o5[k] = good ? inv * (m00 * -gb2[k]) : 0.0;                  // cs
+        }
+        for (int k = 0; k < n_ev; ++k) {
+          const int f = ws.list_f[k];
+          x0[f] = o0[k], c0[f] = o1[k], xb[f] = o2[k], cb[f] = o3[k], xs[f] = o4[k], cs[f] = o5[k];
+        }
+      }
+    }
     at_ideal = false;
-    if (n_model > 0) {
-      exp_batch(n_model, ws.q_vd.data(), ws.q_vs.data());
-      for (int k = 0; k < n_model; ++k) {
-        const int f = ws.q_slot[k];
-        const auto& t = types[t_of[f % W][f / W]];
-        const double db = ws.b[f] - vb0, ds = ws.s[f] - vs0, im = t.ideal.i * ws.q_vs[k];
-        ws.c0[f] = im - ws.i[f], ws.cb[f] = t.lb * im, ws.cs[f] = t.ls * im;
-        ws.x0[f] = t.ideal.x + t.xb * db + t.xs * ds - ws.x[f], ws.xb[f] = t.xb, ws.xs[f] = t.xs;
-      }
-    }
-    if (count > 0) {
-      eval_flat(types, count, ws);
-      for (int k = 0; k < count; ++k) {
-        const int f = ws.ev_f[k];
-        Condensed c;
-        if (!condense(ws.res[2 * k], ws.res[2 * k + 1], c)) c = {0, 1e300, 0, 0, 0, 0};  // poison: lane fails below
-        ws.c0[f] = c.c0, ws.cb[f] = c.cb, ws.cs[f] = c.cs, ws.x0[f] = c.x0, ws.xb[f] = c.xb, ws.xs[f] = c.xs;
-        out[f % W].device_evaluations += 2;
-      }
-    }
-    // 2. Block-tridiagonal solve, all lanes (inactive lanes too: cheap, results unused). The lane
-    //    loops are branch-free so that they vectorize.
-    double singular[W] = {};
-    auto forward_row = [&](int r, auto first_tag) __attribute__((always_inline)) {
-      constexpr bool first = decltype(first_tag)::value;
-      const bool last = r == n - 1;
-      const int up = first ? 0 : W, down = last ? 0 : W;  // neighbour offsets (0: none, term vanishes)
-      const double degb = gb * ((first ? 0 : 1) + (last ? 0 : 1) + (r == tb ? 1 : 0));
-      const double degs = gs * ((first ? 0 : 1) + (last ? 0 : 1) + (last ? 1 : 0));
-      const double tbb = r == tb ? gb : 0.0, tss = last ? gs : 0.0;
+    // 2. Block-tridiagonal solve, all lanes (inactive lanes too: cheap, results unused). Row r:
+    //    KCL residuals F at b_r, s_r; D_r = [Gb_deg + cb, cs; -cb, Gs_deg - cs]; coupling -Gb, -Gs.
+    LaneV singular = splat(0);
+    {
       const double ib = sp.bitline_ideal ? 0.0 : 1.0, is = sp.sourceline_ideal ? 0.0 : 1.0;
-#pragma omp simd
-      for (int l = 0; l < W; ++l) {
-        const int f = r * W + l;
-        const double fb = ws.i[f] + gb * (ws.b[f] - ws.b[f - up]) + gb * (ws.b[f] - ws.b[f + down]) + tbb * (ws.b[f] - vb0);
-        const double fs = -ws.i[f] + gs * (ws.s[f] - ws.s[f - up]) + gs * (ws.s[f] - ws.s[f + down]) + tss * (ws.s[f] - vs0);
+      const LaneV zero = splat(0);
+      LaneV q0 = zero, q1 = zero, q2 = zero, q3 = zero, y0p = zero, y1p = zero;  // row r-1: Dinv, rhs
+      for (int r = 0; r < n; ++r) {
+        const int f = r * W;
+        const bool first = r == 0, last = r == n - 1;
+        const int up = first ? 0 : W, down = last ? 0 : W;  // neighbour offsets (0: none, term vanishes)
+        const double degb = gb * ((first ? 0 : 1) + (last ? 0 : 1) + (r == tb ? 1 : 0));
+        const double degs = gs * ((first ? 0 : 1) + (last ? 0 : 1) + (last ? 1 : 0));
+        const double tbb = r == tb ? gb : 0.0, tss = last ? gs : 0.0;
+        const LaneV bv = ld(b + f), sv = ld(s + f), iv = ld(ic + f), cbv = ld(cb + f), csv = ld(cs + f), c0v = ld(c0 + f);
+        const LaneV fb = iv + gb * (bv - ld(b + f - up)) + gb * (bv - ld(b + f + down)) + tbb * (bv - vb0);
+        const LaneV fs = -iv + gs * (sv - ld(s + f - up)) + gs * (sv - ld(s + f + down)) + tss * (sv - vs0);
         // An ideal line's node is held at its terminal: its row of the system becomes d = 0.
-        double d00 = ib * (degb + ws.cb[f]) + (1 - ib), d01 = ib * ws.cs[f];
-        double d10 = is * -ws.cb[f], d11 = is * (degs - ws.cs[f]) + (1 - is);
-        double r0 = ib * (-fb - ws.c0[f]), r1 = is * (-fs + ws.c0[f]);
-        if constexpr (!first) {
-          const double* p = &ws.dinv[4 * (f - W)];
-          d00 -= gb * gb * p[0], d01 -= gb * gs * p[1], d10 -= gs * gb * p[2], d11 -= gs * gs * p[3];
-          const double y0 = p[0] * ws.rp[2 * (f - W)] + p[1] * ws.rp[2 * (f - W) + 1];
-          const double y1 = p[2] * ws.rp[2 * (f - W)] + p[3] * ws.rp[2 * (f - W) + 1];
-          r0 += gb * y0, r1 += gs * y1;
-        }
-        const double det = d00 * d11 - d01 * d10;
-        const double scale = std::abs(d00 * d11) + std::abs(d01 * d10);
-        singular[l] += std::abs(det) > 1e-14 * scale ? 0.0 : 1.0;
-        const double inv_det = 1 / det;
-        double* p = &ws.dinv[4 * f];
-        p[0] = d11 * inv_det, p[1] = -d01 * inv_det, p[2] = -d10 * inv_det, p[3] = d00 * inv_det;
-        ws.rp[2 * f] = r0, ws.rp[2 * f + 1] = r1;
+        LaneV d00 = ib * (degb + cbv) + (1 - ib), d01 = ib * csv;
+        LaneV d10 = is * -cbv, d11 = is * (degs - csv) + (1 - is);
+        LaneV a0 = ib * (-fb - c0v), a1 = is * (-fs + c0v);
+        // eliminate the previous row: D -= E Dinv_{r-1} E, rhs -= E Dinv_{r-1} rp_{r-1} (zero at r = 0)
+        d00 -= gb * gb * q0, d01 -= gb * gs * q1, d10 -= gs * gb * q2, d11 -= gs * gs * q3;
+        a0 += gb * (q0 * y0p + q1 * y1p), a1 += gs * (q2 * y0p + q3 * y1p);
+        const LaneV det = d00 * d11 - d01 * d10;
+        const LaneV scale = vabs(d00 * d11) + vabs(d01 * d10);
+        singular += vabs(det) > 1e-14 * scale ? 0.0 : 1.0;
+        const LaneV inv_det = 1 / det;
+        q0 = d11 * inv_det, q1 = -d01 * inv_det, q2 = -d10 * inv_det, q3 = d00 * inv_det, y0p = a0, y1p = a1;
+        st(p0 + f, q0), st(p1 + f, q1), st(p2 + f, q2), st(p3 + f, q3), st(r0 + f, a0), st(r1 + f, a1);
       }
-    };
-    forward_row(0, std::true_type{});
-    for (int r = 1; r < n; ++r) forward_row(r, std::false_type{});
-    for (int r = n - 1; r >= 0; --r) {
-      const double has_next = r < n - 1 ? 1.0 : 0.0;
-      const int down = r < n - 1 ? W : 0;
-#pragma omp simd
-      for (int l = 0; l < W; ++l) {
-        const int f = r * W + l;
-        const double r0 = ws.rp[2 * f] + has_next * gb * ws.db[f + down];
-        const double r1 = ws.rp[2 * f + 1] + has_next * gs * ws.ds[f + down];
-        const double* p = &ws.dinv[4 * f];
-        ws.db[f] = p[0] * r0 + p[1] * r1;
-        ws.ds[f] = p[2] * r0 + p[3] * r1;
+    }
+    LaneV max_dv = splat(0), bad = splat(0);  // bad: nan unless every step is finite
+    {
+      LaneV dbn = splat(0), dsn = splat(0);  // row r+1's step (zero below the last row)
+      for (int r = n - 1; r >= 0; --r) {
+        const int f = r * W;
+        const LaneV a0 = ld(r0 + f) + gb * dbn, a1 = ld(r1 + f) + gs * dsn;
+        dbn = ld(p0 + f) * a0 + ld(p1 + f) * a1;
+        dsn = ld(p2 + f) * a0 + ld(p3 + f) * a1;
+        st(dbv + f, dbn), st(dsv + f, dsn);
+        max_dv = vmax(vabs(dbn), max_dv), max_dv = vmax(vabs(dsn), max_dv);
+        bad += (dbn - dbn) + (dsn - dsn);
       }
     }
     // 3. Damped update per lane (damp = 0 freezes a lane that left the loop).
-    double max_dv[W] = {}, step_v[W] = {}, step_i[W] = {}, damp[W], limited[W] = {};
-    for (int r = 0; r < n; ++r)
-#pragma omp simd
-      for (int l = 0; l < W; ++l) {
-        const double a = std::abs(ws.db[r * W + l]), c = std::abs(ws.ds[r * W + l]);
-        const double m = a > c ? a : c;
-        max_dv[l] = m > max_dv[l] ? m : max_dv[l];
-      }
+    double damp[W];
     bool conv[W];
     for (int l = 0; l < W; ++l) {
-      if (active[l] && (singular[l] != 0 || !std::isfinite(max_dv[l]))) active[l] = false, --n_active;  // !ok
+      if (active[l] && (singular[l] != 0 || !std::isfinite(max_dv[l] + bad[l]))) active[l] = false, --n_active;  // !ok
       damp[l] = !active[l] ? 0.0 : max_dv[l] > v_limit ? v_limit / max_dv[l] : 1.0;
       conv[l] = damp[l] == 1.0;
     }
-    for (int r = 0; r < n; ++r)
-#pragma omp simd
-      for (int l = 0; l < W; ++l) {
-        const int f = r * W + l;
-        const double db = damp[l] * ws.db[f], ds = damp[l] * ws.ds[f];
-        double dx = damp[l] * ws.x0[f] + ws.xb[f] * db + ws.xs[f] * ds;
-        double di = damp[l] * ws.c0[f] + ws.cb[f] * db + ws.cs[f] * ds;
-        const double adx = std::abs(dx);
-        const double k = v_limit / (adx > v_limit ? adx : v_limit);  // (branch-free: vectorizes)
-        limited[l] += adx > v_limit ? 1.0 : 0.0;
-        dx *= k, di *= k;
-        ws.b[f] += db, ws.s[f] += ds, ws.x[f] += dx, ws.i[f] += di;
-        const double sv = std::abs(db) > std::abs(ds) ? std::abs(db) : std::abs(ds);
-        const double si = std::abs(di) / (std::abs(ws.i[f]) + sp.i_scale);
-        step_v[l] = sv > step_v[l] ? sv : step_v[l];
-        step_i[l] = si > step_i[l] ? si : step_i[l];
-      }
+    const LaneV dmp = LaneV{damp[0], damp[1], damp[2], damp[3]};
+    LaneV step_v = splat(0), step_i = splat(0), limited = splat(0);
+    for (int f = 0; f < m; f += W) {
+      const LaneV db = dmp * ld(dbv + f), ds = dmp * ld(dsv + f);
+      LaneV dx = dmp * ld(x0 + f) + ld(xb + f) * db + ld(xs + f) * ds;
+      LaneV di = dmp * ld(c0 + f) + ld(cb + f) * db + ld(cs + f) * ds;
+      const LaneV adx = vabs(dx);
+      const auto lim = adx > v_limit;
+      const LaneV k = lim ? v_limit / adx : 1.0;
+      limited += lim ? 1.0 : 0.0;
+      dx *= k, di *= k;
+      st(b + f, ld(b + f) + db), st(s + f, ld(s + f) + ds), st(x + f, ld(x + f) + dx);
+      const LaneV inew = ld(ic + f) + di;
+      st(ic + f, inew);
+      step_v = vmax(vabs(db), step_v), step_v = vmax(vabs(ds), step_v);
+      step_i = vmax(vabs(di) / (vabs(inew) + sp.i_scale), step_i);
+      bad += (dx - dx) + (di - di);
+    }
     for (int l = 0; l < W; ++l) conv[l] = conv[l] && limited[l] == 0;
     // 4. Convergence per lane (the rule of solve_ladder); a converged lane leaves the loop.
     for (int l = 0; l < lanes; ++l) {
       if (!active[l]) continue;
       out[l].iterations = it;
-      if (!std::isfinite(step_v[l]) || !std::isfinite(step_i[l])) {
+      if (!std::isfinite(step_v[l]) || !std::isfinite(step_i[l] + bad[l])) {
         active[l] = false, --n_active;
         continue;
       }
@@ -606,86 +699,97 @@ void solve_ladder_lanes(const LadderSpec& sp, const LadderCellType* types, const
       if (done) active[l] = false, --n_active, ok[l] = true;
     }
   }
-  // 5. Leaking cells exactly (as solve_ladder), one batch for the first local step of all lanes.
+  // 5. Leaking cells exactly (as solve_ladder): local Newton on (x, I) of each at its converged
+  //    (b, s), to a share of the column tolerance; each step of all cells still iterating in one batch.
   double icol[W] = {}, tol_cell[W] = {}, sum_delta[W] = {};
   for (int r = 0; r < n; ++r)
-    for (int l = 0; l < W; ++l) icol[l] += ws.i[r * W + l];
+    for (int l = 0; l < W; ++l) icol[l] += ic[r * W + l];
   for (int l = 0; l < W; ++l) tol_cell[l] = 0.1 * sp.reltol * (std::abs(icol[l]) + sp.i_scale) / std::max(n_leak[l], 1);
+  std::fill(r0, r0 + m, 0.0), std::fill(r1, r1 + m, 0.0);
+  double* i_model = ws.m_e.data();  // each leaking cell's current before its exact solve
   int count = 0;
-  for (int r = 0; r < n; ++r)
-    for (int l = 0; l < W; ++l) {
-      const int f = r * W + l;
-      ws.rp[2 * f] = ws.rp[2 * f + 1] = 0;
-      if (l < lanes && ok[l] && model[l] && types[t_of[l][r]].leaking) ws.ev_f[count] = f, ws.ev_t[count++] = t_of[l][r];
+  for (int k = 0; k < n_lk; ++k) {
+    const int f = ws.leak_f[k];
+    if (ok[f % W]) ws.list_f[count] = f, ws.list_t[count++] = ws.leak_t[k], i_model[f] = ic[f];
+  }
+  for (int step = 0; step < 30 && count > 0; ++step) {
+    eval_list(types, plan, count, ws.list_f.data(), ws.list_t.data(), ws);
+    const double *g1 = ws.rg.data(), *gi1 = ws.rgi.data(), *gb1 = ws.rgb.data();
+    const double *g2 = g1 + count, *gi2 = gi1 + count, *ga2 = ws.rga.data() + count;
+    const int* fl = ws.list_f.data();
+    double *xn = ws.q_id.data(), *in = ws.q_vd.data(), *cv = ws.q_vg.data();  // (batch inputs: free now)
+#pragma omp simd
+    for (int k = 0; k < count; ++k) {
+      const int f = fl[k];
+      const double m00 = gb1[k], m01 = gi1[k], m10 = ga2[k], m11 = gi2[k];
+      const double det = m00 * m11 - m01 * m10;
+      const bool good = std::abs(det) > 1e-300 && std::abs(det) < std::numeric_limits<double>::infinity();
+      const double inv = 1 / det;
+      double dx = inv * (m11 * -g1[k] - m01 * -g2[k]), di = inv * (-m10 * -g1[k] + m00 * -g2[k]);
+      const double adx = std::abs(dx);
+      const double kk = adx > v_limit ? v_limit / adx : 1.0;
+      dx *= kk, di *= kk;
+      const double xi = x[f] + dx, ii = ic[f] + di;
+      const double tol = tol_cell[f % W];
+      // Quadratic convergence: what is left after this step is ~ di^2 / |I| (relative error squared).
+      const double adi = std::abs(di), left = di * di / (std::abs(ii) + 1e-300);
+      xn[k] = xi, in[k] = ii;
+      // 1: converged, 0: iterate, -1: singular or non-finite (the lane is re-solved by solve_ladder)
+      cv[k] = !(good && std::abs(ii) < std::numeric_limits<double>::infinity()) ? -1.0
+              : adi <= tol || (adi <= 0.1 * std::abs(ii) && left <= tol) ? 1.0 : 0.0;
     }
-  if (count > 0) eval_flat(types, count, ws);
-  for (int k = 0; k < count; ++k) {
-    const int f = ws.ev_f[k], l = f % W;
+    int next = 0;
+    for (int k = 0; k < count; ++k) {
+      const int f = fl[k], l = f % W;
+      out[l].device_evaluations += 2;
+      x[f] = xn[k], ic[f] = in[k];
+      if (cv[k] < 0) ok[l] = false;
+      else if (cv[k] == 0) ws.list_f[next] = f, ws.list_t[next++] = ws.list_t[k];
+    }
+    count = next;
+  }
+  for (int k = 0; k < count; ++k) ok[ws.list_f[k] % W] = false;  // no convergence in 30 steps
+  for (int k = 0; k < n_lk; ++k) {
+    const int f = ws.leak_f[k], l = f % W;
     if (!ok[l]) continue;
-    const auto& t = types[ws.ev_t[k]];
-    double x = ws.x[f], i = ws.i[f];
-    BranchResidual r1 = ws.res[2 * k], r2 = ws.res[2 * k + 1];
-    out[l].device_evaluations += 2;
-    bool conv = false;
-    for (int step = 0; step < 30; ++step) {
-      if (step > 0) {
-        r1 = t.branches.e1.residual(i, ws.b[f], x);
-        r2 = t.branches.e2.residual(i, x, ws.s[f]);
-        out[l].device_evaluations += 2;
-      }
-      Condensed c;
-      if (!condense(r1, r2, c)) break;
-      double dx = c.x0, di = c.c0;
-      if (std::abs(dx) > v_limit) di *= v_limit / std::abs(dx), dx = std::copysign(v_limit, dx);
-      x += dx, i += di;
-      const double left = di * di / (std::abs(i) + 1e-300);
-      if (std::abs(di) <= tol_cell[l] || (std::abs(di) <= 0.1 * std::abs(i) && left <= tol_cell[l])) {
-        conv = true;
-        break;
-      }
-    }
-    if (!conv || !std::isfinite(i)) {
-      ok[l] = false;
-      continue;
-    }
-    const double delta = i - ws.i[f];
+    const double delta = ic[f] - i_model[f];
     sum_delta[l] += std::abs(delta);
-    ws.x[f] = x, ws.i[f] = i;
-    ws.rp[2 * f] = -delta, ws.rp[2 * f + 1] = delta;
+    r0[f] = -delta, r1[f] = delta;  // KCL residual after the change: +delta leaves b, -delta leaves s
   }
   for (int l = 0; l < lanes; ++l)
     if (ok[l] && model[l] && !(sum_delta[l] <= 0.1 * std::sqrt(sp.reltol) * (std::abs(icol[l]) + sp.i_scale)))
       ok[l] = false;
-  // Propagation with each lane's last Jacobian (lanes without leak model have rp = 0: no change).
-  for (int r = 0; r < n; ++r)
-    for (int l = 0; l < W; ++l) {
-      const int f = r * W + l;
-      if (sp.bitline_ideal) ws.rp[2 * f] = 0;
-      if (sp.sourceline_ideal) ws.rp[2 * f + 1] = 0;
-      if (r > 0) {
-        const double* p = &ws.dinv[4 * (f - W)];
-        ws.rp[2 * f] += gb * (p[0] * ws.rp[2 * (f - W)] + p[1] * ws.rp[2 * (f - W) + 1]);
-        ws.rp[2 * f + 1] += gs * (p[2] * ws.rp[2 * (f - W)] + p[3] * ws.rp[2 * (f - W) + 1]);
+  // Propagation with each lane's last Jacobian (its inverse pivots are in p0..p3; lanes without leak
+  // model have a zero rhs: no change): forward elimination of the rhs, back substitution, update.
+  {
+    const double ib = sp.bitline_ideal ? 0.0 : 1.0, is = sp.sourceline_ideal ? 0.0 : 1.0;
+    LaneV y0p = splat(0), y1p = splat(0);
+    for (int f = 0; f < m; f += W) {
+      LaneV a0 = ib * ld(r0 + f), a1 = is * ld(r1 + f);
+      if (f > 0) {
+        const int g = f - W;
+        a0 += gb * (ld(p0 + g) * y0p + ld(p1 + g) * y1p);
+        a1 += gs * (ld(p2 + g) * y0p + ld(p3 + g) * y1p);
       }
+      st(r0 + f, a0), st(r1 + f, a1), y0p = a0, y1p = a1;
     }
-  for (int r = n - 1; r >= 0; --r)
-    for (int l = 0; l < W; ++l) {
-      const int f = r * W + l;
-      double r0 = ws.rp[2 * f], r1 = ws.rp[2 * f + 1];
-      if (r < n - 1) r0 += gb * ws.db[f + W], r1 += gs * ws.ds[f + W];
-      const double* p = &ws.dinv[4 * f];
-      ws.db[f] = p[0] * r0 + p[1] * r1;
-      ws.ds[f] = p[2] * r0 + p[3] * r1;
+    LaneV dbn = splat(0), dsn = splat(0);
+    for (int f = m - W; f >= 0; f -= W) {
+      const LaneV a0 = ld(r0 + f) + gb * dbn, a1 = ld(r1 + f) + gs * dsn;
+      dbn = ld(p0 + f) * a0 + ld(p1 + f) * a1;
+      dsn = ld(p2 + f) * a0 + ld(p3 + f) * a1;
+      st(dbv + f, dbn), st(dsv + f, dsn);
     }
-  for (int r = 0; r < n; ++r)
-    for (int l = 0; l < lanes; ++l) {
-      const int f = r * W + l;
-      const double db = ws.db[f], ds = ws.ds[f];
-      ws.b[f] += db, ws.s[f] += ds;
-      ws.i[f] += ws.cb[f] * db + ws.cs[f] * ds;
-      ws.x[f] += ws.xb[f] * db + ws.xs[f] * ds;
-      out[l].current_A += ws.i[f];
+    LaneV sum = splat(0);
+    for (int f = 0; f < m; f += W) {
+      const LaneV db = ld(dbv + f), ds = ld(dsv + f);
+      st(b + f, ld(b + f) + db), st(s + f, ld(s + f) + ds);
+      const LaneV inew = ld(ic + f) + ld(cb + f) * db + ld(cs + f) * ds;
+      st(ic + f, inew), st(x + f, ld(x + f) + ld(xb + f) * db + ld(xs + f) * ds);
+      sum += inew;
     }
+    for (int l = 0; l < lanes; ++l) out[l].current_A = sum[l];
+  }
 }
 
 }  // namespace xbarkit::circuit

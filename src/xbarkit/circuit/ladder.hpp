@@ -112,10 +112,15 @@ LadderResult solve_ladder(const LadderSpec& spec, const LadderCellType* types, c
 // solved again with solve_ladder, which handles and reports it.
 inline constexpr int ladder_lanes = 4;
 struct LadderLanesWorkspace {
-  std::vector<double> b, s, x, i, c0, cb, cs, x0, xb, xs, dinv, rp, db, ds;  // [row * ladder_lanes + lane]
-  std::vector<int> ev_f, ev_t, q_slot;
-  std::vector<BranchResidual> res;
-  std::vector<double> q_id, q_vd, q_vg, q_vs, q_g, q_gi, q_ga, q_gb;
+  // [row * ladder_lanes + lane]: state, condensed cell linearization, node steps
+  std::vector<double> b, s, x, i, c0, cb, cs, x0, xb, xs, db, ds;
+  std::vector<double> p0, p1, p2, p3, r0, r1;  // block Thomas: inverse pivots, rhs
+  std::vector<double> m_i0, m_lb, m_ls, m_x, m_xb, m_xs, m_e, m_ex;  // leak model per cell (zero: none)
+  // Conducting (evaluated) and leaking cells: flat index and type; list_*: the cells of one batch.
+  std::vector<int> cond_f, leak_f, list_f, q_slot;
+  std::vector<unsigned char> cond_t, leak_t, list_t;
+  std::vector<double> q_id, q_vd, q_vg, q_vs, q_g, q_gi, q_ga, q_gb;  // transistor batch inputs / scratch
+  std::vector<double> rg, rgi, rga, rgb;  // branch residuals of listed cell k: branch e at [e * count + k]
   void resize(int rows);
 };
 void solve_ladder_lanes(const LadderSpec& spec, const LadderCellType* types, const unsigned char* const* type_of_row,
