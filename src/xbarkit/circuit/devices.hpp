@@ -67,6 +67,8 @@ private:
 
 // out[k] = exp(in[k]) for k < n, vectorized like MvsFet::residual_batch (a few ulp).
 void exp_batch(int n, const double* in, double* out);
+// sh[k] = sinh(in[k]), ch[k] = cosh(in[k]) for k < n, vectorized likewise (Reram::eval in batches).
+void sinh_cosh_batch(int n, const double* in, double* sh, double* ch);
 
 // Stanford ReRAM, DC read: I = i0 exp(-gap/g0) sinh(V/v0) from p to n.
 class Reram {
@@ -75,6 +77,8 @@ public:
   Reram(const netlist::ReramParams& p, double gap_m);
   // Current for V = V(p) - V(n) and dI/dV.
   void eval(double v, double& i, double& di_dv) const;
+  double scale_A() const { return k_; }          // i0 exp(-gap/g0)
+  double inv_v0_per_V() const { return inv_v0_; }
 
 private:
   double k_ = 0;  // i0 exp(-gap/g0)

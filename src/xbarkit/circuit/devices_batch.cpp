@@ -69,4 +69,10 @@ void exp_batch(int n, const double* __restrict in, double* __restrict out) {
   for (int k = 0; k < n; ++k) out[k] = std::exp(in[k]);
 }
 
+XBK_CLONES
+void sinh_cosh_batch(int n, const double* __restrict in, double* __restrict sh, double* __restrict ch) {
+#pragma omp simd
+  for (int k = 0; k < n; ++k) sh[k] = std::sinh(in[k]), ch[k] = std::cosh(in[k]);
+}
+
 }  // namespace xbarkit::circuit

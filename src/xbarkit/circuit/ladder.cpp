@@ -431,24 +431,33 @@ typedef long long LaneI __attribute__((vector_size(4 * sizeof(double)), aligned(
 // max (maxpd: a nan of `a` is dropped; the callers check finiteness separately)
 [[gnu::always_inline]] inline LaneV vmax(const LaneV& a, const LaneV& acc) { return a > acc ? a : acc; }
 
-// Which branch positions (0: a -> x, 1: x -> b) are built-in transistors of one MvsFet in every cell
-// type used: those go through residual_batch without per-branch dispatch.
+// How each branch position (0: a -> x, 1: x -> b) is evaluated: built-in transistors of one MvsFet
+// in every cell type used go through residual_batch, ReRAMs (one v0) through sinh_cosh_batch, both
+// without per-branch dispatch; anything else branch by branch (Branch::residual).
 struct BatchPlan {
   const MvsFet* fet[2] = {nullptr, nullptr};
+  bool reram[2] = {false, false};
+  double inv_v0[2] = {0, 0};
 };
 
 BatchPlan plan_batches(const LadderCellType* types, const bool* used, int n_types) {
   BatchPlan p;
   for (int e = 0; e < 2; ++e) {
     const MvsFet* f = nullptr;
-    bool all = true;
-    for (int t = 0; t < n_types && all; ++t) {
+    bool all_fet = true, all_reram = true, first = true;
+    double inv_v0 = 0;
+    for (int t = 0; t < n_types; ++t) {
       if (!used[t]) continue;
       const Branch& br = e == 0 ? types[t].branches.e1 : types[t].branches.e2;
-      if (br.kind != Branch::Kind::fet || (f != nullptr && f != br.fet)) all = false;
+      if (br.kind != Branch::Kind::fet || (f != nullptr && f != br.fet)) all_fet = false;
       else f = br.fet;
+      if (br.kind != Branch::Kind::reram || (!first && br.reram.inv_v0_per_V() != inv_v0)) all_reram = false;
+      else inv_v0 = br.reram.inv_v0_per_V();
+      first = false;
     }
-    p.fet[e] = all ? f : nullptr;
+    p.fet[e] = all_fet ? f : nullptr;
+    p.reram[e] = !all_fet && all_reram && !first;
+    p.inv_v0[e] = inv_v0;
   }
   return p;
 }
@@ -462,6 +471,7 @@ void eval_list(const LadderCellType* types, const BatchPlan& plan, int count, co
   const bool one_batch = plan.fet[0] != nullptr && plan.fet[0] == plan.fet[1];
   for (int e = 0; e < 2; ++e) {
     const int o = e * count;
+    double *rg = ws.rg.data() + o, *rgi = ws.rgi.data() + o, *rga = ws.rga.data() + o, *rgb = ws.rgb.data() + o;
     if (plan.fet[e] != nullptr) {
       double *qi = ws.q_id.data() + o, *qd = ws.q_vd.data() + o, *qg = ws.q_vg.data() + o, *qs = ws.q_vs.data() + o;
       for (int k = 0; k < count; ++k) {
@@ -469,15 +479,26 @@ void eval_list(const LadderCellType* types, const BatchPlan& plan, int count, co
         const Branch& br = e == 0 ? types[tl[k]].branches.e1 : types[tl[k]].branches.e2;
         qi[k] = i[f], qd[k] = e == 0 ? b[f] : x[f], qg[k] = br.vg, qs[k] = e == 0 ? x[f] : s[f];
       }
-      if (!one_batch)
-        plan.fet[e]->residual_batch(count, qi, qd, qg, qs, ws.rg.data() + o, ws.rgi.data() + o, ws.rga.data() + o,
-                                    ws.rgb.data() + o);
+      if (!one_batch) plan.fet[e]->residual_batch(count, qi, qd, qg, qs, rg, rgi, rga, rgb);
+    } else if (plan.reram[e]) {  // as Reram::eval and Branch::residual: {I - i, 1, -di/dv, di/dv}
+      double *u = ws.q_id.data() + o, *sh = ws.q_g.data() + o, *ch = ws.q_gi.data() + o;
+      const double inv_v0 = plan.inv_v0[e];
+      for (int k = 0; k < count; ++k) {
+        const int f = fl[k];
+        u[k] = (e == 0 ? b[f] - x[f] : x[f] - s[f]) * inv_v0;
+      }
+      sinh_cosh_batch(count, u, sh, ch);
+      for (int k = 0; k < count; ++k) {
+        const Branch& br = e == 0 ? types[tl[k]].branches.e1 : types[tl[k]].branches.e2;
+        const double kk = br.reram.scale_A(), d = kk * ch[k] * inv_v0;
+        rg[k] = i[fl[k]] - kk * sh[k], rgi[k] = 1.0, rga[k] = -d, rgb[k] = d;
+      }
     } else {
       for (int k = 0; k < count; ++k) {
         const int f = fl[k];
         const Branch& br = e == 0 ? types[tl[k]].branches.e1 : types[tl[k]].branches.e2;
         const BranchResidual r = e == 0 ? br.residual(i[f], b[f], x[f]) : br.residual(i[f], x[f], s[f]);
-        ws.rg[o + k] = r.g, ws.rgi[o + k] = r.g_i, ws.rga[o + k] = r.g_a, ws.rgb[o + k] = r.g_b;
+        rg[k] = r.g, rgi[k] = r.g_i, rga[k] = r.g_a, rgb[k] = r.g_b;
       }
     }
   }
@@ -643,7 +664,7 @@ void solve_ladder_lanes(const LadderSpec& sp, const LadderCellType* types, const
         st(p0 + f, q0), st(p1 + f, q1), st(p2 + f, q2), st(p3 + f, q3), st(r0 + f, a0), st(r1 + f, a1);
       }
     }
-    LaneV max_dv = splat(0), bad = splat(0);  // bad: nan unless every step is finite
+    LaneV max_dv = splat(0), bad = splat(0);  // bad: nan unless every cell's step is finite (below)
     {
       LaneV dbn = splat(0), dsn = splat(0);  // row r+1's step (zero below the last row)
       for (int r = n - 1; r >= 0; --r) {
@@ -653,14 +674,13 @@ void solve_ladder_lanes(const LadderSpec& sp, const LadderCellType* types, const
         dsn = ld(p2 + f) * a0 + ld(p3 + f) * a1;
         st(dbv + f, dbn), st(dsv + f, dsn);
         max_dv = vmax(vabs(dbn), max_dv), max_dv = vmax(vabs(dsn), max_dv);
-        bad += (dbn - dbn) + (dsn - dsn);
       }
     }
     // 3. Damped update per lane (damp = 0 freezes a lane that left the loop).
     double damp[W];
     bool conv[W];
     for (int l = 0; l < W; ++l) {
-      if (active[l] && (singular[l] != 0 || !std::isfinite(max_dv[l] + bad[l]))) active[l] = false, --n_active;  // !ok
+      if (active[l] && (singular[l] != 0 || !std::isfinite(max_dv[l]))) active[l] = false, --n_active;  // !ok
       damp[l] = !active[l] ? 0.0 : max_dv[l] > v_limit ? v_limit / max_dv[l] : 1.0;
       conv[l] = damp[l] == 1.0;
     }
@@ -680,7 +700,7 @@ void solve_ladder_lanes(const LadderSpec& sp, const LadderCellType* types, const
       st(ic + f, inew);
       step_v = vmax(vabs(db), step_v), step_v = vmax(vabs(ds), step_v);
       step_i = vmax(vabs(di) / (vabs(inew) + sp.i_scale), step_i);
-      bad += (dx - dx) + (di - di);
+      bad += (dx + di) * 0.0;  // (a nan or inf node step reaches di through cb, cs)
     }
     for (int l = 0; l < W; ++l) conv[l] = conv[l] && limited[l] == 0;
     // 4. Convergence per lane (the rule of solve_ladder); a converged lane leaves the loop.
