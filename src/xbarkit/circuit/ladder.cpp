@@ -404,7 +404,6 @@ void LadderLanesWorkspace::resize(int rows) {
   cond_f.resize(m), leak_f.resize(m), list_f.resize(m);
   cond_t.resize(m), leak_t.resize(m), list_t.resize(m);
   for (auto* v : {&q_id, &q_vd, &q_vg, &q_vs, &q_g, &q_gi, &q_ga, &q_gb, &rg, &rgi, &rga, &rgb}) v->resize(2 * m);
-  q_slot.resize(2 * m);
 }
 
 namespace {

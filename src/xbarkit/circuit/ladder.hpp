@@ -117,7 +117,7 @@ struct LadderLanesWorkspace {
   std::vector<double> p0, p1, p2, p3, r0, r1;  // block Thomas: inverse pivots, rhs
   std::vector<double> m_i0, m_lb, m_ls, m_x, m_xb, m_xs, m_e, m_ex;  // leak model per cell (zero: none)
   // Conducting (evaluated) and leaking cells: flat index and type; list_*: the cells of one batch.
-  std::vector<int> cond_f, leak_f, list_f, q_slot;
+  std::vector<int> cond_f, leak_f, list_f;
   std::vector<unsigned char> cond_t, leak_t, list_t;
   std::vector<double> q_id, q_vd, q_vg, q_vs, q_g, q_gi, q_ga, q_gb;  // transistor batch inputs / scratch
   std::vector<double> rg, rgi, rga, rgb;  // branch residuals of listed cell k: branch e at [e * count + k]
