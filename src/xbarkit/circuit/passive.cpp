@@ -1,7 +1,7 @@
 #include "xbarkit/circuit/passive.hpp"
 
 #include <algorithm>
-#include <chrono>
+#include <ctime>
 #include <cmath>
 #include <numeric>
 
@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "xbarkit/circuit/devices.hpp"
+#include "xbarkit/circuit/multifrontal.hpp"
 #include "xbarkit/core/error.hpp"
 
 namespace xbarkit::circuit {
@@ -19,8 +20,18 @@ namespace xbarkit::circuit {
 namespace {
 
 using SpMat = Eigen::SparseMatrix<double, Eigen::ColMajor, int>;
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+// Analysis and factorization times are this thread's CPU time: on a shared machine wall time
+// measures the other processes too.
+struct ThreadCpuClock {
+  using time_point = double;
+  static double now() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  }
+};
+using Clock = ThreadCpuClock;
+double seconds_since(double t0) { return Clock::now() - t0; }
 
 // A circuit node: an unknown (idx >= 0), a row driver (drive >= 0) or ground.
 struct Term {
@@ -34,6 +45,7 @@ struct Topology {
   double g_wl = 0, g_bl = 0;
   std::vector<int> rnode, cnode;  // per cell (i*cols + j): unknown index, -1 if merged into a fixed node
   std::vector<std::pair<int, int>> where;  // unknown -> (cell, 0 = row line / 1 = column line)
+  std::vector<int> supernode_start;        // nested dissection's fronts (MultifrontalCholesky)
   int n = 0;
 
   Term row_term(int i, int j) const {
@@ -51,29 +63,75 @@ struct Topology {
   }
 };
 
-// Nested dissection on the cell grid (see passive.hpp): appends (cell, kind) in elimination order.
-void dissect(int i0, int i1, int j0, int j1, int cols, std::vector<std::pair<int, int>>& order) {
-  const int h = i1 - i0, w = j1 - j0;
-  if (h <= 0 || w <= 0) return;
-  if (h * w <= 4) {
-    for (int i = i0; i < i1; ++i)
-      for (int j = j0; j < j1; ++j) order.push_back({i * cols + j, 0}), order.push_back({i * cols + j, 1});
-    return;
+// Nested dissection of the network's nodes (see passive.hpp). A domain is a rectangle of row-line
+// nodes `r` and a rectangle of column-line nodes `c` (either may be empty). Cutting along column m
+// takes the row-line nodes of column m as the separator; column m's column-line nodes touch only
+// the separator and each other, so they join the left part (and are cut further there). Cutting
+// along row m is the same with the layers exchanged. Subdomains come first, then the separator: a
+// post-order, as MultifrontalCholesky needs. Each separator and each leaf is one supernode.
+struct NodeRect {
+  int i0 = 0, i1 = 0, j0 = 0, j1 = 0;
+  bool empty() const { return i0 >= i1 || j0 >= j1; }
+  long area() const { return empty() ? 0 : static_cast<long>(i1 - i0) * (j1 - j0); }
+};
+
+struct Dissection {
+  int cols = 0;
+  long leaf_nodes = 0;
+  std::vector<std::pair<int, int>> order;  // (cell, 0 = row line / 1 = column line) in elimination order
+  std::vector<int> supernode_start;
+
+  void push(const NodeRect& rect, int kind) {
+    for (int i = rect.i0; i < rect.i1; ++i)
+      for (int j = rect.j0; j < rect.j1; ++j) order.push_back({i * cols + j, kind});
   }
-  if (w >= h) {  // cut along column m: separator = row-line nodes of column m
-    const int m = (j0 + j1) / 2;
-    dissect(i0, i1, j0, m, cols, order);
-    dissect(i0, i1, m + 1, j1, cols, order);
-    for (int i = i0; i < i1; ++i) order.push_back({i * cols + m, 1});
-    for (int i = i0; i < i1; ++i) order.push_back({i * cols + m, 0});
-  } else {  // cut along row m: separator = column-line nodes of row m
-    const int m = (i0 + i1) / 2;
-    dissect(i0, m, j0, j1, cols, order);
-    dissect(m + 1, i1, j0, j1, cols, order);
-    for (int j = j0; j < j1; ++j) order.push_back({m * cols + j, 0});
-    for (int j = j0; j < j1; ++j) order.push_back({m * cols + j, 1});
+  void leaf(const NodeRect& r, const NodeRect& c) {
+    supernode_start.push_back(static_cast<int>(order.size()));
+    push(r, 0), push(c, 1);
   }
-}
+
+  void dissect(const NodeRect& r, const NodeRect& c) {
+    const long count = r.area() + c.area();
+    if (count == 0) return;
+    if (count <= leaf_nodes) return leaf(r, c);
+    const int i_lo = std::min(r.empty() ? c.i0 : r.i0, c.empty() ? r.i0 : c.i0);
+    const int i_hi = std::max(r.empty() ? c.i1 : r.i1, c.empty() ? r.i1 : c.i1);
+    const int j_lo = std::min(r.empty() ? c.j0 : r.j0, c.empty() ? r.j0 : c.j0);
+    const int j_hi = std::max(r.empty() ? c.j1 : r.j1, c.empty() ? r.j1 : c.j1);
+    // A cut makes progress if it has a nonempty separator, or (with one layer absent, so lines are
+    // independent) splits the other layer into two nonempty parts.
+    const bool vertical_ok = !r.empty() || c.j1 - c.j0 >= 2;
+    const bool horizontal_ok = !c.empty() || r.i1 - r.i0 >= 2;
+    const bool vertical = vertical_ok && (j_hi - j_lo >= i_hi - i_lo || !horizontal_ok);
+    if (vertical) {
+      if (r.empty()) {  // no row lines: the columns are independent chains
+        const int m = (c.j0 + c.j1) / 2;
+        dissect(r, {c.i0, c.i1, c.j0, m});
+        dissect(r, {c.i0, c.i1, m, c.j1});
+        return;
+      }
+      const int m = (r.j0 + r.j1) / 2;
+      dissect({r.i0, r.i1, r.j0, m}, {c.i0, c.i1, c.j0, std::min(c.j1, m + 1)});
+      dissect({r.i0, r.i1, m + 1, r.j1}, {c.i0, c.i1, std::max(c.j0, m + 1), c.j1});
+      leaf({r.i0, r.i1, m, m + 1}, {});
+    } else {
+      if (c.empty()) {  // no column lines: the rows are independent chains
+        const int m = (r.i0 + r.i1) / 2;
+        dissect({r.i0, m, r.j0, r.j1}, c);
+        dissect({m, r.i1, r.j0, r.j1}, c);
+        return;
+      }
+      const int m = (c.i0 + c.i1) / 2;
+      dissect({r.i0, std::min(r.i1, m + 1), r.j0, r.j1}, {c.i0, m, c.j0, c.j1});
+      dissect({std::max(r.i0, m + 1), r.i1, r.j0, r.j1}, {m + 1, c.i1, c.j0, c.j1});
+      leaf({}, {m, m + 1, c.j0, c.j1});
+    }
+  }
+};
+
+// Leaf domains of up to this many nodes are one dense front: smaller leaves mean more, tinier
+// fronts (per-front overhead), larger ones dense work on zeros. Measured at 64..512 (bench).
+constexpr long kLeafNodes = 16;
 
 Topology make_topology(const netlist::Crossbar& x, bool nested) {
   Topology t;
@@ -84,17 +142,20 @@ Topology make_topology(const netlist::Crossbar& x, bool nested) {
   t.g_bl = t.col_ideal ? 0 : 1 / x.parasitics.r_bitline_ohm;
   const size_t cells = static_cast<size_t>(x.rows) * x.cols;
   t.rnode.assign(cells, -1), t.cnode.assign(cells, -1);
-  std::vector<std::pair<int, int>> order;
-  order.reserve(2 * cells);
-  if (nested) dissect(0, x.rows, 0, x.cols, x.cols, order);
-  else
-    for (size_t c = 0; c < cells; ++c) order.push_back({static_cast<int>(c), 0}), order.push_back({static_cast<int>(c), 1});
-  for (const auto& [cell, kind] : order) {
-    if (kind == 0 && t.row_ideal) continue;
-    if (kind == 1 && t.col_ideal) continue;
+  // Ideal lines have no unknowns: their layer is absent from the dissection.
+  const NodeRect r = t.row_ideal ? NodeRect{} : NodeRect{0, x.rows, 0, x.cols};
+  const NodeRect c = t.col_ideal ? NodeRect{} : NodeRect{0, x.rows, 0, x.cols};
+  Dissection nd;
+  nd.cols = x.cols;
+  nd.leaf_nodes = nested ? kLeafNodes : r.area() + c.area();  // not nested: one leaf in natural order
+  nd.order.reserve(2 * cells);
+  nd.dissect(r, c);
+  for (const auto& [cell, kind] : nd.order) {
     (kind == 0 ? t.rnode : t.cnode)[static_cast<size_t>(cell)] = t.n++;
     t.where.push_back({cell, kind});
   }
+  t.supernode_start = std::move(nd.supernode_start);
+  t.supernode_start.push_back(t.n);
   return t;
 }
 
@@ -157,18 +218,42 @@ struct PassiveNetwork::Impl {
   PassiveOrdering ordering;
   double v_read = 0;
   SpMat a, b, cmat, dmat;  // nodal matrix, driver coupling, current functionals (cols x n, cols x rows)
+  MultifrontalCholesky multifrontal;
+  MultifrontalCholesky::SolveScope currents_scope;  // inputs enter at the drivers, currents leave at the sense ends
   Eigen::SimplicialLLT<SpMat, Eigen::Lower, Eigen::NaturalOrdering<int>> llt_nd;
   Eigen::SimplicialLLT<SpMat, Eigen::Lower, Eigen::AMDOrdering<int>> llt_amd;
   Eigen::SparseLU<SpMat, Eigen::COLAMDOrdering<int>> lu;
   double analyze_s = 0, factorize_s = 0;
 
+  // Node voltages for the right-hand sides `rhs` (one per column).
   Eigen::MatrixXd solve_nodes(const Eigen::MatrixXd& rhs) const {
     switch (ordering) {
-      case PassiveOrdering::nested_dissection: return llt_nd.solve(rhs);
+      case PassiveOrdering::nested_dissection: {
+        MultifrontalCholesky::RowMatrix x = rhs;
+        multifrontal.solve_in_place(x);
+        return x;
+      }
+      case PassiveOrdering::nested_dissection_simplicial: return llt_nd.solve(rhs);
       case PassiveOrdering::amd: return llt_amd.solve(rhs);
       case PassiveOrdering::colamd_lu: return lu.solve(rhs);
     }
     return {};
+  }
+
+  // Column currents (cols x k) for row driver voltages (rows x k).
+  Eigen::MatrixXd currents(const Eigen::MatrixXd& drive) const {
+    Eigen::MatrixXd out = dmat * drive;
+    if (topo.n == 0) return out;
+    if (ordering != PassiveOrdering::nested_dissection) return out + cmat * solve_nodes(b * drive);
+    // Only the fronts between the driven nodes and the sensed ones, on their compact rows.
+    const auto& local = currents_scope.local;
+    MultifrontalCholesky::RowMatrix x = MultifrontalCholesky::RowMatrix::Zero(currents_scope.compact_rows, drive.cols());
+    for (int i = 0; i < b.outerSize(); ++i)
+      for (SpMat::InnerIterator it(b, i); it; ++it) x.row(local[it.row()]) += it.value() * drive.row(i);
+    multifrontal.solve_in_place(x, currents_scope);
+    for (int u = 0; u < cmat.outerSize(); ++u)
+      for (SpMat::InnerIterator it(cmat, u); it; ++it) out.row(it.row()) += it.value() * x.row(local[u]);
+    return out;
   }
 };
 
@@ -179,12 +264,14 @@ PassiveNetwork::PassiveNetwork(const netlist::Crossbar& x, PassiveOrdering order
   auto& m = *impl_;
   m.ordering = ordering;
   m.v_read = x.v_read_V;
-  m.topo = make_topology(x, ordering == PassiveOrdering::nested_dissection);
+  m.topo = make_topology(x, ordering == PassiveOrdering::nested_dissection ||
+                                ordering == PassiveOrdering::nested_dissection_simplicial);
   const auto& t = m.topo;
   auto cell_g = [&](int i, int j) { return 1 / (x.weight(i, j) ? x.r_lrs_ohm : x.r_hrs_ohm); };
   check_connected(t, cell_g);
 
   Stamper st;
+  st.a.reserve(12 * static_cast<size_t>(t.rows) * t.cols);  // 4 entries per branch, 3 branches per cell
   for_each_wire(t, [&](double g, Term p, Term q) { st.stamp(g, p, q); });
   std::vector<Eigen::Triplet<double>> c, d;
   for (int i = 0; i < t.rows; ++i)
@@ -209,7 +296,20 @@ PassiveNetwork::PassiveNetwork(const netlist::Crossbar& x, PassiveOrdering order
   auto t0 = Clock::now();
   Eigen::ComputationInfo info = Eigen::Success;
   switch (ordering) {
-    case PassiveOrdering::nested_dissection:
+    case PassiveOrdering::nested_dissection: {
+      const SpMat lower = m.a.triangularView<Eigen::Lower>();
+      m.multifrontal = MultifrontalCholesky(lower, t.supernode_start);
+      std::vector<int> rhs_rows, wanted_rows;  // driven unknowns; unknowns the column currents read
+      for (int k = 0; k < m.b.outerSize(); ++k)
+        for (SpMat::InnerIterator it(m.b, k); it; ++it) rhs_rows.push_back(it.row());
+      for (int k = 0; k < m.cmat.outerSize(); ++k)
+        if (m.cmat.col(k).nonZeros() > 0) wanted_rows.push_back(k);
+      m.currents_scope = m.multifrontal.scope(rhs_rows, wanted_rows);
+      m.analyze_s = seconds_since(t0), t0 = Clock::now();
+      if (m.multifrontal.factorize(lower) >= 0) info = Eigen::NumericalIssue;
+      break;
+    }
+    case PassiveOrdering::nested_dissection_simplicial:
       m.llt_nd.analyzePattern(m.a), m.analyze_s = seconds_since(t0), t0 = Clock::now();
       m.llt_nd.factorize(m.a), info = m.llt_nd.info();
       break;
@@ -239,7 +339,9 @@ double PassiveNetwork::factorize_s() const { return impl_->factorize_s; }
 long PassiveNetwork::factor_nonzeros() const {
   const auto& m = *impl_;
   switch (m.ordering) {
-    case PassiveOrdering::nested_dissection: return m.topo.n ? m.llt_nd.matrixL().nestedExpression().nonZeros() : 0;
+    case PassiveOrdering::nested_dissection: return m.multifrontal.factor_entries();
+    case PassiveOrdering::nested_dissection_simplicial:
+      return m.topo.n ? m.llt_nd.matrixL().nestedExpression().nonZeros() : 0;
     case PassiveOrdering::amd: return m.topo.n ? m.llt_amd.matrixL().nestedExpression().nonZeros() : 0;
     case PassiveOrdering::colamd_lu: return m.topo.n ? m.lu.nnzL() + m.lu.nnzU() : 0;
   }
@@ -250,12 +352,7 @@ Eigen::MatrixXd PassiveNetwork::column_currents(const Eigen::MatrixXd& drive) co
   const auto& m = *impl_;
   if (drive.rows() != m.topo.rows)
     throw InputError("", "drive", fmt::format("has {} rows, the array has {}", drive.rows(), m.topo.rows));
-  Eigen::MatrixXd out = m.dmat * drive;
-  if (m.topo.n > 0) {
-    const Eigen::MatrixXd rhs = m.b * drive;
-    out += m.cmat * m.solve_nodes(rhs);
-  }
-  return out;
+  return m.currents(drive);
 }
 
 std::vector<double> PassiveNetwork::column_currents(const std::vector<uint8_t>& inputs) const {
@@ -270,13 +367,18 @@ CrossbarSolution PassiveNetwork::solve(const std::vector<uint8_t>& inputs, bool 
   const auto& t = m.topo;
   Eigen::VectorXd d(t.rows);
   for (int i = 0; i < t.rows; ++i) d(i) = inputs.at(static_cast<size_t>(i)) ? m.v_read : 0.0;
+  CrossbarSolution s;
+  s.rows = t.rows, s.cols = t.cols;
+  if (!node_voltages) {
+    const Eigen::MatrixXd cur = m.currents(d);
+    s.column_current_A.assign(cur.data(), cur.data() + cur.size());
+    return s;
+  }
   Eigen::VectorXd v;
   if (t.n > 0) v = m.solve_nodes(Eigen::MatrixXd(m.b * d)).col(0);
   const Eigen::VectorXd cur = m.dmat * d + (t.n > 0 ? Eigen::VectorXd(m.cmat * v) : Eigen::VectorXd::Zero(t.cols));
-  CrossbarSolution s;
-  s.rows = t.rows, s.cols = t.cols;
   s.column_current_A.assign(cur.data(), cur.data() + cur.size());
-  if (node_voltages) {
+  {
     const size_t nn = static_cast<size_t>(t.rows) * t.cols;
     s.bitline_V.resize(nn), s.wordline_V.resize(nn);
     for (int i = 0; i < t.rows; ++i)
@@ -316,8 +418,8 @@ CrossbarSolution solve_passive_reram(const netlist::Crossbar& x, const PassiveOp
     for (int j = 0; j < t.cols; ++j)
       if (const Term r = t.row_term(i, j); r.idx >= 0) v(r.idx) = drive(i);
 
-  Eigen::SimplicialLLT<SpMat, Eigen::Lower, Eigen::NaturalOrdering<int>> llt;
-  SpMat jac(t.n, t.n);
+  MultifrontalCholesky chol;
+  SpMat jac(t.n, t.n), jac_lower;
   const double vtol = opt.reltol * std::max(x.v_read_V, 1e-3);
   int it = 0;
   double last_dv = 0;
@@ -342,16 +444,18 @@ CrossbarSolution solve_passive_reram(const netlist::Crossbar& x, const PassiveOp
         add_current(r, c, cur);
       }
     jac.setFromTriplets(st.a.begin(), st.a.end());
-    if (it == 1) llt.analyzePattern(jac);
-    llt.factorize(jac);
-    if (llt.info() != Eigen::Success)
-      throw SolverError(fmt::format("native solver: singular Jacobian in the passive ReRAM array at Newton iteration {}", it));
-    Eigen::VectorXd dv = llt.solve(Eigen::VectorXd(-f));
+    jac_lower = jac.triangularView<Eigen::Lower>();
+    if (it == 1) chol = MultifrontalCholesky(jac_lower, t.supernode_start);
+    if (const int bad = chol.factorize(jac_lower); bad >= 0)
+      throw SolverError(fmt::format("native solver: singular Jacobian in the passive ReRAM array at Newton iteration {} "
+                                    "(pivot of the {})", it, t.describe(bad)));
+    MultifrontalCholesky::RowMatrix dv = -f;
+    chol.solve_in_place(dv);
     const double max_dv = dv.cwiseAbs().maxCoeff();
     if (!std::isfinite(max_dv))
       throw SolverError(fmt::format("native solver: non-finite Newton update in the passive array at iteration {}", it));
     const double damp = max_dv > 0.1 ? 0.1 / max_dv : 1.0;
-    v += damp * dv;
+    v += damp * dv.col(0);
     last_dv = max_dv;
     converged = damp == 1.0 && max_dv <= vtol;
   }

@@ -22,7 +22,10 @@
 
 namespace xbarkit::circuit {
 
-enum class PassiveOrdering { nested_dissection, amd, colamd_lu };
+// nested_dissection: the geometric ordering with the multifrontal factorization (multifrontal.hpp);
+// the others are baselines: the same ordering with Eigen's column-by-column SimplicialLLT, Eigen's
+// SimplicialLLT with AMD, and Eigen's SparseLU with COLAMD (general-purpose, unsymmetric).
+enum class PassiveOrdering { nested_dissection, nested_dissection_simplicial, amd, colamd_lu };
 
 struct PassiveOptions {
   double reltol = 1e-10;
@@ -48,8 +51,8 @@ public:
 
   int unknowns() const;
   long factor_nonzeros() const;     // nonzeros of the Cholesky factor (or L+U for SparseLU)
-  double analyze_s() const;         // symbolic analysis (ordering) time
-  double factorize_s() const;       // numeric factorization time
+  double analyze_s() const;         // symbolic analysis time (thread CPU time)
+  double factorize_s() const;       // numeric factorization time (thread CPU time)
 
   struct Impl;
 
