@@ -106,7 +106,7 @@ int MultifrontalCholesky::factorize(const SparseLower& lower) {
     double* front = values_.data() + value_begin_[s];  // the front's first ns columns, leading dimension m
     double* u = work_.data();                          // the rest of the front: the update block, nb x nb
     std::fill(front, front + static_cast<long>(m) * ns, 0.0);
-    std::fill(u, u + static_cast<long>(nb) * nb, 0.0);
+    for (int j = 0; j < nb; ++j) std::fill(u + static_cast<long>(j) * nb + j, u + static_cast<long>(j + 1) * nb, 0.0);  // lower triangle
 
     // Assemble: the matrix's own columns, then the children's updates (extend-add). Positions grow
     // with the global index, so a child's lower triangle lands in the front's lower triangle.
@@ -151,12 +151,10 @@ int MultifrontalCholesky::factorize(const SparseLower& lower) {
       DenseMap f22(u, nb, nb, Eigen::OuterStride<>(nb));
       f22.selfadjointView<Eigen::Lower>().rankUpdate(l21, -1.0);
       const long size = static_cast<long>(nb) * nb;
-      if (postordered_) {
-        std::copy(u, u + size, stack_.data() + stack_top);
-        stack_top += size;
-      } else {
-        pending[s].assign(u, u + size);
-      }
+      double* dst = postordered_ ? stack_.data() + stack_top : (pending[s].resize(static_cast<size_t>(size)), pending[s].data());
+      for (int j = 0; j < nb; ++j)  // only the lower triangle is ever read
+        std::copy(u + static_cast<long>(j) * nb + j, u + static_cast<long>(j + 1) * nb, dst + static_cast<long>(j) * nb + j);
+      if (postordered_) stack_top += size;
     }
     for (int k = 0; k < ns; ++k) pos[first + k] = -1;
     for (int t = 0; t < nb; ++t) pos[rows[t]] = -1;

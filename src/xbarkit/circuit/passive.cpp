@@ -1,6 +1,7 @@
 #include "xbarkit/circuit/passive.hpp"
 
 #include <algorithm>
+#include <array>
 #include <ctime>
 #include <cmath>
 #include <numeric>
@@ -172,17 +173,52 @@ void for_each_wire(const Topology& t, Fn&& fn) {
     }
 }
 
-// Conductance stamps into the nodal matrix (triplets) and the driver coupling B (unknowns x rows).
-struct Stamper {
-  std::vector<Eigen::Triplet<double>> a, b;
+// The driver coupling B (unknowns x rows): conductances from unknowns to row drivers.
+struct DriverStamper {
+  std::vector<Eigen::Triplet<double>> b;
   void stamp(double g, Term p, Term q) {
-    if (p.idx >= 0) a.emplace_back(p.idx, p.idx, g);
-    if (q.idx >= 0) a.emplace_back(q.idx, q.idx, g);
-    if (p.idx >= 0 && q.idx >= 0) a.emplace_back(p.idx, q.idx, -g), a.emplace_back(q.idx, p.idx, -g);
     if (p.idx >= 0 && q.drive >= 0) b.emplace_back(p.idx, q.drive, g);
     if (q.idx >= 0 && p.drive >= 0) b.emplace_back(q.idx, p.drive, g);
   }
 };
+
+// The nodal matrix's lower triangle (elimination order), built column by column from the grid's
+// neighbours: every unknown has at most three (two along its line, one through its cell), so this
+// is O(unknowns) with no triplet sort, cheap enough to rebuild at every Newton step. Branches to a
+// fixed node (driver, ground, an ideal line) only add to the diagonal. `cell_g(i, j)`: the cell's
+// conductance (or its Jacobian dI/dV).
+template <class CellG>
+SpMat nodal_lower(const Topology& t, CellG&& cell_g) {
+  std::vector<int> outer(static_cast<size_t>(t.n) + 1), inner;
+  std::vector<double> val;
+  inner.reserve(3 * static_cast<size_t>(t.n)), val.reserve(3 * static_cast<size_t>(t.n));
+  for (int u = 0; u < t.n; ++u) {
+    outer[u] = static_cast<int>(inner.size());
+    const auto [cell, kind] = t.where[static_cast<size_t>(u)];
+    const int i = cell / t.cols, j = cell % t.cols;
+    double diag = 0;
+    std::array<std::pair<int, double>, 3> below{};
+    int nb = 0;
+    auto link = [&](int v, double g) {  // v < 0: a fixed node
+      diag += g;
+      if (v > u) below[nb++] = {v, -g};
+    };
+    if (kind == 0) {  // row-line node: driver or left neighbour, right neighbour, cell to the column line
+      link(j == 0 ? -1 : t.rnode[static_cast<size_t>(cell - 1)], t.g_wl);
+      if (j + 1 < t.cols) link(t.rnode[static_cast<size_t>(cell + 1)], t.g_wl);
+      link(t.col_ideal ? -1 : t.cnode[static_cast<size_t>(cell)], cell_g(i, j));
+    } else {          // column-line node: upper neighbour, lower neighbour or the sense node, cell
+      if (i > 0) link(t.cnode[static_cast<size_t>(cell - t.cols)], t.g_bl);
+      link(i + 1 < t.rows ? t.cnode[static_cast<size_t>(cell + t.cols)] : -1, t.g_bl);
+      link(t.row_ideal ? -1 : t.rnode[static_cast<size_t>(cell)], cell_g(i, j));
+    }
+    std::sort(below.begin(), below.begin() + nb);
+    inner.push_back(u), val.push_back(diag);
+    for (int k = 0; k < nb; ++k) inner.push_back(below[k].first), val.push_back(below[k].second);
+  }
+  outer[t.n] = static_cast<int>(inner.size());
+  return Eigen::Map<const SpMat>(t.n, t.n, static_cast<long>(inner.size()), outer.data(), inner.data(), val.data());
+}
 
 // Every unknown must reach a fixed node through nonzero conductances; otherwise the nodal matrix is
 // singular (a floating node). `cell_g(i, j)` is the conductance of cell (i, j).
@@ -217,7 +253,7 @@ struct PassiveNetwork::Impl {
   Topology topo;
   PassiveOrdering ordering;
   double v_read = 0;
-  SpMat a, b, cmat, dmat;  // nodal matrix, driver coupling, current functionals (cols x n, cols x rows)
+  SpMat a, b, cmat, dmat;  // nodal matrix (baselines only), driver coupling, current functionals (cols x n, cols x rows)
   MultifrontalCholesky multifrontal;
   MultifrontalCholesky::SolveScope currents_scope;  // inputs enter at the drivers, currents leave at the sense ends
   Eigen::SimplicialLLT<SpMat, Eigen::Lower, Eigen::NaturalOrdering<int>> llt_nd;
@@ -270,8 +306,7 @@ PassiveNetwork::PassiveNetwork(const netlist::Crossbar& x, PassiveOrdering order
   auto cell_g = [&](int i, int j) { return 1 / (x.weight(i, j) ? x.r_lrs_ohm : x.r_hrs_ohm); };
   check_connected(t, cell_g);
 
-  Stamper st;
-  st.a.reserve(12 * static_cast<size_t>(t.rows) * t.cols);  // 4 entries per branch, 3 branches per cell
+  DriverStamper st;
   for_each_wire(t, [&](double g, Term p, Term q) { st.stamp(g, p, q); });
   std::vector<Eigen::Triplet<double>> c, d;
   for (int i = 0; i < t.rows; ++i)
@@ -286,18 +321,18 @@ PassiveNetwork::PassiveNetwork(const netlist::Crossbar& x, PassiveOrdering order
     }
   if (!t.col_ideal)
     for (int j = 0; j < t.cols; ++j) c.emplace_back(j, t.col_term(t.rows - 1, j).idx, t.g_bl);
-  m.a.resize(t.n, t.n), m.b.resize(t.n, t.rows), m.cmat.resize(t.cols, t.n), m.dmat.resize(t.cols, t.rows);
-  m.a.setFromTriplets(st.a.begin(), st.a.end());
+  m.b.resize(t.n, t.rows), m.cmat.resize(t.cols, t.n), m.dmat.resize(t.cols, t.rows);
   m.b.setFromTriplets(st.b.begin(), st.b.end());
   m.cmat.setFromTriplets(c.begin(), c.end());
   m.dmat.setFromTriplets(d.begin(), d.end());
   if (t.n == 0) return;
 
   auto t0 = Clock::now();
+  const SpMat lower = nodal_lower(t, cell_g);
+  if (ordering != PassiveOrdering::nested_dissection) m.a = lower.selfadjointView<Eigen::Lower>();  // baselines: full matrix
   Eigen::ComputationInfo info = Eigen::Success;
   switch (ordering) {
     case PassiveOrdering::nested_dissection: {
-      const SpMat lower = m.a.triangularView<Eigen::Lower>();
       m.multifrontal = MultifrontalCholesky(lower, t.supernode_start);
       std::vector<int> rhs_rows, wanted_rows;  // driven unknowns; unknowns the column currents read
       for (int k = 0; k < m.b.outerSize(); ++k)
@@ -419,32 +454,27 @@ CrossbarSolution solve_passive_reram(const netlist::Crossbar& x, const PassiveOp
       if (const Term r = t.row_term(i, j); r.idx >= 0) v(r.idx) = drive(i);
 
   MultifrontalCholesky chol;
-  SpMat jac(t.n, t.n), jac_lower;
+  std::vector<double> cell_jacobian(static_cast<size_t>(t.rows) * t.cols);  // dI/dV of each cell
   const double vtol = opt.reltol * std::max(x.v_read_V, 1e-3);
   int it = 0;
   double last_dv = 0;
   bool converged = t.n == 0;
   for (it = 1; !converged && it <= opt.max_newton_iterations; ++it) {
-    Stamper st;
     Eigen::VectorXd f = Eigen::VectorXd::Zero(t.n);  // currents leaving each unknown node
     auto add_current = [&](Term p, Term q, double i) {
       if (p.idx >= 0) f(p.idx) += i;
       if (q.idx >= 0) f(q.idx) -= i;
     };
-    for_each_wire(t, [&](double g, Term p, Term q) {
-      st.stamp(g, p, q);
-      add_current(p, q, g * (value(p, v) - value(q, v)));
-    });
+    for_each_wire(t, [&](double g, Term p, Term q) { add_current(p, q, g * (value(p, v) - value(q, v))); });
     for (int i = 0; i < t.rows; ++i)
       for (int j = 0; j < t.cols; ++j) {
         const Term r = t.row_term(i, j), c = t.col_term(i, j);
-        double cur, g;
-        cells[static_cast<size_t>(i) * t.cols + j].eval(value(r, v) - value(c, v), cur, g);
-        st.stamp(g, r, c);
+        double cur;
+        const size_t k = static_cast<size_t>(i) * t.cols + j;
+        cells[k].eval(value(r, v) - value(c, v), cur, cell_jacobian[k]);
         add_current(r, c, cur);
       }
-    jac.setFromTriplets(st.a.begin(), st.a.end());
-    jac_lower = jac.triangularView<Eigen::Lower>();
+    const SpMat jac_lower = nodal_lower(t, [&](int i, int j) { return cell_jacobian[static_cast<size_t>(i) * t.cols + j]; });
     if (it == 1) chol = MultifrontalCholesky(jac_lower, t.supernode_start);
     if (const int bad = chol.factorize(jac_lower); bad >= 0)
       throw SolverError(fmt::format("native solver: singular Jacobian in the passive ReRAM array at Newton iteration {} "

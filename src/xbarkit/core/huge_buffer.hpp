@@ -4,11 +4,13 @@
 //
 // Why: the first touch of every 4 KiB page is a page fault. For a 32 MB factor that is 8,000 faults;
 // on a virtual machine each costs microseconds, and they took a third of a 256x256 crossbar's
-// factorization. With 2 MiB pages it is 16 faults, and streaming solves miss the TLB less. Contents
-// start as zero (fresh anonymous memory) and are not preserved by resize().
+// factorization. With 2 MiB pages it is 16 faults, and streaming solves miss the TLB less. Arrays
+// under 4 MiB come from malloc instead, which recycles freed memory without faults (a huge page
+// would be cleared in full on first touch). Contents are unspecified after resize().
 #include <sys/mman.h>
 
 #include <cstddef>
+#include <cstdlib>
 #include <cstdint>
 #include <new>
 #include <utility>
@@ -28,11 +30,17 @@ public:
   HugeBuffer(const HugeBuffer&) = delete;
   HugeBuffer& operator=(const HugeBuffer&) = delete;
 
-  // Discards the contents; the new array reads as zeros.
+  // Discards the contents (the new array's are unspecified).
   void resize(size_t count) {
     release();
     if (count == 0) return;
     constexpr size_t kHuge = size_t{2} << 20;
+    if (count * sizeof(double) < 2 * kHuge) {
+      data_ = static_cast<double*>(std::malloc(count * sizeof(double)));
+      if (!data_) throw std::bad_alloc();
+      size_ = count;
+      return;
+    }
     // Over-allocate so that the array can start on a 2 MiB boundary (only aligned 2 MiB ranges can
     // become huge pages), and round its end up to one.
     bytes_ = (count * sizeof(double) + 2 * kHuge - 1) / kHuge * kHuge;
@@ -58,13 +66,14 @@ public:
 private:
   void release() {
     if (map_) munmap(map_, bytes_);
+    else std::free(data_);
     map_ = nullptr, data_ = nullptr, size_ = 0, bytes_ = 0;
   }
   void swap(HugeBuffer& o) noexcept {
     std::swap(map_, o.map_), std::swap(data_, o.data_), std::swap(size_, o.size_), std::swap(bytes_, o.bytes_);
   }
 
-  void* map_ = nullptr;
+  void* map_ = nullptr;  // the mapping (huge arrays); null when data_ came from malloc
   double* data_ = nullptr;
   size_t size_ = 0;
   size_t bytes_ = 0;
