@@ -1,7 +1,8 @@
 // Native solver speed (issue 3): native vs ngspice per operating point on the same recipes, the
-// 128x128 8T column-ladder solve on one core, and passive-array factorization / per-vector solve
-// times from 64x64 to 512x512 with three orderings. Prints markdown tables for docs/PERFORMANCE.md.
-//   build-circuit/bench/bench_circuit_speed [--no-ngspice] [--only-ladder] [--only-passive] [--max-passive N]
+// column-ladder solves on one core, and passive-array analysis / factorization / per-vector solve
+// times from 64x64 up to --max-passive (default 512) with the multifrontal default and three Eigen
+// baselines (up to 256). Prints markdown tables for docs/PERFORMANCE.md.
+//   build/bench/bench_circuit_speed [--no-ngspice] [--only-ladder] [--only-passive] [--max-passive N]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
