@@ -4,14 +4,16 @@
 // Unknowns: the row-line node and the column-line node of every cell (2*rows*cols), minus nodes an
 // ideal wire merges into a fixed voltage (row drivers, the 0 V sense nodes). With linear cells the
 // nodal matrix is symmetric positive definite and does not depend on the inputs: the inputs only
-// drive the right-hand side. PassiveNetwork factorizes it once (sparse Cholesky) and then solves any
-// number of input vectors, one at a time or as a block.
+// drive the right-hand side. PassiveNetwork factorizes it once (multifrontal Cholesky,
+// multifrontal.hpp) and then solves any number of input vectors, one at a time or as a block; for
+// column currents alone only the fronts between the driven and the sensed nodes are visited.
 //
-// Ordering: the network is a grid of cells; cutting the array along a column of cells needs only
-// that column's row-line nodes as separator (its column-line nodes then hang off the separator
-// alone), and along a row only that row's column-line nodes. Recursive bisection with these
-// separators is a nested-dissection ordering built from the geometry (no graph partitioner); Eigen's
-// AMD (SimplicialLLT) and COLAMD (SparseLU) are the general-purpose baselines.
+// Ordering: the network is a grid. Cutting it along column m needs only column m's row-line nodes as
+// separator (column m's column-line nodes then touch only the separator and each other, so they join
+// one side and are cut further there); cutting along row m needs only row m's column-line nodes.
+// Recursive bisection with these separators is a nested-dissection ordering built from the geometry
+// (no graph partitioner); each separator and each small leaf domain is one dense front. Eigen's AMD
+// (SimplicialLLT) and COLAMD (SparseLU) are the general-purpose baselines.
 #include <memory>
 #include <vector>
 
