@@ -341,7 +341,9 @@ PassiveNetwork::PassiveNetwork(const netlist::Crossbar& x, PassiveOrdering order
         if (m.cmat.col(k).nonZeros() > 0) wanted_rows.push_back(k);
       m.currents_scope = m.multifrontal.scope(rhs_rows, wanted_rows);
       m.analyze_s = seconds_since(t0), t0 = Clock::now();
-      if (m.multifrontal.factorize(lower) >= 0) info = Eigen::NumericalIssue;
+      if (const int bad = m.multifrontal.factorize(lower); bad >= 0)
+        throw SolverError(fmt::format("native solver: the passive array's nodal matrix is not positive definite at the "
+                                      "{} (check for zero or negative cell and wire resistances)", t.describe(bad)));
       break;
     }
     case PassiveOrdering::nested_dissection_simplicial:
