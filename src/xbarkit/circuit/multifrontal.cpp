@@ -77,8 +77,8 @@ MultifrontalCholesky::MultifrontalCholesky(const SparseLower& lower, std::vector
     stack.resize(stack.size() - kids.size());
     if (parent_[s] >= 0) stack.push_back(s), stack_size += update_size(s);
     stack_peak = std::max(stack_peak, stack_size);
-    work_size = std::max(work_size, update_size(s));
   }
+  for (int s = 0; s < ns_total; ++s) work_size = std::max(work_size, update_size(s));
   // Allocate the factor and the workspaces once, for every refactorization (e.g. Newton steps).
   values_.resize(static_cast<size_t>(value_begin_.back()));
   stack_.resize(postordered_ ? static_cast<size_t>(stack_peak) : 0);
@@ -117,10 +117,12 @@ int MultifrontalCholesky::factorize(const SparseLower& lower) {
         front[static_cast<long>(k) * m + p] += it.value();
       }
     const auto& kids = children[s];
-    child_at.resize(kids.size());
-    for (size_t c = kids.size(); c-- > 0;) {  // the children are the top of the stack, last on top
-      const long cb = row_begin_[kids[c] + 1] - row_begin_[kids[c]];
-      child_at[c] = stack_top -= cb * cb;
+    if (postordered_) {
+      child_at.resize(kids.size());
+      for (size_t c = kids.size(); c-- > 0;) {  // the children are the top of the stack, last on top
+        const long cb = row_begin_[kids[c] + 1] - row_begin_[kids[c]];
+        child_at[c] = stack_top -= cb * cb;
+      }
     }
     for (size_t c = 0; c < kids.size(); ++c) {
       const int* crow = rows_.data() + row_begin_[kids[c]];
@@ -139,7 +141,6 @@ int MultifrontalCholesky::factorize(const SparseLower& lower) {
       }
       if (!postordered_) std::vector<double>().swap(pending[kids[c]]);
     }
-    if (!postordered_) stack_top = 0;
 
     // Partial dense factorization: L11 = chol(F11), L21 = F21 L11^-T, update F22 -= L21 L21^T.
     DenseMap l11(front, ns, ns, Eigen::OuterStride<>(m));
