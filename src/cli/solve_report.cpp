@@ -41,6 +41,7 @@ SolveReport solve_recipe(const netlist::CrossbarRecipe& recipe, const SolveSetti
   if (engine == "ngspice" || engine == "both") {
     spice::Session session;
     const auto op = spice::solve_crossbar(session, recipe.crossbar);
+    r.ngspice_op_method = op.op_method;
     if (engine == "ngspice") {
       r.current_A = op.column_current_A;
       r.elapsed_s = op.elapsed_s;
@@ -87,6 +88,7 @@ nlohmann::ordered_json to_json(const SolveReport& r) {
     j["ideal_columns"].push_back({{"col", c}, {"current_A", r.ideal_current_A[c]}});
   }
   j["elapsed_s"] = r.elapsed_s;
+  if (!r.ngspice_op_method.empty()) j["ngspice_op_method"] = r.ngspice_op_method;
   if (r.native) {
     j["cell_model"] = r.cell_model;
     j["newton_iterations"] = r.native->newton_iterations;
@@ -137,6 +139,12 @@ void print_report(std::ostream& out, const SolveReport& r) {
   if (counted > 0)
     fmt::print(out, "per-column current loss: mean {:.3f}%, worst {:.3f}% (column {}, {} conducting cells)\n",
                sum_loss / counted, worst, worst_col, x.conducting_count(worst_col));
+  if (!r.ngspice_op_method.empty() && r.ngspice_op_method != "newton")
+    fmt::print(out, "note: ngspice's DC Newton did not converge directly; its operating point comes from its {} "
+                    "fallback{}\n", r.ngspice_op_method,
+               r.ngspice_op_method == "transient op"
+                   ? " (settled to transient tolerances, not converged to the deck's reltol: ~1e-6 relative)"
+                   : "");
 }
 
 }  // namespace xbarkit::cli

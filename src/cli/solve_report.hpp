@@ -24,6 +24,7 @@ struct SolveReport {
   std::vector<double> ngspice_current_A;
   std::vector<double> rel_diff;
   double ngspice_elapsed_s = 0;
+  std::string ngspice_op_method;        // engines ngspice/both: "newton" or ngspice's fallback (OpResult::method)
   // native solves: the full solution (node voltages when requested)
   std::optional<circuit::CrossbarSolution> native;
   std::string cell_model = "built-in";  // native cell-model source

@@ -3,6 +3,8 @@
 
 #include <signal.h>
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "xbarkit/netlist/crossbar.hpp"
@@ -118,4 +120,33 @@ TEST_CASE("worker pool restarts workers after a job budget", "[spice][workers]")
     CHECK(results[k - 1].values.at("v1#branch") == Approx(-k / 1000.0));
     CHECK(results[k - 1].peak_rss_kB > 0);
   }
+}
+
+TEST_CASE("the operating point says which ngspice fallback produced it", "[spice]") {
+  spice::Session s;
+  s.load("linear\nV1 a 0 1\nR1 a 0 2\n.op\n.end\n");
+  CHECK(s.run_op({"v1#branch"}).method == "newton");
+  // A diode-like source with a 5 mV "thermal voltage": ngspice's plain Newton from 0 V overflows
+  // exp() and it needs dynamic gmin stepping ("Starting dynamic gmin stepping" in its log).
+  s.load("hard\nV1 a 0 1\nR1 a b 1k\nB1 b 0 I = 1e-12*(exp(V(b)/0.005)-1)\n"
+         ".options reltol=1e-7 vntol=1e-10 abstol=1e-15\n.op\n.end\n");
+  const auto r = s.run_op({"v(b)"});
+  CHECK(r.method == "gmin stepping");
+  // The stepped answer is still the DC solution: (1 - v)/1k = 1e-12 (exp(v/5mV) - 1), by Newton.
+  double v = 0.1;
+  for (int k = 0; k < 50; ++k) {
+    const double f = (1 - v) / 1e3 - 1e-12 * (std::exp(v / 0.005) - 1), df = -1e-3 - 1e-12 / 0.005 * std::exp(v / 0.005);
+    v -= f / df;
+  }
+  CHECK(r.values.at("v(b)") == Approx(v).epsilon(1e-6));  // ngspice's reltol 1e-7 on the node voltage, x10
+  // Message sequences as ngspice 39 prints them (from a 64x64 8T deck that ended in a transient op).
+  CHECK(spice::op_method_from_messages({"Note: Starting dynamic gmin stepping", "Warning: Dynamic gmin stepping failed",
+                                        "Supplies reduced to  91.3850% Warning: source stepping failed",
+                                        "Note: Transient op started", "Note: Transient op finished successfully"}) ==
+        "transient op");
+  CHECK(spice::op_method_from_messages({"Warning: Dynamic gmin stepping failed", "Note: Starting true gmin stepping",
+                                        "Warning: True gmin stepping failed", "Note: Starting source stepping",
+                                        "Supplies reduced to 100.0000% Note: One successful source step"}) ==
+        "source stepping");
+  CHECK(spice::op_method_from_messages({"Note: No compatibility mode selected!"}) == "newton");
 }

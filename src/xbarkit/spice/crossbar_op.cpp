@@ -21,6 +21,7 @@ CrossbarOp solve_crossbar(Session& session, const netlist::Crossbar& xbar) {
   CrossbarOp op;
   for (int j = 0; j < xbar.cols; ++j) op.column_current_A.push_back(r.values.at(netlist::sense_vector_name(j)));
   op.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  op.op_method = r.method;
   return op;
 }
 
@@ -33,6 +34,7 @@ CrossbarOp decode_crossbar_result(const netlist::Crossbar& xbar, const SpiceJobR
   CrossbarOp op;
   for (int j = 0; j < xbar.cols; ++j) op.column_current_A.push_back(result.values.at(netlist::sense_vector_name(j)));
   op.elapsed_s = result.elapsed_s;
+  op.op_method = result.op_method;
   return op;
 }
 

@@ -11,6 +11,7 @@ namespace xbarkit::spice {
 struct CrossbarOp {
   std::vector<double> column_current_A;  // positive when the column conducts
   double elapsed_s = 0;                  // ngspice load + op
+  std::string op_method = "newton";      // how ngspice got there (spice::OpResult::method)
 };
 
 // Runs in this process's Session.

@@ -139,11 +139,27 @@ void Session::load(const std::string& deck) {
   if (rc != 0 || error_printed || !alive_) fail("the circuit could not be loaded");
 }
 
+std::string op_method_from_messages(const std::vector<std::string>& lines) {
+  // ngspice tries its fallbacks in this order and says so ("Starting dynamic gmin stepping", "One
+  // successful source step", "Transient op started"); the last one it entered produced the result.
+  std::string method = "newton";
+  for (const auto& line : lines) {
+    if (line.find("Transient op") != std::string::npos) return "transient op";
+    if (line.find("source step") != std::string::npos || line.find("Supplies reduced") != std::string::npos)
+      method = "source stepping";
+    else if (line.find("gmin step") != std::string::npos && method == "newton")
+      method = "gmin stepping";
+  }
+  return method;
+}
+
 OpResult Session::run_op(const std::vector<std::string>& vectors) {
   OpResult result;
   const auto t0 = std::chrono::steady_clock::now();
+  const size_t before = stderr_lines_.size();
   command("op");
   result.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.method = op_method_from_messages({stderr_lines_.begin() + static_cast<long>(before), stderr_lines_.end()});
   for (const auto& name : vectors) {
     std::string key = name;
     for (auto& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));

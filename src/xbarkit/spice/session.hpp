@@ -19,7 +19,15 @@ public:
 struct OpResult {
   std::map<std::string, double> values;   // requested vectors (lower-case names)
   double elapsed_s = 0;                    // load + operating point
+  // How ngspice reached the operating point: "newton" (its DC Newton converged directly), or the
+  // fallback it needed: "gmin stepping", "source stepping" or "transient op". The last is the end
+  // state of a pseudo-transient run, settled to transient tolerances rather than converged to the
+  // deck's reltol: expect ~1e-6 relative differences from an exact DC solution.
+  std::string method = "newton";
 };
+
+// The fallback named by ngspice's messages during an "op" (see OpResult::method).
+std::string op_method_from_messages(const std::vector<std::string>& lines);
 
 class Session {
 public:

@@ -81,6 +81,7 @@ bool receive_message(int fd, nlohmann::json& j) {
         reply["ok"] = true;
         reply["values"] = r.values;
         reply["elapsed_s"] = r.elapsed_s;
+        reply["op_method"] = r.method;
       } catch (const std::exception& e) {
         reply["ok"] = false;
         reply["error"] = e.what();
@@ -191,6 +192,7 @@ std::vector<SpiceJobResult> WorkerPool::run(const std::vector<SpiceJob>& jobs,
         if (r.ok) {
           r.values = reply.at("values").get<std::map<std::string, double>>();
           r.elapsed_s = reply.at("elapsed_s").get<double>();
+          r.op_method = reply.value("op_method", std::string("newton"));
         } else {
           r.error = reply.at("error").get<std::string>();
         }

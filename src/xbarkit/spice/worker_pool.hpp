@@ -19,6 +19,7 @@ struct SpiceJobResult {
   std::string error;                       // ngspice's messages when !ok
   std::map<std::string, double> values;
   double elapsed_s = 0;                    // load + op inside the worker
+  std::string op_method;                   // OpResult::method: "newton" or ngspice's fallback
   long peak_rss_kB = 0;                    // worker's peak resident memory after this job
   double cpu_s = 0;                        // worker CPU time (user + system) for this job
 };
