@@ -215,17 +215,8 @@ namespace {
 std::vector<double> full_newton_columns(const Crossbar& x, double reltol) {
   using namespace circuit;
   const MvsFet fet(x.transistor, x.nfin);
-  LadderSpec sp;
-  sp.rows = x.rows;
-  sp.reltol = reltol;
-  sp.v_scale = std::max(x.vdd_V, x.v_read_V);
-  sp.bitline_ideal = x.parasitics.r_bitline_ohm == 0;
-  sp.sourceline_ideal = x.parasitics.r_sourceline_ohm == 0;
-  sp.g_bitline = sp.bitline_ideal ? 0 : 1 / x.parasitics.r_bitline_ohm;
-  sp.g_sourceline = sp.sourceline_ideal ? 0 : 1 / x.parasitics.r_sourceline_ohm;
-  sp.v_bitline_terminal = x.v_read_V;
-  sp.bitline_terminal_top = x.cell == CellKind::rram1t1r;
-  sp.model_leakers = false;
+  LadderSpec sp = ladder_spec(x, reltol, LadderSpec{}.max_iterations);
+  sp.model_leakers = false;  // plain full Newton: every device every iteration
   std::array<LadderCellType, 4> types;
   double imax = 0;
   for (int in = 0; in < 2; ++in)

@@ -16,6 +16,10 @@
 
 #include "xbarkit/circuit/devices.hpp"
 
+namespace xbarkit::netlist {
+struct Crossbar;
+}
+
 namespace xbarkit::circuit {
 
 class TransistorTable;
@@ -79,6 +83,9 @@ struct LadderCellType {
   double lb = 0, ls = 0;  // d ln I / d b, d ln I / d s at the ideal point (leak model)
 };
 // Fills `t.ideal` and the linearization; `t.branches` must be set. leaking is set by the caller.
+// The column ladder of crossbar `x` (wires, terminals, voltage scale), as solve_crossbar sets it up.
+LadderSpec ladder_spec(const netlist::Crossbar& x, double reltol, int max_iterations);
+
 void prepare_cell_type(LadderCellType& t, const LadderSpec& spec);
 
 struct LadderWorkspace {

@@ -86,7 +86,7 @@ struct Dissection {
     for (int i = rect.i0; i < rect.i1; ++i)
       for (int j = rect.j0; j < rect.j1; ++j) order.push_back({i * cols + j, kind});
   }
-  void leaf(const NodeRect& r, const NodeRect& c) {
+  void supernode(const NodeRect& r, const NodeRect& c) {  // one front: a leaf domain or a separator
     supernode_start.push_back(static_cast<int>(order.size()));
     push(r, 0), push(c, 1);
   }
@@ -94,7 +94,7 @@ struct Dissection {
   void dissect(const NodeRect& r, const NodeRect& c) {
     const long count = r.area() + c.area();
     if (count == 0) return;
-    if (count <= leaf_nodes) return leaf(r, c);
+    if (count <= leaf_nodes) return supernode(r, c);
     const int i_lo = std::min(r.empty() ? c.i0 : r.i0, c.empty() ? r.i0 : c.i0);
     const int i_hi = std::max(r.empty() ? c.i1 : r.i1, c.empty() ? r.i1 : c.i1);
     const int j_lo = std::min(r.empty() ? c.j0 : r.j0, c.empty() ? r.j0 : c.j0);
@@ -114,7 +114,7 @@ struct Dissection {
       const int m = (r.j0 + r.j1) / 2;
       dissect({r.i0, r.i1, r.j0, m}, {c.i0, c.i1, c.j0, std::min(c.j1, m + 1)});
       dissect({r.i0, r.i1, m + 1, r.j1}, {c.i0, c.i1, std::max(c.j0, m + 1), c.j1});
-      leaf({r.i0, r.i1, m, m + 1}, {});
+      supernode({r.i0, r.i1, m, m + 1}, {});
     } else {
       if (c.empty()) {  // no column lines: the rows are independent chains
         const int m = (r.i0 + r.i1) / 2;
@@ -125,7 +125,7 @@ struct Dissection {
       const int m = (c.i0 + c.i1) / 2;
       dissect({r.i0, std::min(r.i1, m + 1), r.j0, r.j1}, {c.i0, m, c.j0, c.j1});
       dissect({std::max(r.i0, m + 1), r.i1, r.j0, r.j1}, {m + 1, c.i1, c.j0, c.j1});
-      leaf({}, {m, m + 1, c.j0, c.j1});
+      supernode({}, {m, m + 1, c.j0, c.j1});
     }
   }
 };
@@ -212,7 +212,8 @@ SpMat nodal_lower(const Topology& t, CellG&& cell_g) {
       link(i + 1 < t.rows ? t.cnode[static_cast<size_t>(cell + t.cols)] : -1, t.g_bl);
       link(t.row_ideal ? -1 : t.rnode[static_cast<size_t>(cell)], cell_g(i, j));
     }
-    std::sort(below.begin(), below.begin() + nb);
+    for (int a = 1; a < nb; ++a)  // at most three entries: insertion sort by row
+      for (int b = a; b > 0 && below[b].first < below[b - 1].first; --b) std::swap(below[b], below[b - 1]);
     inner.push_back(u), val.push_back(diag);
     for (int k = 0; k < nb; ++k) inner.push_back(below[k].first), val.push_back(below[k].second);
   }

@@ -57,14 +57,13 @@ void check_user_models(const Crossbar& x, const SolveOptions& opt) {
                                  x.user_models->reram_subckt));
 }
 
-// LadderCells lives at a fixed address (branches point into it).
-void setup_ladder(const Crossbar& x, const SolveOptions& opt, LadderCells& lc) {
-  lc.fet = MvsFet(x.transistor, x.nfin);
-  const TransistorTable* table = opt.transistor_table.get();
-  auto& sp = lc.spec;
+}  // namespace
+
+LadderSpec ladder_spec(const Crossbar& x, double reltol, int max_iterations) {
+  LadderSpec sp;
   sp.rows = x.rows;
-  sp.reltol = opt.reltol;
-  sp.max_iterations = opt.max_newton_iterations;
+  sp.reltol = reltol;
+  sp.max_iterations = max_iterations;
   sp.v_scale = std::max(x.vdd_V, x.v_read_V);
   sp.bitline_ideal = x.parasitics.r_bitline_ohm == 0;
   sp.sourceline_ideal = x.parasitics.r_sourceline_ohm == 0;
@@ -73,6 +72,17 @@ void setup_ladder(const Crossbar& x, const SolveOptions& opt, LadderCells& lc) {
   sp.v_bitline_terminal = x.v_read_V;
   sp.v_sourceline_terminal = 0;
   sp.bitline_terminal_top = x.cell == CellKind::rram1t1r;
+  return sp;
+}
+
+namespace {
+
+// LadderCells lives at a fixed address (branches point into it).
+void setup_ladder(const Crossbar& x, const SolveOptions& opt, LadderCells& lc) {
+  lc.fet = MvsFet(x.transistor, x.nfin);
+  const TransistorTable* table = opt.transistor_table.get();
+  auto& sp = lc.spec;
+  sp = ladder_spec(x, opt.reltol, opt.max_newton_iterations);
   for (int in = 0; in < 2; ++in)
     for (int w = 0; w < 2; ++w) {
       auto& t = lc.types[static_cast<size_t>(in * 2 + w)];
