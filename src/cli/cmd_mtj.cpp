@@ -1,4 +1,4 @@
-// xbarkit mtj info|trace|psw : the SOT-MTJ macrospin LLGS solver (issue 4).
+// xbarkit mtj info|trace|psw : the SOT-MTJ macrospin LLGS solver.
 #include <unistd.h>
 
 #include <chrono>
