@@ -1,4 +1,4 @@
-// Native solver speed (issue 3): native vs ngspice per operating point on the same recipes, the
+// Native solver speed: native vs ngspice per operating point on the same recipes, the
 // column-ladder solves on one core, and passive-array analysis / factorization / per-vector solve
 // times from 64x64 up to --max-passive (default 512) with the multifrontal default and three Eigen
 // baselines (up to 256). Prints markdown tables for docs/PERFORMANCE.md.
