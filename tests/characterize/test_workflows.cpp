@@ -49,7 +49,7 @@ TEST_CASE("shell quoting round-trips through a POSIX shell's rules", "[core][cli
   CHECK(this_command_line().find("test_characterize") != std::string::npos);
 }
 
-TEST_CASE("SI numbers and sweeps: prefixes, units, and refused input", "[core][units]") {
+TEST_CASE("SI numbers and sweeps: prefixes - units - and refused input", "[core][units]") {
   CHECK(parse_si("150u", "A", "--current") == Approx(150e-6));
   CHECK(parse_si("150uA", "A", "--current") == Approx(150e-6));
   CHECK(parse_si("10ns", "s", "--pulse") == Approx(10e-9));

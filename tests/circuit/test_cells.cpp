@@ -16,7 +16,7 @@ using namespace xbarkit;
 using circuit_test::make;
 using circuit_test::worst_rel;
 
-TEST_CASE("1T-1MTJ cell: native vs ngspice at 16x16 and 32x32, ideal / default / 50-ohm wires", "[circuit][ngspice][cells]") {
+TEST_CASE("1T-1MTJ cell: native vs ngspice at 16x16 and 32x32 - ideal / default / 50-ohm wires", "[circuit][ngspice][cells]") {
   spice::Session session;
   for (int n : {16, 32})
     for (double r : {-1.0, 0.0, 50.0})
@@ -31,7 +31,7 @@ TEST_CASE("1T-1MTJ cell: native vs ngspice at 16x16 and 32x32, ideal / default /
       }
 }
 
-TEST_CASE("1T-1MTJ cell: the column current is the MTJ law at its own bias (R_P, bias-dependent TMR)", "[circuit][cells]") {
+TEST_CASE("1T-1MTJ cell: the column current is the MTJ law at its own bias (R_P - bias-dependent TMR)", "[circuit][cells]") {
   auto x = netlist::make_crossbar(netlist::load_technology("7nm"), "mram1t1mtj", 1, 1);
   x.parasitics = {};
   const double rp = x.params.number("r_p"), tmr = x.params.number("tmr"), vh = x.params.number("v_half");
@@ -81,7 +81,7 @@ TEST_CASE("passive arrays with analog conductance states: native vs ngspice and 
   CHECK_THROWS_WITH(circuit::solve_crossbar(bits), Catch::Contains("store a bit"));
 }
 
-TEST_CASE("the cell registry lists every kind, each with a technology table and a consistent topology", "[circuit][cells]") {
+TEST_CASE("the cell registry lists every kind - each with a technology table and a consistent topology", "[circuit][cells]") {
   const auto tech = netlist::load_technology("7nm");
   for (const auto* cell : netlist::cells()) {
     INFO(cell->name());

@@ -72,7 +72,7 @@ TEST_CASE("solve --json prints the documented object", "[cli]") {
   }
 }
 
-TEST_CASE("netlist writes a deck that ngspice runs; bad recipes leave no file behind", "[cli][errors]") {
+TEST_CASE("netlist writes a deck that ngspice runs: bad recipes leave no file behind", "[cli][errors]") {
   const auto dir = scratch("netlist");
   std::ofstream(dir / "good.toml") << kRecipe;
   auto r = run("netlist " + (dir / "good.toml").string() + " -o " + (dir / "deck.cir").string());

@@ -112,13 +112,13 @@ inline bool condense(const BranchResidual& r1, const BranchResidual& r2, Condens
 // Branch residuals of the cells in ws.rows[0..count) at states (i, b, x, s): ws.res[2k] (a -> x) and
 // ws.res[2k+1] (x -> b) for the k-th listed row. Built-in transistors go through one vectorized
 // batch per MvsFet; other branches are evaluated one by one.
-void eval_cells(const LadderCellType* types, const unsigned char* type_of_row, int count, const double* i,
-                const double* b, const double* x, const double* s, LadderWorkspace& ws) {
+void eval_cells(const LadderCellType* types, const unsigned char* type_of_row, const CellBranches* row_branches,
+                int count, const double* i, const double* b, const double* x, const double* s, LadderWorkspace& ws) {
   const MvsFet* fet = nullptr;
   int q = 0;
   for (int k = 0; k < count; ++k) {
     const int r = ws.rows[k];
-    const auto& c = types[type_of_row[r]].branches;
+    const auto& c = row_branches ? row_branches[r] : types[type_of_row[r]].branches;
     for (int e = 0; e < 2; ++e) {
       const Branch& br = e == 0 ? c.e1 : c.e2;
       const double va = e == 0 ? b[r] : x[r], vb = e == 0 ? x[r] : s[r];
@@ -169,7 +169,7 @@ void prepare_cell_type(LadderCellType& t, const LadderSpec& sp) {
 //  3. The stopping rule uses Newton's quadratic convergence to bound the error left after the last
 //     update (so a converged column does not spend one more evaluation only to confirm it).
 LadderResult solve_ladder(const LadderSpec& sp, const LadderCellType* types, const unsigned char* type_of_row,
-                          LadderWorkspace& ws, int column) {
+                          LadderWorkspace& ws, int column, const CellBranches* row_branches) {
   const int n = sp.rows;
   ws.resize(n);
   const double gb = sp.bitline_ideal ? 0.0 : sp.g_bitline, gs = sp.sourceline_ideal ? 0.0 : sp.g_sourceline;
@@ -178,7 +178,8 @@ LadderResult solve_ladder(const LadderSpec& sp, const LadderCellType* types, con
   const double vb0 = sp.v_bitline_terminal, vs0 = sp.v_sourceline_terminal;
   constexpr double v_limit = 0.1;  // V: largest node update per Newton step (SPICE-like step limiting)
 
-  bool model = sp.model_leakers;
+  // Cells with their own devices have no shared linearization or leak model: full Newton.
+  bool model = sp.model_leakers && row_branches == nullptr;
   int n_leak = 0;
   for (int r = 0; r < n; ++r) {
     const auto& t = types[type_of_row[r]];
@@ -191,7 +192,7 @@ LadderResult solve_ladder(const LadderSpec& sp, const LadderCellType* types, con
   if (n_leak == 0) model = false;
   LadderResult out;
   double last_dv = 0, last_di = 0, prev_e = -1;
-  bool at_ideal = true;  // state is the ideal state of every cell
+  bool at_ideal = row_branches == nullptr;  // state is the ideal state of every cell
   bool finished = false;
   for (int it = 1; it <= sp.max_iterations; ++it) {
     // 1. Linearize every cell and condense its internal unknowns (dx, dI) onto (db, ds).
@@ -222,7 +223,7 @@ LadderResult solve_ladder(const LadderSpec& sp, const LadderCellType* types, con
       }
     }
     if (count > 0) {
-      eval_cells(types, type_of_row, count, ws.i.data(), ws.b.data(), ws.x.data(), ws.s.data(), ws);
+      eval_cells(types, type_of_row, row_branches, count, ws.i.data(), ws.b.data(), ws.x.data(), ws.s.data(), ws);
       out.device_evaluations += 2 * count;
       for (int k = 0; k < count; ++k) {
         const int r = ws.rows[k];
@@ -329,7 +330,7 @@ LadderResult solve_ladder(const LadderSpec& sp, const LadderCellType* types, con
       ws.rp[2 * r] = ws.rp[2 * r + 1] = 0;
       if (types[type_of_row[r]].leaking) ws.rows[count++] = r;
     }
-    eval_cells(types, type_of_row, count, ws.i.data(), ws.b.data(), ws.x.data(), ws.s.data(), ws);
+    eval_cells(types, type_of_row, nullptr, count, ws.i.data(), ws.b.data(), ws.x.data(), ws.s.data(), ws);
     out.device_evaluations += 2 * count;
     for (int k = 0; k < count; ++k) {
       const int r = ws.rows[k];

@@ -111,9 +111,11 @@ struct LadderResult {
 };
 
 // Solves one column; row i has cell type `types[type_of_row[i]]`. Throws SolverError naming
-// `column` if Newton fails or the ladder is singular.
+// `column` if Newton fails or the ladder is singular. With `row_branches` (one per row: cells whose
+// devices differ from their type's, e.g. by mismatch) every device is evaluated from those branches
+// at every iteration (the type's state is only the starting point).
 LadderResult solve_ladder(const LadderSpec& spec, const LadderCellType* types, const unsigned char* type_of_row,
-                          LadderWorkspace& ws, int column);
+                          LadderWorkspace& ws, int column, const CellBranches* row_branches = nullptr);
 
 // Up to ladder_lanes columns solved in lockstep: the same algorithm as solve_ladder with every row
 // loop running over the lanes (independent dependency chains and SIMD), one device batch for all

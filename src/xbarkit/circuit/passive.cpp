@@ -22,7 +22,7 @@ namespace {
 // Every cell of the grid a resistor: the linear (factor once) path.
 bool linear_grid(const netlist::Crossbar& x) {
   using K = netlist::BranchSpec::Kind;
-  if (x.state.empty())
+  if (x.state.empty())  // mismatch changes device values, never a device's kind
     return x.kind().grid_cell(x, false, nullptr).kind == K::resistor && x.kind().grid_cell(x, true, nullptr).kind == K::resistor;
   for (int i = 0; i < x.rows; ++i)
     for (int j = 0; j < x.cols; ++j)
@@ -33,7 +33,11 @@ bool linear_grid(const netlist::Crossbar& x) {
 // Per-cell grid elements without a call per cell where the cells store bits (two kinds of cell).
 template <class F>
 void for_each_grid_cell(const netlist::Crossbar& x, F&& f) {
-  if (x.state.empty()) {
+  if (!x.variation.empty()) {  // every cell its own device
+    for (int i = 0; i < x.rows; ++i)
+      for (int j = 0; j < x.cols; ++j)
+        f(i, j, netlist::apply_variation(netlist::grid_cell_at(x, i, j), x, static_cast<size_t>(i) * x.cols + j, 0));
+  } else if (x.state.empty()) {
     const netlist::BranchSpec spec[2] = {x.kind().grid_cell(x, false, nullptr), x.kind().grid_cell(x, true, nullptr)};
     for (int i = 0; i < x.rows; ++i)
       for (int j = 0; j < x.cols; ++j) f(i, j, spec[x.weight(i, j)]);

@@ -34,6 +34,7 @@ private:
 struct LadderCells {
   MvsFet fet;
   std::array<LadderCellType, 4> types;
+  std::array<netlist::LadderCellSpec, 4> specs;  // the cell kind's devices of each type
   LadderSpec spec;
   std::vector<std::shared_ptr<const netlist::BranchModel>> models;  // owned two-terminal models
 };
@@ -121,7 +122,7 @@ void setup_ladder(const Crossbar& x, const SolveOptions& opt, LadderCells& lc) {
   for (int in = 0; in < 2; ++in)
     for (int w = 0; w < 2; ++w) {
       auto& t = lc.types[static_cast<size_t>(in * 2 + w)];
-      const auto spec = x.kind().ladder_cell(x, in != 0, w != 0);
+      const auto& spec = lc.specs[static_cast<size_t>(in * 2 + w)] = x.kind().ladder_cell(x, in != 0, w != 0);
       t.branches.e1 = make_branch(spec.e1, x, lc, table);
       t.branches.e2 = make_branch(spec.e2, x, lc, table);
       prepare_cell_type(t, sp);
@@ -134,9 +135,77 @@ void setup_ladder(const Crossbar& x, const SolveOptions& opt, LadderCells& lc) {
   for (auto& t : lc.types) t.leaking = std::abs(t.ideal.i) <= 1e-4 * imax;
 }
 
+// The branch of a type's device with one cell's mismatch (netlist::apply_variation): a transistor's
+// gate shift keeps its shared MvsFet (so device batches stay batched), a ReRAM gets its own gap.
+Branch varied_branch(const Branch& nominal, const BranchSpec& nominal_spec, const Crossbar& x, size_t cell, int slot) {
+  if (nominal_spec.kind != BranchSpec::Kind::transistor && nominal_spec.kind != BranchSpec::Kind::reram) return nominal;
+  const BranchSpec d = netlist::apply_variation(nominal_spec, x, cell, slot);
+  Branch b = nominal;
+  if (d.kind == BranchSpec::Kind::transistor) b.vg = d.gate_V;
+  else b.reram = Reram(x.reram, d.reram_gap_m);
+  return b;
+}
+
+// Arrays with per-device mismatch: every column by solve_ladder with its cells' own branches (full
+// Newton from the types' ideal states), columns in parallel.
+CrossbarSolution solve_varied_ladder_array(const Crossbar& x, const SolveOptions& opt, LadderCells& lc) {
+  if (opt.transistor_table)
+    throw InputError("crossbar", "variation", "device variation needs the built-in transistor equations (a "
+                                              "SPICE-characterized I-V table describes the nominal transistor)");
+  CrossbarSolution sol;
+  sol.rows = x.rows, sol.cols = x.cols;
+  sol.column_current_A.assign(static_cast<size_t>(x.cols), 0.0);
+  const auto nn = static_cast<size_t>(x.rows) * x.cols;
+  if (opt.node_voltages) sol.bitline_V.resize(nn), sol.sourceline_V.resize(nn), sol.wordline_V.resize(nn), sol.internal_V.resize(nn);
+  std::vector<int> iterations(static_cast<size_t>(x.cols), 0);
+  const bool ideal = lc.spec.bitline_ideal && lc.spec.sourceline_ideal;
+  parallel_for(static_cast<size_t>(x.cols), opt.threads, [&](size_t jc) {
+    const int j = static_cast<int>(jc);
+    thread_local LadderWorkspace ws;
+    thread_local std::vector<unsigned char> tor;
+    thread_local std::vector<CellBranches> rb;
+    tor.resize(static_cast<size_t>(x.rows));
+    rb.resize(static_cast<size_t>(x.rows));
+    for (int i = 0; i < x.rows; ++i) {
+      const size_t t = static_cast<size_t>(x.input(i) * 2 + x.weight(i, j)), k = static_cast<size_t>(i) * x.cols + j;
+      tor[static_cast<size_t>(i)] = static_cast<unsigned char>(t);
+      rb[static_cast<size_t>(i)] = {varied_branch(lc.types[t].branches.e1, lc.specs[t].e1, x, k, 0),
+                                    varied_branch(lc.types[t].branches.e2, lc.specs[t].e2, x, k, 1)};
+    }
+    double current = 0;
+    if (ideal) {
+      for (int i = 0; i < x.rows; ++i) {
+        const auto c = solve_isolated_cell(rb[static_cast<size_t>(i)], lc.spec.v_bitline_terminal, lc.spec.v_sourceline_terminal);
+        current += c.i;
+        if (opt.node_voltages) {
+          const size_t k = static_cast<size_t>(i) * x.cols + j;
+          sol.bitline_V[k] = lc.spec.v_bitline_terminal, sol.sourceline_V[k] = lc.spec.v_sourceline_terminal;
+          sol.internal_V[k] = c.x;
+        }
+      }
+    } else {
+      const auto res = solve_ladder(lc.spec, lc.types.data(), tor.data(), ws, j, rb.data());
+      current = res.current_A;
+      iterations[jc] = res.iterations;
+      if (opt.node_voltages)
+        for (int i = 0; i < x.rows; ++i) {
+          const size_t k = static_cast<size_t>(i) * x.cols + j;
+          sol.bitline_V[k] = ws.b[static_cast<size_t>(i)], sol.sourceline_V[k] = ws.s[static_cast<size_t>(i)];
+          sol.internal_V[k] = ws.x[static_cast<size_t>(i)];
+        }
+    }
+    sol.column_current_A[jc] = current;
+    if (opt.node_voltages)
+      for (int i = 0; i < x.rows; ++i) sol.wordline_V[static_cast<size_t>(i) * x.cols + j] = x.input(i) ? x.vdd_V : 0.0;
+  });
+  sol.newton_iterations = *std::max_element(iterations.begin(), iterations.end());
+  return sol;
+}
+
 CrossbarSolution solve_ladder_array(const Crossbar& x, const SolveOptions& opt) {
   LadderCells lc;
   setup_ladder(x, opt, lc);
+  if (!x.variation.empty()) return solve_varied_ladder_array(x, opt, lc);
   CrossbarSolution sol;
   sol.rows = x.rows, sol.cols = x.cols;
   sol.column_current_A.assign(static_cast<size_t>(x.cols), 0.0);

@@ -109,7 +109,7 @@ public:
         const auto& [bl, sl] = columns[static_cast<size_t>(j)];
         const auto mid = fmt::format("m{}_{}", i, j);
         d.text(fmt::format("XM{}_{} {} {} {}\n", i, j, bl.node(i, j), mid, x.weight(i, j) ? "mtj_p" : "mtj_ap"));
-        d.text(fmt::format("XT{}_{} {} {} {} {} nfin={}\n", i, j, mid, wl.node(i, j), sl.node(i, j), fet, x.nfin));
+        d.text(fmt::format("XT{}_{} {} {} {} {} {}\n", i, j, mid, wl.node(i, j), sl.node(i, j), fet, d.fet_params(i, j, 1)));
       }
     }
   }

@@ -101,9 +101,10 @@ public:
       for (int j = 0; j < x.cols; ++j) {
         const auto& col = cols[static_cast<size_t>(j)];
         if (reram)
-          d.text(fmt::format("XC{}_{} {} {} {}\n", i, j, row.node(i, j), col.node(i, j), d.reram_instance(x.weight(i, j))));
+          d.text(fmt::format("XC{}_{} {} {} {}\n", i, j, row.node(i, j), col.node(i, j),
+                             d.reram_instance(i, j, 0, x.weight(i, j))));
         else
-          d.resistor(fmt::format("RC{}_{}", i, j), row.node(i, j), col.node(i, j), resistance(i, j));
+          d.resistor(fmt::format("RC{}_{}", i, j), row.node(i, j), col.node(i, j), d.resistance(i, j, 0, resistance(i, j)));
       }
     }
   }

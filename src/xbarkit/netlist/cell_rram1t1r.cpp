@@ -51,8 +51,8 @@ public:
       for (int j = 0; j < x.cols; ++j) {
         const auto& [bl, sl] = columns[static_cast<size_t>(j)];
         const auto mid = fmt::format("m{}_{}", i, j);
-        d.text(fmt::format("XR{}_{} {} {} {}\n", i, j, bl.node(i, j), mid, d.reram_instance(x.weight(i, j))));
-        d.text(fmt::format("XT{}_{} {} {} {} {} nfin={}\n", i, j, mid, wl.node(i, j), sl.node(i, j), fet, x.nfin));
+        d.text(fmt::format("XR{}_{} {} {} {}\n", i, j, bl.node(i, j), mid, d.reram_instance(i, j, 0, x.weight(i, j))));
+        d.text(fmt::format("XT{}_{} {} {} {} {} {}\n", i, j, mid, wl.node(i, j), sl.node(i, j), fet, d.fet_params(i, j, 1)));
       }
     }
   }

@@ -51,9 +51,9 @@ public:
       for (int j = 0; j < x.cols; ++j) {
         const auto& [bl, sl] = columns[static_cast<size_t>(j)];
         const auto mid = fmt::format("x{}_{}", i, j);
-        d.text(fmt::format("XA{}_{} {} {} {} {} nfin={}\n", i, j, bl.node(i, j), wl.node(i, j), mid, fet, x.nfin));
-        d.text(fmt::format("XB{}_{} {} {} {} {} nfin={}\n", i, j, mid, x.weight(i, j) ? "vdd" : "0", sl.node(i, j), fet,
-                           x.nfin));
+        d.text(fmt::format("XA{}_{} {} {} {} {} {}\n", i, j, bl.node(i, j), wl.node(i, j), mid, fet, d.fet_params(i, j, 0)));
+        d.text(fmt::format("XB{}_{} {} {} {} {} {}\n", i, j, mid, x.weight(i, j) ? "vdd" : "0", sl.node(i, j), fet,
+                           d.fet_params(i, j, 1)));
       }
     }
   }

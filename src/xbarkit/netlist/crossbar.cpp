@@ -44,6 +44,12 @@ void Crossbar::validate(const std::string& origin) const {
   if (!cell) throw InputError(origin, "array.cell", fmt::format("no cell kind set ({})", cell_names()));
   if (!state.empty() && state.size() != static_cast<size_t>(rows) * cols)
     throw InputError(origin, "state", fmt::format("has {} entries, expected {}x{}", state.size(), rows, cols));
+  for (const auto* v : {&variation.dvt_V, &variation.dln_r})
+    if (!v->empty() && v->size() != 2 * static_cast<size_t>(rows) * cols)
+      throw InputError(origin, "variation", fmt::format("has {} entries, expected 2x{}x{}", v->size(), rows, cols));
+  if (!variation.empty() && user_models)
+    throw InputError(origin, "variation", "device variation needs the shipped device models (the user's subcircuits "
+                                          "have no mismatch parameters)");
   cell->validate(*this, origin);
 }
 

@@ -19,6 +19,7 @@
 #include "xbarkit/netlist/cell.hpp"
 
 #include "xbarkit/netlist/technology.hpp"
+#include "xbarkit/netlist/variation.hpp"
 
 namespace xbarkit::netlist {
 
@@ -61,6 +62,9 @@ struct Crossbar {
   // Per-cell analog state, row-major like weights (e.g. a programmed conductance in S), for kinds
   // with Cell::analog_state(); empty: the cells store the bits in `weights`.
   std::vector<double> state;
+
+  // Per-device mismatch draws (variation.hpp); empty: identical devices.
+  CellVariation variation;
 
   const Cell& kind() const;  // throws Error if no kind is set
   std::string_view cell_name() const { return cell ? cell->name() : std::string_view("(none)"); }

@@ -1,19 +1,22 @@
 #include "xbarkit/netlist/deck_writer.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "xbarkit/core/file_io.hpp"
 
 namespace xbarkit::netlist {
 
-std::string finfet_flavour_subckt(const FinfetParams& p) {
+std::string finfet_flavour_subckt(const FinfetParams& p, bool dvt_param) {
+  const std::string vt0 = dvt_param ? fmt::format("{{{}+dvt}}", p.vt0_V) : fmt::format("{}", p.vt0_V);
   return fmt::format(
-      ".subckt nfet_{0} d g s nfin=1\n"
+      ".subckt nfet_{0} d g s nfin=1{13}\n"
       "Xm d g s mvs_nfet nfin={{nfin}} w={1} leff={2} cg={3} alpha={4} beta={5} vx0={6} vt0={7} mu={8} rs0={9} "
       "n0={10} delta={11} tdev={12}\n"
       ".ends nfet_{0}\n",
-      p.flavour, p.w_m, p.leff_m, p.cg_F_per_m2, p.alpha, p.beta, p.vx0_m_per_s, p.vt0_V, p.mu_m2_per_Vs, p.rs0_ohm_m,
-      p.n0, p.delta, p.temperature_K);
+      p.flavour, p.w_m, p.leff_m, p.cg_F_per_m2, p.alpha, p.beta, p.vx0_m_per_s, vt0, p.mu_m2_per_Vs, p.rs0_ohm_m,
+      p.n0, p.delta, p.temperature_K, dvt_param ? " dvt=0" : "");
 }
 
 std::string finfet_flavour_library(const Technology& tech) {
@@ -66,6 +69,24 @@ std::string DeckContext::reram_instance(bool lrs) const {
   return lrs ? "reram_lrs" : "reram_hrs";
 }
 
+std::string DeckContext::fet_params(int i, int j, int slot) const {
+  if (x.variation.dvt_V.empty()) return fmt::format("nfin={}", x.nfin);
+  return fmt::format("nfin={} dvt={:.17g}", x.nfin, x.variation.dvt(static_cast<size_t>(i) * x.cols + j, slot));
+}
+
+std::string DeckContext::reram_instance(int i, int j, int slot, bool lrs) const {
+  if (x.variation.dln_r.empty()) return reram_instance(lrs);
+  // R ~ exp(gap / g0): ln(R / R0) = (gap - gap0) / g0.
+  const auto& r = x.reram;
+  const double gap = (lrs ? r.gap_lrs_m : r.gap_hrs_m) + r.g0_m * x.variation.ln_r(static_cast<size_t>(i) * x.cols + j, slot);
+  return fmt::format("reram_stanford gap={:.17g} i0={} g0={} v0={}", gap, r.i0_A, r.g0_m, r.v0_V);
+}
+
+double DeckContext::resistance(int i, int j, int slot, double nominal_ohm) const {
+  if (x.variation.dln_r.empty()) return nominal_ohm;
+  return nominal_ohm * std::exp(x.variation.ln_r(static_cast<size_t>(i) * x.cols + j, slot));
+}
+
 namespace {
 
 class DeckBuilder {
@@ -113,7 +134,7 @@ private:
     const bool shipped_reram = cell.uses_reram(x_) && (!user() || user()->reram_subckt.empty());
     if (shipped_fet) {
       inline_library(x_.finfet_spice_lib);
-      out_ += finfet_flavour_subckt(x_.transistor);
+      out_ += finfet_flavour_subckt(x_.transistor, !x_.variation.dvt_V.empty());
     }
     if (shipped_reram) {
       const auto& r = x_.reram;

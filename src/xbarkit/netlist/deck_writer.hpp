@@ -48,6 +48,10 @@ public:
   // Subcircuit names of the shipped (or the user's) devices, as instantiated in the array.
   std::string transistor_subckt() const;
   std::string reram_instance(bool lrs) const;  // "reram_lrs" / "reram_hrs", or the user's with gap=
+  // Per-instance text of device `slot` of cell (i, j) (Crossbar::variation; nominal without it):
+  std::string fet_params(int i, int j, int slot) const;                // "nfin=N[ dvt=X]"
+  std::string reram_instance(int i, int j, int slot, bool lrs) const;  // reram_instance(lrs) or a varied gap
+  double resistance(int i, int j, int slot, double nominal_ohm) const;  // nominal * exp(ln-shift)
 
 private:
   std::string& out_;
@@ -55,7 +59,8 @@ private:
 
 // `.subckt nfet_<flavour> d g s nfin=1` wrapping the MVS equations (mvs_nfet) with one flavour's
 // parameters. The technology file is the single source of these numbers.
-std::string finfet_flavour_subckt(const FinfetParams& p);
+// With `dvt_param` the subcircuit takes a per-instance threshold shift dvt=0 (variation.hpp).
+std::string finfet_flavour_subckt(const FinfetParams& p, bool dvt_param = false);
 
 // models/spice/finfet_7nm.lib-style library: every flavour of `tech` over an .include of the MVS
 // equations, for users who want the shipped transistors in their own decks.

@@ -99,6 +99,12 @@ CrossbarRecipe parse_crossbar_recipe(const std::string& text, const std::string&
   Crossbar c = make_crossbar(recipe.tech, cell_name, static_cast<int>(rows), static_cast<int>(cols));
   kind->apply_recipe_keys(array, c);
   array.reject_unknown_keys();
+  // Variation: the corner changes supply and transistors now (before [bias] overrides); the
+  // per-device draws follow once the stored bits are known (LRS and HRS spread differently).
+  if (auto v = root.table("variation")) {
+    recipe.variation = read_variation(*v, recipe.tech);
+    apply_corner(c, recipe.tech, recipe.variation.corner);
+  }
 
   if (auto par = root.table("parasitics")) {
     c.parasitics.r_bitline_ohm = resistance(*par, "r_bitline", c.parasitics.r_bitline_ohm);
@@ -160,6 +166,7 @@ CrossbarRecipe parse_crossbar_recipe(const std::string& text, const std::string&
   }
 
   root.reject_unknown_keys();
+  if (recipe.variation.enabled) draw_variation(c, recipe.variation);
   c.validate(source_name);
   recipe.crossbar = std::move(c);
   return recipe;

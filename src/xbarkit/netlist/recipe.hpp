@@ -9,6 +9,8 @@
 //   [stimulus]    inputs ("random" | one 0/1 per row), weights ("random" | path to a rows x cols
 //                 0/1 text file), density (P(1) for random, default 0.5), input_density and
 //                 weight_density (override density), seed (default 1)
+//   [variation]   mismatch and corner (netlist/variation.hpp): avt_mV_um, sigma_ln_lrs, sigma_ln_hrs
+//                 (technology defaults), scale, seed, corner (a [corners.<name>] of the technology)
 //   [models]      library (user SPICE library), osdi (list of .osdi files), transistor and reram
 //                 (subcircuit names in that library)
 #include <filesystem>
@@ -24,6 +26,7 @@ struct CrossbarRecipe {
   Technology tech;
   Crossbar crossbar;
   uint64_t seed = 1;
+  VariationSpec variation;      // [variation] (enabled = false without the table)
 };
 
 CrossbarRecipe load_crossbar_recipe(const std::filesystem::path& path);

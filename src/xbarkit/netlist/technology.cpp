@@ -125,6 +125,35 @@ Technology load_technology(const std::string& name_or_path, const std::filesyste
   tech.reram.gap_hrs_m = positive(rr, "gap_hrs");
   rr.reject_unknown_keys();
 
+  if (auto v = root.table("variation")) {
+    auto sigma = [&](const char* key) {
+      const double x = v->require_number(key);
+      if (!(x >= 0) || !std::isfinite(x)) throw v->error(key, fmt::format("must be a finite sigma >= 0, got {}", x));
+      return x;
+    };
+    tech.variation.avt_V_m = sigma("avt_mV_um") * 1e-9;
+    tech.variation.sigma_ln_lrs = sigma("sigma_ln_lrs");
+    tech.variation.sigma_ln_hrs = sigma("sigma_ln_hrs");
+    tech.variation.vt_sigma_global_V = sigma("vt_sigma_global");
+    tech.variation.source = v->string("source").value_or("");
+    v->reject_unknown_keys();
+  }
+  if (auto cs = root.table("corners")) {
+    for (const auto& name : cs->keys()) {
+      const auto c = cs->table(name);
+      if (!c) throw cs->error(name, "expected a table [corners.<name>] with vdd, temperature, vt_shift");
+      Corner k;
+      k.name = name;
+      k.vdd_V = positive(*c, "vdd");
+      k.temperature_K = positive(*c, "temperature");
+      k.vt_shift_sigma = c->number("vt_shift").value_or(0.0);
+      if (!std::isfinite(k.vt_shift_sigma) || std::abs(k.vt_shift_sigma) > 6)
+        throw c->error("vt_shift", fmt::format("must be within +-6 (global sigmas), got {}", k.vt_shift_sigma));
+      c->reject_unknown_keys();
+      tech.corners[name] = k;
+    }
+    cs->reject_unknown_keys();
+  }
   // Each registered cell kind reads its own table (cell_<kind>.cpp); a kind without one has no
   // defaults in this technology.
   for (const Cell* cell : cells()) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "xbarkit/netlist/cell.hpp"
+#include "xbarkit/netlist/variation.hpp"
 
 namespace xbarkit::netlist {
 
@@ -61,6 +62,8 @@ struct Technology {
   std::map<std::string, FinfetParams> finfets;  // by flavour
   ReramParams reram;
   std::map<std::string, ArrayDefaults> arrays;  // by cell kind, for every kind with a table
+  VariationDefaults variation;                  // [variation] (all zero without the table)
+  std::map<std::string, Corner> corners;        // [corners.<name>]
 
   const FinfetParams& finfet(const std::string& flavour) const;
   const ArrayDefaults& array(const std::string& kind) const;
