@@ -137,15 +137,7 @@ py::dict infer(py::object network, int rows, int cols, const std::string& mappin
   else
     throw py::type_error(fmt::format("network: expected a path (str) or an xbarkit.Network, got {}",
                                      std::string(py::str(py::type::of(network)))));
-  // The CLI's option checks (CLI::Range / IsMember), as ValueErrors naming the argument.
-  if (rows < 2 || rows > 4096) throw py::value_error(fmt::format("rows: expected 2..4096, got {}", rows));
-  if (cols < 0 || cols > 4096) throw py::value_error(fmt::format("cols: expected 0..4096 (0 = rows), got {}", cols));
-  if (mapping != "xnor" && mapping != "and")
-    throw py::value_error(fmt::format("mapping: expected 'xnor' or 'and', got '{}'", mapping));
-  if (binsparx != "none" && binsparx != "static" && binsparx != "dynamic" && binsparx != "both")
-    throw py::value_error(fmt::format("binsparx: expected 'none', 'static', 'dynamic' or 'both', got '{}'", binsparx));
-  if (!std::isfinite(wire_scale) || wire_scale < 0)
-    throw py::value_error(fmt::format("wire_scale: expected a finite number >= 0, got {}", wire_scale));
+  check_sim_options(rows, cols, mapping, binsparx, wire_scale);
   imc::SimConfig cfg;
   cfg.mapping = imc::parse_mapping(mapping);
   cfg.binsparx = imc::parse_binsparx(binsparx);

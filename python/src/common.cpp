@@ -127,6 +127,17 @@ uint64_t non_negative(long long value, const std::string& name) {
   return static_cast<uint64_t>(value);
 }
 
+void check_sim_options(int rows, int cols, const std::string& mapping, const std::string& binsparx, double wire_scale) {
+  if (rows < 2 || rows > 4096) throw py::value_error(fmt::format("rows: expected 2..4096, got {}", rows));
+  if (cols < 0 || cols > 4096) throw py::value_error(fmt::format("cols: expected 0..4096 (0 = rows), got {}", cols));
+  if (mapping != "xnor" && mapping != "and")
+    throw py::value_error(fmt::format("mapping: expected 'xnor' or 'and', got '{}'", mapping));
+  if (binsparx != "none" && binsparx != "static" && binsparx != "dynamic" && binsparx != "both")
+    throw py::value_error(fmt::format("binsparx: expected 'none', 'static', 'dynamic' or 'both', got '{}'", binsparx));
+  if (!std::isfinite(wire_scale) || wire_scale < 0)
+    throw py::value_error(fmt::format("wire_scale: expected a finite number >= 0, got {}", wire_scale));
+}
+
 namespace {
 template <class Json>
 py::object convert(const Json& j) {

@@ -58,11 +58,17 @@ py::object to_python(const nlohmann::ordered_json& j);
 // negative Python int would wrap around, so it is a ValueError naming the argument.
 uint64_t non_negative(long long value, const std::string& name);
 
+// The option checks of `xbarkit infer` (CLI::Range / IsMember there) as ValueErrors naming the
+// argument: rows 2..4096, cols 0..4096, mapping xnor | and, binsparx none | static | dynamic | both,
+// wire_scale finite >= 0.
+void check_sim_options(int rows, int cols, const std::string& mapping, const std::string& binsparx, double wire_scale);
+
 // Module parts (one file each).
 void bind_errors(py::module_& m);
 void bind_crossbar(py::module_& m);
 void bind_lut(py::module_& m);
 void bind_mtj(py::module_& m);
 void bind_nn(py::module_& m);
+void bind_imc(py::module_& m);
 
 }  // namespace xbarkit::python

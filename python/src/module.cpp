@@ -71,4 +71,5 @@ PYBIND11_MODULE(_xbarkit, m) {
   bind_lut(m);
   bind_mtj(m);
   bind_nn(m);
+  bind_imc(m);
 }

@@ -6,6 +6,7 @@ The C++ core (extension module ``xbarkit._xbarkit``) with NumPy arrays in and ou
 - ``characterize`` (a recipe into a LUT bundle), ``load_bundle``, ``Bundle``, ``Table``, ``ArrayLut``
 - ``mtj_device``, ``mtj_psw`` (SOT-MTJ switching Monte Carlo)
 - ``load_network``, ``Network`` (``eval``, ``predict``), ``infer``, ``load_fashion_mnist``
+- ``CrossbarLayer``: one binary matrix product on simulated crossbars (used by ``xbarkit.torch``)
 
 Errors are ``xbarkit.Error`` (``InputError``, also a ValueError; ``SolverError``; ``SpiceError``;
 ``Interrupted``) with the messages of the command-line tool. Figures: ``xbarkit.plot`` (matplotlib).
@@ -14,6 +15,7 @@ from ._xbarkit import (  # noqa: F401
     ArrayLut,
     Bundle,
     Crossbar,
+    CrossbarLayer,
     Error,
     InputError,
     Interrupted,
@@ -37,7 +39,7 @@ from ._xbarkit import (  # noqa: F401
 )
 
 __all__ = [
-    "ArrayLut", "Bundle", "Crossbar", "Error", "InputError", "Interrupted", "Network", "Solution",
+    "ArrayLut", "Bundle", "Crossbar", "CrossbarLayer", "Error", "InputError", "Interrupted", "Network", "Solution",
     "SolverError", "SpiceError", "Table", "__version__", "cell_current", "cells", "characterize", "infer",
     "load_bundle", "load_fashion_mnist", "load_network", "load_recipe", "mtj_device", "mtj_psw", "solve",
 ]
