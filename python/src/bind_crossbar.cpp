@@ -283,8 +283,16 @@ technology's defaults for the cell kind; wire_scale multiplies every wire resist
           },
           py::arg("wire_scale"), "A copy with every wire resistance multiplied by wire_scale (>= 0).")
       .def(
-          "netlist", [](const Crossbar& x) { x.validate("crossbar"); return netlist::write_deck(x); },
-          "The standalone ngspice deck of this array (what `xbarkit netlist` writes).")
+          "netlist",
+          [](const Crossbar& x, const std::string& title) {
+            x.validate("crossbar");
+            netlist::DeckOptions o;
+            o.title = title;
+            return netlist::write_deck(x, o);
+          },
+          py::arg("title") = netlist::DeckOptions{}.title,
+          "The standalone ngspice deck of this array (what `xbarkit netlist` writes; it titles the deck with the "
+          "recipe's file name).")
       .def("copy", [](const Crossbar& x) { return Crossbar(x); })
       .def("__copy__", [](const Crossbar& x) { return Crossbar(x); })
       .def("__deepcopy__", [](const Crossbar& x, py::handle) { return Crossbar(x); }, py::arg("memo"))

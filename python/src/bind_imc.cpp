@@ -13,6 +13,7 @@
 
 #include "common.hpp"
 #include "xbarkit/core/error.hpp"
+#include "xbarkit/imc/evaluate.hpp"
 #include "xbarkit/imc/simulator.hpp"
 #include "xbarkit/nn/model.hpp"
 #include "xbarkit/nn/network.hpp"

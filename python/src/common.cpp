@@ -151,12 +151,12 @@ py::object convert(const Json& j) {
     case nlohmann::json::value_t::array: {
       py::list l;
       for (const auto& e : j) l.append(convert(e));
-      return std::move(l);
+      return l;
     }
     case nlohmann::json::value_t::object: {
       py::dict d;
       for (auto it = j.begin(); it != j.end(); ++it) d[py::str(it.key())] = convert(it.value());
-      return std::move(d);
+      return d;
     }
     default: return py::none();  // binary and discarded values do not occur in xbarkit's documents
   }

@@ -49,15 +49,23 @@ def test_predict_at_grid_nodes_equals_the_table(bundles):
     table = lut.bundle.table(cfg["table"])
     (_, _, k_axis), (_, _, q_axis) = table.axes
     mean, std = table.values("mean_A"), table.values("std_A")
-    assert q_axis[0] == 0.0
-    for k in (0, 1, 5, 16):
+    assert q_axis[0] == 0.0 and 0.5 in q_axis
+    for k in (0, 1, 5, 15, 16):
         i = int(np.flatnonzero(k_axis == k)[0])
         inputs, weights = bottom_block(k)
-        np.testing.assert_array_equal(lut.coordinates(inputs, weights)[:, 0], k)
-        np.testing.assert_array_equal(lut.coordinates(inputs, weights)[:, 1], 0.0)
+        # k = 0 and k = rows have one placement only: q is 0.5 by definition (LoadNormalizer)
+        q = 0.5 if k in (0, ROWS) else 0.0
+        j = int(np.flatnonzero(q_axis == q)[0])
+        np.testing.assert_array_equal(lut.coordinates(inputs, weights), np.tile([k, q], (3, 1)))
         m, s = lut.predict(inputs, weights, cell="sram8t")
-        np.testing.assert_array_equal(m, mean[i, 0])
-        np.testing.assert_array_equal(s, std[i, 0])
+        np.testing.assert_array_equal(m, mean[i, j])
+        np.testing.assert_array_equal(s, std[i, j])
+    # the least-loss placement reads more current than the most-loss one (block at the top, q = 1)
+    inputs, weights = bottom_block(8)
+    top = np.zeros_like(weights)
+    top[:8] = 1
+    np.testing.assert_array_equal(lut.coordinates(inputs, top)[:, 1], 1.0)
+    assert np.all(lut.predict(inputs, weights)[0] > lut.predict(inputs, top)[0])
 
 
 def test_predict_agrees_with_the_native_solver(bundles):
