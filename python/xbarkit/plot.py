@@ -82,7 +82,8 @@ def ir_drop_map(solution, crossbar, path=None):
         on = i0 > 1e-3 * i0.max() if i0.max() > 0 else np.zeros(i0.shape, dtype=bool)
         if on.any():
             loss = 100 * (1 - i[on] / i0[on])
-            title += f"; column current {loss.min():.1f}..{loss.max():.1f}% below ideal"
+            span = f"{loss.min():.1f}" if f"{loss.min():.1f}" == f"{loss.max():.1f}" else f"{loss.min():.1f}..{loss.max():.1f}"
+            title += f"; column current {span}% below ideal"
     fig.suptitle(title)
     fig.tight_layout()
     return _finish(fig, path)
@@ -150,7 +151,7 @@ def psw_curves(bundle, path=None, device=None):
             if fit_name in fits:
                 x = np.linspace(currents.min(), currents.max(), 300)
                 ax.plot(x * 1e6, b.evaluate_fit(fit_name, x), "-", color=line[0].get_color(),
-                        label=f"fit {pulse * 1e9:g} ns: I50 {fits[fit_name]['params'][0] * 1e6:.1f} uA")
+                        label=f"fit {pulse * 1e9:g} ns: I50 {fits[fit_name]['params']['x50'] * 1e6:.1f} uA")
         trials = t.attributes.get("trials", "")
         _psw_axes(ax, f"{dev}: P_sw(I), {trials} trials per point")
     fig.tight_layout()
@@ -161,8 +162,9 @@ def lut_mean_std(lut, table=None, path=None, slice_at=None):
     """Mean and standard deviation of an ``array_ps`` table over its axes.
 
     ``lut``: an ArrayLut, a Bundle or a bundle directory; ``table``: the table name (default: the
-    first configuration). Two axes (k, q): heat maps of the mean current (uA) and of std / mean
-    (percent). One axis: the mean with a +-2 std band. More axes: the first two, the others fixed at
+    first configuration). Two axes (k, q): heat maps of the mean current (uA), of the loss against
+    the ideal k x I_cell (percent; array_ps tables) and of the standard deviation (percent of the
+    table's full scale). One axis: the mean with a +-2 std band. More axes: the first two, the others fixed at
     the grid points nearest ``slice_at`` ({axis: value}, default their middle points).
     """
     if isinstance(lut, (str, os.PathLike)):
@@ -209,22 +211,36 @@ def lut_mean_std(lut, table=None, path=None, slice_at=None):
         fig.tight_layout()
         return _finish(fig, path)
     (n0, u0, x0), (n1, u1, x1) = axes
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(mean > 0, 100 * std / mean, np.nan)
-    fig, (a0, a1) = plt.subplots(1, 2, figsize=(11.5, 4.4))
-    extent = [x1[0], x1[-1], x0[0], x0[-1]]
-    im0 = a0.imshow(mean * 1e6, origin="lower", aspect="auto", extent=extent, cmap="viridis", interpolation="nearest")
-    fig.colorbar(im0, ax=a0, label="mean current (uA)")
-    a0.set_title("mean")
-    im1 = a1.imshow(rel, origin="lower", aspect="auto", extent=extent, cmap="magma", interpolation="nearest")
-    fig.colorbar(im1, ax=a1, label="std / mean (%)")
-    a1.set_title("standard deviation")
-    for a in (a0, a1):
-        a.set_xlabel(n1 if u1 in ("", "1") else f"{n1} ({u1})")
-        a.set_ylabel(n0 if u0 in ("", "1") else f"{n0} ({u0})")
-    fig.suptitle(title)
+    full_scale = float(np.nanmax(mean)) if np.isfinite(mean).any() else 1.0
+    panels = [("mean current", mean * 1e6, "mean (uA)", "viridis")]
+    i_cell = t.attributes.get("ideal_cell_current_A") if n0 == "k" else None
+    if i_cell:
+        # the current the wires cost: 1 - mean / (k I_cell), k conducting cells of ideal current
+        ideal = x0[:, None] * i_cell
+        with np.errstate(divide="ignore", invalid="ignore"):
+            loss = np.where(ideal > 0, 100 * (1 - mean / ideal), np.nan)
+        panels.append(("loss against k x I_cell", loss, "loss (%)", "magma"))
+    panels.append(("standard deviation", 100 * std / full_scale, "std (% of full scale)", "cividis"))
+    fig, axs = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.4))
+    for ax, (name, values, label, cmap) in zip(np.atleast_1d(axs), panels):
+        im = ax.pcolormesh(_edges(x1), _edges(x0), values, cmap=cmap, shading="flat")
+        fig.colorbar(im, ax=ax, label=label)
+        ax.set_title(name)
+        ax.set_xlabel(n1 if u1 in ("", "1") else f"{n1} ({u1})")
+        ax.set_ylabel(n0 if u0 in ("", "1") else f"{n0} ({u0})")
+    fig.suptitle(f"{title}: full scale {full_scale * 1e6:.1f} uA")
     fig.tight_layout()
     return _finish(fig, path)
+
+
+def _edges(points):
+    """Cell edges around grid nodes (midpoints, the outer cells as wide as their inner neighbours),
+    so that each node's value is drawn centred on the node."""
+    p = np.asarray(points, dtype=float)
+    if len(p) == 1:
+        return np.array([p[0] - 0.5, p[0] + 0.5])
+    mid = 0.5 * (p[1:] + p[:-1])
+    return np.concatenate([[p[0] - (mid[0] - p[0])], mid, [p[-1] + (p[-1] - mid[-1])]])
 
 
 def main(argv=None):

@@ -49,6 +49,14 @@ def test_lut_mean_std(bundles, tmp_path):
     _, py_dir, _ = bundles
     fig = xplot.lut_mean_std(xbarkit.ArrayLut(str(py_dir)), path=tmp_path / "lut.png")
     assert "sram8t_r16_w1" in fig._suptitle.get_text()
+    # mean, loss against k x I_cell, std: three heat maps over the (k, q) grid
+    meshes = [a.collections[0] for a in fig.axes if a.get_title()]  # colour bars have no title
+    assert len(meshes) == 3
+    b = xbarkit.load_bundle(str(py_dir))
+    (_, _, ks), (_, _, qs) = b.table("sram8t_r16_w1").axes
+    assert all(m.get_array().size == len(ks) * len(qs) for m in meshes)
+    np.testing.assert_allclose(meshes[0].get_array().reshape(len(ks), len(qs)),
+                               b.table("sram8t_r16_w1").values("mean_A") * 1e6)
     check_png(tmp_path / "lut.png", 1000, 400)
     # the 1-D transfer table: mean with a +-2 std band
     xplot.lut_mean_std(str(py_dir), table="sram8t_r16_w1_transfer", path=tmp_path / "transfer.png")
@@ -58,17 +66,23 @@ def test_lut_mean_std(bundles, tmp_path):
 def test_psw_curves_from_a_bundle(tmp_path, data_dir):
     xbarkit.characterize(str(data_dir / "mtj_psw_tiny.toml"), str(tmp_path / "psw"))
     b = xbarkit.load_bundle(str(tmp_path / "psw"))
-    assert b.kind == "mtj_psw" and b.tables == ["sot_pma_7nm_psw"]
+    assert b.kind == "mtj_psw" and b.tables == ["sot_imtj_typey_psw"]
     fig = xplot.psw_curves(b, path=tmp_path / "psw.png")
     ax = fig.axes[0]
     # two pulses: two error-bar series and their fitted curves (when the fit converged)
-    fitted = [name for name in b.fits if name.startswith("sot_pma_7nm_")]
-    assert len(ax.containers) == 2 and len(ax.lines) >= len(fitted) >= 1
+    assert sorted(b.fits) == ["sot_imtj_typey_2ns", "sot_imtj_typey_5ns"]
+    assert len(ax.containers) == 2
+    fitted = [l for l in ax.lines if l.get_label().startswith("fit")]
+    assert len(fitted) == 2 and all(len(l.get_xdata()) == 300 for l in fitted)
+    # the drawn curve is the bundle's fit: at I50 it passes through 1/2
+    x50 = b.fits["sot_imtj_typey_2ns"]["params"]["x50"]
+    np.testing.assert_allclose(b.evaluate_fit("sot_imtj_typey_2ns", x50), 0.5, rtol=1e-12)
     check_png(tmp_path / "psw.png", 600, 400)
 
 
 def test_psw_result(tmp_path):
-    ic0 = xbarkit.mtj_device("sot_pma_7nm")["ic0_A"]
-    r = xbarkit.mtj_psw("sot_pma_7nm", np.linspace(0.4, 1.6, 7) * ic0, 2e-9, trials=24, seed=2)
+    ic0 = xbarkit.mtj_device("sot_imtj_typey")["ic0_A"]
+    r = xbarkit.mtj_psw("sot_imtj_typey", np.linspace(0.8, 1.5, 8) * ic0, 2e-9, trials=24, seed=2)
+    assert r["fit"]["ok"]
     xplot.psw_result(r, path=tmp_path / "r.png")
     check_png(tmp_path / "r.png", 600, 400)
