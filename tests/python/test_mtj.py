@@ -35,3 +35,39 @@ def test_psw_is_independent_of_threads():
     a = xbarkit.mtj_psw("sot_pma_7nm", [ic0], 2e-9, trials=12, seed=9, threads=1)
     b = xbarkit.mtj_psw("sot_pma_7nm", [ic0], 2e-9, trials=12, seed=9, threads=2)
     np.testing.assert_array_equal(a["outcomes"], b["outcomes"])
+
+
+def test_long_calls_release_the_gil():
+    """While a Monte Carlo runs in another thread, this thread keeps executing Python. With the GIL
+    held by the call, this thread could run at most one switch interval (5 ms) of it; released, it
+    runs for (nearly) the whole call."""
+    import sys
+    import threading
+    import time
+
+    ic0 = xbarkit.mtj_device("sot_imtj_typey")["ic0_A"]
+    in_call, done = threading.Event(), threading.Event()
+    result = {}
+
+    def work():
+        in_call.set()
+        result["r"] = xbarkit.mtj_psw("sot_imtj_typey", [ic0, 1.2 * ic0], 5e-9, trials=160, seed=1, threads=1)
+        done.set()
+
+    # this thread's loop rate alone
+    ticks, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < 0.05:
+        ticks += 1
+    rate = ticks / (time.perf_counter() - t0)
+
+    t = threading.Thread(target=work)
+    ticks = 0
+    t.start()
+    while not done.is_set():
+        if in_call.is_set():
+            ticks += 1
+    t.join()
+    seconds = result["r"]["seconds"]
+    assert seconds > 0.1, seconds
+    held_bound = rate * sys.getswitchinterval()
+    assert ticks > 10 * held_bound, (ticks, rate, seconds)
