@@ -5,9 +5,6 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 get_property(xbarkit_modules GLOBAL PROPERTY XBARKIT_MODULES)
-# Where the installed data lives; XBARKIT_SOURCE_DIR (core/paths.hpp) is the compiled-in default
-# of installed consumers, overridable at run time by the environment variable of that name.
-set(XBARKIT_INSTALLED_DATA_DIR "${CMAKE_INSTALL_FULL_DATADIR}/xbarkit")
 
 install(TARGETS ${xbarkit_modules} xbarkit EXPORT xbarkitTargets
         ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
@@ -35,6 +32,8 @@ foreach(m IN ITEMS imc characterize nn lut mtj circuit spice netlist core)
   endif()
 endforeach()
 string(STRIP "${XBARKIT_PC_LIBS}" XBARKIT_PC_LIBS)
+# "../.." for lib/pkgconfig, "../../.." for lib/x86_64-linux-gnu/pkgconfig
+file(RELATIVE_PATH XBARKIT_PC_UP "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
 configure_file("${PROJECT_SOURCE_DIR}/cmake/xbarkit.pc.in" "${PROJECT_BINARY_DIR}/xbarkit.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/xbarkit.pc" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
 
