@@ -86,3 +86,19 @@ def test_bad_inputs():
         xbarkit.CrossbarLayer(np.zeros((3, 8)))
     with pytest.raises(ValueError, match=r"inputs: expected shape \(in_features,\) or \(batch, in_features\)"):
         xbarkit.CrossbarLayer(np.ones((3, 8))).matmul(np.ones((2, 7)))
+
+
+def test_stochastic_mtj_converter_in_the_loop():
+    """The StoX-Net SOT-MTJ converter (L Bernoulli samples per read) through the layer: the same
+    draws as the simulator for the same seed, other draws for another seed, XNOR parity kept."""
+    opts = dict(rows=16, converter="mtj:stox:8", seed=5)
+    layer = CrossbarLinear(40, 6, **opts).eval()
+    x = pm1((12, 40), 6)
+    z = layer(x).detach()
+    wb = torch.where(layer.weight >= 0, 1, -1).numpy().astype(np.int8)
+    np.testing.assert_array_equal(z.numpy().astype(np.int32),
+                                  xbarkit.CrossbarLayer(wb, **opts).matmul(x.numpy().astype(np.int8)))
+    other = xbarkit.CrossbarLayer(wb, **{**opts, "seed": 6}).matmul(x.numpy().astype(np.int8))
+    assert np.any(other != z.numpy())
+    assert np.all((z.numpy() - 40) % 2 == 0)
+    assert "mtj" in xbarkit.CrossbarLayer(wb, **opts).converter
