@@ -2,7 +2,7 @@
 """xbarkit from Python in four steps: characterize a small crossbar, look at its IR drop, train a
 tiny binary network with that crossbar in the loop (PyTorch), and print its accuracy.
 
-    python3 examples/quickstart.py                 # ~30 s on 2 cores
+    python3 examples/quickstart.py                 # ~15 s on 2 cores
     python3 examples/quickstart.py --train-images 1000 --epochs 1 --out /tmp/qs   # smaller
 
 Writes OUT/array_ps_32 (the LUT bundle), OUT/ir_drop.png and OUT/lut.png.
