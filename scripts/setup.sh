@@ -6,7 +6,8 @@ XBARKIT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${XBARKIT_BUILD_DIR:-$XBARKIT_ROOT/build}"
 
 packages=(build-essential cmake pkg-config libngspice0-dev ngspice libeigen3-dev libboost-dev catch2
-          libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev dataset-fashion-mnist)
+          libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev dataset-fashion-mnist
+          python3-dev pybind11-dev python3-numpy python3-pytest python3-matplotlib python3-torch)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -24,3 +25,18 @@ if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   cmake -S "$XBARKIT_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >&2
 fi
 cmake --build "$BUILD_DIR" -j "$jobs" >&2
+
+# The Python package: BUILD/python on the path of Debian's /usr/bin/python3 through a .pth file in
+# its site-packages, so `python3 -c 'import xbarkit'` works from any directory (the last build set
+# up wins; CTest sets PYTHONPATH itself).
+if [ -d "$BUILD_DIR/python/xbarkit" ] && [ -x /usr/bin/python3 ]; then
+  site="$(/usr/bin/python3 -c 'import site; print(site.getsitepackages()[0])')"
+  pth="$site/xbarkit.pth"
+  if [ "$(cat "$pth" 2>/dev/null)" != "$BUILD_DIR/python" ]; then
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" mkdir -p "$site"
+    echo "$BUILD_DIR/python" | "${sudo_cmd[@]}" tee "$pth" >/dev/null
+    echo "xbarkit: /usr/bin/python3 imports xbarkit from $BUILD_DIR/python ($pth)" >&2
+  fi
+fi

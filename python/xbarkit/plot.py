@@ -1,0 +1,278 @@
+"""Figures of xbarkit results (matplotlib, Agg backend; nothing opens a window).
+
+- ``ir_drop_map(solution, crossbar)``: the IR-drop map of a native solve (``solve(...,
+  node_voltages=True)``) as heat maps, one per current-carrying rail, of each node's voltage
+  difference from its ideal-wire value (mV).
+- ``psw_curves(bundle)`` / ``psw_result(result)``: P_sw(I) with binomial error bars and the fitted
+  logistic curve, from an ``mtj_psw`` bundle or an ``mtj_psw()`` result.
+- ``lut_mean_std(lut, table)``: an ``array_ps`` table's mean and standard deviation over its axes.
+
+Each returns the matplotlib Figure and, given ``path``, saves it there (PNG, SVG or PDF by the file
+extension). The same figures from a shell: ``python3 -m xbarkit.plot --help``.
+"""
+import argparse
+import os
+import sys
+
+import matplotlib
+
+if "matplotlib.pyplot" not in sys.modules:
+    matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from . import _xbarkit as _x  # noqa: E402
+
+__all__ = ["ir_drop_map", "psw_curves", "psw_result", "lut_mean_std", "main"]
+
+_DPI = 120
+
+
+def _finish(fig, path):
+    if path is not None:
+        fig.savefig(os.fspath(path), dpi=_DPI, bbox_inches="tight")
+    return fig
+
+
+def _rail_references(crossbar):
+    """{map name: the voltage each node of that rail would have with ideal wires}.
+
+    Ladder kinds (sram8t, rram1t1r) hold the bitline and the source line at the voltages
+    ``crossbar.ladder_rails()`` names; the grid kind (passive) drives row i at v_read when its input
+    is 1 (else 0 V) from column 0 and senses every column line at 0 V (netlist/crossbar.hpp).
+    """
+    rows, cols = crossbar.rows, crossbar.cols
+    rails = crossbar.ladder_rails()
+    if rails is not None:
+        return {"bitline_V": np.full((rows, cols), rails["bitline_V"]),
+                "sourceline_V": np.full((rows, cols), rails["sourceline_V"])}
+    drive = crossbar.inputs.astype(float) * crossbar.v_read_V
+    return {"bitline_V": np.zeros((rows, cols)), "wordline_V": np.repeat(drive[:, None], cols, axis=1)}
+
+
+_LABELS = {"bitline_V": "bitline", "sourceline_V": "source line", "wordline_V": "wordline"}
+
+
+def ir_drop_map(solution, crossbar, path=None):
+    """Heat maps of the IR drop of a native solve with node voltages (``solve(crossbar,
+    engine='native', node_voltages=True)``): for each rail that carries current (bitline and source
+    line of ladder kinds; column and row lines of passive arrays), V(node) - V(ideal wire) in mV,
+    i.e. the voltage the wire lost between the node and the rail's terminal."""
+    if solution.bitline_V is None:
+        raise ValueError("solution: has no node voltages; solve with engine='native', node_voltages=True")
+    if (solution.rows, solution.cols) != (crossbar.rows, crossbar.cols):
+        raise ValueError(f"crossbar: is {crossbar.rows}x{crossbar.cols}, the solution {solution.rows}x{solution.cols}")
+    maps = []
+    for key, ref in _rail_references(crossbar).items():
+        v = getattr(solution, key)
+        if v is not None:
+            maps.append((_LABELS[key], (np.asarray(v) - ref) * 1e3))
+    fig, axes = plt.subplots(1, len(maps), figsize=(4.6 * len(maps) + 0.6, 4.4), squeeze=False)
+    for ax, (label, drop_mV) in zip(axes[0], maps):
+        lim = float(np.abs(drop_mV).max()) or 1e-3
+        im = ax.imshow(drop_mV, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest", aspect="auto")
+        ax.set_title(f"{label} (max |drop| {lim:.2f} mV)")
+        ax.set_xlabel("column j")
+        ax.set_ylabel("row i (0 = top)")
+        fig.colorbar(im, ax=ax, label="V - V(ideal wire) (mV)")
+    title = f"IR-drop map, {crossbar.cell} {solution.rows}x{solution.cols}"
+    if solution.ideal_column_current_A is not None:
+        i = np.asarray(solution.column_current_A)
+        i0 = np.asarray(solution.ideal_column_current_A)
+        on = i0 > 1e-3 * i0.max() if i0.max() > 0 else np.zeros(i0.shape, dtype=bool)
+        if on.any():
+            loss = 100 * (1 - i[on] / i0[on])
+            span = f"{loss.min():.1f}" if f"{loss.min():.1f}" == f"{loss.max():.1f}" else f"{loss.min():.1f}..{loss.max():.1f}"
+            title += f"; column current {span}% below ideal"
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def _logistic(x, x50, scale):
+    return 1.0 / (1.0 + np.exp(-(x - x50) / scale))
+
+
+def psw_result(result, path=None, ax=None, label=None):
+    """P_sw(I) of an ``mtj_psw()`` result: points with binomial standard errors and the ML fit."""
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    else:
+        fig = ax.figure
+    i = np.asarray(result["current_A"]) * 1e6
+    p = np.asarray(result["p_switch"])
+    err = np.asarray(result["stderr"])
+    lab = label or f"{result['device']}, {result['pulse_s'] * 1e9:g} ns"
+    line = ax.errorbar(i, p, yerr=err, fmt="o", ms=4, capsize=3, label=f"{lab} ({result['trials']} trials)")
+    fit = result["fit"]
+    if fit.get("ok"):
+        x = np.linspace(i.min(), i.max(), 300)
+        ax.plot(x, _logistic(x, fit["i50_A"] * 1e6, fit["scale_A"] * 1e6), "-", color=line[0].get_color(),
+                label=f"fit: I50 = {fit['i50_A'] * 1e6:.1f} uA, scale {fit['scale_A'] * 1e6:.2f} uA")
+    if own:
+        _psw_axes(ax, f"Switching probability, {result['device']}")
+        fig.tight_layout()
+    return _finish(fig, path) if own else fig
+
+
+def _psw_axes(ax, title):
+    ax.set_xlabel("write current (uA)")
+    ax.set_ylabel("P_sw")
+    ax.set_ylim(-0.05, 1.05)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+
+
+def psw_curves(bundle, path=None, device=None):
+    """P_sw(I) per device and pulse of an ``mtj_psw`` bundle (a Bundle or its directory): the
+    table's points with their binomial standard errors and each pulse's logistic fit."""
+    b = _x.load_bundle(os.fspath(bundle)) if isinstance(bundle, (str, os.PathLike)) else bundle
+    if b.kind != "mtj_psw":
+        raise ValueError(f"bundle: expected an mtj_psw bundle, {b.dir} is '{b.kind}'")
+    names = [t for t in b.tables if device is None or t == f"{device}_psw"]
+    if not names:
+        raise ValueError(f"device: no table '{device}_psw' in {b.dir} (tables: {', '.join(b.tables)})")
+    fits = b.fits
+    fig, axes = plt.subplots(1, len(names), figsize=(6.0 * len(names), 4.4), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        t = b.table(name)
+        (pa, _, pulses), (ca, _, currents) = t.axes
+        if (pa, ca) != ("pulse_s", "current_A"):
+            raise ValueError(f"bundle: table {name} has axes ({pa}, {ca}), expected (pulse_s, current_A)")
+        p = t.values("p_switch")
+        se = t.values("stderr")
+        dev = t.attributes.get("device", name[: -len("_psw")])
+        for k, pulse in enumerate(pulses):
+            line = ax.errorbar(currents * 1e6, p[k], yerr=se[k], fmt="o", ms=4, capsize=3,
+                               label=f"{pulse * 1e9:g} ns")
+            fit_name = f"{dev}_{pulse * 1e9:g}ns"
+            if fit_name in fits:
+                x = np.linspace(currents.min(), currents.max(), 300)
+                ax.plot(x * 1e6, b.evaluate_fit(fit_name, x), "-", color=line[0].get_color(),
+                        label=f"fit {pulse * 1e9:g} ns: I50 {fits[fit_name]['params']['x50'] * 1e6:.1f} uA")
+        trials = t.attributes.get("trials", "")
+        _psw_axes(ax, f"{dev}: P_sw(I), {trials} trials per point")
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def lut_mean_std(lut, table=None, path=None, slice_at=None):
+    """Mean and standard deviation of an ``array_ps`` table over its axes.
+
+    ``lut``: an ArrayLut, a Bundle or a bundle directory; ``table``: the table name (default: the
+    first configuration). Two axes (k, q): heat maps of the mean current (uA), of the loss against
+    the ideal k x I_cell (percent; array_ps tables) and of the standard deviation (percent of the
+    table's full scale). One axis: the mean with a +-2 std band. More axes: the first two, the others fixed at
+    the grid points nearest ``slice_at`` ({axis: value}, default their middle points).
+    """
+    if isinstance(lut, (str, os.PathLike)):
+        b = _x.load_bundle(os.fspath(lut))
+    elif isinstance(lut, _x.ArrayLut):
+        b = lut.bundle
+    else:
+        b = lut
+    if table is None:
+        candidates = [n for n in b.tables if not n.endswith("_transfer")]
+        if not candidates:
+            raise ValueError(f"lut: bundle {b.dir} has no tables")
+        table = candidates[0]
+    if table not in b.tables:
+        raise ValueError(f"table: no table '{table}' in {b.dir} (tables: {', '.join(b.tables)})")
+    t = b.table(table)
+    cols = [c for c, _ in t.columns]
+    if "mean_A" not in cols or "std_A" not in cols:
+        raise ValueError(f"table: {table} has no mean_A/std_A columns (columns: {', '.join(cols)})")
+    axes = t.axes
+    mean = t.values("mean_A")
+    std = t.values("std_A")
+    fixed = []
+    if len(axes) > 2:
+        index = [slice(None), slice(None)]
+        for name, _, pts in axes[2:]:
+            want = (slice_at or {}).get(name, pts[len(pts) // 2])
+            k = int(np.argmin(np.abs(pts - want)))
+            index.append(k)
+            fixed.append(f"{name} = {pts[k]:.3g}")
+        mean, std = mean[tuple(index)], std[tuple(index)]
+        axes = axes[:2]
+    title = f"{table}" + (f" ({', '.join(fixed)})" if fixed else "")
+    if len(axes) == 1:
+        name, unit, x = axes[0]
+        fig, ax = plt.subplots(figsize=(6.4, 4.4))
+        ax.plot(x, mean * 1e6, "-o", ms=3, label="mean")
+        ax.fill_between(x, (mean - 2 * std) * 1e6, (mean + 2 * std) * 1e6, alpha=0.3, label="+-2 std")
+        ax.set_xlabel(name if unit in ("", "1") else f"{name} ({unit})")
+        ax.set_ylabel("column current (uA)")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        ax.set_title(title)
+        fig.tight_layout()
+        return _finish(fig, path)
+    (n0, u0, x0), (n1, u1, x1) = axes
+    full_scale = float(np.nanmax(mean)) if np.isfinite(mean).any() else 1.0
+    panels = [("mean current", mean * 1e6, "mean (uA)", "viridis")]
+    i_cell = t.attributes.get("ideal_cell_current_A") if n0 == "k" else None
+    if i_cell:
+        # the current the wires cost: 1 - mean / (k I_cell), k conducting cells of ideal current
+        ideal = x0[:, None] * i_cell
+        with np.errstate(divide="ignore", invalid="ignore"):
+            loss = np.where(ideal > 0, 100 * (1 - mean / ideal), np.nan)
+        panels.append(("loss against k x I_cell", loss, "loss (%)", "magma"))
+    panels.append(("standard deviation", 100 * std / full_scale, "std (% of full scale)", "cividis"))
+    fig, axs = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.4))
+    for ax, (name, values, label, cmap) in zip(np.atleast_1d(axs), panels):
+        im = ax.pcolormesh(_edges(x1), _edges(x0), values, cmap=cmap, shading="flat")
+        fig.colorbar(im, ax=ax, label=label)
+        ax.set_title(name)
+        ax.set_xlabel(n1 if u1 in ("", "1") else f"{n1} ({u1})")
+        ax.set_ylabel(n0 if u0 in ("", "1") else f"{n0} ({u0})")
+    fig.suptitle(f"{title}: full scale {full_scale * 1e6:.1f} uA")
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def _edges(points):
+    """Cell edges around grid nodes (midpoints, the outer cells as wide as their inner neighbours),
+    so that each node's value is drawn centred on the node."""
+    p = np.asarray(points, dtype=float)
+    if len(p) == 1:
+        return np.array([p[0] - 0.5, p[0] + 0.5])
+    mid = 0.5 * (p[1:] + p[:-1])
+    return np.concatenate([[p[0] - (mid[0] - p[0])], mid, [p[-1] + (p[-1] - mid[-1])]])
+
+
+def main(argv=None):
+    """``python3 -m xbarkit.plot {ir-map,psw,lut} ... -o FILE.png``."""
+    ap = argparse.ArgumentParser(prog="python3 -m xbarkit.plot", description="Figures of xbarkit results.")
+    sub = ap.add_subparsers(dest="figure", required=True)
+    p = sub.add_parser("ir-map", help="IR-drop map of a crossbar recipe's native solve")
+    p.add_argument("recipe", help="crossbar recipe (TOML)")
+    p.add_argument("-o", "--output", required=True, help="image file (.png, .svg, .pdf)")
+    p = sub.add_parser("psw", help="P_sw(I) with error bars and fits of an mtj_psw bundle")
+    p.add_argument("bundle")
+    p.add_argument("--device", help="one device of the bundle (default: all)")
+    p.add_argument("-o", "--output", required=True)
+    p = sub.add_parser("lut", help="mean and std of an array_ps table over its axes")
+    p.add_argument("bundle")
+    p.add_argument("--table", help="table name (default: the first)")
+    p.add_argument("-o", "--output", required=True)
+    args = ap.parse_args(argv)
+    try:
+        if args.figure == "ir-map":
+            x = _x.load_recipe(args.recipe)
+            ir_drop_map(_x.solve(x, engine="native", node_voltages=True), x, path=args.output)
+        elif args.figure == "psw":
+            psw_curves(args.bundle, path=args.output, device=args.device)
+        else:
+            lut_mean_std(args.bundle, table=args.table, path=args.output)
+    except (_x.Error, ValueError) as e:
+        print(f"xbarkit plot: error: {e}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

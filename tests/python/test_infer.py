@@ -1,0 +1,77 @@
+"""Networks, eval and crossbar inference from Python against `xbarkit eval` / `xbarkit infer`."""
+import numpy as np
+import pytest
+
+import xbarkit
+from conftest import cli_json
+
+MLP = "models/networks/bnn_mlp"
+IMAGES = 300
+
+
+@pytest.fixture(scope="module")
+def mlp():
+    return xbarkit.load_network(MLP)
+
+
+def test_network_loads_from_any_directory(mlp, source_dir):
+    assert mlp.name and mlp.path == str(source_dir / MLP)
+    assert mlp.input_shape == (1, 28, 28) and mlp.classes == 10
+    layers = mlp.layers
+    assert [l["fan_in"] for l in layers] == [784, 512, 512]
+    assert [l["binary"] for l in layers] == [False, True, True] and layers[-1]["is_output"]
+
+
+def test_eval_equals_cli(mlp, source_dir):
+    r = mlp.eval(images=IMAGES)
+    ref = cli_json("eval", source_dir / (MLP + ".toml"), "--images", IMAGES)
+    for key in ("images", "correct", "accuracy", "dataset"):
+        assert r[key] == ref[key], key
+    assert r["predictions"].shape == (IMAGES,)
+
+
+def test_predict_on_loaded_images_matches_eval(mlp):
+    images, labels = xbarkit.load_fashion_mnist()
+    assert images.shape == (10000, 28, 28) and images.dtype == np.uint8 and labels.shape == (10000,)
+    p = mlp.predict(images[:IMAGES])
+    np.testing.assert_array_equal(p, mlp.eval(images=IMAGES)["predictions"])
+    assert (p == labels[:IMAGES]).mean() == mlp.eval(images=IMAGES)["accuracy"]
+    # the flat layout and the channel layout give the same answers; logits' argmax is the prediction
+    np.testing.assert_array_equal(mlp.predict(images[:20].reshape(20, 784)), p[:20])
+    np.testing.assert_array_equal(mlp.predict(images[:20, None]), p[:20])
+    assert int(np.argmax(mlp.logits(images[:1]))) == p[0]
+
+
+def test_ideal_crossbar_infer_equals_cli_and_software(mlp):
+    r = xbarkit.infer(MLP, rows=64, images=IMAGES)
+    ref = cli_json("infer", "--network", MLP, "--rows", 64, "--images", IMAGES)
+    assert r["accuracy"] == ref["accuracy"] and r["config"] == ref["config"]
+    # an ideal crossbar computes the exact binary products: the software network's answers
+    assert r["accuracy"] == r["software_accuracy"] and r["disagreements_with_software"] == 0
+    # a loaded Network gives the same result as its path
+    assert xbarkit.infer(mlp, rows=64, images=IMAGES)["accuracy"] == r["accuracy"]
+
+
+def test_lut_infer_equals_cli(bundles):
+    _, _, lut_dir = bundles
+    # 16-row tiles with 4x the default wire resistance: enough IR drop for partial-sum errors
+    args = dict(rows=16, mapping="and", binsparx="both", array_lut=str(lut_dir), converter="calibrated",
+                wire_scale=4.0, images=100, seed=3)
+    r = xbarkit.infer(MLP, **args)
+    ref = cli_json("infer", "--network", MLP, "--rows", 16, "--mapping", "and", "--binsparx", "both",
+                   "--array-lut", lut_dir, "--converter", "calibrated", "--wire-scale", 4, "--images", 100,
+                   "--seed", 3)
+    for key in ("accuracy", "ps_rmse", "conducting_per_weight", "agreement_with_software", "layers", "config"):
+        assert r[key] == ref[key], key
+    assert r["config"]["sensing"] == "lut" and r["config"]["lut_table"] == "sram8t_r16_w4"
+    assert r["ps_rmse"] > 0
+    np.testing.assert_array_equal(r["predictions"].shape, (100,))
+    # sampled LUT currents: another seed draws other currents, other partial-sum errors (without
+    # BinSparX, whose sparser columns leave fewer reads near a decision threshold)
+    plain = {**args, "binsparx": "none"}
+    a = xbarkit.infer(MLP, **plain)
+    assert xbarkit.infer(MLP, **{**plain, "seed": 4})["ps_rmse"] != a["ps_rmse"]
+    # the LUT's mean alone (lut_mean) is deterministic: no seed dependence
+    mean3 = xbarkit.infer(MLP, **{**plain, "lut_mean": True})
+    assert mean3["config"]["lut_noise"] is False
+    assert xbarkit.infer(MLP, **{**plain, "lut_mean": True, "seed": 4})["ps_rmse"] == mean3["ps_rmse"]
