@@ -1,5 +1,6 @@
 // xbarkit: characterize compute-in-memory crossbars with SPICE and turn them into calibrated models.
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -21,6 +22,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const xbarkit::Error& e) {
+    std::cerr << "xbarkit: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // The environment refused a file operation (read-only filesystem, permissions, disk full): the
+    // message names the path and the operation, and it is the user's to fix, not an internal error.
     std::cerr << "xbarkit: error: " << e.what() << "\n";
     return 1;
   } catch (const std::exception& e) {

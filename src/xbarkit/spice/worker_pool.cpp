@@ -6,7 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <time.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -60,6 +64,12 @@ bool receive_message(int fd, nlohmann::json& j) {
   if (!read_all(fd, s.data(), n)) return false;
   j = nlohmann::json::parse(s);
   return true;
+}
+
+double monotonic_s() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
 [[noreturn]] void worker_main(int in, int out) {
@@ -141,8 +151,23 @@ void WorkerPool::spawn(Worker& w) {
   w.done = 0;
 }
 
+void WorkerPool::kill_worker(Worker& w) {
+  if (w.pid < 0) return;
+  ::kill(w.pid, SIGKILL);  // works on stopped (SIGSTOP) and hung processes alike
+  ::close(w.to_child);
+  ::close(w.from_child);
+  int status = 0;
+  while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  w = Worker{};
+}
+
 void WorkerPool::retire(Worker& w) {
   if (w.pid < 0) return;
+  if (w.job >= 0) {  // busy: it would never read the EOF
+    kill_worker(w);
+    return;
+  }
   ::close(w.to_child);  // EOF: the worker leaves its loop and exits
   ::close(w.from_child);
   int status = 0;
@@ -161,6 +186,7 @@ std::vector<SpiceJobResult> WorkerPool::run(const std::vector<SpiceJob>& jobs,
       nlohmann::json msg{{"deck", jobs[next].deck}, {"vectors", jobs[next].vectors}};
       if (send_message(w.to_child, msg)) {
         w.job = static_cast<long>(next++);
+        w.started = monotonic_s();
         return;
       }
       retire(w);  // died while idle; start a fresh one and retry the same job
@@ -177,9 +203,16 @@ std::vector<SpiceJobResult> WorkerPool::run(const std::vector<SpiceJob>& jobs,
         owners.push_back(&w);
       }
     if (fds.empty()) throw Error("ngspice worker pool stalled with jobs left (internal error)");
-    if (::poll(fds.data(), fds.size(), -1) < 0) {
-      if (errno == EINTR) continue;
-      throw Error(fmt::format("poll failed: {}", std::strerror(errno)));
+    // Wake at least every 100 ms to honour a stop request, and at the earliest job deadline.
+    const double now = monotonic_s();
+    double wait_s = 0.1;
+    for (auto* w : owners) wait_s = std::min(wait_s, std::max(0.0, w->started + job_timeout_s_ - now));
+    const int rc = ::poll(fds.data(), fds.size(), static_cast<int>(std::ceil(wait_s * 1000)));
+    if (rc < 0 && errno != EINTR) throw Error(fmt::format("poll failed: {}", std::strerror(errno)));
+    if (stop_ && stop_()) {
+      for (auto& w : pool_)
+        if (w.job >= 0) kill_worker(w);
+      return results;
     }
     for (size_t k = 0; k < fds.size(); ++k) {
       if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
@@ -205,7 +238,8 @@ std::vector<SpiceJobResult> WorkerPool::run(const std::vector<SpiceJob>& jobs,
         int status = 0;
         ::close(w.to_child);
         ::close(w.from_child);
-        ::waitpid(w.pid, &status, 0);
+        while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
+        }
         r.ok = false;
         r.error = WIFSIGNALED(status)
                       ? fmt::format("ngspice worker process died with signal {} ({})", WTERMSIG(status),
@@ -213,6 +247,22 @@ std::vector<SpiceJobResult> WorkerPool::run(const std::vector<SpiceJob>& jobs,
                       : fmt::format("ngspice worker process exited ({}) without a result", WEXITSTATUS(status));
         w = Worker{};
       }
+      ++finished;
+      if (on_done) on_done(job, r);
+      dispatch(w);
+    }
+    // Jobs over their time limit: kill the worker, fail the job with the reason, go on.
+    const double t_now = monotonic_s();
+    for (auto& w : pool_) {
+      if (w.job < 0 || t_now - w.started < job_timeout_s_) continue;
+      const auto job = static_cast<size_t>(w.job);
+      SpiceJobResult& r = results[job];
+      r.ok = false;
+      r.elapsed_s = t_now - w.started;
+      r.error = fmt::format("timed out after {:.3g} s (the per-job limit: recipe key characterize.job_timeout_s or "
+                            "option --job-timeout); the ngspice worker (pid {}) was killed",
+                            r.elapsed_s, w.pid);
+      kill_worker(w);
       ++finished;
       if (on_done) on_done(job, r);
       dispatch(w);
