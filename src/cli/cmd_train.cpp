@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "registry.hpp"
+#include "xbarkit/core/file_io.hpp"
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/nn/dataset.hpp"
 #include "xbarkit/nn/gemm.hpp"
@@ -40,6 +41,7 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
   cmd->add_flag("-q,--quiet", opt->quiet, "Print nothing but errors");
   cmd->callback([opt, cmd] {
     namespace nn = xbarkit::nn;
+    xbarkit::check_output_file(opt->output, "--output");  // before the training, not after it
     const auto arch = nn::load_architecture(opt->arch);
     const std::filesystem::path dir = opt->data.empty() ? nn::default_fashion_mnist_dir() : std::filesystem::path(opt->data);
     auto train = nn::load_fashion_mnist(dir, nn::Split::Train);
