@@ -315,7 +315,16 @@ void write_results(const LoadedRecipe& loaded, const fs::path& out, const std::v
   for (size_t i = 0; i < points.size(); ++i)
     if (results[i].done) canonical += result_line(i, points[i], results[i]).dump() + "\n";
 
-  lut::Bundle bundle = kind.assemble(results);
+  lut::Bundle bundle;
+  try {
+    bundle = kind.assemble(results);
+  } catch (const nlohmann::json::exception& e) {
+    // Fresh results have the shape the kind wrote; a journal's may not (edited, or another version).
+    throw InputError((out / "journal.jsonl").string(), "data",
+                     fmt::format("a journaled point's data has the wrong shape for kind '{}' ({}); the journal is "
+                                 "damaged: use --force to start over",
+                                 recipe.kind, e.what()));
+  }
   for (size_t i = 0; i < points.size(); ++i)
     if (results[i].done && !results[i].ok) {
       ++summary.failed;

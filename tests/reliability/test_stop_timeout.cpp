@@ -1,0 +1,187 @@
+// Defect 1: runs that could not be stopped or timed out. A hung ngspice worker (SIGSTOP) made the
+// pool wait forever in poll(-1); an mtj_psw point with a long pulse ignored SIGTERM.
+#include <catch2/catch.hpp>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "util.hpp"
+#include "xbarkit/netlist/crossbar.hpp"
+#include "xbarkit/netlist/deck_writer.hpp"
+#include "xbarkit/netlist/technology.hpp"
+#include "xbarkit/spice/worker_pool.hpp"
+
+using namespace rel;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Child processes of this process (the pool's ngspice workers), from /proc/<pid>/stat (proc(5)).
+std::vector<pid_t> children() {
+  std::vector<pid_t> out;
+  DIR* d = ::opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (pid <= 0) continue;
+    const std::string stat = read(fmt::format("/proc/{}/stat", pid));
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    char state = 0;
+    int ppid = 0;
+    if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) == 2 && ppid == ::getpid() && state != 'Z')
+      out.push_back(pid);
+  }
+  ::closedir(d);
+  return out;
+}
+
+// A 32x32 passive array's operating point: ~0.1-0.3 s of ngspice per job (docs/PERFORMANCE.md).
+xbarkit::spice::SpiceJob passive_job() {
+  auto x = xbarkit::netlist::make_crossbar(xbarkit::netlist::load_technology("7nm"), xbarkit::netlist::CellKind::passive, 32, 32);
+  for (size_t i = 0; i < x.inputs.size(); ++i) x.inputs[i] = i % 2;
+  for (size_t i = 0; i < x.weights.size(); ++i) x.weights[i] = (i / 3) % 2;
+  return {xbarkit::netlist::write_deck(x, {}), {"vsense0#branch"}};
+}
+
+}  // namespace
+
+TEST_CASE("worker pool: a hung (SIGSTOPped) worker times out, is killed, its job fails with the reason, the rest finish",
+          "[reliability][timeout]") {
+  xbarkit::spice::WorkerPool pool(2);
+  pool.set_job_timeout(2.0);
+  const std::vector<xbarkit::spice::SpiceJob> jobs(8, passive_job());
+  std::atomic<pid_t> stopped{0};
+  std::thread stopper([&] {
+    const auto deadline = Clock::now() + std::chrono::seconds(20);
+    while (Clock::now() < deadline) {
+      const auto kids = children();
+      if (!kids.empty()) {
+        ::kill(kids.front(), SIGSTOP);
+        stopped = kids.front();
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  const auto t0 = Clock::now();
+  const auto results = pool.run(jobs);
+  const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+  stopper.join();
+  REQUIRE(stopped.load() > 0);
+  size_t ok = 0, timed_out = 0;
+  for (const auto& r : results) {
+    if (r.ok) ++ok;
+    else if (r.error.find("timed out") != std::string::npos) ++timed_out;
+    else FAIL("unexpected failure: " << r.error);
+  }
+  // The stopped worker's job (the one it had, or the next one sent to it) is the only casualty.
+  CHECK(timed_out == 1);
+  CHECK(ok == jobs.size() - 1);
+  // The timeout (2 s) bounds the wait; the other jobs take ~1-2 s on one worker.
+  CHECK(elapsed < 15);
+  // The stopped worker was killed and reaped, not left behind.
+  CHECK(::kill(stopped.load(), 0) != 0);
+}
+
+TEST_CASE("worker pool: a stop request returns within a second even with every worker stopped",
+          "[reliability][timeout]") {
+  xbarkit::spice::WorkerPool pool(2);
+  std::atomic<bool> stop{false};
+  pool.set_stop([&] { return stop.load(); });
+  const std::vector<xbarkit::spice::SpiceJob> jobs(6, passive_job());
+  std::atomic<double> stop_at{0};
+  std::thread stopper([&] {
+    const auto deadline = Clock::now() + std::chrono::seconds(20);
+    while (Clock::now() < deadline && children().size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    for (pid_t p : children()) ::kill(p, SIGSTOP);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop_at = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+    stop = true;
+  });
+  const auto results = pool.run(jobs);
+  const double returned = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+  stopper.join();
+  CHECK(returned - stop_at.load() < 1.0);  // polled every 100 ms
+  size_t ok = 0;
+  for (const auto& r : results) ok += r.ok;
+  CHECK(ok < jobs.size());  // it really stopped early
+  CHECK(children().empty());  // busy workers were killed and reaped
+}
+
+namespace {
+
+// Starts `xbarkit ARGS` (stdout+stderr to `log`), SIGTERMs it after `after_s`, and returns
+// {exit status, seconds from SIGTERM to exit}.
+std::pair<int, double> terminate_after(const std::vector<std::string>& args, const fs::path& log, double after_s) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> argv{const_cast<char*>(XBARKIT_CLI)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(XBARKIT_CLI, argv.data());
+    ::_exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(after_s));
+  ::kill(pid, SIGTERM);
+  const auto t0 = Clock::now();
+  int status = 0;
+  // Wait at most 20 s, then kill (a failure of the test, reported by the caller).
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (Clock::now() - t0 > std::chrono::seconds(20)) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return {-1, 20};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), dt};
+}
+
+}  // namespace
+
+TEST_CASE("characterize: an mtj_psw point with a long pulse stops within seconds of SIGTERM and journals",
+          "[reliability][signals]") {
+  const auto dir = scratch("psw_term");
+  // Each point: 1000 trajectories of a 2 us pulse at 1 ps steps (2e9 steps): hours if not stopped.
+  write(dir / "r.toml",
+        "[characterize]\nkind = \"mtj_psw\"\nseed = 1\nthreads = 1\n[mtj_psw]\ndevices = [\"sot_imtj_typey\"]\n"
+        "currents_A = [1e-4, 2e-4, 3e-4]\npulses_s = [2e-6]\ntrials = 1000\n");
+  const auto [code, seconds] =
+      terminate_after({"characterize", (dir / "r.toml").string(), "-o", (dir / "b").string(), "--no-progress"},
+                      dir / "log", 1.5);
+  const auto log = read(dir / "log");
+  INFO(log);
+  CHECK(code == 1);
+  CHECK(seconds < 3.0);
+  CHECK_THAT(log, Catch::Contains("interrupted by signal 15") && Catch::Contains("--resume"));
+  // The journal holds its header (nothing finished, nothing half-written) and no bundle exists.
+  const auto journal = read(dir / "b" / "journal.jsonl");
+  CHECK(journal.find("xbarkit_journal") == 0);
+  CHECK(std::count(journal.begin(), journal.end(), '\n') == 1);
+  CHECK_FALSE(fs::exists(dir / "b" / "lut.json"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("mtj psw with a long pulse stops within seconds of SIGTERM", "[reliability][signals]") {
+  const auto dir = scratch("psw_cli_term");
+  const auto [code, seconds] = terminate_after(
+      {"mtj", "psw", "sot_imtj_typey", "--currents", "100u,200u", "--pulse", "2u", "--trials", "1000", "--threads", "1"},
+      dir / "log", 1.0);
+  INFO(read(dir / "log"));
+  CHECK(code == 1);
+  CHECK(seconds < 3.0);
+  CHECK_THAT(read(dir / "log"), Catch::Contains("interrupted by signal 15"));
+  fs::remove_all(dir);
+}
