@@ -181,7 +181,7 @@ TEST_CASE("CLI: shard processes run concurrently and the merge equals a single r
   const auto r = cli("characterize " + (dir / "r.toml").string() + " -o " + out.string() + " --merge");
   INFO(r.out);
   REQUIRE(r.code == 0);
-  CHECK_THAT(r.out, Catch::Contains("merged 20 points"));
+  CHECK_THAT(r.out, Catch::Contains("merged") && Catch::Contains("(0 failed)"));
   check_identical(dir / "single", out);
   CHECK(cli("lut check " + out.string()).code == 0);
   fs::remove_all(dir);

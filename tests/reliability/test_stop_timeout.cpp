@@ -168,7 +168,7 @@ TEST_CASE("characterize: an mtj_psw point with a long pulse stops within seconds
   CHECK_THAT(log, Catch::Contains("interrupted by signal 15") && Catch::Contains("--resume"));
   // The journal holds its header (nothing finished, nothing half-written) and no bundle exists.
   const auto journal = read(dir / "b" / "journal.jsonl");
-  CHECK(journal.find("xbarkit_journal") == 0);
+  CHECK(journal.find("\"xbarkit_journal\":1") < journal.find('\n'));
   CHECK(std::count(journal.begin(), journal.end(), '\n') == 1);
   CHECK_FALSE(fs::exists(dir / "b" / "lut.json"));
   fs::remove_all(dir);
