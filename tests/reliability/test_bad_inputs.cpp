@@ -53,7 +53,7 @@ TEST_CASE("overflow: step counts, patterns, trials and seeds are range-checked b
   // Unsigned options took -1 as 2^64 - 1.
   refused_by_parser(cli("infer --seed -1 --images 1"), "--seed");
   refused_by_parser(cli("mtj psw sot_imtj_typey --currents 100u --pulse 1n --seed -1"), "--seed");
-  refused_by_parser(cli("eval models/networks/bnn_cnn.toml --threads -1"), "--threads");
+  refused_by_parser(cli("eval " + source_dir() + "/models/networks/bnn_mlp.toml --threads -1"), "--threads");
   refused_by_parser(cli("infer --threads 1000000 --images 1"), "--threads");
   fs::remove_all(dir);
 }

@@ -2,16 +2,15 @@
 # Starts a single-node Slurm on this machine (as root: munged, slurmctld, slurmd with a minimal
 # slurm.conf: ProctrackType=proctrack/linuxproc, TaskPlugin=task/none, one node with this machine's
 # CPUs), submits scripts/slurm/submit.sh's job array (3 shards) and dependent merge, checks the merged
-# bundle against a local run byte for byte, requeues a finished shard and merges again, and stops
-# every daemon it started by its pid. Exits 77 (CTest: skipped) with the reason when Slurm cannot
-# start here.
+# bundle against a local run byte for byte, and stops every daemon it started by its pid. Exits 77
+# (CTest: skipped) with the reason when Slurm cannot start here.
 set -uo pipefail
 XBARKIT=$1
 SRC=$2
 skip() { echo "SKIPPED: $*"; cleanup; exit 77; }
 fail() { echo "FAILED: $*"; dump_logs; cleanup; exit 1; }
 
-T=$(mktemp -d /tmp/xbarkit_slurm.XXXXXX)
+T=""
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
@@ -21,7 +20,7 @@ cleanup() {
     wait "$pid" 2>/dev/null
   done
   pids=()
-  rm -rf "$T"
+  [ -n "$T" ] && rm -rf "$T"
 }
 dump_logs() { for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }; done; }
 trap 'cleanup' EXIT
@@ -30,12 +29,13 @@ trap 'cleanup' EXIT
 for c in munged slurmctld slurmd sbatch squeue scontrol sinfo; do
   command -v "$c" >/dev/null || skip "$c is not installed (Debian packages slurmctld slurmd munge slurm-client)"
 done
+T=$(mktemp -d /tmp/xbarkit_slurm.XXXXXX)
 
 # munge: a private key, socket and daemon (--force: it refuses root and loose permissions otherwise).
-mkdir -p "$T/munge" && chmod 700 "$T/munge"
+mkdir -p "$T/munge" "$T/sock" && chmod 700 "$T/munge" && chmod 755 "$T" "$T/sock"
 dd if=/dev/urandom of="$T/munge/munge.key" bs=1024 count=1 status=none && chmod 400 "$T/munge/munge.key"
-munged --force --foreground --key-file="$T/munge/munge.key" --socket="$T/munge/munge.sock" \
-  --pid-file="$T/munge/munged.pid" --log-file="$T/munged.log" --seed-file="$T/munge/seed" &
+munged --force --foreground --key-file="$T/munge/munge.key" --socket="$T/sock/munge.sock" \
+  --pid-file="$T/munge/munged.pid" --log-file="$T/munged.log" --seed-file="$T/munge/seed" >> "$T/munged.log" 2>&1 &
 pids+=($!)
 
 host=$(hostname -s)
@@ -51,7 +51,7 @@ SlurmdUser=root
 SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 AuthType=auth/munge
-AuthInfo=socket=$T/munge/munge.sock
+AuthInfo=socket=$T/sock/munge.sock
 CredType=cred/munge
 StateSaveLocation=$T/state
 SlurmdSpoolDir=$T/spool
@@ -73,8 +73,8 @@ NodeName=$host CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
 PartitionName=test Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF="$T/slurm.conf"
-for _ in $(seq 50); do [ -S "$T/munge/munge.sock" ] && break; sleep 0.1; done
-[ -S "$T/munge/munge.sock" ] || skip "munged did not start ($(tail -n 3 "$T/munged.log" 2>/dev/null))"
+for _ in $(seq 50); do [ -S "$T/sock/munge.sock" ] && break; sleep 0.1; done
+[ -S "$T/sock/munge.sock" ] || skip "munged did not start ($(tail -n 3 "$T/munged.log" 2>/dev/null))"
 
 slurmctld -D -i -f "$T/slurm.conf" >> "$T/slurmctld.log" 2>&1 &
 pids+=($!)
