@@ -50,6 +50,14 @@ TEST_CASE("overflow: step counts, patterns, trials and seeds are range-checked b
   refused(cli("characterize " + (dir / "spice_patterns.toml").string() + " -o " + (dir / "s").string()), "patterns");
   CHECK_FALSE(fs::exists(dir / "p"));
   CHECK_FALSE(fs::exists(dir / "t"));
+  // Architecture integers: classes = 2^32 + 2 became 2, out = 2^32 + 1 became 1, seed = -1 wrapped.
+  const std::string arch = "format = \"xbarkit-bnn-1\"\nname = \"a\"\ninput = [1, 4, 4]\n";
+  write(dir / "classes.toml", arch + "classes = 4294967298\n[[layer]]\ntype = \"dense\"\nout = 2\n");
+  refused(cli("eval " + (dir / "classes.toml").string()), "classes");
+  write(dir / "out.toml", arch + "classes = 2\n[[layer]]\ntype = \"dense\"\nout = 4294967297\n[[layer]]\ntype = \"dense\"\nout = 2\n");
+  refused(cli("eval " + (dir / "out.toml").string()), "layer[0].out");
+  write(dir / "seed.toml", arch + "classes = 2\n[train]\nseed = -1\n[[layer]]\ntype = \"dense\"\nout = 2\n");
+  refused(cli("eval " + (dir / "seed.toml").string()), "train.seed");
   // Unsigned options took -1 as 2^64 - 1.
   refused_by_parser(cli("infer --seed -1 --images 1"), "--seed");
   refused_by_parser(cli("mtj psw sot_imtj_typey --currents 100u --pulse 1n --seed -1"), "--seed");
