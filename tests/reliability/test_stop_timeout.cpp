@@ -185,3 +185,35 @@ TEST_CASE("mtj psw with a long pulse stops within seconds of SIGTERM", "[reliabi
   CHECK_THAT(read(dir / "log"), Catch::Contains("interrupted by signal 15"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("characterize: SPICE points over the job timeout fail with the reason; the sweep completes",
+          "[reliability][timeout]") {
+  const auto dir = scratch("job_timeout");
+  // Two 16x16 sram8t ngspice checks take ~5 s each (docs/PERFORMANCE.md); the limit is 0.5 s.
+  const std::string recipe = "[characterize]\nkind = \"array_ps\"\nseed = 2\nthreads = 2\n[array_ps]\ncells = [\"sram8t\"]\n"
+                             "rows = [16]\npatterns = 30\nholdout_patterns = 10\n[array_ps.spice_check]\nrows = 16\npatterns = 2\n";
+  write(dir / "r.toml", recipe);
+  auto r = cli("characterize " + (dir / "r.toml").string() + " -o " + (dir / "b").string() + " --no-progress --job-timeout 0.5");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("2 failed"));
+  CHECK(r.seconds < 20);
+  r = cli("lut check " + (dir / "b").string());
+  CHECK_THAT(r.out, Catch::Contains("spice/0: timed out after") && Catch::Contains("job_timeout_s") &&
+                        Catch::Contains("was killed"));
+  // The same limit as a recipe key; bad values name the key.
+  write(dir / "k.toml", "[characterize]\nkind = \"array_ps\"\nseed = 2\nthreads = 2\njob_timeout_s = 0.5\n" +
+                            recipe.substr(recipe.find("[array_ps]")));
+  r = cli("characterize " + (dir / "k.toml").string() + " -o " + (dir / "k").string() + " --no-progress");
+  CHECK(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("2 failed"));
+  for (const char* bad : {"0", "-1", "1e12", "nan"}) {
+    write(dir / "bad.toml", std::string("[characterize]\nkind = \"array_ps\"\njob_timeout_s = ") + bad +
+                                "\n[array_ps]\nrows = [16]\n");
+    r = cli("characterize " + (dir / "bad.toml").string() + " -o " + (dir / "x").string());
+    INFO(bad << ": " << r.out);
+    CHECK(r.code == 1);
+    CHECK_THAT(r.out, Catch::Contains("characterize.job_timeout_s"));
+  }
+  fs::remove_all(dir);
+}
