@@ -136,7 +136,13 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
     cfg.lut_noise = !opt->lut_mean;
     if (!opt->array_lut.empty())
     {
-      cfg.array_lut = std::make_shared<const xbarkit::lut::ArrayPsLut>(xbarkit::lut::ArrayPsLut::load(opt->array_lut));
+      try {
+        cfg.array_lut = std::make_shared<const xbarkit::lut::ArrayPsLut>(xbarkit::lut::ArrayPsLut::load(opt->array_lut));
+      } catch (const nlohmann::json::exception& e) {
+        // lut.json passed its digest, so it was written (or re-signed) with attributes of the wrong type.
+        throw xbarkit::InputError(opt->array_lut + "/lut.json", "--array-lut",
+                                  fmt::format("the array_ps tables' attributes have the wrong shape ({})", e.what()));
+      }
       // The LUT's table for this cell and size must be for this wire scale: the nearest other one
       // would be used while the report names the requested scale. Scales are compared to 1e-9
       // relative (they are recipe numbers written with 17 digits).

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util.hpp"
+#include "xbarkit/core/file_io.hpp"
 
 using namespace rel;
 
@@ -163,6 +164,16 @@ TEST_CASE("infer --wire-scale must name a scale the array LUT has", "[reliabilit
   INFO(r.out);
   REQUIRE(r.code == 0);
   CHECK(nlohmann::json::parse(r.out.substr(r.out.find('{'))).at("config").at("wire_scale").get<double>() == 2.0);
+  // A re-signed lut.json whose wire_scale attribute is null (the shape a [inf] recipe once left):
+  // an input error naming the bundle, not a json type_error.
+  auto j = nlohmann::json::parse(read(dir / "b" / "lut.json"));
+  for (auto& t : j["tables"])
+    if (t["attributes"].contains("wire_scale")) t["attributes"]["wire_scale"] = nullptr;
+  auto copy = j;
+  copy.erase("manifest_sha256");
+  j["manifest_sha256"] = xbarkit::sha256_hex(copy.dump());
+  write(dir / "b" / "lut.json", j.dump());
+  refused(cli("infer --wire-scale 2" + common), "lut.json");
   fs::remove_all(dir);
 }
 
