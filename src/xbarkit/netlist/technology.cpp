@@ -107,7 +107,8 @@ Technology load_technology(const std::string& name_or_path, const std::filesyste
       d.transistor = t->require_string("transistor");
       if (!tech.finfets.count(d.transistor))
         throw t->error("transistor", fmt::format("unknown flavour '{}' (not under [finfet])", d.transistor));
-      d.nfin = static_cast<int>(t->integer_in("nfin", 1, 1, 1024));
+      d.nfin = static_cast<int>(t->integer("nfin").value_or(1));
+      if (d.nfin < 1) throw t->error("nfin", "must be >= 1");
     }
     d.r_bitline_ohm = t->has("r_bitline") ? non_negative(*t, "r_bitline") : 0.0;
     d.r_sourceline_ohm = t->has("r_sourceline") ? non_negative(*t, "r_sourceline") : 0.0;
