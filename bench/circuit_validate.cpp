@@ -27,14 +27,14 @@ namespace {
 
 struct Kind {
   std::string name;
-  CellKind kind;
+  std::string kind;
   bool reram;
 };
 
-const std::vector<Kind> kAllKinds = {{"sram8t", CellKind::sram8t, false},
-                                     {"rram1t1r", CellKind::rram1t1r, false},
-                                     {"passive", CellKind::passive, false},
-                                     {"passive-reram", CellKind::passive, true}};
+const std::vector<Kind> kAllKinds = {{"sram8t", "sram8t", false},
+                                     {"rram1t1r", "rram1t1r", false},
+                                     {"passive", "passive", false},
+                                     {"passive-reram", "passive", true}};
 
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr, "bench_circuit_validate: %s\n", why.c_str());
@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
         for (bool ones : stimuli) {
           auto x = make_crossbar(tech, k.kind, n, n);
           if (r >= 0) x.parasitics = {r, r, r};
-          if (k.reram) x.passive_cell = PassiveCell::reram;
+          if (k.reram) x.params.choices["passive_cell"] = "reram";
           if (ones) {
             std::fill(x.inputs.begin(), x.inputs.end(), 1);
             std::fill(x.weights.begin(), x.weights.end(), 1);

@@ -26,7 +26,7 @@ const xbarkit::cli::Register reg("characterize-cell", [](CLI::App& app) {
       "characterize-cell",
       "Sweep the recipe's transistor subcircuit (shipped MVS flavour or [models] transistor) in ngspice over a "
       "grid of drain and source voltages at gate 0 and vdd, and store a smooth I-V table for solve --cell-table");
-  cmd->add_option("recipe", opt->recipe, "Crossbar recipe (TOML) naming the transistor (sram8t or rram1t1r)")
+  cmd->add_option("recipe", opt->recipe, "Crossbar recipe (TOML) of a cell kind with a transistor")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("-o,--output", opt->out, "Table file to write (JSON, written atomically)")->required();

@@ -11,7 +11,9 @@
 #include "registry.hpp"
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/core/paths.hpp"
+#include "xbarkit/imc/converter.hpp"
 #include "xbarkit/imc/evaluate.hpp"
+#include "xbarkit/netlist/cell.hpp"
 #include "xbarkit/nn/dataset.hpp"
 
 namespace {
@@ -87,13 +89,14 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
       ->check(CLI::IsMember({"none", "static", "dynamic", "both"}));
   cmd->add_option("--array-lut", opt->array_lut, "array_ps LUT bundle: column currents sampled from its predicted "
                                                  "distribution (without it and without --exact: ideal currents)");
-  cmd->add_option("--converter", opt->converter,
-                  "ideal | calibrated (inverts the LUT's mean transfer) | adc:BUNDLE | mtj:BUNDLE:L[,L2,...] | "
-                  "mtj:stox:L (REFERENCE.md §5 curve)")
-      ->capture_default_str();
+  std::string converters;
+  for (const auto& t : xbarkit::imc::converter_types()) converters += fmt::format("\n  {}: {}", t.usage, t.description);
+  cmd->add_option("--converter", opt->converter, "Partial-sum converter:" + converters)->capture_default_str();
   cmd->add_flag("--lut-mean", opt->lut_mean, "LUT sensing without sampling: every column reads the LUT's mean current");
   cmd->add_flag("--exact", opt->exact, "Solve every tile with the native circuit solver (slow: validation subsets)");
-  cmd->add_option("--cell", opt->cell, "Cell kind (picks the LUT table; exact mode's array)")->capture_default_str();
+  cmd->add_option("--cell", opt->cell,
+                  fmt::format("Cell kind: {} (picks the LUT table; exact mode's array)", xbarkit::netlist::cell_names()))
+      ->capture_default_str();
   cmd->add_option("--wire-scale", opt->wire_scale, "Wire-resistance scale (picks the LUT table; scales exact mode's "
                                                    "wires)")
       ->capture_default_str();

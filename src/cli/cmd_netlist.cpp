@@ -1,5 +1,6 @@
 // xbarkit netlist RECIPE -o deck.cir : write the standalone SPICE deck of a crossbar recipe.
 #include <iostream>
+#include <string>
 
 #include "memory_check.hpp"
 #include "registry.hpp"
@@ -18,7 +19,9 @@ struct Options {
 const xbarkit::cli::Register reg("netlist", [](CLI::App& app) {
   auto opt = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("netlist", "Write the standalone ngspice deck (.op included) of a crossbar recipe");
-  cmd->add_option("recipe", opt->recipe, "Crossbar recipe (TOML), e.g. netlists/sram8t_7nm_32x32.toml")
+  cmd->add_option("recipe", opt->recipe,
+                  "Crossbar recipe (TOML), e.g. netlists/sram8t_7nm_32x32.toml; [array] cell = " +
+                      xbarkit::netlist::cell_names())
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("-o,--output", opt->output, "Deck file to write (atomically); '-' or omitted: stdout");

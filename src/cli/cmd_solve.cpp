@@ -8,6 +8,7 @@
 #include "memory_check.hpp"
 #include "registry.hpp"
 #include "solve_report.hpp"
+#include "xbarkit/netlist/cell.hpp"
 #include "xbarkit/circuit/iv_table.hpp"
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/netlist/recipe.hpp"
@@ -26,7 +27,7 @@ struct Options {
 const xbarkit::cli::Register reg("solve", [](CLI::App& app) {
   auto opt = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("solve", "Solve a crossbar recipe's operating point and print its column currents");
-  cmd->add_option("recipe", opt->recipe, "Crossbar recipe (TOML)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("recipe", opt->recipe, "Crossbar recipe (TOML); [array] cell = " + xbarkit::netlist::cell_names())->required()->check(CLI::ExistingFile);
   cmd->add_option("--engine", opt->engine,
                   "Circuit engine: ngspice (golden reference, shared library), native (Eigen nodal/ladder solver, "
                   "same circuit), both (runs both and reports the per-column relative difference)")

@@ -75,7 +75,7 @@ nlohmann::ordered_json to_json(const SolveReport& r) {
   nlohmann::ordered_json j;
   j["engine"] = r.engine;
   j["recipe"] = r.recipe;
-  j["cell"] = netlist::to_string(r.crossbar.cell);
+  j["cell"] = std::string(r.crossbar.cell_name());
   j["rows"] = r.crossbar.rows;
   j["cols"] = r.crossbar.cols;
   j["columns"] = nlohmann::ordered_json::array();
@@ -103,7 +103,7 @@ nlohmann::ordered_json to_json(const SolveReport& r) {
 
 void print_report(std::ostream& out, const SolveReport& r) {
   const auto& x = r.crossbar;
-  fmt::print(out, "{} {}x{} array ({}), engine {}, solved in {:.3f} s\n", netlist::to_string(x.cell), x.rows, x.cols,
+  fmt::print(out, "{} {}x{} array ({}), engine {}, solved in {:.3f} s\n", std::string(x.cell_name()), x.rows, x.cols,
              r.recipe, r.engine, r.elapsed_s);
   fmt::print(out, "wires: bitline {} ohm, source line {} ohm, wordline {} ohm per cell; v_read {} V\n\n",
              x.parasitics.r_bitline_ohm, x.parasitics.r_sourceline_ohm, x.parasitics.r_wordline_ohm, x.v_read_V);

@@ -64,7 +64,7 @@ TEST_CASE("load normalizer: 0 for the block nearest the sense end, 1 for the far
 
 TEST_CASE("anchor patterns cover k = 0..rows at both ends of the column") {
   const auto tech = netlist::load_technology("7nm");
-  auto x = netlist::make_crossbar(tech, netlist::CellKind::sram8t, 10, 4);
+  auto x = netlist::make_crossbar(tech, "sram8t", 10, 4);
   const int n = anchor_count(10, 4);
   std::set<std::pair<int, bool>> seen;
   for (int a = 0; a < n; ++a) {

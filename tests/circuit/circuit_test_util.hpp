@@ -11,14 +11,13 @@
 
 namespace circuit_test {
 
-using xbarkit::netlist::CellKind;
 using xbarkit::netlist::Crossbar;
 
 // n x n array, every wire segment r_wire ohm, all-ones or random (density 0.5, `seed`) stimulus.
-inline Crossbar make(CellKind kind, int n, double r_wire, bool ones, uint64_t seed, bool reram = false) {
+inline Crossbar make(std::string kind, int n, double r_wire, bool ones, uint64_t seed, bool reram = false) {
   auto x = xbarkit::netlist::make_crossbar(xbarkit::netlist::load_technology("7nm"), kind, n, n);
   x.parasitics = {r_wire, r_wire, r_wire};
-  if (reram) x.passive_cell = xbarkit::netlist::PassiveCell::reram;
+  if (reram) x.params.choices["passive_cell"] = "reram";
   if (ones) {
     std::fill(x.inputs.begin(), x.inputs.end(), 1);
     std::fill(x.weights.begin(), x.weights.end(), 1);

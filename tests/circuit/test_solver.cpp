@@ -35,14 +35,14 @@ namespace {
 // 32x32 against ngspice at the technology's default wires, ideal wires and 50-ohm wires (all-ones
 // stimulus at 50 ohm: the worst IR drop). Tolerances: see test_vs_ngspice.cpp (1e-9 linear, 1e-5
 // nonlinear: the issue's requirements).
-void check_32x32(CellKind kind, bool reram, double tol) {
+void check_32x32(std::string kind, bool reram, double tol) {
   spice::Session session;
   for (double r : {-1.0, 0.0, 50.0}) {  // -1: the technology's default wires
     auto x = make(kind, 32, r < 0 ? 0.0 : r, r == 50.0, 3, reram);
     if (r < 0) x.parasitics = make_crossbar(load_technology("7nm"), kind, 1, 1).parasitics;
     const auto ref = spice::solve_crossbar(session, x);
     const auto nat = circuit::solve_crossbar(x);
-    INFO(to_string(kind) << (reram ? " (reram)" : "") << " r_wire " << r);
+    INFO(kind << (reram ? " (reram)" : "") << " r_wire " << r);
     const double w = worst_rel(nat.column_current_A, ref.column_current_A, 1e-12);
     INFO("worst relative column difference " << w);
     CHECK(w <= tol);
@@ -50,25 +50,25 @@ void check_32x32(CellKind kind, bool reram, double tol) {
 }
 }  // namespace
 
-TEST_CASE("native vs ngspice 32x32: sram8t", "[circuit][ngspice][slow]") { check_32x32(CellKind::sram8t, false, 1e-5); }
-TEST_CASE("native vs ngspice 32x32: rram1t1r", "[circuit][ngspice][slow]") { check_32x32(CellKind::rram1t1r, false, 1e-5); }
-TEST_CASE("native vs ngspice 32x32: passive resistor", "[circuit][ngspice][slow]") { check_32x32(CellKind::passive, false, 1e-9); }
-TEST_CASE("native vs ngspice 32x32: passive ReRAM", "[circuit][ngspice][slow]") { check_32x32(CellKind::passive, true, 1e-5); }
+TEST_CASE("native vs ngspice 32x32: sram8t", "[circuit][ngspice][slow]") { check_32x32("sram8t", false, 1e-5); }
+TEST_CASE("native vs ngspice 32x32: rram1t1r", "[circuit][ngspice][slow]") { check_32x32("rram1t1r", false, 1e-5); }
+TEST_CASE("native vs ngspice 32x32: passive resistor", "[circuit][ngspice][slow]") { check_32x32("passive", false, 1e-9); }
+TEST_CASE("native vs ngspice 32x32: passive ReRAM", "[circuit][ngspice][slow]") { check_32x32("passive", true, 1e-5); }
 
 TEST_CASE("ideal limit: zero wire resistance gives exactly the sum of isolated cell currents", "[circuit]") {
-  for (auto kind : {CellKind::sram8t, CellKind::rram1t1r, CellKind::passive}) {
+  for (auto kind : {"sram8t", "rram1t1r", "passive"}) {
     const auto x = make(kind, 16, 0.0, false, 5);
     const auto sol = circuit::solve_crossbar(x);
     for (int j = 0; j < x.cols; ++j) {
       double sum = 0;
       for (int i = 0; i < x.rows; ++i) sum += circuit::isolated_cell_current(x, x.input(i), x.weight(i, j));
-      INFO(to_string(kind) << " column " << j);
+      INFO(kind << " column " << j);
       CHECK(std::abs(sol.column_current_A[j] - sum) <= 1e-13 * std::abs(sum));  // same numbers, summed
     }
   }
   // The ladder with tiny wires approaches the ideal limit continuously (the ideal branch is not a
   // separate model): 1 micro-ohm wires change a column by ~I*R/V ~ 1e-9 relative.
-  auto x = make(CellKind::sram8t, 16, 1e-6, false, 5);
+  auto x = make("sram8t", 16, 1e-6, false, 5);
   const auto tiny = circuit::solve_crossbar(x), ideal = circuit::solve_crossbar(x.ideal());
   CHECK(worst_rel(tiny.column_current_A, ideal.column_current_A, 1e-12) <= 1e-7);
   CHECK(worst_rel(tiny.column_current_A, ideal.column_current_A, 1e-12) > 0);
@@ -76,28 +76,28 @@ TEST_CASE("ideal limit: zero wire resistance gives exactly the sum of isolated c
 
 TEST_CASE("IR-drop map matches ngspice node voltages", "[circuit][ngspice]") {
   spice::Session session;
-  for (auto kind : {CellKind::sram8t, CellKind::rram1t1r, CellKind::passive}) {
+  for (auto kind : {"sram8t", "rram1t1r", "passive"}) {
     const auto x = make(kind, 8, 20.0, true, 1);
     circuit::SolveOptions o;
     o.node_voltages = true;
     const auto sol = circuit::solve_crossbar(x, o);
     std::vector<std::string> names;
-    const char* bl = kind == CellKind::passive ? "c" : "bl";
+    const char* bl = kind == "passive" ? "c" : "bl";
     for (int i = 0; i < 8; ++i) names.push_back(fmt::format("{}{}_{}", bl, i, 3));
     session.load(write_deck(x));
     const auto r = session.run_op(names);
     for (int i = 0; i < 8; ++i) {
-      INFO(to_string(kind) << " " << names[i]);
+      INFO(kind << " " << names[i]);
       // ngspice's node voltages carry its vntol = 1e-10 V + reltol 1e-7 stopping rule.
       CHECK(std::abs(sol.bitline_V[static_cast<size_t>(i) * 8 + 3] - r.values.at(names[i])) <= 1e-8);
     }
     // The IR drop is real: the far end of the bitline has moved from the terminal voltage.
-    CHECK(std::abs(sol.bitline_V[3] - (kind == CellKind::passive ? 0.0 : x.v_read_V)) > 1e-4);
+    CHECK(std::abs(sol.bitline_V[3] - (kind == "passive" ? 0.0 : x.v_read_V)) > 1e-4);
   }
 }
 
 TEST_CASE("passive factorization: many input vectors at once equal single solves", "[circuit]") {
-  const auto x = make(CellKind::passive, 24, 8.3, false, 11);
+  const auto x = make("passive", 24, 8.3, false, 11);
   const circuit::PassiveNetwork nd(x), amd(x, circuit::PassiveOrdering::amd), lu(x, circuit::PassiveOrdering::colamd_lu),
       nds(x, circuit::PassiveOrdering::nested_dissection_simplicial);
   Eigen::MatrixXd drive(24, 5);
@@ -126,7 +126,7 @@ TEST_CASE("passive factorization: many input vectors at once equal single solves
 }
 
 TEST_CASE("results do not depend on the thread count", "[circuit]") {
-  const auto x = make(CellKind::sram8t, 32, 8.3, false, 2);
+  const auto x = make("sram8t", 32, 8.3, false, 2);
   circuit::SolveOptions one, four;
   four.threads = 4;
   CHECK(circuit::solve_crossbar(x, one).column_current_A == circuit::solve_crossbar(x, four).column_current_A);
@@ -134,7 +134,7 @@ TEST_CASE("results do not depend on the thread count", "[circuit]") {
 
 TEST_CASE("table-driven 8T solve agrees with ngspice using the same model", "[circuit][ngspice][table]") {
   spice::Session session;
-  auto x = make(CellKind::sram8t, 16, 8.3, false, 9);
+  auto x = make("sram8t", 16, 8.3, false, 9);
   // 5 mV grid over [-0.05, 0.75] V: the 8T cell's nodes stay within [0, v_read = 0.3 V].
   const auto table = std::make_shared<circuit::TransistorTable>(
       circuit::characterize_transistor(session, x, {-0.05, 0.75, 0.005}));
@@ -167,7 +167,7 @@ TEST_CASE("table-driven 8T solve agrees with ngspice using the same model", "[ci
 }
 
 TEST_CASE("bad input: non-convergent Newton names the column and progress", "[circuit][errors]") {
-  auto x = make(CellKind::sram8t, 16, 50.0, true, 1);
+  auto x = make("sram8t", 16, 50.0, true, 1);
   circuit::SolveOptions o;
   o.max_newton_iterations = 2;  // far too few for 50-ohm wires: must fail loudly, not return iterate 2
   try {
@@ -194,17 +194,17 @@ TEST_CASE("bad input: non-convergent Newton names the column and progress", "[ci
 TEST_CASE("bad input: a floating node is reported as a singular network", "[circuit][errors]") {
   // Passive array with open (infinite-resistance) column wires and open HRS cells: the column-line
   // node of every 0-weight cell hangs on nothing.
-  auto x = make(CellKind::passive, 4, 8.3, false, 3);
+  auto x = make("passive", 4, 8.3, false, 3);
   x.parasitics.r_bitline_ohm = std::numeric_limits<double>::infinity();
-  x.r_hrs_ohm = std::numeric_limits<double>::infinity();
+  x.params.numbers["r_hrs_ohm"] = std::numeric_limits<double>::infinity();
   CHECK_THROWS_WITH(circuit::solve_crossbar(x), Catch::Contains("singular network") && Catch::Contains("floating"));
   // The same array with finite HRS is fine.
-  x.r_hrs_ohm = 100e3;
+  x.params.numbers["r_hrs_ohm"] = 100e3;
   CHECK_NOTHROW(circuit::solve_crossbar(x));
 }
 
 TEST_CASE("user transistor without a table is refused with the next step", "[circuit][errors]") {
-  auto x = make(CellKind::sram8t, 4, 8.3, false, 3);
+  auto x = make("sram8t", 4, 8.3, false, 3);
   x.user_models = UserModels{"my.lib", {}, "my_nfet", ""};
   CHECK_THROWS_WITH(circuit::solve_crossbar(x), Catch::Contains("characterize-cell"));
 }
@@ -227,7 +227,7 @@ std::vector<double> full_newton_columns(const Crossbar& x, double reltol) {
       f1.fet = f2.fet = &fet;
       f1.vg = in ? x.vdd_V : 0.0;
       f2.vg = w ? x.vdd_V : 0.0;
-      if (x.cell == CellKind::sram8t) {
+      if (x.cell_name() == "sram8t") {
         t.branches = {f1, f2};
       } else {
         t.branches.e1.kind = Branch::Kind::reram;
@@ -253,7 +253,7 @@ TEST_CASE("ladder fast path (leak model, lockstep columns, SIMD devices) equals 
   // The fast path evaluates leaking cells once (after a log-linear model) and propagates the pA
   // correction linearly; its error bound is ~(correction / column current)^2 plus the leak cells'
   // own tolerance share, far below reltol. Full Newton at reltol 1e-13 is the reference.
-  for (auto kind : {CellKind::sram8t, CellKind::rram1t1r})
+  for (auto kind : {"sram8t", "rram1t1r"})
     for (double r : {-1.0, 50.0})
       for (bool ones : {false, true}) {
         auto x = make(kind, 64, r < 0 ? 0.0 : r, ones, 9);
@@ -262,7 +262,7 @@ TEST_CASE("ladder fast path (leak model, lockstep columns, SIMD devices) equals 
         x.weights.resize(static_cast<size_t>(x.rows) * x.cols);
         const auto fast = circuit::solve_crossbar(x).column_current_A;
         const auto ref = full_newton_columns(x, 1e-13);
-        INFO(to_string(kind) << " r_wire " << r << (ones ? " all-ones" : " random"));
+        INFO(kind << " r_wire " << r << (ones ? " all-ones" : " random"));
         const double w = worst_rel(fast, ref, 1e-15);
         INFO("worst relative column difference " << w);
         CHECK(w <= 1e-9);

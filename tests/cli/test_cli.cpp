@@ -129,3 +129,30 @@ TEST_CASE("every command explains itself with --help", "[cli]") {
     CHECK(r.output.find("Usage") != std::string::npos);
   }
 }
+
+TEST_CASE("infer on 1T-1ReRAM tiles with an array_ps LUT works for every converter", "[cli][cells]") {
+  const auto dir = scratch("infer_rram");
+  std::ofstream(dir / "lut.toml") << "[characterize]\nkind = \"array_ps\"\nseed = 1\n[array_ps]\ncells = [\"rram1t1r\"]\n"
+                                     "rows = [16]\npatterns = 40\nholdout_patterns = 10\n";
+  const auto lut = run("characterize " + (dir / "lut.toml").string() + " -o " + (dir / "lut").string());
+  INFO(lut.output);
+  REQUIRE(lut.status == 0);
+  // A 4-bit ADC over the 16-row column's ideal full scale (16 LRS cells at 0.2 V with 7nm defaults).
+  std::ofstream(dir / "adc.toml") << "[characterize]\nkind = \"adc\"\nseed = 1\n[adc]\nbits = 4\n"
+                                     "full_scale_A = 2.4e-4\ncolumns = 4\n";
+  REQUIRE(run("characterize " + (dir / "adc.toml").string() + " -o " + (dir / "adc").string()).status == 0);
+  for (const std::string& conv : std::vector<std::string>{"ideal", "calibrated", "adc:" + (dir / "adc").string(), "mtj:stox:8"}) {
+    const auto r = run("infer --cell rram1t1r --rows 16 --array-lut " +
+                       (dir / "lut").string() + " --converter " + conv + " --images 20 --json");
+    INFO(conv << "\n" << r.output);
+    CHECK(r.status == 0);
+    const auto brace = r.output.find('{');
+    REQUIRE(brace != std::string::npos);
+    const auto j = nlohmann::json::parse(r.output.substr(brace));
+    // The calibrated converter inverts the LUT's mean transfer, which includes the active HRS cells'
+    // current (hrs axis): on 16-row tiles it reads almost every partial sum right, so its accuracy
+    // stays near software's (95% on these 20 images). The uncalibrated ones count HRS leakage as
+    // conducting cells (about 1/8 of an LRS cell each) and may fail: that is the physics, not a bug.
+    if (conv == "calibrated") CHECK(j.at("accuracy").get<double>() >= 0.8);
+  }
+}

@@ -156,7 +156,7 @@ TEST_CASE("column features: centroid 0 nearest the sense end, 1 farthest; axis v
   for (int i = 0; i < 3; ++i) w[i * cols + 1] = 1;
   const auto f0 = column_features(rows, cols, 0, in, w);
   const auto f1 = column_features(rows, cols, 1, in, w);
-  const LoadNormalizer norm(rows, rail_weights("sram8t", 8.3, 8.3));
+  const LoadNormalizer norm(rows, RailWeights{0, 1});  // both rails referenced at the bottom (sram8t)
   CHECK(f0.k == 3);
   CHECK(axis_value("z", f0, norm) == 0.0);
   CHECK(axis_value("z", f1, norm) == 1.0);
@@ -175,10 +175,8 @@ TEST_CASE("column features: centroid 0 nearest the sense end, 1 farthest; axis v
   CHECK(axis_value("z", g1, norm) == Approx(10.0 / 12));
   CHECK(centroid_z(rows, 0, 0) == 0.5);
   CHECK(centroid_z(rows, rows, 36) == 0.5);
-  // rram1t1r rails: bitline fed from the top, source line to the bottom.
-  const auto rr = rail_weights("rram1t1r", 8.3, 8.3);
-  CHECK(rr.top == 0.5);
-  CHECK(rr.bottom == 0.5);
+  for (const char* name : {"k", "q", "hrs", "z", "column", "activity"}) CHECK(axis_name(*parse_axis(name)) == name);
+  CHECK(!parse_axis("colour"));
 }
 
 TEST_CASE("ArrayPsLut finds configurations and predicts by interpolation") {

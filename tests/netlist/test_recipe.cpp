@@ -53,7 +53,7 @@ TEST_CASE("recipe defaults come from the technology file", "[recipe]") {
   const auto& x = r.crossbar;
   CHECK(x.rows == 4);
   CHECK(x.cols == 3);
-  CHECK(x.cell == CellKind::sram8t);
+  CHECK(x.cell_name() == "sram8t");
   CHECK(x.parasitics.r_bitline_ohm == 8.3);   // models/tech/7nm.toml [sram8t]
   CHECK(x.parasitics.r_sourceline_ohm == 8.3);
   CHECK(x.parasitics.r_wordline_ohm == 23.0);

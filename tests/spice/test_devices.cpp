@@ -27,7 +27,7 @@ double drain_current(spice::Session& s, const std::string& flavour, double vg, d
 }
 
 // One cell, ideal wires: the crossbar path itself, so the deck writer's wiring is checked too.
-double single_cell(spice::Session& s, CellKind kind, double v_read, bool bit) {
+double single_cell(spice::Session& s, std::string kind, double v_read, bool bit) {
   auto x = make_crossbar(load_technology("7nm"), kind, 1, 1);
   x.parasitics = {};
   x.v_read_V = v_read;
@@ -67,13 +67,13 @@ TEST_CASE("MVS FinFET is symmetric in drain and source", "[spice][mvs]") {
 TEST_CASE("a stored 0 cuts the 8T read stack off", "[spice][mvs][sram8t]") {
   spice::Session s;
   // NMOS B off: the stack leaks at the 1 pA-per-fin SRAM-VT Ioff scale, 6 orders below a read.
-  CHECK(single_cell(s, CellKind::sram8t, 0.3, false) < 1e-11);
+  CHECK(single_cell(s, "sram8t", 0.3, false) < 1e-11);
 }
 
 TEST_CASE("Stanford ReRAM alone: ~10 kohm LRS and ~100 kohm HRS at 0.2 V", "[spice][reram]") {
   spice::Session s;
-  auto x = make_crossbar(load_technology("7nm"), CellKind::passive, 1, 1);
-  x.passive_cell = PassiveCell::reram;
+  auto x = make_crossbar(load_technology("7nm"), "passive", 1, 1);
+  x.params.choices["passive_cell"] = "reram";
   x.parasitics = {};
   x.v_read_V = 0.2;
   x.inputs = {1};
@@ -95,7 +95,7 @@ TEST_CASE("a user model library replaces the shipped transistor", "[spice][model
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "user.lib") << ".include " << (models_dir() / "spice" / "finfet_7nm.lib").string()
                                   << "\n.subckt my_nfet d g s nfin=1\nXu d g s nfet_sramvt nfin={nfin}\n.ends\n";
-  auto x = make_crossbar(load_technology("7nm"), CellKind::sram8t, 3, 2);
+  auto x = make_crossbar(load_technology("7nm"), "sram8t", 3, 2);
   x.inputs = {1, 1, 0};
   x.weights = {1, 0, 1, 1, 1, 1};
   spice::Session s;

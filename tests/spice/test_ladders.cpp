@@ -12,7 +12,7 @@ using namespace xbarkit::netlist;
 namespace {
 
 Crossbar passive(int rows, int cols, double r_wl, double r_bl) {
-  auto x = make_crossbar(load_technology("7nm"), CellKind::passive, rows, cols);
+  auto x = make_crossbar(load_technology("7nm"), "passive", rows, cols);
   x.parasitics = {r_bl, 0.0, r_wl};
   x.v_read_V = 0.2;
   for (int i = 0; i < rows; ++i) x.inputs[i] = 1;
@@ -20,7 +20,7 @@ Crossbar passive(int rows, int cols, double r_wl, double r_bl) {
   return x;
 }
 
-double cell_r(const Crossbar& x, int i, int j) { return x.weight(i, j) ? x.r_lrs_ohm : x.r_hrs_ohm; }
+double cell_r(const Crossbar& x, int i, int j) { return x.weight(i, j) ? x.params.number("r_lrs_ohm") : x.params.number("r_hrs_ohm"); }
 
 // 1xN: one row driven at V through r_wl per segment; column j is a shunt R_cell + r_bl to 0 V.
 // Exact solution of the ladder: input impedances from the far end, then currents forwards.

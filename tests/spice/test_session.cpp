@@ -58,7 +58,7 @@ TEST_CASE("worker pool: several decks on 2 workers, a failing one is reported, t
     jobs.push_back({fmt::format("divider {}\nV1 a 0 {}\nR1 a b 1k\nR2 b 0 1k\n.op\n.end\n", k, k), {"v(b)"}});
   jobs.insert(jobs.begin() + 2, spice::SpiceJob{kNoSolution, {"v(b)"}});
   // A real crossbar deck too.
-  auto x = netlist::make_crossbar(netlist::load_technology("7nm"), netlist::CellKind::sram8t, 2, 2);
+  auto x = netlist::make_crossbar(netlist::load_technology("7nm"), "sram8t", 2, 2);
   x.inputs = {1, 1};
   x.weights = {1, 0, 1, 1};
   jobs.push_back(spice::crossbar_job(x));
@@ -86,7 +86,7 @@ TEST_CASE("worker pool: several decks on 2 workers, a failing one is reported, t
 TEST_CASE("worker pool reports a worker killed mid-job and completes the rest", "[spice][workers]") {
   // Job 1 is a 40x40 8T array (about a second in ngspice); the others are trivial. When the first
   // trivial job finishes, the worker busy with job 1 is killed, as a crash or the OOM killer would.
-  auto big = netlist::make_crossbar(netlist::load_technology("7nm"), netlist::CellKind::sram8t, 40, 40);
+  auto big = netlist::make_crossbar(netlist::load_technology("7nm"), "sram8t", 40, 40);
   big.inputs.assign(big.inputs.size(), 1);
   big.weights.assign(big.weights.size(), 1);
   std::vector<spice::SpiceJob> jobs;

@@ -15,7 +15,7 @@
 //   input_density = [0.05, 0.95]      # range of the per-array input density (lo, hi; one value = fixed)
 //   weight_density = [0.05, 0.95]     # range of the per-column weight density
 //   gradient = 0.5                    # max tilt of those densities from top to bottom row
-//   axes = ["k", "q"]                 # table axes (k | q | hrs | z | column | activity); default per
+//   axes = ["k", "q"]                 # table axes (lut::axis_names()); default: the cell kind's, per
 //                                     # topology: sram8t (k, q), rram1t1r (k, q, hrs), passive
 //                                     # (k, column, activity)
 //   grid_points = 11                  # grid points on [0, 1] for q / z / column / activity
@@ -58,7 +58,7 @@ namespace {
 
 struct Config {
   std::string name;  // table name
-  netlist::CellKind cell;
+  const netlist::Cell* cell = nullptr;
   int rows = 0, cols = 0;
   double wire_scale = 1;
   bool spice_check = false;
@@ -103,11 +103,12 @@ public:
   ArrayPsKind(const Recipe& recipe, const TomlSection& s) : seed_(recipe.seed) {
     tech_ = netlist::load_technology(s.string("tech").value_or("7nm"), recipe.base_dir);
     const auto cells = s.string_array("cells").value_or(std::vector<std::string>{"sram8t"});
-    std::vector<netlist::CellKind> kinds;
+    std::vector<const netlist::Cell*> kinds;
     for (const auto& c : cells) {
-      const auto k = netlist::parse_cell_kind(c);
-      if (!k) throw s.error("cells", fmt::format("unknown cell kind '{}' (sram8t | rram1t1r | passive)", c));
-      kinds.push_back(*k);
+      const netlist::Cell* k = netlist::find_cell(c);
+      if (!k) throw s.error("cells", fmt::format("unknown cell kind '{}' ({})", c, netlist::cell_names()));
+      if (!tech_.arrays.count(c)) throw s.error("cells", fmt::format("the technology has no [{}] table", c));
+      kinds.push_back(k);
     }
     if (kinds.empty()) throw s.error("cells", "needs at least one cell kind");
     auto rows = integer_list(s, "rows");
@@ -146,8 +147,7 @@ public:
     if (!(stats_.gradient >= 0 && stats_.gradient <= 2)) throw s.error("gradient", "must be in [0, 2]");
     axes_override_ = s.string_array("axes").value_or(std::vector<std::string>{});
     for (const auto& a : axes_override_)
-      if (a != "k" && a != "q" && a != "hrs" && a != "z" && a != "column" && a != "activity")
-        throw s.error("axes", fmt::format("unknown axis '{}' (k | q | hrs | z | column | activity)", a));
+      if (!lut::parse_axis(a)) throw s.error("axes", fmt::format("unknown axis '{}' ({})", a, lut::axis_names()));
     if (!axes_override_.empty() && std::find(axes_override_.begin(), axes_override_.end(), "k") == axes_override_.end())
       throw s.error("axes", "must include k (the ideal partial sum)");
 
@@ -175,9 +175,9 @@ public:
           c.rows = static_cast<int>(r);
           c.cols = cols_opt ? static_cast<int>(*cols_opt) : c.rows;
           c.wire_scale = w;
-          c.name = fmt::format("{}_r{}_w{}", netlist::to_string(kind), r, scale_name(w));
+          c.name = fmt::format("{}_r{}_w{}", kind->name(), r, scale_name(w));
           c.spice_check = spice_rows == c.rows &&
-                          (spice_cells.empty() || std::count(spice_cells.begin(), spice_cells.end(), netlist::to_string(kind))) &&
+                          (spice_cells.empty() || std::count(spice_cells.begin(), spice_cells.end(), kind->name())) &&
                           (spice_scales.empty() || std::count(spice_scales.begin(), spice_scales.end(), w));
           configs_.push_back(c);
         }
@@ -193,7 +193,7 @@ public:
           points_.push_back(pt);
         }
       };
-      if (c.cell != netlist::CellKind::passive) add(Set::anchors, anchor_count(c.rows, c.cols), per_point_);
+      if (c.cell->topology() == netlist::Topology::column_ladder) add(Set::anchors, anchor_count(c.rows, c.cols), per_point_);
       add(Set::train, patterns_, per_point_);
       add(Set::holdout, holdout_, per_point_);
       if (c.spice_check) add(Set::spice, spice_patterns_, 1);
@@ -213,10 +213,8 @@ public:
   }
 
   netlist::Crossbar array_of(const Config& c) const {
-    auto x = netlist::make_crossbar(tech_, c.cell, c.rows, c.cols);
-    x.parasitics.r_bitline_ohm *= c.wire_scale;
-    x.parasitics.r_sourceline_ohm *= c.wire_scale;
-    x.parasitics.r_wordline_ohm *= c.wire_scale;
+    auto x = netlist::make_crossbar(tech_, c.cell->name(), c.rows, c.cols);
+    netlist::scale_wires(x, c.wire_scale);
     return x;
   }
 
@@ -297,9 +295,7 @@ public:
 
   std::vector<std::string> axes_for(const Config& c) const {
     if (!axes_override_.empty()) return axes_override_;
-    if (c.cell == netlist::CellKind::passive) return {"k", "column", "activity"};
-    if (c.cell == netlist::CellKind::rram1t1r) return {"k", "q", "hrs"};
-    return {"k", "q"};
+    return c.cell->default_array_ps_axes();
   }
 
   lut::Bundle assemble(const std::vector<PointResult>& results) const override {
@@ -341,8 +337,8 @@ public:
       spec.rows = c.rows;
       spec.cols = c.cols;
       spec.axes = axes_for(c);
-      const auto rails = lut::rail_weights(netlist::to_string(c.cell), x0.parasitics.r_bitline_ohm,
-                                           x0.parasitics.r_sourceline_ohm);
+      const auto cell_rails = c.cell->rail_load_weights(x0);
+      const lut::RailWeights rails{cell_rails.top, cell_rails.bottom};
       spec.rails = rails;
       spec.min_effective_samples = min_samples_;
       for (const auto& a : spec.axes) {
@@ -356,7 +352,7 @@ public:
         }
         spec.points.push_back(p);
       }
-      nlohmann::json cj{{"table", c.name}, {"cell", netlist::to_string(c.cell)}, {"rows", c.rows}, {"cols", c.cols},
+      nlohmann::json cj{{"table", c.name}, {"cell", c.cell->name()}, {"rows", c.rows}, {"cols", c.cols},
                         {"wire_scale", c.wire_scale}, {"failed_points", failed}};
       if (fit_samples.empty() || train.empty()) {
         cj["error"] = "no samples (every training point failed); no table";
@@ -369,26 +365,21 @@ public:
       const std::string transfer_name = c.name + "_transfer";
       auto transfer = build_transfer_table(transfer_name, c.rows, train);
       const double fs = table.attributes.at("full_scale_A").get<double>();
-      table.attributes = {{"role", "array_ps"},
-                          {"cell", netlist::to_string(c.cell)},
-                          {"rows", c.rows},
-                          {"cols", c.cols},
-                          {"wire_scale", c.wire_scale},
-                          {"r_bitline_ohm", x0.parasitics.r_bitline_ohm},
-                          {"r_sourceline_ohm", x0.parasitics.r_sourceline_ohm},
-                          {"r_wordline_ohm", x0.parasitics.r_wordline_ohm},
-                          {"v_read_V", x0.v_read_V},
-                          {"full_scale_A", fs},
-                          {"ideal_cell_current_A", ideal_cell},
-                          {"ideal_off_cell_current_A", ideal_off_cell},
-                          {"rail_weight_top", rails.top},
-                          {"rail_weight_bottom", rails.bottom},
-                          {"transfer_table", transfer_name},
-                          {"samples", fit_samples.size()},
-                          {"axes_reason", c.cell == netlist::CellKind::passive
-                                              ? "rows carry current: column position and row activity couple columns"
-                                              : "columns decouple; to first order the IR-drop loss is proportional to "
-                                                "the sum over wire segments of (conducting cells beyond it)^2 (q)"}};
+      lut::ArrayPsConfig attrs;
+      attrs.cell = c.cell->name();
+      attrs.rows = c.rows, attrs.cols = c.cols, attrs.wire_scale = c.wire_scale;
+      attrs.r_bitline_ohm = x0.parasitics.r_bitline_ohm;
+      attrs.r_sourceline_ohm = x0.parasitics.r_sourceline_ohm;
+      attrs.r_wordline_ohm = x0.parasitics.r_wordline_ohm;
+      attrs.v_read_V = x0.v_read_V;
+      attrs.full_scale_A = fs;
+      attrs.ideal_cell_current_A = ideal_cell;
+      attrs.ideal_off_cell_current_A = ideal_off_cell;
+      attrs.rails = rails;
+      attrs.transfer_table = transfer_name;
+      attrs.samples = fit_samples.size();
+      attrs.axes_reason = c.cell->array_ps_axes_reason();
+      table.attributes = attrs.to_attributes();
       transfer.attributes = {{"role", "array_ps_transfer"}, {"of", c.name}, {"samples", train.size()}};
       const auto check = check_held_out(table, holdout, c.rows, rails, ideal_cell);
       cj["full_scale_A"] = fs;

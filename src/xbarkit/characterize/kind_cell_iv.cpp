@@ -43,10 +43,12 @@ public:
   CellIvKind(const Recipe& recipe, const TomlSection& s) {
     tech_ = netlist::load_technology(s.string("tech").value_or("7nm"), recipe.base_dir);
     for (const auto& c : s.string_array("cells").value_or(std::vector<std::string>{"sram8t", "rram1t1r"})) {
-      const auto k = netlist::parse_cell_kind(c);
-      if (!k) throw s.error("cells", fmt::format("unknown cell kind '{}' (sram8t | rram1t1r)", c));
-      if (*k == netlist::CellKind::passive) throw s.error("cells", "passive arrays have no transistor to characterize");
-      cells_.push_back(*k);
+      const netlist::Cell* k = netlist::find_cell(c);
+      if (!k) throw s.error("cells", fmt::format("unknown cell kind '{}' ({})", c, netlist::cell_names()));
+      if (!tech_.arrays.count(c)) throw s.error("cells", fmt::format("the technology has no [{}] table", c));
+      if (tech_.array(c).transistor.empty())
+        throw s.error("cells", fmt::format("{} arrays have no transistor to characterize", c));
+      cells_.push_back(c);
     }
     if (cells_.empty()) throw s.error("cells", "needs at least one cell kind");
     grid_.v_min = s.number("v_min").value_or(-0.1);
@@ -55,10 +57,10 @@ public:
     if (!(grid_.v_max > grid_.v_min)) throw s.error("v_max", "must be greater than v_min");
     if (!(grid_.step > 0) || (grid_.v_max - grid_.v_min) / grid_.step > 2000)
       throw s.error("step", "must be > 0 and give at most 2000 points per axis");
-    for (auto c : cells_) points_.push_back({fmt::format("{}/{}", netlist::to_string(c), flavour(c))});
+    for (auto c : cells_) points_.push_back({fmt::format("{}/{}", c, flavour(c))});
   }
 
-  std::string flavour(netlist::CellKind c) const { return tech_.array(netlist::to_string(c)).transistor; }
+  std::string flavour(const std::string& c) const { return tech_.array(c).transistor; }
   const std::vector<Point>& points() const override { return points_; }
   std::string engine() const override { return "ngspice (in-process session), circuit::characterize_transistor"; }
   std::vector<std::filesystem::path> model_files() const override { return {tech_.file, tech_.finfet_spice_lib}; }
@@ -86,14 +88,14 @@ public:
       std::vector<double> v(static_cast<size_t>(n));
       for (int k = 0; k < n; ++k) v[static_cast<size_t>(k)] = grid_.v_min + k * grid_.step;
       const auto gates = r.at("gates_V").get<std::vector<double>>();
-      const std::string base = fmt::format("{}_{}", netlist::to_string(cells_[i]), flavour(cells_[i]));
+      const std::string base = fmt::format("{}_{}", cells_[i], flavour(cells_[i]));
       for (size_t g = 0; g < gates.size(); ++g) {
         lut::Table t(fmt::format("{}_vg{:g}", base, gates[g]), {{"vd_V", "V", v}, {"vs_V", "V", v}}, {{"id_A", "A"}});
         const auto s = r.at("samples")[g].get<std::vector<double>>();
         if (s.size() != t.node_count()) throw Error(fmt::format("cell_iv {}: {} samples for {} grid nodes", base, s.size(), t.node_count()));
         for (size_t nd = 0; nd < s.size(); ++nd) t.value(nd, 0) = s[nd];  // index iv_d * n + iv_s: same order
-        t.attributes = {{"role", "cell_iv"}, {"cell", netlist::to_string(cells_[i])}, {"flavour", flavour(cells_[i])},
-                        {"nfin", tech_.array(netlist::to_string(cells_[i])).nfin}, {"gate_V", gates[g]},
+        t.attributes = {{"role", "cell_iv"}, {"cell", cells_[i]}, {"flavour", flavour(cells_[i])},
+                        {"nfin", tech_.array(cells_[i]).nfin}, {"gate_V", gates[g]},
                         {"description", r.at("description")}};
         t.preferred_interp = lut::Interp::monotone_cubic;
         b.tables.push_back(std::move(t));
@@ -108,7 +110,7 @@ public:
 
 private:
   netlist::Technology tech_;
-  std::vector<netlist::CellKind> cells_;
+  std::vector<std::string> cells_;
   circuit::TableGrid grid_;
   std::vector<Point> points_;
 };

@@ -141,8 +141,9 @@ TransistorTable TransistorTable::load(const std::filesystem::path& path) {
 }
 
 TransistorTable characterize_transistor(spice::Session& session, const netlist::Crossbar& xbar, const TableGrid& grid) {
-  if (xbar.cell == netlist::CellKind::passive)
-    throw InputError("crossbar", "array.cell", "passive arrays have no transistor to characterize");
+  if (!xbar.kind().uses_transistor(xbar))
+    throw InputError("crossbar", "array.cell",
+                     fmt::format("{} arrays have no transistor to characterize", xbar.cell_name()));
   // The model section exactly as the crossbar's deck writes it (shipped flavour inlined, or the user's
   // library and OSDI files), taken from the deck of a 1x1 array of the same kind; that array's own
   // elements stay in the deck as harmless extras.

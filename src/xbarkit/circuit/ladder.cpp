@@ -21,6 +21,11 @@ BranchResidual Branch::residual(double i, double va, double vb) const {
       return {i - t.i, 1.0, -t.d1, -t.d2};
     }
     case Kind::reram: break;
+    case Kind::two_terminal: {
+      double c, d;
+      model->eval(va - vb, c, d);
+      return {i - c, 1.0, -d, d};
+    }
   }
   double c, d;
   reram.eval(va - vb, c, d);
@@ -32,6 +37,11 @@ IV2 Branch::current(double va, double vb) const {
     case Kind::fet: return fet->current(va, vg, vb);
     case Kind::fet_table: return table->eval(table_gate, va, vb);
     case Kind::reram: break;
+    case Kind::two_terminal: {
+      double c, d;
+      model->eval(va - vb, c, d);
+      return {c, d, -d};
+    }
   }
   double c, d;
   reram.eval(va - vb, c, d);
@@ -432,18 +442,21 @@ typedef long long LaneI __attribute__((vector_size(4 * sizeof(double)), aligned(
 
 // How each branch position (0: a -> x, 1: x -> b) is evaluated: built-in transistors of one MvsFet
 // in every cell type used go through residual_batch, ReRAMs (one v0) through sinh_cosh_batch, both
-// without per-branch dispatch; anything else branch by branch (Branch::residual).
+// without per-branch dispatch, a cell's own two-terminal model (one model) through its eval_batch;
+// anything else branch by branch (Branch::residual).
 struct BatchPlan {
   const MvsFet* fet[2] = {nullptr, nullptr};
   bool reram[2] = {false, false};
   double inv_v0[2] = {0, 0};
+  const netlist::BranchModel* model[2] = {nullptr, nullptr};
 };
 
 BatchPlan plan_batches(const LadderCellType* types, const bool* used, int n_types) {
   BatchPlan p;
   for (int e = 0; e < 2; ++e) {
     const MvsFet* f = nullptr;
-    bool all_fet = true, all_reram = true, first = true;
+    const netlist::BranchModel* m = nullptr;
+    bool all_fet = true, all_reram = true, all_model = true, first = true;
     double inv_v0 = 0;
     for (int t = 0; t < n_types; ++t) {
       if (!used[t]) continue;
@@ -452,8 +465,11 @@ BatchPlan plan_batches(const LadderCellType* types, const bool* used, int n_type
       else f = br.fet;
       if (br.kind != Branch::Kind::reram || (!first && br.reram.inv_v0_per_V() != inv_v0)) all_reram = false;
       else inv_v0 = br.reram.inv_v0_per_V();
+      if (br.kind != Branch::Kind::two_terminal || (m != nullptr && m != br.model)) all_model = false;
+      else m = br.model;
       first = false;
     }
+    p.model[e] = all_model ? m : nullptr;
     p.fet[e] = all_fet ? f : nullptr;
     p.reram[e] = !all_fet && all_reram && !first;
     p.inv_v0[e] = inv_v0;
@@ -492,6 +508,14 @@ void eval_list(const LadderCellType* types, const BatchPlan& plan, int count, co
         const double kk = br.reram.scale_A(), d = kk * ch[k] * inv_v0;
         rg[k] = i[fl[k]] - kk * sh[k], rgi[k] = 1.0, rga[k] = -d, rgb[k] = d;
       }
+    } else if (plan.model[e] != nullptr) {  // as Branch::residual for two_terminal
+      double *u = ws.q_id.data() + o, *cur = ws.q_g.data() + o, *di = ws.q_gi.data() + o;
+      for (int k = 0; k < count; ++k) {
+        const int f = fl[k];
+        u[k] = e == 0 ? b[f] - x[f] : x[f] - s[f];
+      }
+      plan.model[e]->eval_batch(count, u, cur, di);
+      for (int k = 0; k < count; ++k) rg[k] = i[fl[k]] - cur[k], rgi[k] = 1.0, rga[k] = -di[k], rgb[k] = di[k];
     } else {
       for (int k = 0; k < count; ++k) {
         const int f = fl[k];

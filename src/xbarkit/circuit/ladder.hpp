@@ -2,9 +2,8 @@
 // Per-column ladder solver for sram8t and rram1t1r arrays (internal to circuit/; use solver.hpp).
 //
 // One column: bitline nodes b_i and source-line nodes s_i (i = 0..rows-1, top to bottom), wire
-// conductances Gb, Gs per segment. Cell i is two branches in series, a -> x -> b:
-//   sram8t   : E1 = NMOS A (d = b_i, gate = wordline i, s = x_i), E2 = NMOS B (d = x_i, gate = bit, s = s_i)
-//   rram1t1r : E1 = ReRAM (p = b_i, n = x_i),                    E2 = NMOS (d = x_i, gate = wordline i, s = s_i)
+// conductances Gb, Gs per segment. Cell i is two branches in series, b_i -> x_i -> s_i, as its cell
+// kind's ladder_cell() describes them (e.g. sram8t: NMOS A then NMOS B; rram1t1r: ReRAM then NMOS).
 // Unknowns per row: b_i, s_i, x_i and the cell current I_i; equations: KCL at b_i and s_i, and the
 // two branch residuals g1(I, b, x) = 0, g2(I, x, s) = 0 (devices.hpp). Each Newton step eliminates
 // (x_i, I_i) locally, leaving a block-tridiagonal system in (b_i, s_i) with 2x2 blocks.
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "xbarkit/circuit/devices.hpp"
+#include "xbarkit/netlist/cell.hpp"
 
 namespace xbarkit::netlist {
 struct Crossbar;
@@ -26,13 +26,16 @@ class TransistorTable;
 
 // One branch of a cell with the current I from terminal a to terminal b as its unknown.
 struct Branch {
-  enum class Kind { fet, fet_table, reram };
+  // fet: built-in MVS transistor; fet_table: SPICE-characterized transistor table; reram: built-in
+  // Stanford ReRAM; two_terminal: a cell's own equations (netlist::BranchModel, also resistors).
+  enum class Kind { fet, fet_table, reram, two_terminal };
   Kind kind = Kind::reram;
   const MvsFet* fet = nullptr;
   const TransistorTable* table = nullptr;
   int table_gate = 0;
   double vg = 0;  // gate voltage (fets)
   Reram reram;
+  const netlist::BranchModel* model = nullptr;  // two_terminal
 
   BranchResidual residual(double i, double va, double vb) const;
   // Current from a to b at fixed terminal voltages: d1 = dI/dVa, d2 = dI/dVb.

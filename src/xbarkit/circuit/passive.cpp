@@ -19,6 +19,32 @@
 namespace xbarkit::circuit {
 
 namespace {
+// Every cell of the grid a resistor: the linear (factor once) path.
+bool linear_grid(const netlist::Crossbar& x) {
+  using K = netlist::BranchSpec::Kind;
+  if (x.state.empty())
+    return x.kind().grid_cell(x, false, nullptr).kind == K::resistor && x.kind().grid_cell(x, true, nullptr).kind == K::resistor;
+  for (int i = 0; i < x.rows; ++i)
+    for (int j = 0; j < x.cols; ++j)
+      if (netlist::grid_cell_at(x, i, j).kind != K::resistor) return false;
+  return true;
+}
+
+// Per-cell grid elements without a call per cell where the cells store bits (two kinds of cell).
+template <class F>
+void for_each_grid_cell(const netlist::Crossbar& x, F&& f) {
+  if (x.state.empty()) {
+    const netlist::BranchSpec spec[2] = {x.kind().grid_cell(x, false, nullptr), x.kind().grid_cell(x, true, nullptr)};
+    for (int i = 0; i < x.rows; ++i)
+      for (int j = 0; j < x.cols; ++j) f(i, j, spec[x.weight(i, j)]);
+  } else {
+    for (int i = 0; i < x.rows; ++i)
+      for (int j = 0; j < x.cols; ++j) f(i, j, netlist::grid_cell_at(x, i, j));
+  }
+}
+}  // namespace
+
+namespace {
 
 using SpMat = Eigen::SparseMatrix<double, Eigen::ColMajor, int>;
 // Analysis and factorization times are this thread's CPU time: on a shared machine wall time
@@ -296,15 +322,19 @@ struct PassiveNetwork::Impl {
 
 PassiveNetwork::PassiveNetwork(const netlist::Crossbar& x, PassiveOrdering ordering) : impl_(std::make_unique<Impl>()) {
   x.validate();
-  if (x.cell != netlist::CellKind::passive || x.passive_cell != netlist::PassiveCell::resistor)
-    throw InputError("crossbar", "array.cell", "PassiveNetwork needs a passive array with resistor cells");
+  if (!linear_grid(x))
+    throw InputError("crossbar", "array.cell", "PassiveNetwork needs a grid array whose cells are all resistors");
   auto& m = *impl_;
   m.ordering = ordering;
   m.v_read = x.v_read_V;
   m.topo = make_topology(x, ordering == PassiveOrdering::nested_dissection ||
                                 ordering == PassiveOrdering::nested_dissection_simplicial);
   const auto& t = m.topo;
-  auto cell_g = [&](int i, int j) { return 1 / (x.weight(i, j) ? x.r_lrs_ohm : x.r_hrs_ohm); };
+  std::vector<double> conductance(static_cast<size_t>(t.rows) * t.cols);
+  for_each_grid_cell(x, [&](int i, int j, const netlist::BranchSpec& d) {
+    conductance[static_cast<size_t>(i) * t.cols + j] = 1 / d.resistance_ohm;
+  });
+  auto cell_g = [&](int i, int j) { return conductance[static_cast<size_t>(i) * t.cols + j]; };
   check_connected(t, cell_g);
 
   DriverStamper st;
@@ -432,15 +462,45 @@ CrossbarSolution PassiveNetwork::solve(const std::vector<uint8_t>& inputs, bool 
 
 namespace {
 
-// Passive array of ReRAM cells: Newton on the nodal equations, each step a sparse Cholesky solve
-// (the Jacobian is symmetric positive definite: wires plus cell conductances dI/dV = cosh > 0), with
+// One nonlinear grid cell: the built-in ReRAM or the cell kind's own two-terminal equations
+// (resistors too, when a grid mixes them with nonlinear cells).
+class GridElement {
+public:
+  GridElement(const netlist::Crossbar& x, const netlist::BranchSpec& d) : spec_(d) {
+    switch (d.kind) {
+      case netlist::BranchSpec::Kind::reram: reram_ = Reram(x.reram, d.reram_gap_m); break;
+      case netlist::BranchSpec::Kind::resistor: g_ = 1 / d.resistance_ohm; break;
+      case netlist::BranchSpec::Kind::custom:
+        if (!d.custom) throw Error("grid cell without a model (internal error)");
+        break;
+      case netlist::BranchSpec::Kind::transistor:
+        throw InputError("crossbar", "array.cell",
+                         fmt::format("cell kind '{}': the grid solver has no gate node for a transistor cell",
+                                     x.cell_name()));
+    }
+  }
+  void eval(double v, double& i, double& di_dv) const {
+    switch (spec_.kind) {
+      case netlist::BranchSpec::Kind::reram: reram_.eval(v, i, di_dv); return;
+      case netlist::BranchSpec::Kind::custom: spec_.custom->eval(v, i, di_dv); return;
+      default: i = g_ * v, di_dv = g_; return;
+    }
+  }
+
+private:
+  netlist::BranchSpec spec_;
+  Reram reram_;
+  double g_ = 0;
+};
+
+// Grid array with nonlinear cells: Newton on the nodal equations, each step a sparse Cholesky solve
+// (the Jacobian is symmetric positive definite for cells with dI/dV > 0, e.g. ReRAM's cosh), with
 // the symbolic analysis done once.
 CrossbarSolution solve_passive_reram(const netlist::Crossbar& x, const PassiveOptions& opt, bool node_voltages) {
   const Topology t = make_topology(x, true);
-  std::vector<Reram> cells;
+  std::vector<GridElement> cells;
   cells.reserve(static_cast<size_t>(t.rows) * t.cols);
-  for (int i = 0; i < t.rows; ++i)
-    for (int j = 0; j < t.cols; ++j) cells.emplace_back(x.reram, x.weight(i, j) ? x.reram.gap_lrs_m : x.reram.gap_hrs_m);
+  for_each_grid_cell(x, [&](int, int, const netlist::BranchSpec& d) { cells.emplace_back(x, d); });
   check_connected(t, [&](int i, int j) {
     double c, g;
     cells[static_cast<size_t>(i) * t.cols + j].eval(0.0, c, g);
@@ -480,7 +540,7 @@ CrossbarSolution solve_passive_reram(const netlist::Crossbar& x, const PassiveOp
     const SpMat jac_lower = nodal_lower(t, [&](int i, int j) { return cell_jacobian[static_cast<size_t>(i) * t.cols + j]; });
     if (it == 1) chol = MultifrontalCholesky(jac_lower, t.supernode_start);
     if (const int bad = chol.factorize(jac_lower); bad >= 0)
-      throw SolverError(fmt::format("native solver: singular Jacobian in the passive ReRAM array at Newton iteration {} "
+      throw SolverError(fmt::format("native solver: singular Jacobian in the nonlinear grid array at Newton iteration {} "
                                     "(pivot of the {})", it, t.describe(bad)));
     MultifrontalCholesky::RowMatrix dv = -f;
     chol.solve_in_place(dv);
@@ -494,7 +554,7 @@ CrossbarSolution solve_passive_reram(const netlist::Crossbar& x, const PassiveOp
   }
   if (!converged)
     throw SolverError(fmt::format(
-        "native solver: Newton did not converge on the passive ReRAM array after {} iterations (last update {:.3g} V, "
+        "native solver: Newton did not converge on the nonlinear grid array after {} iterations (last update {:.3g} V, "
         "tolerance {:.3g} V)", opt.max_newton_iterations, last_dv, vtol));
 
   CrossbarSolution s;
@@ -529,7 +589,7 @@ CrossbarSolution solve_passive_reram(const netlist::Crossbar& x, const PassiveOp
 }  // namespace
 
 CrossbarSolution solve_passive(const netlist::Crossbar& x, const PassiveOptions& opt, bool node_voltages) {
-  if (x.passive_cell == netlist::PassiveCell::reram) return solve_passive_reram(x, opt, node_voltages);
+  if (!linear_grid(x)) return solve_passive_reram(x, opt, node_voltages);
   const PassiveNetwork net(x, opt.ordering);
   auto s = net.solve(x.inputs, node_voltages);
   s.newton_iterations = 1;

@@ -16,8 +16,18 @@ namespace xbarkit::circuit {
 
 namespace {
 
-using netlist::CellKind;
+using netlist::BranchSpec;
 using netlist::Crossbar;
+
+// A resistor branch (cells whose ladder or grid element is linear) as a two-terminal model.
+class LinearBranch final : public netlist::BranchModel {
+public:
+  explicit LinearBranch(double r_ohm) : g_(1 / r_ohm) {}
+  void eval(double v, double& i, double& di_dv) const override { i = g_ * v, di_dv = g_; }
+
+private:
+  double g_;
+};
 
 // The four cell configurations of a ladder array, indexed by input * 2 + weight, and their isolated
 // states at the ideal terminal voltages (the Newton starting point; also the ideal-limit currents).
@@ -25,33 +35,57 @@ struct LadderCells {
   MvsFet fet;
   std::array<LadderCellType, 4> types;
   LadderSpec spec;
+  std::vector<std::shared_ptr<const netlist::BranchModel>> models;  // owned two-terminal models
 };
 
-Branch transistor_branch(const MvsFet& fet, const TransistorTable* table, double vg) {
+// The native solver's branch for one device of a cell (netlist::BranchSpec).
+Branch make_branch(const BranchSpec& d, const Crossbar& x, LadderCells& lc, const TransistorTable* table) {
   Branch b;
-  b.vg = vg;
-  if (table) {
-    b.kind = Branch::Kind::fet_table;
-    b.table = table;
-    b.table_gate = table->gate_index(vg);
-  } else {
-    b.kind = Branch::Kind::fet;
-    b.fet = &fet;
+  switch (d.kind) {
+    case BranchSpec::Kind::transistor:
+      b.vg = d.gate_V;
+      if (table) {
+        b.kind = Branch::Kind::fet_table;
+        b.table = table;
+        b.table_gate = table->gate_index(d.gate_V);
+      } else {
+        b.kind = Branch::Kind::fet;
+        b.fet = &lc.fet;
+      }
+      break;
+    case BranchSpec::Kind::reram:
+      b.kind = Branch::Kind::reram;
+      b.reram = Reram(x.reram, d.reram_gap_m);
+      break;
+    case BranchSpec::Kind::resistor:
+      lc.models.push_back(std::make_shared<LinearBranch>(d.resistance_ohm));
+      b.kind = Branch::Kind::two_terminal;
+      b.model = lc.models.back().get();
+      break;
+    case BranchSpec::Kind::custom:
+      if (!d.custom) throw Error(fmt::format("cell kind '{}' gave a custom branch without a model (internal error)", x.cell_name()));
+      lc.models.push_back(d.custom);
+      b.kind = Branch::Kind::two_terminal;
+      b.model = d.custom.get();
+      break;
   }
   return b;
 }
+
+bool uses_transistor_natively(const Crossbar& x) { return x.kind().uses_transistor(x); }
+bool uses_reram_natively(const Crossbar& x) { return x.kind().uses_reram(x); }
 
 void check_user_models(const Crossbar& x, const SolveOptions& opt) {
   if (!x.user_models) return;
   const bool user_fet = !x.user_models->transistor_subckt.empty();
   const bool user_reram = !x.user_models->reram_subckt.empty();
-  if (user_fet && !opt.transistor_table && x.cell != CellKind::passive)
+  if (user_fet && !opt.transistor_table && uses_transistor_natively(x))
     throw InputError("crossbar", "models.transistor",
                      fmt::format("the native solver has no built-in equations for the user transistor '{}': "
                                  "characterize it first (xbarkit characterize-cell RECIPE -o table.json) and solve "
                                  "with its table (--cell-table table.json)",
                                  x.user_models->transistor_subckt));
-  if (user_reram && (x.cell == CellKind::rram1t1r || x.passive_cell == netlist::PassiveCell::reram))
+  if (user_reram && uses_reram_natively(x))
     throw InputError("crossbar", "models.reram",
                      fmt::format("the native solver has no built-in equations for the user ReRAM '{}'",
                                  x.user_models->reram_subckt));
@@ -69,9 +103,10 @@ LadderSpec ladder_spec(const Crossbar& x, double reltol, int max_iterations) {
   sp.sourceline_ideal = x.parasitics.r_sourceline_ohm == 0;
   sp.g_bitline = sp.bitline_ideal ? 0 : 1 / x.parasitics.r_bitline_ohm;
   sp.g_sourceline = sp.sourceline_ideal ? 0 : 1 / x.parasitics.r_sourceline_ohm;
-  sp.v_bitline_terminal = x.v_read_V;
-  sp.v_sourceline_terminal = 0;
-  sp.bitline_terminal_top = x.cell == CellKind::rram1t1r;
+  const auto rails = x.kind().ladder_rails(x);
+  sp.v_bitline_terminal = rails.v_bitline_V;
+  sp.v_sourceline_terminal = rails.v_sourceline_V;
+  sp.bitline_terminal_top = rails.bitline_terminal_top;
   return sp;
 }
 
@@ -86,16 +121,9 @@ void setup_ladder(const Crossbar& x, const SolveOptions& opt, LadderCells& lc) {
   for (int in = 0; in < 2; ++in)
     for (int w = 0; w < 2; ++w) {
       auto& t = lc.types[static_cast<size_t>(in * 2 + w)];
-      auto& c = t.branches;
-      const double vwl = in ? x.vdd_V : 0.0;  // wordlines carry no DC current: gate = driver voltage
-      if (x.cell == CellKind::sram8t) {
-        c.e1 = transistor_branch(lc.fet, table, vwl);
-        c.e2 = transistor_branch(lc.fet, table, w ? x.vdd_V : 0.0);
-      } else {
-        c.e1.kind = Branch::Kind::reram;
-        c.e1.reram = Reram(x.reram, w ? x.reram.gap_lrs_m : x.reram.gap_hrs_m);
-        c.e2 = transistor_branch(lc.fet, table, vwl);
-      }
+      const auto spec = x.kind().ladder_cell(x, in != 0, w != 0);
+      t.branches.e1 = make_branch(spec.e1, x, lc, table);
+      t.branches.e2 = make_branch(spec.e2, x, lc, table);
       prepare_cell_type(t, sp);
     }
   double imax = 0;
@@ -192,12 +220,13 @@ CrossbarSolution solve_ladder_array(const Crossbar& x, const SolveOptions& opt) 
 }  // namespace
 
 double isolated_cell_current(const Crossbar& x, bool input, bool weight, const SolveOptions& opt) {
-  if (x.cell == CellKind::passive) {
+  if (x.kind().topology() == netlist::Topology::grid) {
+    // A grid cell between its row driver (v_read for input 1) and the column's 0 V sense node, with
+    // the stored bit.
     const double v = input ? x.v_read_V : 0.0;
-    if (x.passive_cell == netlist::PassiveCell::resistor) return v / (weight ? x.r_lrs_ohm : x.r_hrs_ohm);
-    double i, d;
-    Reram(x.reram, weight ? x.reram.gap_lrs_m : x.reram.gap_hrs_m).eval(v, i, d);
-    return i;
+    LadderCells lc;
+    const Branch b = make_branch(x.kind().grid_cell(x, weight, nullptr), x, lc, nullptr);
+    return b.current(v, 0.0).i;
   }
   check_user_models(x, opt);
   LadderCells lc;
@@ -212,7 +241,7 @@ CrossbarSolution solve_crossbar(const Crossbar& xbar, const SolveOptions& opt) {
     throw InputError("solve options", "reltol/max_newton_iterations", "must be positive");
   check_user_models(xbar, opt);
   CrossbarSolution sol;
-  if (xbar.cell == CellKind::passive) {
+  if (xbar.kind().topology() == netlist::Topology::grid) {
     PassiveOptions po;
     po.reltol = opt.reltol;
     po.max_newton_iterations = opt.max_newton_iterations;

@@ -2,30 +2,14 @@
 // Partial-sum converters: the sensed column current of one tile column read -> a conducting-count
 // estimate (an integer in [0, max_count]), from which the digital side forms the partial sum.
 //
-//   ideal          count = round(I / I_cell) (I_cell: one conducting cell at ideal wire voltages)
-//   adc:BUNDLE     n-bit current-mode ADC from an `adc` bundle (characterize/kind_adc.cpp): column j
-//                  of a tile uses ADC instance j mod (instances); code = number of its thresholds
-//                  <= I; count = the code's partial_sum (codes table), rounded.
-//   mtj:BUNDLE:L   stochastic SOT-MTJ conversion (StoX-Net, REFERENCE.md §5). The column current is
-//                  normalized to x = 2 I / (I_cell n_tile) − 1 ∈ [−1, 1] (n_tile = inputs per tile)
-//                  and mapped linearly onto the MTJ's write current, I_w = I50 + 2a·s·x with the
-//                  bundle's logistic fit (I50, s) and a = 4, so P_sw follows (1 + tanh(a x)) / 2 as
-//                  in StoX-Net when the device is logistic. Each read takes L Bernoulli samples of
-//                  the device's P_sw(I_w) (the bundle's measured P_sw table when it has one, else the
-//                  fit); their mean p̂ (clamped to [1/2L, 1 − 1/2L]) is inverted through the
-//                  calibrated logistic back to x̂ and to a count. As L grows p̂ -> P_sw and the count
-//                  -> the ideal converter's. L may differ per binary layer: "mtj:B:4,8,16" (the last
-//                  value repeats for later layers). BUNDLE may name a fit: DIR@sot_pma_7nm_10ns
-//                  (default: the bundle's first logistic fit); the measured curve is that fit's
-//                  device and pulse row of the "<device>_psw" table (characterize/kind_mtj_psw.cpp).
-//                  "mtj:stox:L" uses the ideal StoX-Net logistic (no bundle).
-//   calibrated     an ideal-resolution converter calibrated to the array's mean transfer: count =
-//                  the k whose LUT mean current I_mean(k) (transfer table of the array_ps bundle) is
-//                  nearest to I. Needs --array-lut; removes the systematic IR-drop loss, not the
-//                  pattern-dependent spread.
+// Converters are plugins: each is one file, imc/converter_<name>.cpp, which documents its model and
+// registers itself (XBARKIT_REGISTER_CONVERTER); a spec "NAME[:ARGS]" selects one (converter_types()
+// lists them: ideal, calibrated, adc:BUNDLE, mtj:BUNDLE:L, ...).
 #include <cstdint>
 #include <memory>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "xbarkit/core/rng.hpp"
@@ -58,12 +42,32 @@ struct ConverterSetup {
   const lut::ArrayPsConfig* array_config = nullptr;
 };
 
-// Parses "ideal" | "calibrated" | "adc:BUNDLE" | "mtj:BUNDLE:L[,L2,...]" | "mtj:stox:L..." and loads
-// what it names. Errors name the spec and what to fix.
+// A registered converter: spec "name[:args]"; make() parses args and loads what they name.
+struct ConverterType {
+  std::string name;         // "adc"
+  std::string usage;        // "adc:BUNDLE"
+  std::string description;  // one line for help texts
+  std::function<std::unique_ptr<Converter>(const std::string& args, const ConverterSetup& setup)> make;
+};
+struct RegisterConverter {
+  explicit RegisterConverter(ConverterType type);
+};
+const std::vector<ConverterType>& converter_types();  // sorted by name
+std::string converter_usages(std::string_view separator = " | ");
+
+// Parses "NAME[:ARGS]" with the registered converters and loads what it names. Errors name the spec
+// and what to fix.
 std::unique_ptr<Converter> make_converter(const std::string& spec, const ConverterSetup& setup);
 
-// Exposed for tests.
+// Helpers for converter files (and tests).
 std::unique_ptr<Converter> make_ideal_converter(double cell_current_A);
 std::vector<int> parse_sampling_lengths(const std::string& s);  // "4" or "4,8,16"
+int clamp_round(double count, int max_count);                   // nearest integer in [0, max_count]; NaN -> 0
+void reject_arguments(const std::string& name, const std::string& args);
 
 }  // namespace xbarkit::imc
+
+// In a converter file imc/converter_<suffix>.cpp:
+//   XBARKIT_REGISTER_CONVERTER(suffix, "name", "usage", "description", factory)
+#define XBARKIT_REGISTER_CONVERTER(suffix, ...)                                  \
+  void link_converter_##suffix() { static const RegisterConverter registration(ConverterType{__VA_ARGS__}); }

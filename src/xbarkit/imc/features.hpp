@@ -15,9 +15,7 @@
 
 namespace xbarkit::imc {
 
-struct FeatureNeeds {
-  bool load_top = false, load_bottom = false, sum_distance = false;
-};
+using lut::FeatureNeeds;
 
 // rows R; mask: (R + 63) / 64 words, no bits at or beyond R. `column` and `active_rows` are copied
 // into the result for the column / activity axes.

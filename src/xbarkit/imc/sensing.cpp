@@ -15,19 +15,8 @@ FastArrayLut::FastArrayLut(std::shared_ptr<const lut::ArrayPsLut> lut, const lut
   mean_col_ = table_->column_index("mean_A");
   std_col_ = table_->column_index("std_A");
   norm_ = lut::LoadNormalizer(config_.rows, config_.rails);
-  for (const auto& a : config_.axes) {
-    if (a == "k") axes_.push_back(Ax::k);
-    else if (a == "q") {
-      axes_.push_back(Ax::q);
-      needs_.load_top = config_.rails.top != 0;
-      needs_.load_bottom = config_.rails.bottom != 0;
-    } else if (a == "z") {
-      axes_.push_back(Ax::z);
-      needs_.sum_distance = true;
-    } else if (a == "column") axes_.push_back(Ax::column);
-    else if (a == "activity") axes_.push_back(Ax::activity);
-    else throw Error(fmt::format("array_ps table {}: unknown axis '{}'", config_.table, a));
-  }
+  axes_ = config_.axes;
+  for (const auto a : axes_) needs_ |= lut::feature_needs(a, config_.rails);
   const auto kpos = std::find(axes_.begin(), axes_.end(), Ax::k);
   if (kpos == axes_.end()) throw Error(fmt::format("array_ps table {} has no k axis", config_.table));
   if (axes_.size() <= 2) {
@@ -57,17 +46,6 @@ FastArrayLut::FastArrayLut(std::shared_ptr<const lut::ArrayPsLut> lut, const lut
         std_[size_t(k) * m + g] = table_->interpolate(xs, std_col_);
       }
   }
-}
-
-double FastArrayLut::coord(Ax a, const lut::ColumnFeatures& f) const {
-  switch (a) {
-    case Ax::k: return f.k;
-    case Ax::q: return norm_(f);
-    case Ax::z: return lut::centroid_z(f.rows, f.k, f.sum_distance);
-    case Ax::column: return f.cols > 1 ? double(f.column) / (f.cols - 1) : 0.0;
-    case Ax::activity: return f.rows > 0 ? double(f.active_rows) / f.rows : 0.0;
-  }
-  return 0;
 }
 
 lut::CurrentPrediction FastArrayLut::predict(const lut::ColumnFeatures& f) const {

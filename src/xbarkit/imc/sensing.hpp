@@ -34,8 +34,8 @@ public:
   }
 
 private:
-  enum class Ax { k, q, z, column, activity };
-  double coord(Ax a, const lut::ColumnFeatures& f) const;
+  using Ax = lut::ArrayPsAxis;
+  double coord(Ax a, const lut::ColumnFeatures& f) const { return lut::axis_value(a, f, norm_); }
   std::shared_ptr<const lut::ArrayPsLut> lut_;
   lut::ArrayPsConfig config_;
   const lut::Table* table_ = nullptr;

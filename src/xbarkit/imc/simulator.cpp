@@ -89,12 +89,10 @@ Simulator::Simulator(const nn::Network& net, SimConfig config) : net_(net), cfg_
     cell_A_ = lut_->ideal_cell_current_A();
   }
   if (cfg_.sensing == Sensing::exact || !(cell_A_ > 0)) {
-    const auto kind = netlist::parse_cell_kind(cfg_.cell);
-    if (!kind) throw Error(fmt::format("unknown cell kind '{}' (sram8t | rram1t1r | passive)", cfg_.cell));
-    tile_ = netlist::make_crossbar(netlist::load_technology(cfg_.tech), *kind, cfg_.rows, cfg_.cols);
-    tile_.parasitics.r_bitline_ohm *= cfg_.wire_scale;
-    tile_.parasitics.r_sourceline_ohm *= cfg_.wire_scale;
-    tile_.parasitics.r_wordline_ohm *= cfg_.wire_scale;
+    if (!netlist::find_cell(cfg_.cell))
+      throw Error(fmt::format("unknown cell kind '{}' ({})", cfg_.cell, netlist::cell_names()));
+    tile_ = netlist::make_crossbar(netlist::load_technology(cfg_.tech), cfg_.cell, cfg_.rows, cfg_.cols);
+    netlist::scale_wires(tile_, cfg_.wire_scale);
     cell_A_ = circuit::isolated_cell_current(tile_, true, true);
   }
   ConverterSetup cs;

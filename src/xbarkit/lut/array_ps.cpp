@@ -17,15 +17,6 @@ double centroid_z(int rows, int k, long long sum_distance) {
   return std::clamp((static_cast<double>(sum_distance) - lo) / (hi - lo), 0.0, 1.0);
 }
 
-RailWeights rail_weights(const std::string& cell, double r_bitline_ohm, double r_sourceline_ohm) {
-  if (cell == "rram1t1r") {
-    const double total = r_bitline_ohm + r_sourceline_ohm;
-    if (total <= 0) return {0.5, 0.5};
-    return {r_bitline_ohm / total, r_sourceline_ohm / total};
-  }
-  return {0, 1};  // sram8t (both rails end at the bottom) and passive columns (sensed at the bottom)
-}
-
 ColumnFeatures column_features_from_rows(int rows, int cols, int j, int active_rows, std::span<const int> conducting) {
   ColumnFeatures f;
   f.rows = rows;
@@ -112,34 +103,124 @@ double LoadNormalizer::operator()(const ColumnFeatures& f) const {
   return std::clamp((q - lo) / (hi - lo), 0.0, 1.0);
 }
 
+namespace {
+constexpr std::pair<ArrayPsAxis, std::string_view> kAxes[] = {{ArrayPsAxis::k, "k"},     {ArrayPsAxis::q, "q"},           {ArrayPsAxis::hrs, "hrs"},
+                                                      {ArrayPsAxis::z, "z"},     {ArrayPsAxis::column, "column"}, {ArrayPsAxis::activity, "activity"}};
+}
+
+std::string_view axis_name(ArrayPsAxis a) {
+  for (const auto& [ax, name] : kAxes)
+    if (ax == a) return name;
+  return "?";
+}
+
+std::optional<ArrayPsAxis> parse_axis(std::string_view name) {
+  for (const auto& [ax, n] : kAxes)
+    if (n == name) return ax;
+  return std::nullopt;
+}
+
+std::string axis_names() {
+  std::string out;
+  for (const auto& [ax, n] : kAxes) out += (out.empty() ? "" : " | ") + std::string(n);
+  return out;
+}
+
+FeatureNeeds feature_needs(ArrayPsAxis a, RailWeights rails) {
+  FeatureNeeds n;
+  if (a == ArrayPsAxis::q) n.load_top = rails.top != 0, n.load_bottom = rails.bottom != 0;
+  if (a == ArrayPsAxis::z) n.sum_distance = true;
+  return n;
+}
+
 double axis_value(const std::string& axis, const ColumnFeatures& f, const LoadNormalizer& q) {
-  if (axis == "k") return f.k;
-  if (axis == "q") return q(f);
-  if (axis == "z") return centroid_z(f.rows, f.k, f.sum_distance);
-  if (axis == "column") return f.cols > 1 ? static_cast<double>(f.column) / (f.cols - 1) : 0.0;
-  if (axis == "activity") return f.rows > 0 ? static_cast<double>(f.active_rows) / f.rows : 0.0;
-  if (axis == "hrs") return f.k < f.rows ? static_cast<double>(f.active_rows - f.k) / (f.rows - f.k) : 0.5;
-  throw Error(fmt::format("unknown array_ps axis '{}' (k | q | hrs | z | column | activity)", axis));
+  const auto a = parse_axis(axis);
+  if (!a) throw Error(fmt::format("unknown array_ps axis '{}' ({})", axis, axis_names()));
+  return axis_value(*a, f, q);
+}
+
+nlohmann::json ArrayPsConfig::to_attributes() const {
+  return {{"role", "array_ps"},
+          {"cell", cell},
+          {"rows", rows},
+          {"cols", cols},
+          {"wire_scale", wire_scale},
+          {"r_bitline_ohm", r_bitline_ohm},
+          {"r_sourceline_ohm", r_sourceline_ohm},
+          {"r_wordline_ohm", r_wordline_ohm},
+          {"v_read_V", v_read_V},
+          {"full_scale_A", full_scale_A},
+          {"ideal_cell_current_A", ideal_cell_current_A},
+          {"ideal_off_cell_current_A", ideal_off_cell_current_A},
+          {"rail_weight_top", rails.top},
+          {"rail_weight_bottom", rails.bottom},
+          {"transfer_table", transfer_table},
+          {"samples", samples},
+          {"axes_reason", axes_reason}};
+}
+
+ArrayPsConfig ArrayPsConfig::from_table(const Table& t, const std::string& bundle_name) {
+  const auto& a = t.attributes;
+  auto where = [&](const char* key) { return fmt::format("{}: table {}: attribute {}", bundle_name, t.name(), key); };
+  auto number = [&](const char* key, std::optional<double> dflt = std::nullopt) {
+    if (!a.contains(key)) {
+      if (dflt) return *dflt;
+      throw Error(fmt::format("{}: missing", where(key)));
+    }
+    if (!a.at(key).is_number()) throw Error(fmt::format("{}: not a number", where(key)));
+    const double v = a.at(key).get<double>();
+    if (!std::isfinite(v)) throw Error(fmt::format("{}: not finite ({})", where(key), v));
+    return v;
+  };
+  auto text = [&](const char* key, std::optional<std::string> dflt = std::nullopt) {
+    if (!a.contains(key)) {
+      if (dflt) return *dflt;
+      throw Error(fmt::format("{}: missing", where(key)));
+    }
+    if (!a.at(key).is_string()) throw Error(fmt::format("{}: not a string", where(key)));
+    return a.at(key).get<std::string>();
+  };
+  ArrayPsConfig c;
+  c.table = t.name();
+  c.transfer_table = text("transfer_table", "");
+  c.cell = text("cell");
+  const double rows = number("rows"), cols = number("cols");
+  if (!(rows >= 1 && rows <= 65536 && rows == std::floor(rows))) throw Error(fmt::format("{}: must be a row count", where("rows")));
+  if (!(cols >= 1 && cols <= 65536 && cols == std::floor(cols))) throw Error(fmt::format("{}: must be a column count", where("cols")));
+  c.rows = static_cast<int>(rows);
+  c.cols = static_cast<int>(cols);
+  c.wire_scale = number("wire_scale");
+  if (c.wire_scale < 0) throw Error(fmt::format("{}: negative", where("wire_scale")));
+  c.r_bitline_ohm = number("r_bitline_ohm", 0.0);
+  c.r_sourceline_ohm = number("r_sourceline_ohm", 0.0);
+  c.r_wordline_ohm = number("r_wordline_ohm", 0.0);
+  c.v_read_V = number("v_read_V", 0.0);
+  c.full_scale_A = number("full_scale_A");
+  c.ideal_cell_current_A = number("ideal_cell_current_A", 0.0);
+  c.ideal_off_cell_current_A = number("ideal_off_cell_current_A", 0.0);
+  c.rails = {number("rail_weight_top", 0.0), number("rail_weight_bottom", 1.0)};
+  if (c.rails.top < 0 || c.rails.bottom < 0 || std::abs(c.rails.top + c.rails.bottom - 1) > 1e-9)
+    throw Error(fmt::format("{}: rail weights must be >= 0 and sum to 1", where("rail_weight_top")));
+  c.samples = static_cast<size_t>(number("samples", 0.0));
+  c.axes_reason = text("axes_reason", "");
+  for (const auto& ax : t.axes()) {
+    const auto parsed = parse_axis(ax.name);
+    if (!parsed)
+      throw Error(fmt::format("{}: table {}: unknown axis '{}' ({})", bundle_name, t.name(), ax.name, axis_names()));
+    c.axes.push_back(*parsed);
+  }
+  if (std::find(c.axes.begin(), c.axes.end(), ArrayPsAxis::k) == c.axes.end())
+    throw Error(fmt::format("{}: table {} has no k axis", bundle_name, t.name()));
+  return c;
 }
 
 ArrayPsLut::ArrayPsLut(Bundle bundle) : bundle_(std::move(bundle)) {
   if (bundle_.kind != "array_ps")
     throw Error(fmt::format("bundle {} is of kind '{}', expected 'array_ps'", bundle_.dir.string(), bundle_.kind));
   for (const auto& t : bundle_.tables) {
-    const auto& a = t.attributes;
-    if (a.value("role", "") != "array_ps") continue;
-    ArrayPsConfig c;
-    c.table = t.name();
-    c.transfer_table = a.value("transfer_table", "");
-    c.cell = a.at("cell").get<std::string>();
-    c.rows = a.at("rows").get<int>();
-    c.cols = a.at("cols").get<int>();
-    c.wire_scale = a.at("wire_scale").get<double>();
-    c.full_scale_A = a.at("full_scale_A").get<double>();
-    c.ideal_cell_current_A = a.value("ideal_cell_current_A", 0.0);
-    c.rails = {a.value("rail_weight_top", 0.0), a.value("rail_weight_bottom", 1.0)};
-    for (const auto& ax : t.axes()) c.axes.push_back(ax.name);
-    configs_.push_back(c);
+    if (!t.attributes.is_object() || t.attributes.value("role", "") != "array_ps") continue;
+    configs_.push_back(ArrayPsConfig::from_table(t, bundle_.dir.string()));
+    const auto& c = configs_.back();
     tables_.push_back(&bundle_.table(t.name()));
     normalizers_.emplace_back(c.rows, c.rails);
     mean_col_.push_back(t.column_index("mean_A"));

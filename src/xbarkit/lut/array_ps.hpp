@@ -22,7 +22,8 @@
 // sensed column current over Monte-Carlo patterns near the node; std is the RMS residual of those
 // samples against the interpolated mean, so it includes the LUT's own interpolation error and the
 // +-2 sigma band is honest), n_eff (effective samples behind the node).
-// Defaults: sram8t -> (k, q); rram1t1r -> (k, q, hrs); passive -> (k, column, activity).
+// Defaults: each cell kind's default_array_ps_axes() (netlist/cell_<kind>.cpp), e.g. sram8t -> (k, q),
+// rram1t1r -> (k, q, hrs), passive -> (k, column, activity).
 // A 1-D table "<config>_transfer" holds mean_A, std_A and count vs k over the recipe's pattern
 // statistics (the mean array transfer an ADC can be calibrated to).
 //
@@ -37,6 +38,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -53,13 +55,13 @@ inline int sense_distance(int rows, int row) { return rows - row; }
 // or rows.
 double centroid_z(int rows, int k, long long sum_distance);
 
-// Relative weights of the rails' loads (they sum to 1): a rail referenced at the top (rram1t1r
-// bitline) and rails referenced at the bottom (sram8t bitline and source line, rram1t1r source line).
+// Relative weights of the rails' loads (they sum to 1): rails referenced at the top (e.g. the
+// rram1t1r bitline) and at the bottom (e.g. the sram8t bitline and source line); each cell kind
+// states its own (netlist::Cell::rail_load_weights) and the bundle records them.
 struct RailWeights {
   double top = 0;
   double bottom = 1;
 };
-RailWeights rail_weights(const std::string& cell, double r_bitline_ohm, double r_sourceline_ohm);
 
 // Raw counts of one column read; everything the axes are computed from.
 struct ColumnFeatures {
@@ -94,19 +96,49 @@ private:
   std::vector<double> lo_, hi_;  // per k
 };
 
-// Coordinate of one axis ("k", "q", "hrs", "z", "column", "activity") for a column read.
+// The axes of array_ps tables: the one definition used by characterization, the bundle reader and
+// inference (names as written in recipes and bundles).
+enum class ArrayPsAxis { k, q, hrs, z, column, activity };
+std::string_view axis_name(ArrayPsAxis a);
+std::optional<ArrayPsAxis> parse_axis(std::string_view name);
+std::string axis_names();  // "k | q | hrs | z | column | activity"
+
+// Which raw features of a column read an axis needs (so readers compute no more than that).
+struct FeatureNeeds {
+  bool load_top = false, load_bottom = false, sum_distance = false;
+  FeatureNeeds& operator|=(const FeatureNeeds& o) {
+    load_top |= o.load_top, load_bottom |= o.load_bottom, sum_distance |= o.sum_distance;
+    return *this;
+  }
+};
+FeatureNeeds feature_needs(ArrayPsAxis a, RailWeights rails);
+
+// Coordinate of one axis for a column read.
+inline double axis_value(ArrayPsAxis a, const ColumnFeatures& f, const LoadNormalizer& q);
+// By name; throws Error for an unknown axis.
 double axis_value(const std::string& axis, const ColumnFeatures& f, const LoadNormalizer& q);
 
+// The attributes of one array_ps table (lut.json tables[].attributes), typed: written by the
+// characterization (to_attributes) and read back by the bundle reader (from_table), one schema.
 struct ArrayPsConfig {
   std::string table;           // name of the (k, ...) table
   std::string transfer_table;  // name of the 1-D transfer table
   std::string cell;
   int rows = 0, cols = 0;
   double wire_scale = 1;
+  double r_bitline_ohm = 0, r_sourceline_ohm = 0, r_wordline_ohm = 0;  // after the wire scale
+  double v_read_V = 0;
   double full_scale_A = 0;
   double ideal_cell_current_A = 0;
+  double ideal_off_cell_current_A = 0;
   RailWeights rails;
-  std::vector<std::string> axes;
+  size_t samples = 0;
+  std::string axes_reason;
+  std::vector<ArrayPsAxis> axes;  // the table's axes (from its grid, not stored in the attributes)
+
+  nlohmann::json to_attributes() const;
+  // Throws Error naming the bundle, the table and the attribute that is missing or wrong.
+  static ArrayPsConfig from_table(const Table& table, const std::string& bundle_name);
 };
 
 struct CurrentPrediction {
@@ -141,5 +173,17 @@ private:
   std::vector<LoadNormalizer> normalizers_;
   std::vector<size_t> mean_col_, std_col_;
 };
+
+inline double axis_value(ArrayPsAxis a, const ColumnFeatures& f, const LoadNormalizer& q) {
+  switch (a) {
+    case ArrayPsAxis::k: return f.k;
+    case ArrayPsAxis::q: return q(f);
+    case ArrayPsAxis::z: return centroid_z(f.rows, f.k, f.sum_distance);
+    case ArrayPsAxis::column: return f.cols > 1 ? static_cast<double>(f.column) / (f.cols - 1) : 0.0;
+    case ArrayPsAxis::activity: return f.rows > 0 ? static_cast<double>(f.active_rows) / f.rows : 0.0;
+    case ArrayPsAxis::hrs: return f.k < f.rows ? static_cast<double>(f.active_rows - f.k) / (f.rows - f.k) : 0.5;
+  }
+  return 0;
+}
 
 }  // namespace xbarkit::lut

@@ -1,25 +1,16 @@
 #include "xbarkit/netlist/crossbar.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "xbarkit/core/error.hpp"
 
 namespace xbarkit::netlist {
 
-std::string to_string(CellKind kind) {
-  switch (kind) {
-    case CellKind::sram8t: return "sram8t";
-    case CellKind::rram1t1r: return "rram1t1r";
-    case CellKind::passive: return "passive";
-  }
-  return "?";
-}
-
-std::optional<CellKind> parse_cell_kind(const std::string& s) {
-  if (s == "sram8t") return CellKind::sram8t;
-  if (s == "rram1t1r") return CellKind::rram1t1r;
-  if (s == "passive") return CellKind::passive;
-  return std::nullopt;
+const Cell& Crossbar::kind() const {
+  if (!cell) throw Error("crossbar has no cell kind (internal error)");
+  return *cell;
 }
 
 int Crossbar::conducting_count(int j) const {
@@ -50,14 +41,29 @@ void Crossbar::validate(const std::string& origin) const {
   if (!(v_read_V >= 0)) throw InputError(origin, "bias.v_read", fmt::format("must be >= 0 V, got {}", v_read_V));
   if (!(vdd_V > 0)) throw InputError(origin, "bias.vdd", fmt::format("must be > 0 V, got {}", vdd_V));
   if (nfin < 1) throw InputError(origin, "nfin", "must be >= 1");
+  if (!cell) throw InputError(origin, "array.cell", fmt::format("no cell kind set ({})", cell_names()));
+  if (!state.empty() && state.size() != static_cast<size_t>(rows) * cols)
+    throw InputError(origin, "state", fmt::format("has {} entries, expected {}x{}", state.size(), rows, cols));
+  cell->validate(*this, origin);
 }
 
-Crossbar make_crossbar(const Technology& tech, CellKind kind, int rows, int cols) {
-  const auto& d = tech.array(to_string(kind));
+void scale_wires(Crossbar& x, double scale) {
+  if (!(scale >= 0) || !std::isfinite(scale))
+    throw InputError("crossbar", "wire_scale", fmt::format("must be a finite number >= 0, got {}", scale));
+  x.parasitics.r_bitline_ohm *= scale;
+  x.parasitics.r_sourceline_ohm *= scale;
+  x.parasitics.r_wordline_ohm *= scale;
+}
+
+Crossbar make_crossbar(const Technology& tech, std::string_view kind, int rows, int cols) {
+  const Cell* cell = find_cell(kind);
+  if (!cell) throw InputError(tech.file.string(), "array.cell", fmt::format("unknown cell kind '{}' ({})", kind, cell_names()));
+  const auto& d = tech.array(std::string(kind));
   Crossbar c;
   c.rows = rows;
   c.cols = cols;
-  c.cell = kind;
+  c.cell = cell;
+  c.params = d.params;
   c.parasitics = {d.r_bitline_ohm, d.r_sourceline_ohm, d.r_wordline_ohm};
   c.v_read_V = d.v_read_V;
   c.vdd_V = tech.vdd_V;
@@ -66,8 +72,6 @@ Crossbar make_crossbar(const Technology& tech, CellKind kind, int rows, int cols
   c.reram = tech.reram;
   c.finfet_spice_lib = tech.finfet_spice_lib;
   c.reram_spice_lib = tech.reram_spice_lib;
-  if (d.r_lrs_ohm > 0) c.r_lrs_ohm = d.r_lrs_ohm;
-  if (d.r_hrs_ohm > 0) c.r_hrs_ohm = d.r_hrs_ohm;
   c.inputs.assign(static_cast<size_t>(std::max(rows, 0)), 0);
   c.weights.assign(static_cast<size_t>(std::max(rows, 0)) * std::max(cols, 0), 0);
   return c;

@@ -2,38 +2,25 @@
 // The one description of a crossbar circuit. The SPICE deck writer and the native solvers read the
 // same Crossbar, so any disagreement between engines is a bug in one of them, never a modelling choice.
 //
-// Every kind is an AND-style array: cell (i, j) conducts when row input i is 1 and it stores 1.
-// Topologies (rows i = 0..rows-1 top to bottom, columns j = 0..cols-1 left to right):
-//   sram8t   : 8T-SRAM decoupled read port. NMOS A (drain = read bitline node (i,j), gate = read
-//              wordline i, source = internal node), NMOS B (internal node -> read source-line node
-//              (i,j), gate = VDD if the bit is 1 else 0). Bitline: rows-1 segments plus one to the
-//              sense node at the bottom, clamped at v_read. Source line: same, to ground at the bottom.
-//   rram1t1r : bitline j driven at v_read from the top through r_bitline per segment; cell = ReRAM
-//              (LRS if 1, HRS if 0) from bitline node (i,j) to the drain of an access NMOS whose gate
-//              is wordline i and whose source is on source-line node (i,j); the source line runs down
-//              to the sense node at the bottom, held at 0 V.
-//   passive  : row i driven at v_read (input 1) or 0 V from column 0 through r_wordline per segment;
-//              cell = LRS/HRS between row node (i,j) and column node (i,j); column j runs down with
-//              r_bitline per segment to the sense node at the bottom, held at 0 V.
-// Wordlines are driven from column 0 with r_wordline per segment (VDD for input 1, 0 V otherwise).
-// Column j's output current flows through a 0 V source VSENSE<j>; a conducting column reads positive.
-// A wire resistance of 0 is an ideal wire: the nodes it joins merge.
+// Every kind is an AND-style array: cell (i, j) conducts when row input i is 1 and it stores 1 (or,
+// for analog kinds, conducts its programmed state). What a cell is and how the array around it is
+// wired is the cell kind's own file (netlist/cell_<kind>.cpp, registered in cell.hpp); what every
+// kind shares is fixed here: rows i = 0..rows-1 top to bottom, columns j = 0..cols-1 left to right;
+// wordlines are driven from column 0 with r_wordline per segment (VDD or v_read for input 1, 0 V
+// otherwise); column j's output current flows through a 0 V source VSENSE<j> and reads positive when
+// the column conducts; a wire resistance of 0 is an ideal wire: the nodes it joins merge.
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "xbarkit/netlist/cell.hpp"
 
 #include "xbarkit/netlist/technology.hpp"
 
 namespace xbarkit::netlist {
-
-enum class CellKind { sram8t, rram1t1r, passive };
-std::string to_string(CellKind kind);
-std::optional<CellKind> parse_cell_kind(const std::string& s);
-
-// What a passive cell is: a linear resistor (LRS/HRS ohms) or the nonlinear Stanford ReRAM.
-enum class PassiveCell { resistor, reram };
 
 struct Parasitics {
   double r_bitline_ohm = 0;
@@ -54,8 +41,8 @@ struct UserModels {
 struct Crossbar {
   int rows = 0;
   int cols = 0;
-  CellKind cell = CellKind::sram8t;
-  PassiveCell passive_cell = PassiveCell::resistor;
+  const Cell* cell = nullptr;  // the registered kind (cell.hpp)
+  CellParams params;           // the kind's own parameters (its tech table and recipe keys)
   Parasitics parasitics;
   double v_read_V = 0;
   double vdd_V = 0.7;
@@ -63,9 +50,7 @@ struct Crossbar {
   // Devices (copied from the technology so a Crossbar is self-contained).
   FinfetParams transistor;     // sram8t: both read NMOS; rram1t1r: access NMOS
   int nfin = 1;
-  ReramParams reram;           // rram1t1r cells, passive cells when passive_cell == reram
-  double r_lrs_ohm = 10e3;     // passive resistor cells
-  double r_hrs_ohm = 100e3;
+  ReramParams reram;           // kinds with ReRAM devices
   std::optional<UserModels> user_models;
   std::filesystem::path finfet_spice_lib;  // shipped SPICE equations (from the technology)
   std::filesystem::path reram_spice_lib;
@@ -73,6 +58,13 @@ struct Crossbar {
   // Stimulus: inputs[i] for each row, weights[i*cols + j] for each cell; 0 or 1.
   std::vector<uint8_t> inputs;
   std::vector<uint8_t> weights;
+  // Per-cell analog state, row-major like weights (e.g. a programmed conductance in S), for kinds
+  // with Cell::analog_state(); empty: the cells store the bits in `weights`.
+  std::vector<double> state;
+
+  const Cell& kind() const;  // throws Error if no kind is set
+  std::string_view cell_name() const { return cell ? cell->name() : std::string_view("(none)"); }
+  double cell_state(int i, int j) const { return state[static_cast<size_t>(i) * cols + j]; }
 
   bool input(int i) const { return inputs[static_cast<size_t>(i)] != 0; }
   bool weight(int i, int j) const { return weights[static_cast<size_t>(i) * cols + j] != 0; }
@@ -87,7 +79,12 @@ struct Crossbar {
   void validate(const std::string& origin = "crossbar") const;
 };
 
-// A crossbar with default devices and parasitics for `kind` from `tech`, and all-zero stimulus.
-Crossbar make_crossbar(const Technology& tech, CellKind kind, int rows, int cols);
+// Multiplies every wire's resistance per segment by `scale` (>= 0; 0 makes every wire ideal): the
+// one definition of an array_ps "wire scale", used by characterization and inference alike.
+void scale_wires(Crossbar& x, double scale);
+
+// A crossbar with default devices and parasitics for cell kind `kind` from `tech`, and all-zero
+// stimulus. Throws InputError if the kind is unknown or the technology has no table for it.
+Crossbar make_crossbar(const Technology& tech, std::string_view kind, int rows, int cols);
 
 }  // namespace xbarkit::netlist

@@ -3,6 +3,7 @@
 // inlined (so `ngspice -b deck.cir` runs anywhere and golden decks are self-contained); a user
 // library is .include'd by absolute path and its OSDI files are loaded with pre_osdi.
 #include <string>
+#include <string_view>
 
 #include "xbarkit/netlist/crossbar.hpp"
 
@@ -18,6 +19,39 @@ struct DeckOptions {
 };
 
 std::string write_deck(const Crossbar& xbar, const DeckOptions& options = {});
+
+// Node names of one line of an array. A line with zero resistance per segment is an ideal wire: all
+// its nodes merge into the node it is driven from (`merged`).
+struct Line {
+  std::string prefix;  // e.g. "bl"
+  std::string merged;  // node every tap merges into when the wire is ideal
+  bool ideal = false;
+  std::string node(int i, int j) const;
+};
+
+// What a cell kind's write_array() writes with: the crossbar, the deck text so far, and the
+// primitives every kind shares (the deck's naming conventions live here, once).
+class DeckContext {
+public:
+  DeckContext(const Crossbar& x, std::string& out) : x(x), out_(out) {}
+  const Crossbar& x;
+
+  void text(std::string_view s) { out_ += s; }
+  void resistor(const std::string& name, const std::string& a, const std::string& b, double r_ohm);
+  // The 0 V sense source of column j from node `from` to node `to` (current from -> to reads positive).
+  void sense_source(int j, const std::string& from, const std::string& to);
+  // Wordline of row i driven at v from column 0, r_wordline per segment (RWL<i>_<c>, driver VWL<i>).
+  Line wordline(int i, double v_V);
+  // A line along column j from node(0, j) down to node(rows-1, j), `seg` per segment, with resistors
+  // named <name><i>_<j> (i = 1..rows-1). The caller connects its ends.
+  void column_segments(const Line& line, int j, const std::string& name, double seg_ohm);
+  // Subcircuit names of the shipped (or the user's) devices, as instantiated in the array.
+  std::string transistor_subckt() const;
+  std::string reram_instance(bool lrs) const;  // "reram_lrs" / "reram_hrs", or the user's with gap=
+
+private:
+  std::string& out_;
+};
 
 // `.subckt nfet_<flavour> d g s nfin=1` wrapping the MVS equations (mvs_nfet) with one flavour's
 // parameters. The technology file is the single source of these numbers.

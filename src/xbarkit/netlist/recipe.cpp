@@ -93,16 +93,13 @@ CrossbarRecipe parse_crossbar_recipe(const std::string& text, const std::string&
   if (cols < 1) throw array.error("cols", fmt::format("must be >= 1, got {}", cols));
   if (rows > 65536 || cols > 65536) throw array.error(rows > 65536 ? "rows" : "cols", "must be <= 65536");
   const auto cell_name = array.require_string("cell");
-  const auto kind = parse_cell_kind(cell_name);
-  if (!kind) throw array.error("cell", fmt::format("unknown cell kind '{}' (sram8t | rram1t1r | passive)", cell_name));
+  const Cell* kind = find_cell(cell_name);
+  if (!kind) throw array.error("cell", fmt::format("unknown cell kind '{}' ({})", cell_name, cell_names()));
   recipe.tech = load_technology(array.string("tech").value_or("7nm"), base_dir);
-  Crossbar c = make_crossbar(recipe.tech, *kind, static_cast<int>(rows), static_cast<int>(cols));
-  if (auto pc = array.string("passive_cell")) {
-    if (*kind != CellKind::passive) throw array.error("passive_cell", "only applies to cell = \"passive\"");
-    if (*pc == "resistor") c.passive_cell = PassiveCell::resistor;
-    else if (*pc == "reram") c.passive_cell = PassiveCell::reram;
-    else throw array.error("passive_cell", fmt::format("unknown '{}' (resistor | reram)", *pc));
-  }
+  if (!recipe.tech.arrays.count(cell_name))
+    throw array.error("tech", fmt::format("technology {} has no [{}] table", recipe.tech.file.string(), cell_name));
+  Crossbar c = make_crossbar(recipe.tech, cell_name, static_cast<int>(rows), static_cast<int>(cols));
+  kind->apply_recipe_keys(array, c);
   array.reject_unknown_keys();
 
   if (auto par = root.table("parasitics")) {

@@ -1,8 +1,9 @@
 #pragma once
 // Crossbar recipes: the TOML a user writes to describe one array and its stimulus.
 //
-//   [array]       rows, cols, cell (sram8t | rram1t1r | passive), tech ("7nm" or a .toml path),
-//                 passive_cell ("resistor" | "reram", passive arrays only)
+//   [array]       rows, cols, cell (a registered kind: `xbarkit netlist --help` lists them), tech
+//                 ("7nm" or a .toml path), and the cell kind's own keys (its cell_<kind>.cpp; e.g.
+//                 passive_cell = "resistor" | "reram" for passive arrays)
 //   [parasitics]  r_bitline, r_sourceline, r_wordline   (ohm per cell segment; tech defaults)
 //   [bias]        v_read (V; tech default), vdd (V; tech default)
 //   [stimulus]    inputs ("random" | one 0/1 per row), weights ("random" | path to a rows x cols

@@ -1,5 +1,7 @@
 #include "xbarkit/netlist/technology.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "xbarkit/core/paths.hpp"
@@ -15,7 +17,8 @@ const FinfetParams& Technology::finfet(const std::string& flavour) const {
 
 const ArrayDefaults& Technology::array(const std::string& kind) const {
   auto it = arrays.find(kind);
-  if (it == arrays.end()) throw InputError(file.string(), kind, "no defaults for this cell kind");
+  if (it == arrays.end())
+    throw InputError(file.string(), kind, fmt::format("no [{}] table: this technology has no defaults for that cell kind", kind));
   return it->second;
 }
 
@@ -41,6 +44,29 @@ std::filesystem::path model_file(const TomlSection& s, std::string_view key) {
 }
 
 }  // namespace
+
+ArrayDefaults read_common_defaults(const TomlSection& t, const Technology& tech) {
+  ArrayDefaults d;
+  if (t.has("transistor")) {
+    d.transistor = t.require_string("transistor");
+    if (!tech.finfets.count(d.transistor))
+      throw t.error("transistor", fmt::format("unknown flavour '{}' (not under [finfet])", d.transistor));
+    const auto nfin = t.integer("nfin").value_or(1);
+    if (nfin < 1 || nfin > 1024) throw t.error("nfin", fmt::format("must be in [1, 1024], got {}", nfin));
+    d.nfin = static_cast<int>(nfin);
+  }
+  auto wire = [&](std::string_view key) {
+    if (!t.has(key)) return 0.0;
+    const double r = non_negative(t, key);
+    if (!std::isfinite(r)) throw t.error(key, "must be a finite resistance (0 = ideal wire)");
+    return r;
+  };
+  d.r_bitline_ohm = wire("r_bitline");
+  d.r_sourceline_ohm = wire("r_sourceline");
+  d.r_wordline_ohm = wire("r_wordline");
+  d.v_read_V = non_negative(t, "v_read");
+  return d;
+}
 
 Technology load_technology(const std::string& name_or_path, const std::filesystem::path& base_dir) {
   std::filesystem::path path;
@@ -99,25 +125,12 @@ Technology load_technology(const std::string& name_or_path, const std::filesyste
   tech.reram.gap_hrs_m = positive(rr, "gap_hrs");
   rr.reject_unknown_keys();
 
-  for (const char* kind : {"sram8t", "rram1t1r", "passive"}) {
-    const auto t = root.table(kind);
+  // Each registered cell kind reads its own table (cell_<kind>.cpp); a kind without one has no
+  // defaults in this technology.
+  for (const Cell* cell : cells()) {
+    const auto t = root.table(cell->name());
     if (!t) continue;
-    ArrayDefaults d;
-    if (t->has("transistor")) {
-      d.transistor = t->require_string("transistor");
-      if (!tech.finfets.count(d.transistor))
-        throw t->error("transistor", fmt::format("unknown flavour '{}' (not under [finfet])", d.transistor));
-      d.nfin = static_cast<int>(t->integer("nfin").value_or(1));
-      if (d.nfin < 1) throw t->error("nfin", "must be >= 1");
-    }
-    d.r_bitline_ohm = t->has("r_bitline") ? non_negative(*t, "r_bitline") : 0.0;
-    d.r_sourceline_ohm = t->has("r_sourceline") ? non_negative(*t, "r_sourceline") : 0.0;
-    d.r_wordline_ohm = t->has("r_wordline") ? non_negative(*t, "r_wordline") : 0.0;
-    d.v_read_V = non_negative(*t, "v_read");
-    if (t->has("r_lrs")) d.r_lrs_ohm = positive(*t, "r_lrs");
-    if (t->has("r_hrs")) d.r_hrs_ohm = positive(*t, "r_hrs");
-    t->reject_unknown_keys();
-    tech.arrays[kind] = d;
+    tech.arrays[std::string(cell->name())] = cell->read_defaults(*t, tech);
   }
   root.reject_unknown_keys();
   return tech;

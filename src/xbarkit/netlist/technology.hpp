@@ -5,9 +5,11 @@
 #include <map>
 #include <string>
 
+#include "xbarkit/netlist/cell.hpp"
+
 namespace xbarkit::netlist {
 
-// MIT Virtual Source 1.0.1 n-FinFET, DC, per fin (REFERENCE.md section 1). SI units.
+// MIT Virtual Source 1.0.1 n-FinFET, DC, per fin (Khakifirooz et al., IEEE TED 56, 1674, 2009; MVS 1.0.1, nanoHUB 19684). SI units.
 struct FinfetParams {
   std::string flavour;      // e.g. "rvt", "sramvt"
   double w_m = 70.5e-9;     // effective width per fin
@@ -24,7 +26,7 @@ struct FinfetParams {
   double temperature_K = 298.15;
 };
 
-// Stanford/ASU ReRAM, DC read: I = i0 exp(-gap/g0) sinh(V/v0) (REFERENCE.md section 3).
+// Stanford/ASU ReRAM, DC read: I = i0 exp(-gap/g0) sinh(V/v0) (Jiang et al., SISPAD 2014, the Stanford/ASU RRAM model; docs/REFERENCES.md).
 struct ReramParams {
   double i0_A = 1e-3;
   double g0_m = 0.25e-9;
@@ -33,17 +35,21 @@ struct ReramParams {
   double gap_hrs_m = 1.524e-9;
 };
 
-// Defaults of one array kind: wire resistance per cell segment, read voltage, transistor choice.
+// Defaults of one array kind ([<cell>] table): wire resistance per cell segment, read voltage,
+// transistor choice, and the cell kind's own named parameters (see its netlist/cell_<name>.cpp).
 struct ArrayDefaults {
-  std::string transistor;   // finfet flavour ("" for passive)
+  std::string transistor;   // finfet flavour ("" for cells without one)
   int nfin = 1;
   double r_bitline_ohm = 0;
   double r_sourceline_ohm = 0;
   double r_wordline_ohm = 0;
   double v_read_V = 0;
-  double r_lrs_ohm = 0;     // passive only
-  double r_hrs_ohm = 0;     // passive only
+  CellParams params;
 };
+
+// Reads the keys every cell kind shares (transistor, nfin, r_bitline, r_sourceline, r_wordline,
+// v_read) from a cell's tech table; the cell reads its own keys and rejects unknown ones.
+ArrayDefaults read_common_defaults(const TomlSection& table, const Technology& tech);
 
 struct Technology {
   std::string name;
@@ -54,7 +60,7 @@ struct Technology {
   std::filesystem::path reram_spice_lib;
   std::map<std::string, FinfetParams> finfets;  // by flavour
   ReramParams reram;
-  std::map<std::string, ArrayDefaults> arrays;  // "sram8t", "rram1t1r", "passive"
+  std::map<std::string, ArrayDefaults> arrays;  // by cell kind, for every kind with a table
 
   const FinfetParams& finfet(const std::string& flavour) const;
   const ArrayDefaults& array(const std::string& kind) const;

@@ -20,13 +20,14 @@ double drain_current(Session& s, const netlist::Technology& tech, const std::str
   return -s.run_op({"vd#branch"}).values.at("vd#branch");
 }
 
-// One cell with ideal wires, through the crossbar deck writer, so its wiring is checked as well.
-double single_cell(Session& s, const netlist::Technology& tech, netlist::CellKind kind, double v_read) {
-  auto x = netlist::make_crossbar(tech, kind, 1, 1);
+// One cell of a registered kind with ideal wires, through the crossbar deck writer, so its wiring
+// is checked as well.
+double single_cell(Session& s, const netlist::Technology& tech, const netlist::Cell& cell, const netlist::CellCheck& c) {
+  auto x = netlist::make_crossbar(tech, cell.name(), 1, 1);
   x.parasitics = {};
-  x.v_read_V = v_read;
-  x.inputs = {1};
-  x.weights = {1};
+  x.v_read_V = c.v_read_V;
+  x.inputs = {static_cast<uint8_t>(c.input)};
+  x.weights = {static_cast<uint8_t>(c.weight)};
   return solve_crossbar(s, x).column_current_A.at(0);
 }
 
@@ -34,8 +35,6 @@ double single_cell(Session& s, const netlist::Technology& tech, netlist::CellKin
 
 std::vector<DeviceCheck> run_device_checks(Session& s, const netlist::Technology& tech) {
   const std::string asap7 = "ASAP7, Clark et al., Microelectronics J. 53 (2016)";
-  const std::string stack = "REFERENCE.md section 1 (independent ngspice MVS implementation)";
-  const std::string rram = "REFERENCE.md section 3";
   std::vector<DeviceCheck> checks;
   auto add = [&](std::string name, double value, double ref, const std::string& src) {
     checks.push_back({std::move(name), value, ref, 0.01, src});  // the foundation issue asks for 1%
@@ -48,21 +47,10 @@ std::vector<DeviceCheck> run_device_checks(Session& s, const netlist::Technology
     add("SRAM-VT Idsat, 1 fin", drain_current(s, tech, "sramvt", 0.7, 0.7), 28.57e-6, asap7);
     add("SRAM-VT Ioff, 1 fin", drain_current(s, tech, "sramvt", 0.0, 0.7), 1e-12, asap7);
   }
-  if (tech.arrays.count("sram8t") && tech.array("sram8t").transistor == "sramvt") {
-    for (auto [v, ref] : {std::pair{0.7, 13.9e-6}, std::pair{0.3, 12.6e-6}, std::pair{0.1, 6.05e-6}})
-      add(fmt::format("8T read stack (SRAM-VT) at bitline {} V", v),
-          single_cell(s, tech, netlist::CellKind::sram8t, v), ref, stack);
-  }
-  if (tech.arrays.count("rram1t1r")) {
-    auto x = netlist::make_crossbar(tech, netlist::CellKind::rram1t1r, 1, 1);
-    x.parasitics = {};
-    x.v_read_V = 0.2;
-    x.inputs = {1};
-    x.weights = {1};
-    add("1T-1ReRAM LRS, 0.2 V across the cell", solve_crossbar(s, x).column_current_A.at(0), 15.0e-6, rram);
-    x.weights = {0};
-    add("1T-1ReRAM HRS, 0.2 V across the cell", solve_crossbar(s, x).column_current_A.at(0), 1.93e-6, rram);
-  }
+  // Each cell kind's own published read currents (cell_<kind>.cpp).
+  for (const netlist::Cell* cell : netlist::cells())
+    for (const auto& c : cell->device_checks(tech))
+      checks.push_back({c.name, single_cell(s, tech, *cell, c), c.reference_A, c.tolerance, c.source});
   return checks;
 }
 
