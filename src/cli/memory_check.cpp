@@ -36,6 +36,8 @@ double mapped_bytes() {
   return pages * 4096.0;
 }
 
+std::string kind_name(const netlist::Crossbar& x) { return x.cell ? std::string(x.cell->name()) : std::string("?"); }
+
 }  // namespace
 
 double available_memory_bytes() {
@@ -50,7 +52,7 @@ double available_memory_bytes() {
 
 double native_solve_bytes(const netlist::Crossbar& x) {
   const double cells = static_cast<double>(x.rows) * x.cols;
-  if (netlist::to_string(x.cell) == "passive") {
+  if (kind_name(x) == "passive") {
     // Multifrontal Cholesky with nested dissection: factor entries grow as n log n (George, SIAM J.
     // Numer. Anal. 10, 345, 1973); measured 80 M entries (0.64 GB) at 1024x1024 and ~3.5 GB
     // projected at 2048x2048 (docs/PERFORMANCE.md), i.e. 0.8 GB x (n/n0) log n / log n0 with
@@ -68,7 +70,7 @@ double ngspice_solve_bytes(const netlist::Crossbar& x) {
   const double cells = static_cast<double>(x.rows) * x.cols;
   // Peak RSS per cell of ngspice 39 at 64x64 (docs/PERFORMANCE.md): sram8t 986 MiB, rram1t1r
   // 533 MiB, passive 37 MiB for 4096 cells; the deck text and worker add little.
-  const std::string kind = netlist::to_string(x.cell);
+  const std::string kind = kind_name(x);
   const double per_cell = kind == "passive" ? 37.0 / 4096 : kind == "rram1t1r" ? 533.0 / 4096 : 986.0 / 4096;
   return per_cell * 1048576.0 * cells;
 }
@@ -88,7 +90,7 @@ void require_memory(double need_bytes, const netlist::Crossbar& x, const std::st
   throw InputError(file, key,
                    fmt::format("a {}x{} {} array {} needs about {:.3g} GiB of memory; {:.3g} GiB are available. "
                                "Use a smaller array",
-                               x.rows, x.cols, netlist::to_string(x.cell), what, need_bytes / 1073741824.0,
+                               x.rows, x.cols, kind_name(x), what, need_bytes / 1073741824.0,
                                avail / 1073741824.0));
 }
 

@@ -45,7 +45,7 @@ std::vector<pid_t> children() {
 
 // A 32x32 passive array's operating point: ~0.1-0.3 s of ngspice per job (docs/PERFORMANCE.md).
 xbarkit::spice::SpiceJob passive_job() {
-  auto x = xbarkit::netlist::make_crossbar(xbarkit::netlist::load_technology("7nm"), xbarkit::netlist::CellKind::passive, 32, 32);
+  auto x = xbarkit::netlist::make_crossbar(xbarkit::netlist::load_technology("7nm"), "passive", 32, 32);
   for (size_t i = 0; i < x.inputs.size(); ++i) x.inputs[i] = i % 2;
   for (size_t i = 0; i < x.weights.size(); ++i) x.weights[i] = (i / 3) % 2;
   return {xbarkit::netlist::write_deck(x, {}), {"vsense0#branch"}};
