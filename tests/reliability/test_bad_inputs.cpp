@@ -173,7 +173,7 @@ TEST_CASE("infer --wire-scale must name a scale the array LUT has", "[reliabilit
   copy.erase("manifest_sha256");
   j["manifest_sha256"] = xbarkit::sha256_hex(copy.dump());
   write(dir / "b" / "lut.json", j.dump());
-  refused(cli("infer --wire-scale 2" + common), "lut.json");
+  refused(cli("infer --wire-scale 2" + common), "wire_scale");
   fs::remove_all(dir);
 }
 
