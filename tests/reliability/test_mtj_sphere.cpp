@@ -63,7 +63,7 @@ TEST_CASE("T = 0: the biased type-y device starts at the exact equilibrium tilt"
   }
 }
 
-TEST_CASE("T = 0: type-y reversal time agrees with an independent RK4 integration; |m| stays 1",
+TEST_CASE("T = 0: type-y reversal time agrees with an independent RK4 integration, |m| stays 1",
           "[reliability][mtj]") {
   const Device d = biased_typey();
   const Derived der = derive(d);

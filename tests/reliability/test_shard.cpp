@@ -80,7 +80,7 @@ TEST_CASE("shard I/N parsing and the Slurm array environment", "[reliability][sh
   CHECK_FALSE(ch::shard_from_slurm_environment());
 }
 
-TEST_CASE("shards + merge give a bundle byte-identical to a single run; requeued shards reuse their journal",
+TEST_CASE("shards + merge give a bundle byte-identical to a single run, requeued shards reuse their journal",
           "[reliability][shard]") {
   const auto dir = scratch("shard_merge");
   write(dir / "r.toml", kArrayPs);

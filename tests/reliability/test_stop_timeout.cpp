@@ -54,7 +54,7 @@ xbarkit::spice::SpiceJob passive_job() {
 
 }  // namespace
 
-TEST_CASE("worker pool: a job over the time limit is killed and fails with the reason; the rest finish",
+TEST_CASE("worker pool: a job over the time limit is killed and fails with the reason, the rest finish",
           "[reliability][timeout]") {
   // A 32x32 sram8t operating point takes ngspice ~20 s wall, 4.4 s CPU (docs/PERFORMANCE.md), a
   // 32x32 passive one ~0.1-0.3 s; the limit, 2 s, leaves the quick ones room on a loaded machine.
@@ -83,7 +83,7 @@ TEST_CASE("worker pool: a job over the time limit is killed and fails with the r
   CHECK(children().empty());
 }
 
-TEST_CASE("worker pool: a SIGSTOPped worker never blocks the pool; the stopped process is killed and reaped",
+TEST_CASE("worker pool: a SIGSTOPped worker never blocks the pool, the stopped process is killed and reaped",
           "[reliability][timeout]") {
   auto pool = std::make_unique<xbarkit::spice::WorkerPool>(2);
   pool->set_job_timeout(2.0);
@@ -217,7 +217,7 @@ TEST_CASE("mtj psw with a long pulse stops within seconds of SIGTERM", "[reliabi
   fs::remove_all(dir);
 }
 
-TEST_CASE("characterize: SPICE points over the job timeout fail with the reason; the sweep completes",
+TEST_CASE("characterize: SPICE points over the job timeout fail with the reason, the sweep completes",
           "[reliability][timeout]") {
   const auto dir = scratch("job_timeout");
   // Two 16x16 sram8t ngspice checks take ~5 s each (docs/PERFORMANCE.md); the limit is 0.2 s.
