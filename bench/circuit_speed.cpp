@@ -1,4 +1,4 @@
-// Native solver speed (issue 3): native vs ngspice per operating point on the same recipes, the
+// Native solver speed: native vs ngspice per operating point on the same recipes, the
 // column-ladder solves on one core, and passive-array analysis / factorization / per-vector solve
 // times from 64x64 up to --max-passive (default 512) with the multifrontal default and three Eigen
 // baselines (up to 256). Prints markdown tables for docs/PERFORMANCE.md.
@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
       double w = 0;
       for (size_t j = 0; j < nat.size(); ++j)
         w = std::max(w, std::abs(nat[j] - ref.column_current_A[j]) / std::max(std::abs(ref.column_current_A[j]), 1e-12));
-      std::printf("| %s 64x64 | %.3f | %.3f | %.0fx | %.1e |\n", kind.c_str(), ref.elapsed_s, t * 1e3,
+      std::printf("| %s 64x64 | %.3f | %.3f | %.0fx | %.1e |\n", std::string(kind).c_str(), ref.elapsed_s, t * 1e3,
                   ref.elapsed_s / t, w);
       std::fflush(stdout);
     }
@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
         int its = 0;
         double cpu = 0;
         const double t = best_native(x, n >= 256 ? 3 : 10, &its, &cpu);
-        std::printf("| %s %dx%d | %.3f | %.3f | %d | %.0f |\n", kind.c_str(), n, n, t * 1e3, cpu * 1e3, its,
+        std::printf("| %s %dx%d | %.3f | %.3f | %d | %.0f |\n", std::string(kind).c_str(), n, n, t * 1e3, cpu * 1e3, its,
                     cpu / (n * n) * 1e9);
         std::fflush(stdout);
       }

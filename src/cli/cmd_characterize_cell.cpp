@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "registry.hpp"
-#include "xbarkit/circuit/iv_table.hpp"
+#include "xbarkit/characterize/transistor_sweep.hpp"
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/core/file_io.hpp"
 #include "xbarkit/netlist/recipe.hpp"
@@ -54,7 +54,7 @@ const xbarkit::cli::Register reg("characterize-cell", [](CLI::App& app) {
     xbarkit::check_output_file(opt->out, "--output");  // before minutes of ngspice, not after
     const auto recipe = xbarkit::netlist::load_crossbar_recipe(opt->recipe);
     xbarkit::spice::Session session;
-    const auto table = xbarkit::circuit::characterize_transistor(session, recipe.crossbar,
+    const auto table = xbarkit::characterize::characterize_transistor(session, recipe.crossbar,
                                                                  {opt->v_min, opt->v_max, opt->step});
     table.save(opt->out);
     fmt::print("{}: {} gate levels x {}x{} points ({})\n", opt->out, table.gate_levels_V().size(),

@@ -1,4 +1,4 @@
-// xbarkit mtj info|trace|psw : the SOT-MTJ macrospin LLGS solver (issue 4).
+// xbarkit mtj info|trace|psw : the SOT-MTJ macrospin LLGS solver.
 #include <unistd.h>
 
 #include <chrono>
@@ -14,6 +14,7 @@
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/core/file_io.hpp"
 #include "xbarkit/core/stop.hpp"
+#include "xbarkit/core/units.hpp"
 #include "xbarkit/mtj/constants.hpp"
 #include "xbarkit/mtj/device.hpp"
 #include "xbarkit/mtj/switching.hpp"
@@ -23,55 +24,11 @@ namespace {
 using namespace xbarkit::mtj;
 using nlohmann::json;
 
-// "150u", "150uA", "1.5e-4", "10n", "10ns": a number with an optional SI prefix and unit.
-double parse_si(const std::string& text, const std::string& unit, const std::string& option) {
-  size_t pos = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &pos);
-  } catch (...) {
-    throw xbarkit::InputError("", option, fmt::format("'{}' is not a number", text));
-  }
-  std::string rest = text.substr(pos);
-  if (!unit.empty() && rest.size() >= unit.size() && rest.compare(rest.size() - unit.size(), unit.size(), unit) == 0)
-    rest.resize(rest.size() - unit.size());
-  double scale = 1;
-  if (rest == "") scale = 1;
-  else if (rest == "m") scale = 1e-3;
-  else if (rest == "u") scale = 1e-6;
-  else if (rest == "n") scale = 1e-9;
-  else if (rest == "p") scale = 1e-12;
-  else throw xbarkit::InputError("", option, fmt::format("'{}': unknown unit suffix '{}' (use m, u, n, p, optionally followed by {})", text, rest, unit));
-  if (!std::isfinite(v)) throw xbarkit::InputError("", option, fmt::format("'{}' is not finite", text));
-  return v * scale;
-}
+using xbarkit::parse_si;
 
+// I1:I2:N (N evenly spaced currents, inclusive) or a comma-separated list.
 std::vector<double> parse_currents(const std::string& text) {
-  // I1:I2:N (N evenly spaced currents, inclusive) or a comma-separated list.
-  std::vector<double> out;
-  if (text.find(':') != std::string::npos) {
-    std::vector<std::string> parts;
-    std::stringstream ss(text);
-    for (std::string p; std::getline(ss, p, ':');) parts.push_back(p);
-    if (parts.size() != 3) throw xbarkit::InputError("", "--currents", fmt::format("'{}': expected I1:I2:N", text));
-    const double a = parse_si(parts[0], "A", "--currents"), b = parse_si(parts[1], "A", "--currents");
-    int n = 0;
-    try {
-      size_t pos = 0;
-      n = std::stoi(parts[2], &pos);
-      if (pos != parts[2].size()) n = 0;
-    } catch (...) {
-    }
-    if (n < 1) throw xbarkit::InputError("", "--currents", fmt::format("'{}': N must be a positive integer", text));
-    if (n > 100000) throw xbarkit::InputError("", "--currents", fmt::format("'{}': at most 100000 currents", text));
-    if (n == 1 && a != b) throw xbarkit::InputError("", "--currents", "N = 1 needs I1 = I2");
-    for (int k = 0; k < n; ++k) out.push_back(n == 1 ? a : a + (b - a) * k / (n - 1));
-  } else {
-    std::stringstream ss(text);
-    for (std::string p; std::getline(ss, p, ',');) out.push_back(parse_si(p, "A", "--currents"));
-  }
-  if (out.empty()) throw xbarkit::InputError("", "--currents", "no currents given");
-  return out;
+  return xbarkit::parse_si_sweep(text, "A", "--currents", 10000);
 }
 
 json info_json(const Device& d) {

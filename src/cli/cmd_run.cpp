@@ -1,6 +1,6 @@
 // xbarkit run : the main job on built-in defaults (the README's first command, scripts/run.sh).
 //
-// The whole story in one command: characterize the 7nm sram8t array at 64/128/256 rows
+// The whole story in one command: characterize the 7nm array (--cell, default sram8t) at 64/128/256 rows
 // (characterization/main_job.toml; the bundle is cached under out/main_job/ keyed by the recipe's and
 // the model files' SHA-256, so an unchanged setup reuses it), then run the shipped binary CNN on the
 // Fashion-MNIST test set through simulated crossbars and print one table: software accuracy, the
@@ -18,14 +18,15 @@
 #include <nlohmann/json.hpp>
 
 #include "registry.hpp"
-#include "xbarkit/characterize/recipe.hpp"
-#include "xbarkit/characterize/runner.hpp"
+#include "xbarkit/characterize/cache.hpp"
+#include "xbarkit/core/command_line.hpp"
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/core/file_io.hpp"
 #include "xbarkit/core/parallel.hpp"
 #include "xbarkit/core/paths.hpp"
 #include "xbarkit/imc/evaluate.hpp"
 #include "xbarkit/lut/array_ps.hpp"
+#include "xbarkit/netlist/cell.hpp"
 #include "xbarkit/nn/dataset.hpp"
 
 namespace {
@@ -35,66 +36,13 @@ using xbarkit::imc::Evaluation;
 using xbarkit::imc::SimConfig;
 
 struct Options {
-  std::string recipe, network, cache, report, converter = "ideal", data;
+  std::string recipe, network, cache, report, converter = "ideal", data, cell = "sram8t";
   std::vector<int> rows{64, 128, 256};
   size_t images = 0;
   unsigned threads = 0;
   uint64_t seed = 1;
   bool json = false;
 };
-
-std::string command_line() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::string out, arg;
-  auto flush = [&] {
-    const bool plain = !arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                             "0123456789-_./=:,+@%") == std::string::npos;
-    std::string q = plain ? arg : "'" + arg + "'";
-    if (!plain)
-      for (size_t p = 1; (p = q.find('\'', p)) != std::string::npos && p + 1 < q.size(); p += 4) q.replace(p, 1, "'\\''");
-    out += (out.empty() ? "" : " ") + q;
-    arg.clear();
-  };
-  for (char c : all) {
-    if (c == '\0') flush();
-    else arg += c;
-  }
-  if (!arg.empty()) flush();
-  return out;
-}
-
-// The characterization bundle for `recipe`, from the cache when the recipe and model files are
-// unchanged (their SHA-256 and the xbarkit version name the cache directory).
-fs::path characterized_bundle(const fs::path& recipe, const fs::path& cache, unsigned threads, std::ostream& log) {
-  const auto loaded = xbarkit::characterize::load_recipe(recipe);
-  std::string key = loaded.recipe.sha256 + "\n" + XBARKIT_VERSION + "\n";
-  for (const auto& f : loaded.kind->model_files())
-    key += xbarkit::characterize::display_path(f) + " " + xbarkit::sha256_hex(xbarkit::read_text_file(f)) + "\n";
-  const fs::path dir = cache / ("array_ps-" + xbarkit::sha256_hex(key).substr(0, 16));
-  if (fs::exists(dir / "lut.json")) {
-    try {
-      (void)xbarkit::lut::load_bundle(dir);  // verifies every file's SHA-256
-      log << fmt::format("characterization: reusing {} (recipe {} and its model files unchanged)\n", dir.string(),
-                         recipe.string());
-      return dir;
-    } catch (const xbarkit::Error& e) {
-      log << fmt::format("characterization: cached bundle {} is unusable ({}); characterizing again\n", dir.string(),
-                         e.what());
-      fs::remove_all(dir);
-    }
-  }
-  xbarkit::characterize::RunOptions ro;
-  ro.output = dir;
-  ro.threads = threads;
-  ro.resume = fs::exists(dir / "journal.jsonl");
-  log << fmt::format("characterization: {} -> {}{}\n", recipe.string(), dir.string(),
-                     ro.resume ? " (resuming an interrupted run)" : "");
-  log.flush();
-  const auto s = xbarkit::characterize::run_characterization(recipe, ro);
-  log << fmt::format("characterization: {} points in {:.1f} s ({} failed)\n", s.points, s.elapsed_s, s.failed);
-  return dir;
-}
 
 std::string pct(double f) { return fmt::format("{:.2f}%", 100 * f); }
 
@@ -122,6 +70,9 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
              "ideal crossbar, the IR-drop XNOR baseline, the AND mapping and BinSparX static/dynamic/both");
   cmd->add_option("--recipe", opt->recipe, "array_ps characterization recipe")->check(CLI::ExistingFile)->capture_default_str();
   cmd->add_option("--network", opt->network, "Network architecture path without extension")->capture_default_str();
+  cmd->add_option("--cell", opt->cell, "Cell kind of the arrays (the recipe must characterize it): " +
+                                          xbarkit::netlist::cell_names())
+      ->capture_default_str();
   cmd->add_option("--rows", opt->rows, "Crossbar rows per tile (each must be in the recipe)")->delimiter(',')->capture_default_str();
   cmd->add_option("--images", opt->images, "Use the first N test images (0 = all 10,000)");
   cmd->add_option("--converter", opt->converter, "Partial-sum converter of the IR-drop rows (see xbarkit infer)")
@@ -136,15 +87,18 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
     namespace nn = xbarkit::nn;
     namespace imc = xbarkit::imc;
     const auto t_start = std::chrono::steady_clock::now();
-    const std::string cmdline = command_line();
+    const std::string cmdline = xbarkit::this_command_line();
     auto& log = std::cout;
-    log << "xbarkit main job: how much accuracy does IR drop cost a binary CNN on 7nm 8T-SRAM crossbars, and how "
-           "much does BinSparX recover?\n";
+    log << fmt::format("xbarkit main job: how much accuracy does IR drop cost a binary CNN on 7nm {} crossbars, and "
+                       "how much does BinSparX recover?\n", opt->cell);
+    if (!xbarkit::netlist::find_cell(opt->cell))
+      throw xbarkit::InputError("", "--cell", fmt::format("unknown cell kind '{}' ({})", opt->cell,
+                                                          xbarkit::netlist::cell_names()));
     const fs::path net_base = opt->network;
     if (!fs::exists(net_base.string() + ".safetensors"))
       throw xbarkit::InputError(net_base.string() + ".safetensors", "",
                                 "the trained network is missing (train it with 'xbarkit train', see README.md)");
-    const auto bundle_dir = characterized_bundle(opt->recipe, opt->cache, opt->threads, log);
+    const auto bundle_dir = xbarkit::characterize::cached_characterization(opt->recipe, opt->cache, opt->threads, log).dir;
     const auto array = std::make_shared<const xbarkit::lut::ArrayPsLut>(xbarkit::lut::ArrayPsLut::load(bundle_dir));
     const auto net = nn::load_network(net_base);
     const auto test = nn::load_fashion_mnist(opt->data.empty() ? nn::default_fashion_mnist_dir() : fs::path(opt->data),
@@ -162,10 +116,11 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
     nlohmann::json all = nlohmann::json::array();
     for (size_t ri = 0; ri < opt->rows.size(); ++ri) {
       const int R = opt->rows[ri];
-      const auto& cfg_lut = array->find("sram8t", R);
+      const auto& cfg_lut = array->find(opt->cell, R);
       for (const auto& row : kRows) {
         SimConfig c;
         c.rows = R;
+        c.cell = opt->cell;
         c.mapping = imc::parse_mapping(row.mapping);
         c.binsparx = imc::parse_binsparx(row.binsparx);
         c.seed = opt->seed;
@@ -252,10 +207,11 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
         << (opt->threads ? opt->threads : xbarkit::default_threads()) << " threads.\n\n"
         << "Network: `" << net_base.string() << "` (" << net.architecture().name << "), " << n
         << " Fashion-MNIST test images; software accuracy " << pct(soft_acc) << ".  \n"
-        << "Array: 7nm 8T-SRAM (`sram8t`), wire defaults of `models/tech/7nm.toml`; LUT bundle `" << bundle_dir.string()
+        << "Array: 7nm `" << opt->cell << "` (" << xbarkit::netlist::cell(opt->cell).summary()
+        << "), wire defaults of `models/tech/7nm.toml`; LUT bundle `" << bundle_dir.string()
         << "` from `" << opt->recipe << "`.  \n"
         << "IR-drop rows sample each tile column's current from the bundle's predicted distribution at the column's "
-           "(k, q) and convert it with the `"
+           "LUT features (its table's axes) and convert it with the `"
         << opt->converter << "` converter; seed " << opt->seed << ".\n\n## Accuracy\n\n"
         << md.str() << "\n## Conducting cells\n\nPer weight (dot-product term; change against the XNOR mapping and, "
                        "for BinSparX, the plain AND mapping) and per tile column read, with the network's own "

@@ -62,7 +62,7 @@ TEST_CASE("cell_iv: the transistor tables come from ngspice and match the MVS ch
   const auto b = xbarkit::lut::load_bundle(dir / "b");
   const auto& on = b.table("rram1t1r_rvt_vg0.7");
   const auto& off = b.table("rram1t1r_rvt_vg0");
-  // REFERENCE.md section 1: RVT, one fin, Vgs = Vds = 0.7 V: 37.85 uA; the access transistor has 2 fins.
+  // docs/REFERENCES.md §1: RVT, one fin, Vgs = Vds = 0.7 V: 37.85 uA; the access transistor has 2 fins.
   const std::vector<double> sat{0.7, 0.0};
   CHECK(on.interpolate(sat, "id_A") == Approx(2 * 37.85e-6).epsilon(0.01));
   CHECK(std::abs(off.interpolate(sat, "id_A")) < 1e-9);

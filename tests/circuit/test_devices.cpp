@@ -22,7 +22,7 @@ double read_stack_uA(const netlist::FinfetParams& p, double v_bl) {
 }
 }  // namespace
 
-TEST_CASE("MVS 8T read stack reproduces REFERENCE.md section 1 check values", "[devices]") {
+TEST_CASE("MVS 8T read stack reproduces docs/REFERENCES.md §1 check values", "[devices]") {
   const auto tech = netlist::load_technology("7nm");
   // The reference quotes 3 significant digits; allow half a unit of the last digit.
   struct Case { const char* flavour; double v; double ref; double half_ulp; };
@@ -86,7 +86,7 @@ TEST_CASE("transistor residual: the current solves the implicit series-resistanc
     }
 }
 
-TEST_CASE("ReRAM: LRS ~10 kohm and HRS ~100 kohm at 0.2 V (REFERENCE.md section 3)", "[devices]") {
+TEST_CASE("ReRAM: LRS ~10 kohm and HRS ~100 kohm at 0.2 V (docs/REFERENCES.md §3)", "[devices]") {
   const auto tech = netlist::load_technology("7nm");
   double i, g;
   Reram(tech.reram, tech.reram.gap_lrs_m).eval(0.2, i, g);

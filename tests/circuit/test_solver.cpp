@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "xbarkit/characterize/transistor_sweep.hpp"
 #include "xbarkit/circuit/iv_table.hpp"
 #include "xbarkit/circuit/ladder.hpp"
 #include "xbarkit/circuit/passive.hpp"
@@ -137,7 +138,7 @@ TEST_CASE("table-driven 8T solve agrees with ngspice using the same model", "[ci
   auto x = make("sram8t", 16, 8.3, false, 9);
   // 5 mV grid over [-0.05, 0.75] V: the 8T cell's nodes stay within [0, v_read = 0.3 V].
   const auto table = std::make_shared<circuit::TransistorTable>(
-      circuit::characterize_transistor(session, x, {-0.05, 0.75, 0.005}));
+      characterize::characterize_transistor(session, x, {-0.05, 0.75, 0.005}));
   REQUIRE(table->gate_levels_V().size() == 2);
   // The table reproduces the built-in model at off-grid points: bicubic error ~ (h/lambda)^4 with
   // lambda ~ 0.1 V above threshold, plus ngspice's own 1e-7 stopping rule on every sample.

@@ -33,7 +33,7 @@ TEST_CASE("demagnetization factors: ellipsoid and prism closed forms", "[mtj][de
   CHECK(rod[2] == Approx(0).margin(1e-3));
 }
 
-TEST_CASE("thermal field standard deviation of the REFERENCE §4 case is 1.742e4 A/m", "[mtj][physics]") {
+TEST_CASE("thermal field standard deviation of the docs/REFERENCES.md §4 case is 1.742e4 A/m", "[mtj][physics]") {
   Device d;
   d.alpha = 0.02;
   d.temperature_K = 300;

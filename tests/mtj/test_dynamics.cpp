@@ -59,7 +59,7 @@ PrecessionFit precession(Integrate integrate) {
 
 TEST_CASE("damped precession at 0.1 T, alpha 0.01: 2.8022 GHz and 5.680 ns (RK4 and Dormand-Prince)",
           "[mtj][physics]") {
-  // f = gamma0 H / (2 pi (1 + alpha^2)), tau = (1 + alpha^2) / (alpha gamma0 H) (REFERENCE.md §4).
+  // f = gamma0 H / (2 pi (1 + alpha^2)), tau = (1 + alpha^2) / (alpha gamma0 H) (docs/REFERENCES.md §4).
   const double h = 0.1 / phys::mu0;
   const double f_exact = phys::gamma0 * h / (2 * phys::pi * (1 + 1e-4));
   const double tau_exact = (1 + 1e-4) / (0.01 * phys::gamma0 * h);

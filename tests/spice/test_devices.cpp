@@ -1,4 +1,4 @@
-// Shipped device models in ngspice against the published check values (REFERENCE.md sections 1, 3).
+// Shipped device models in ngspice against the published check values (docs/REFERENCES.md §§1, 3).
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -81,7 +81,7 @@ TEST_CASE("Stanford ReRAM alone: ~10 kohm LRS and ~100 kohm HRS at 0.2 V", "[spi
   const double i_lrs = spice::solve_crossbar(s, x).column_current_A[0];
   x.weights = {0};
   const double i_hrs = spice::solve_crossbar(s, x).column_current_A[0];
-  // Closed form: I = i0 exp(-g/g0) sinh(V/v0); the "~10k / ~100k" of REFERENCE.md are rounded.
+  // Closed form: I = i0 exp(-g/g0) sinh(V/v0); the "~10k / ~100k" of docs/REFERENCES.md are rounded.
   CHECK(i_lrs == Approx(1e-3 * std::exp(-0.948 / 0.25) * std::sinh(0.8)).epsilon(1e-6));
   CHECK(i_hrs == Approx(1e-3 * std::exp(-1.524 / 0.25) * std::sinh(0.8)).epsilon(1e-6));
   CHECK(0.2 / i_lrs == Approx(10e3).epsilon(0.01));

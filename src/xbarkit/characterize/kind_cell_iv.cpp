@@ -1,5 +1,5 @@
 // Characterization kind "cell_iv": the SPICE-characterized transistor I-V tables of the native
-// solver (circuit/iv_table.hpp, issue 3) as LUT bundle tables, for each array kind's transistor.
+// solver (circuit/iv_table.hpp) as LUT bundle tables, for each array kind's transistor.
 //
 //   [cell_iv]
 //   tech = "7nm"                       # technology (models/tech/<name>.toml or a path)
@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "xbarkit/characterize/recipe.hpp"
-#include "xbarkit/circuit/iv_table.hpp"
+#include "xbarkit/characterize/transistor_sweep.hpp"
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/core/file_io.hpp"
 #include "xbarkit/netlist/crossbar.hpp"
@@ -62,13 +62,13 @@ public:
 
   std::string flavour(const std::string& c) const { return tech_.array(c).transistor; }
   const std::vector<Point>& points() const override { return points_; }
-  std::string engine() const override { return "ngspice (in-process session), circuit::characterize_transistor"; }
+  std::string engine() const override { return "ngspice (in-process session), characterize_transistor"; }
   std::vector<std::filesystem::path> model_files() const override { return {tech_.file, tech_.finfet_spice_lib}; }
 
   nlohmann::json run(size_t i) const override {
     const auto x = netlist::make_crossbar(tech_, cells_.at(i), 2, 1);
     std::lock_guard<std::mutex> lock(session_mutex());
-    const auto table = circuit::characterize_transistor(process_session(), x, grid_);
+    const auto table = characterize_transistor(process_session(), x, grid_);
     const auto tmp = std::filesystem::temp_directory_path() / fmt::format("xbarkit_cell_iv_{}_{}.json", ::getpid(), i);
     table.save(tmp);
     auto text = read_text_file(tmp);

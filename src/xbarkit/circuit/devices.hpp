@@ -2,10 +2,10 @@
 // Cell devices of the native solver, with the same equations and parameters as the shipped SPICE
 // models, each returning its current and the partial derivatives Newton needs.
 //
-//  - MVS 1.0.1 n-FinFET (models/spice/mvs_nfet.lib, REFERENCE.md section 1): the intrinsic current
+//  - MVS 1.0.1 n-FinFET (models/spice/mvs_nfet.lib, docs/REFERENCES.md §1): the intrinsic current
 //    Ib(Vgs', Vds') of the B-source, symmetric in drain/source, plus the series resistances
 //    Rs = Rd = rs0/(w*nfin) that the SPICE subcircuit places as real resistors to internal nodes.
-//  - Stanford/ASU ReRAM, DC read (models/spice/reram_stanford.lib, REFERENCE.md section 3).
+//  - Stanford/ASU ReRAM, DC read (models/spice/reram_stanford.lib, docs/REFERENCES.md §3).
 //
 // A transistor with its series resistances is an implicit device: with Id the current into the
 // drain, the internal nodes sit at V(si) = Vs + Id*Rs and V(di) = Vd - Id*Rd, and

@@ -17,10 +17,6 @@
 #include "xbarkit/circuit/devices.hpp"
 #include "xbarkit/netlist/crossbar.hpp"
 
-namespace xbarkit::spice {
-class Session;
-}
-
 namespace xbarkit::circuit {
 
 struct TableGrid {
@@ -63,9 +59,7 @@ private:
   std::vector<std::vector<Node>> nodes_;  // per gate level, n*n, index iv_d*n + iv_s
 };
 
-// Sweeps the transistor of `xbar` (the shipped MVS flavour or the user's subcircuit, exactly as the
-// crossbar deck instantiates it, with the crossbar's nfin) in ngspice at gate levels {0, vdd}.
-// Runs in the caller's spice::Session (one per process).
-TransistorTable characterize_transistor(spice::Session& session, const netlist::Crossbar& xbar, const TableGrid& grid = {});
+// Made by characterize::characterize_transistor (characterize/transistor_sweep.hpp), which runs the
+// ngspice sweep.
 
 }  // namespace xbarkit::circuit

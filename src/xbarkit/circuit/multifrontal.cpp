@@ -1,5 +1,7 @@
 #include "xbarkit/circuit/multifrontal.hpp"
 
+#include "xbarkit/core/error.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -17,11 +19,11 @@ using ConstDenseMap = Eigen::Map<const Eigen::MatrixXd, 0, Eigen::OuterStride<>>
 MultifrontalCholesky::MultifrontalCholesky(const SparseLower& lower, std::vector<int> supernode_start)
     : n_(static_cast<int>(lower.cols())), start_(std::move(supernode_start)) {
   if (lower.rows() != lower.cols())
-    throw std::invalid_argument("MultifrontalCholesky: the matrix is not square");
+    throw SolverError("MultifrontalCholesky: the matrix is not square");
   if (start_.empty() || start_.front() != 0 || start_.back() != n_ ||
       !std::is_sorted(start_.begin(), start_.end()) ||
       std::adjacent_find(start_.begin(), start_.end()) != start_.end())
-    throw std::invalid_argument("MultifrontalCholesky: supernode starts must increase strictly from 0 to n");
+    throw SolverError("MultifrontalCholesky: supernode starts must increase strictly from 0 to n");
   const int ns_total = supernodes();
   std::vector<int> super_of(static_cast<size_t>(n_));
   for (int s = 0; s < ns_total; ++s) std::fill(super_of.begin() + start_[s], super_of.begin() + start_[s + 1], s);
@@ -42,7 +44,7 @@ MultifrontalCholesky::MultifrontalCholesky(const SparseLower& lower, std::vector
     };
     for (int col = first; col < end; ++col)
       for (SparseLower::InnerIterator it(lower, col); it; ++it) {
-        if (it.row() < col) throw std::invalid_argument("MultifrontalCholesky: entry above the diagonal");
+        if (it.row() < col) throw SolverError("MultifrontalCholesky: entry above the diagonal");
         add(it.row());
       }
     for (const int c : children[s])
@@ -87,7 +89,7 @@ MultifrontalCholesky::MultifrontalCholesky(const SparseLower& lower, std::vector
 
 int MultifrontalCholesky::factorize(const SparseLower& lower) {
   if (lower.cols() != n_ || lower.rows() != n_)
-    throw std::invalid_argument("MultifrontalCholesky::factorize: matrix size differs from the analysed one");
+    throw SolverError("MultifrontalCholesky::factorize: matrix size differs from the analysed one");
   const int ns_total = supernodes();
   std::vector<std::vector<int>> children(static_cast<size_t>(ns_total));
   for (int s = 0; s < ns_total; ++s)
@@ -113,7 +115,7 @@ int MultifrontalCholesky::factorize(const SparseLower& lower) {
     for (int k = 0; k < ns; ++k)
       for (SparseLower::InnerIterator it(lower, first + k); it; ++it) {
         const int p = pos[it.row()];
-        if (p < 0) throw std::invalid_argument("MultifrontalCholesky::factorize: entry outside the analysed pattern");
+        if (p < 0) throw SolverError("MultifrontalCholesky::factorize: entry outside the analysed pattern");
         front[static_cast<long>(k) * m + p] += it.value();
       }
     const auto& kids = children[s];
@@ -170,7 +172,7 @@ MultifrontalCholesky::SolveScope MultifrontalCholesky::scope(const std::vector<i
   sc.forward.assign(static_cast<size_t>(ns_total), 0);
   sc.backward.assign(static_cast<size_t>(ns_total), 0);
   auto super_of = [&](int row) {
-    if (row < 0 || row >= n_) throw std::invalid_argument(fmt::format("MultifrontalCholesky::scope: row {} out of range", row));
+    if (row < 0 || row >= n_) throw SolverError(fmt::format("MultifrontalCholesky::scope: row {} out of range", row));
     return static_cast<int>(std::upper_bound(start_.begin(), start_.end(), row) - start_.begin()) - 1;
   };
   for (const int r : rhs_rows) sc.forward[super_of(r)] = 1;
@@ -233,15 +235,15 @@ void MultifrontalCholesky::sweeps(Eigen::Ref<RowMatrix> x, const char* forward, 
 }
 
 void MultifrontalCholesky::solve_in_place(Eigen::Ref<RowMatrix> b) const {
-  if (b.rows() != n_) throw std::invalid_argument(fmt::format("MultifrontalCholesky::solve: {} rows, need {}", b.rows(), n_));
+  if (b.rows() != n_) throw SolverError(fmt::format("MultifrontalCholesky::solve: {} rows, need {}", b.rows(), n_));
   sweeps(b, nullptr, nullptr, [](int row) { return row; });
 }
 
 void MultifrontalCholesky::solve_in_place(Eigen::Ref<RowMatrix> x, const SolveScope& sc) const {
   if (static_cast<int>(sc.forward.size()) != supernodes() || static_cast<int>(sc.local.size()) != n_)
-    throw std::invalid_argument("MultifrontalCholesky::solve: the scope was made for another factorization");
+    throw SolverError("MultifrontalCholesky::solve: the scope was made for another factorization");
   if (x.rows() != sc.compact_rows)
-    throw std::invalid_argument(fmt::format("MultifrontalCholesky::solve: {} rows, the scope has {}", x.rows(), sc.compact_rows));
+    throw SolverError(fmt::format("MultifrontalCholesky::solve: {} rows, the scope has {}", x.rows(), sc.compact_rows));
   sweeps(x, sc.forward.data(), sc.backward.data(), [&](int row) { return sc.local[row]; });
 }
 

@@ -29,7 +29,7 @@ struct SolveOptions {
   int max_newton_iterations = 100;
   bool node_voltages = false;      // fill CrossbarSolution's IR-drop map
   // Cell-model source: null = the built-in MVS equations (devices.hpp); otherwise the transistor's
-  // I-V comes from this SPICE-characterized table (characterize_transistor in iv_table.hpp), which
+  // I-V comes from this SPICE-characterized table (characterize::characterize_transistor), which
   // must have been made for the crossbar's transistor (gate levels 0 and vdd).
   std::shared_ptr<const TransistorTable> transistor_table;
 };

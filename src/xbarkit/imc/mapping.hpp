@@ -1,5 +1,5 @@
 #pragma once
-// Layer-to-crossbar mapping of binary layers, with BinSparX flips (REFERENCE.md §6).
+// Layer-to-crossbar mapping of binary layers, with BinSparX flips (docs/REFERENCES.md §6).
 //
 // A binary layer computes z_o = w_o · x for ±1 weights w (out × N) and ±1 inputs x (one im2col patch
 // per conv position). Its N inputs are cut into tile slices of n_t inputs; slice t of output o lives
@@ -11,7 +11,7 @@
 //    stored w_i = +1) and 2i+1 (input x̄, stored w̄): exactly one of them conducts iff x_i == w_i, so
 //    the conducting count c gives w·x = 2c − n over the slice (n = slice size).
 //  - AND mapping: one row per input (n_t = R). Row i conducts iff x_i = +1 and w_i = +1, and
-//    w·x = 4c − 2·Σ[w=+1] − 2·Σ[x=+1] + n (REFERENCE.md §6); Σ[w=+1] is known at mapping time and
+//    w·x = 4c − 2·Σ[w=+1] − 2·Σ[x=+1] + n (docs/REFERENCES.md §6); Σ[w=+1] is known at mapping time and
 //    Σ[x=+1] is counted digitally.
 // BinSparX (training-free, exact with ideal hardware):
 //  - static: per tile column (o, t), if the weight slice has more +1 than −1, store −w and negate

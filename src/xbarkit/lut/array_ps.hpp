@@ -1,6 +1,6 @@
 #pragma once
 // Reader of `array_ps` bundles: the partial-sum transfer of a crossbar column, for the inference
-// simulator (issue 7) and anyone else who needs "what current does this column read?".
+// simulator and anyone else who needs "what current does this column read?".
 //
 // ## Table layout
 // One table per array configuration (cell kind x rows x wire-resistance scale), named

@@ -108,7 +108,7 @@ Device load_device(const std::filesystem::path& toml);
 Vec3 demag_ellipsoid(double a, double b, double c);
 Vec3 demag_prism(double a, double b, double c);
 
-// Brown thermal-field standard deviation per component for step dt (REFERENCE.md §4).
+// Brown thermal-field standard deviation per component for step dt (docs/REFERENCES.md §4).
 double thermal_sigma(const Device& d, double dt_s);
 
 // Largest field magnitude the device sees at zero current, and the precession period it implies;

@@ -1,5 +1,5 @@
 #pragma once
-// Macrospin Landau-Lifshitz-Gilbert-Slonczewski system in the Landau-Lifshitz form of REFERENCE.md §4:
+// Macrospin Landau-Lifshitz-Gilbert-Slonczewski system in the Landau-Lifshitz form of docs/REFERENCES.md §4:
 //
 //   dm/dt = -g' [ m x H + alpha m x (m x H) ]
 //           - g' [ (H_DL + alpha H_FL) m x (m x sigma) + (H_FL - alpha H_DL) m x sigma ],   g' = gamma0/(1+alpha^2)

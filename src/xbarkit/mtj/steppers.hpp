@@ -11,7 +11,7 @@
 //
 // StochasticHeun: the thermal field is drawn ONCE per step and used in both the Euler predictor and
 // the trapezoidal corrector, which makes the scheme consistent with the Stratonovich interpretation
-// of the stochastic LLG (the physical one; REFERENCE.md §4); m is renormalized after each step.
+// of the stochastic LLG (the physical one; docs/REFERENCES.md §4); m is renormalized after each step.
 // EulerMaruyama is here only to demonstrate (tests/mtj) why it must not be used: it integrates the
 // Ito interpretation and, without the projection back onto the sphere, lets |m| grow.
 #include <cmath>
@@ -34,7 +34,7 @@ T& unref(std::reference_wrapper<T> x) { return x.get(); }
 }  // namespace detail
 
 // Brown thermal field: each component N(0, 1) * strength / sqrt(dt), strength^2 = 2 alpha kB T /
-// (mu0 gamma0 Ms V) (REFERENCE.md §4). Owns the trajectory's random stream; normals by ziggurat.
+// (mu0 gamma0 Ms V) (docs/REFERENCES.md §4). Owns the trajectory's random stream; normals by ziggurat.
 class ThermalField {
 public:
   // substeps k > 1: each step's Wiener increment is the sum of k finer ones (k normal triples), so a

@@ -1,6 +1,6 @@
 #pragma once
 // Published check values of the shipped device models, run through ngspice: the MVS FinFET per-fin
-// Idsat/Ioff (ASAP7), the 8T read stack and the 1T-1ReRAM read currents (REFERENCE.md sections 1, 3).
+// Idsat/Ioff (ASAP7), the 8T read stack and the 1T-1ReRAM read currents (docs/REFERENCES.md §§1, 3).
 // Used by `xbarkit models check`, the tests and docs/VALIDATION.md.
 #include <string>
 #include <vector>

@@ -170,6 +170,14 @@ OpResult Session::run_op(const std::vector<std::string>& vectors) {
   return result;
 }
 
+std::vector<double> Session::vector(const std::string& name) {
+  std::string key = name;  // ngGet_Vec_Info takes a mutable string
+  pvector_info info = ngGet_Vec_Info(key.data());
+  if (!info || !info->v_realdata)
+    throw SpiceError(fmt::format("ngspice: the current plot has no real vector '{}'", name));
+  return std::vector<double>(info->v_realdata, info->v_realdata + info->v_length);
+}
+
 std::vector<std::string> Session::vector_names() {
   std::vector<std::string> out;
   char* plot = ngSpice_CurPlot();

@@ -42,6 +42,9 @@ public:
   // Runs the deck's analysis (".op") and returns the requested vectors, e.g. "vsense0#branch",
   // "v(bl0_0)". Throws SpiceError with ngspice's messages if the run fails or a vector is missing.
   OpResult run_op(const std::vector<std::string>& vectors);
+  // The real values of a vector of the current plot (e.g. a dc sweep's "vdx#branch" or "xdx").
+  // Throws SpiceError if the plot has no such real vector.
+  std::vector<double> vector(const std::string& name);
   // All vector names of the current plot.
   std::vector<std::string> vector_names();
   // One ngspice command; throws SpiceError if ngspice reports an error.
