@@ -1,5 +1,5 @@
-// xbarkit characterize RECIPE -o BUNDLE [--resume | --force] : run a characterization recipe into a
-// LUT bundle (characterize/runner.hpp).
+// xbarkit characterize RECIPE -o BUNDLE [--resume | --force] [--shard I/N | --merge] : run a
+// characterization recipe into a LUT bundle (characterize/runner.hpp, characterize/shard.hpp).
 #include <iostream>
 
 #include <fmt/format.h>
@@ -15,6 +15,9 @@ struct Options {
   xbarkit::characterize::RunOptions run;
   std::string output;
   bool progress = false, no_progress = false;
+  std::string shard;
+  bool merge = false;
+  double job_timeout_s = 0;
 };
 
 const xbarkit::cli::Register reg("characterize", [](CLI::App& app) {
@@ -34,11 +37,49 @@ const xbarkit::cli::Register reg("characterize", [](CLI::App& app) {
       ->excludes(resume);
   cmd->add_option("--threads", opt->run.threads, "Worker threads / ngspice processes (default: the recipe's, 0 = all "
                                                  "cores)");
+  auto* shard = cmd->add_option("--shard", opt->shard,
+                                "Compute only shard I of N (points with index mod N == I, 0 <= I < N) into "
+                                "BUNDLE/shards/; default inside a Slurm job array: SLURM_ARRAY_TASK_ID/"
+                                "SLURM_ARRAY_TASK_COUNT. A re-run shard continues its own journal");
+  cmd->add_flag("--merge", opt->merge,
+                "Merge the shard journals in BUNDLE/shards into the bundle (checks the recipe hash, lists "
+                "missing or failed points)")
+      ->excludes(shard)
+      ->excludes(resume);
+  cmd->add_option("--job-timeout", opt->job_timeout_s,
+                  "Seconds one SPICE point may run before its ngspice worker is killed and the point fails "
+                  "(default: the recipe's characterize.job_timeout_s, 7200)")
+      ->check(CLI::Range(1e-3, 2592000.0));
   cmd->add_flag("--progress", opt->progress, "Always show progress on stderr (default: only on a terminal)");
   cmd->add_flag("--no-progress", opt->no_progress, "Never show progress");
   cmd->callback([opt] {
     opt->run.output = opt->output;
     opt->run.progress = opt->no_progress ? 0 : (opt->progress ? 1 : -1);
+    if (opt->job_timeout_s > 0) opt->run.job_timeout_s = opt->job_timeout_s;
+    namespace ch = xbarkit::characterize;
+    if (!opt->shard.empty()) opt->run.shard = ch::parse_shard(opt->shard, "--shard");
+    else if (!opt->merge)
+      if (auto env = ch::shard_from_slurm_environment()) opt->run.shard = *env;
+    if (opt->merge) {
+      const auto s = ch::merge_shards(opt->recipe, opt->run);
+      std::cout << fmt::format("wrote {}: merged {} points from the shard journals ({} failed) in {:.1f} s\n",
+                               opt->output, s.points, s.failed, s.elapsed_s);
+      if (s.failed > 0)
+        std::cout << fmt::format("failed points: {}{}\n", fmt::join(s.failed_ids, ", "),
+                                 s.failed > s.failed_ids.size() ? ", ..." : "");
+      return;
+    }
+    if (opt->run.shard.enabled) {
+      const auto s = ch::run_characterization(opt->recipe, opt->run);
+      std::cout << fmt::format("shard {} of {}: {} of {} points ({} computed, {} reused from its journal, {} failed) "
+                               "in {:.1f} s; merge with: xbarkit characterize {} -o {} --merge\n",
+                               opt->run.shard.label(), opt->output, s.shard_points, s.points, s.computed, s.reused,
+                               s.failed, s.elapsed_s, opt->recipe, opt->output);
+      if (s.failed > 0)
+        std::cout << fmt::format("failed points: {}{}\n", fmt::join(s.failed_ids, ", "),
+                                 s.failed > s.failed_ids.size() ? ", ..." : "");
+      return;
+    }
     const auto s = xbarkit::characterize::run_characterization(opt->recipe, opt->run);
     std::cout << fmt::format("wrote {}: {} points ({} computed, {} reused from the journal, {} failed) in {:.1f} s\n",
                              opt->output, s.points, s.computed, s.reused, s.failed, s.elapsed_s);

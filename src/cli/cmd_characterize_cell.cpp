@@ -1,11 +1,14 @@
 // xbarkit characterize-cell RECIPE -o table.json: tabulate the recipe's transistor I-V in ngspice so
 // the native solver can use it (solve --cell-table), e.g. for a user's own model card or OSDI device.
+#include <cmath>
 #include <iostream>
 
 #include <fmt/format.h>
 
 #include "registry.hpp"
 #include "xbarkit/characterize/transistor_sweep.hpp"
+#include "xbarkit/core/error.hpp"
+#include "xbarkit/core/file_io.hpp"
 #include "xbarkit/netlist/recipe.hpp"
 #include "xbarkit/spice/session.hpp"
 
@@ -31,6 +34,24 @@ const xbarkit::cli::Register reg("characterize-cell", [](CLI::App& app) {
   cmd->add_option("--v-max", opt->v_max, "Highest drain/source voltage (V)")->capture_default_str();
   cmd->add_option("--step", opt->step, "Grid step (V); interpolation error falls as step^4")->capture_default_str();
   cmd->callback([opt] {
+    using xbarkit::InputError;
+    // The grid reaches ngspice's dc sweep, which neither bounds the point count nor names our options.
+    if (!std::isfinite(opt->v_min)) throw InputError("", "--v-min", fmt::format("must be finite, got {}", opt->v_min));
+    if (!std::isfinite(opt->v_max)) throw InputError("", "--v-max", fmt::format("must be finite, got {}", opt->v_max));
+    if (!(opt->v_max > opt->v_min))
+      throw InputError("", "--v-max", fmt::format("{} V must be greater than --v-min {} V", opt->v_max, opt->v_min));
+    if (std::abs(opt->v_min) > 100 || std::abs(opt->v_max) > 100)
+      throw InputError("", "--v-min/--v-max", "voltages beyond +-100 V are no transistor's operating range");
+    if (!(opt->step > 0) || !std::isfinite(opt->step))
+      throw InputError("", "--step", fmt::format("must be a finite number > 0 V, got {}", opt->step));
+    const double per_axis = (opt->v_max - opt->v_min) / opt->step + 1;
+    if (per_axis > 2001)
+      throw InputError("", "--step",
+                       fmt::format("{} V gives {:.3g} points per axis ({:.3g} per gate level); at most 2001 per axis "
+                                   "(use --step >= {:.3g} V)",
+                                   opt->step, per_axis, per_axis * per_axis, (opt->v_max - opt->v_min) / 2000));
+    if (per_axis < 4) throw InputError("", "--step", "gives fewer than 4 points per axis (bicubic needs 4)");
+    xbarkit::check_output_file(opt->out, "--output");  // before minutes of ngspice, not after
     const auto recipe = xbarkit::netlist::load_crossbar_recipe(opt->recipe);
     xbarkit::spice::Session session;
     const auto table = xbarkit::characterize::characterize_transistor(session, recipe.crossbar,

@@ -1,5 +1,7 @@
 // xbarkit infer : a binary network on simulated crossbars (imc/simulator.hpp): mapping, BinSparX,
 // sensing (ideal / array_ps LUT / exact native solver) and converter (ideal / ADC / SOT-MTJ).
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 
@@ -109,6 +111,17 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
   cmd->callback([opt] {
     namespace nn = xbarkit::nn;
     namespace imc = xbarkit::imc;
+    // Options that would otherwise be ignored or silently substituted are refused up front.
+    if (opt->lut_mean && opt->array_lut.empty())
+      throw xbarkit::InputError("", "--lut-mean", "needs --array-lut (it reads the LUT's mean current)");
+    if (opt->lut_mean && opt->exact)
+      throw xbarkit::InputError("", "--lut-mean", "does nothing with --exact (the circuit solver gives the currents)");
+    if (opt->exact && !opt->array_lut.empty() && opt->converter != "calibrated")
+      throw xbarkit::InputError("", "--array-lut",
+                                "is not used with --exact unless --converter calibrated inverts its mean transfer; "
+                                "drop one of them");
+    if (!(opt->wire_scale >= 0) || !std::isfinite(opt->wire_scale))
+      throw xbarkit::InputError("", "--wire-scale", fmt::format("must be a finite number >= 0, got {}", opt->wire_scale));
     const auto net_path = network_path(opt->network);
     const auto net = nn::load_network(net_path);
     const auto test = nn::load_fashion_mnist(opt->data.empty() ? nn::default_fashion_mnist_dir() : std::filesystem::path(opt->data),
@@ -125,7 +138,31 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
     cfg.seed = opt->seed;
     cfg.lut_noise = !opt->lut_mean;
     if (!opt->array_lut.empty())
-      cfg.array_lut = std::make_shared<const xbarkit::lut::ArrayPsLut>(xbarkit::lut::ArrayPsLut::load(opt->array_lut));
+    {
+      try {
+        cfg.array_lut = std::make_shared<const xbarkit::lut::ArrayPsLut>(xbarkit::lut::ArrayPsLut::load(opt->array_lut));
+      } catch (const nlohmann::json::exception& e) {
+        // lut.json passed its digest, so it was written (or re-signed) with attributes of the wrong type.
+        throw xbarkit::InputError(opt->array_lut + "/lut.json", "--array-lut",
+                                  fmt::format("the array_ps tables' attributes have the wrong shape ({})", e.what()));
+      }
+      // The LUT's table for this cell and size must be for this wire scale: the nearest other one
+      // would be used while the report names the requested scale. Scales are compared to 1e-9
+      // relative (they are recipe numbers written with 17 digits).
+      std::string scales;
+      bool found = false, any = false;
+      for (const auto& c : cfg.array_lut->configs()) {
+        if (c.cell != opt->cell || c.rows != opt->rows) continue;
+        any = true;
+        scales += fmt::format("{}{:g}", scales.empty() ? "" : ", ", c.wire_scale);
+        if (std::abs(c.wire_scale - opt->wire_scale) <= 1e-9 * std::max(1.0, std::abs(opt->wire_scale))) found = true;
+      }
+      if (any && !found)
+        throw xbarkit::InputError(opt->array_lut, "--wire-scale",
+                                  fmt::format("the bundle has no {} {}-row table for wire scale {:g} (it has {}); "
+                                              "characterize that scale or pick one of these",
+                                              opt->cell, opt->rows, opt->wire_scale, scales));
+    }
     cfg.sensing = opt->exact ? imc::Sensing::exact : (cfg.array_lut ? imc::Sensing::lut : imc::Sensing::ideal);
     const auto software = net.predict_all(test, opt->images, opt->threads);
     const double software_accuracy = nn::Network::accuracy(software, test);

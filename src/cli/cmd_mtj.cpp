@@ -13,6 +13,7 @@
 #include "registry.hpp"
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/core/file_io.hpp"
+#include "xbarkit/core/stop.hpp"
 #include "xbarkit/core/units.hpp"
 #include "xbarkit/mtj/constants.hpp"
 #include "xbarkit/mtj/device.hpp"
@@ -68,6 +69,7 @@ struct Common {
   uint64_t seed = 1;
   int initial = 0;
   bool cold_start = false;
+  double tilt_deg = 0;
 };
 
 void add_common(CLI::App* cmd, Common& c) {
@@ -81,6 +83,9 @@ void add_common(CLI::App* cmd, Common& c) {
       ->check(CLI::IsMember({-1, 0, 1}))
       ->capture_default_str();
   cmd->add_flag("--cold-start", c.cold_start, "Start exactly at the T = 0 equilibrium instead of a thermal draw");
+  cmd->add_option("--tilt-deg", c.tilt_deg, "Tilt the start away from the equilibrium by this angle (degrees; "
+                                            "T = 0 needs it for a collinear torque)")
+      ->check(CLI::Range(-180.0, 180.0));
 }
 
 struct Timing {
@@ -170,6 +175,9 @@ const xbarkit::cli::Register reg("mtj", [](CLI::App& app) {
       req.seed = o->c.seed;
       req.initial = o->c.initial;
       req.thermal_initial = !o->c.cold_start;
+      req.tilt_rad = o->c.tilt_deg * phys::pi / 180;
+      if (o->output != "-") xbarkit::check_output_file(o->output, "--output");
+      xbarkit::StopSignals stop;
       const auto tr = trace(d, req);
       std::string csv = fmt::format("# xbarkit mtj trace {} current_A={:.6g} pulse_s={:.6g} dt_s={:.6g} seed={} stepper={}\n",
                                     d.name, req.current_A, req.pulse_s, req.dt_s, req.seed, tr.stepper);
@@ -178,8 +186,10 @@ const xbarkit::cli::Register reg("mtj", [](CLI::App& app) {
         csv += fmt::format("{:.6e},{:.6e},{:.9f},{:.9f},{:.9f}\n", s.t_s, s.current_A, s.m[0], s.m[1], s.m[2]);
       if (o->output == "-") std::cout << csv;
       else xbarkit::write_file_atomic(o->output, csv);
-      std::cerr << fmt::format("{} samples; started in {}{}, {}\n", tr.samples.size(), tr.initial > 0 ? "+" : "-",
+      std::cerr << fmt::format("{} samples; started in {}{}, {}", tr.samples.size(), tr.initial > 0 ? "+" : "-",
                                axis_name(d.easy_axis), tr.switched ? "switched" : "did not switch");
+      if (!std::isnan(tr.first_passage_s)) std::cerr << fmt::format("; first crossed m.u = 0 at {:.6e} s", tr.first_passage_s);
+      std::cerr << "\n";
     });
   }
 
@@ -218,6 +228,8 @@ const xbarkit::cli::Register reg("mtj", [](CLI::App& app) {
       req.relax_s = t.relax;
       req.initial = o->c.initial;
       req.thermal_initial = !o->c.cold_start;
+      req.tilt_rad = o->c.tilt_deg * phys::pi / 180;
+      xbarkit::StopSignals stop;  // a long run stops within milliseconds of SIGINT/SIGTERM
       const bool tty = ::isatty(2);
       const auto t0 = std::chrono::steady_clock::now();
       Progress progress;
@@ -235,7 +247,8 @@ const xbarkit::cli::Register reg("mtj", [](CLI::App& app) {
         json pts = json::array();
         for (const auto& p : r.points)
           pts.push_back({{"current_A", p.current_A}, {"p_switch", p.p_switch}, {"stderr", p.stderr_},
-                         {"trials", p.trials}, {"switched", p.switched}});
+                         {"trials", p.trials}, {"switched", p.switched}, {"crossed", p.crossed},
+                         {"mean_first_passage_s", std::isnan(p.mean_first_passage_s) ? json(nullptr) : json(p.mean_first_passage_s)}});
         json fit{{"i50_A", r.fit.ok ? json(r.fit.i50_A) : json(nullptr)},
                  {"scale_A", r.fit.ok ? json(r.fit.scale_A) : json(nullptr)},
                  {"i50_err_A", r.fit.ok ? json(r.fit.i50_err_A) : json(nullptr)},
@@ -252,6 +265,8 @@ const xbarkit::cli::Register reg("mtj", [](CLI::App& app) {
                  {"dt_s", r.dt_s},
                  {"trials", req.trials},
                  {"seed", req.seed},
+                 {"tilt_deg", o->c.tilt_deg},
+                 {"m_start", {r.m_start[0], r.m_start[1], r.m_start[2]}},
                  {"from", std::string(r.initial > 0 ? "+" : "-") + axis_name(d.easy_axis)},
                  {"temperature_K", d.temperature_K},
                  {"stepper", d.temperature_K > 0 ? "stochastic_heun" : "runge_kutta_dopri5"},

@@ -2,6 +2,7 @@
 #include <iostream>
 #include <string>
 
+#include "memory_check.hpp"
 #include "registry.hpp"
 #include "xbarkit/core/file_io.hpp"
 #include "xbarkit/netlist/deck_writer.hpp"
@@ -27,6 +28,9 @@ const xbarkit::cli::Register reg("netlist", [](CLI::App& app) {
   cmd->add_flag("--ideal", opt->ideal, "Set every parasitic wire resistance to zero");
   cmd->callback([opt] {
     const auto recipe = xbarkit::netlist::load_crossbar_recipe(opt->recipe);
+    xbarkit::cli::require_memory(xbarkit::cli::deck_bytes(recipe.crossbar), recipe.crossbar, "deck",
+                                 recipe.file.string(), "array");
+    if (!opt->output.empty() && opt->output != "-") xbarkit::check_output_file(opt->output, "--output");
     const auto& xbar = opt->ideal ? recipe.crossbar.ideal() : recipe.crossbar;
     xbarkit::netlist::DeckOptions deck_options;
     deck_options.title = recipe.file.filename().string();

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "memory_check.hpp"
 #include "registry.hpp"
 #include "solve_report.hpp"
 #include "xbarkit/netlist/cell.hpp"
@@ -58,6 +59,14 @@ const xbarkit::cli::Register reg("solve", [](CLI::App& app) {
       s.cell_table = opt->cell_table;
       s.native.transistor_table =
           std::make_shared<const xbarkit::circuit::TransistorTable>(xbarkit::circuit::TransistorTable::load(opt->cell_table));
+    }
+    {
+      namespace cli = xbarkit::cli;
+      const auto& x = recipe.crossbar;
+      const std::string file = recipe.file.string();
+      if (opt->engine != "ngspice") cli::require_memory(cli::native_solve_bytes(x), x, "native solve", file, "array");
+      if (opt->engine != "native")
+        cli::require_memory(cli::ngspice_solve_bytes(x) + cli::deck_bytes(x), x, "ngspice solve", file, "array");
     }
     const auto report = xbarkit::cli::solve_recipe(recipe, s);
     if (!opt->map.empty()) xbarkit::cli::write_node_map(opt->map, *report.native);

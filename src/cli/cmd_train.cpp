@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "registry.hpp"
+#include "xbarkit/core/file_io.hpp"
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/nn/dataset.hpp"
 #include "xbarkit/nn/gemm.hpp"
@@ -22,7 +23,7 @@ struct Options {
   int64_t seed = -1;
   unsigned threads = 0;
   size_t train_images = 0, test_images = 0;
-  bool quiet = false, no_test = false;
+  bool quiet = false, no_test = false, resume = false;
 };
 
 const xbarkit::cli::Register reg("train", [](CLI::App& app) {
@@ -33,6 +34,9 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
   cmd->add_option("--epochs", opt->epochs, "Epochs (default: the architecture's [train] epochs)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", opt->seed, "Seed of initialization and shuffling (default: [train] seed)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", opt->threads, "Threads (0 = all cores)");
+  cmd->add_flag("--resume", opt->resume,
+                "Continue from OUTPUT.checkpoint (written after every epoch) after an interrupted run; the result "
+                "is bit-identical to an uninterrupted one");
   cmd->add_option("--data", opt->data, "Directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] (default: Debian's Fashion-MNIST)");
   cmd->add_option("--train-images", opt->train_images, "Use only the first N training images (0 = all)");
   cmd->add_option("--test-images", opt->test_images, "Evaluate on the first N test images (0 = all)");
@@ -40,6 +44,7 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
   cmd->add_flag("-q,--quiet", opt->quiet, "Print nothing but errors");
   cmd->callback([opt, cmd] {
     namespace nn = xbarkit::nn;
+    xbarkit::check_output_file(opt->output, "--output");  // before the training, not after it
     const auto arch = nn::load_architecture(opt->arch);
     const std::filesystem::path dir = opt->data.empty() ? nn::default_fashion_mnist_dir() : std::filesystem::path(opt->data);
     auto train = nn::load_fashion_mnist(dir, nn::Split::Train);
@@ -54,6 +59,8 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
     to.test_images = opt->test_images;
     to.log = opt->quiet ? nullptr : &std::cout;
     to.progress_bar = !opt->quiet && ::isatty(STDERR_FILENO);
+    to.checkpoint = opt->output + ".checkpoint";  // removed once the weights are written
+    to.resume = opt->resume;
     auto result = nn::train_network(arch, train, test ? &*test : nullptr, to);
     auto& md = result.params.metadata;
     md["xbarkit_version"] = XBARKIT_VERSION;
@@ -66,6 +73,8 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
     if (result.test_accuracy >= 0) md["test_accuracy"] = fmt::format("{:.4f}", result.test_accuracy);
     md["train_seconds"] = fmt::format("{:.0f}", result.seconds);
     nn::write_params(arch, result.params, opt->output);
+    std::error_code ec;
+    std::filesystem::remove(to.checkpoint, ec);
     if (!opt->quiet) std::cout << fmt::format("wrote {} ({:.1f} s)\n", opt->output, result.seconds);
     (void)cmd;
   });

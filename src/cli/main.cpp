@@ -1,11 +1,28 @@
 // xbarkit: characterize compute-in-memory crossbars with SPICE and turn them into calibrated models.
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
 
 #include "registry.hpp"
 #include "xbarkit/core/error.hpp"
+
+namespace {
+
+// Counts and seeds are unsigned in the commands; CLI11 would wrap "-1" to 2^64 - 1 (strtoull
+// semantics, C11 7.22.1.4) and accept a million threads. One place refuses both for every command.
+void harden_count_options(CLI::App* app) {
+  for (CLI::Option* o : app->get_options()) {
+    if (o->check_lname("threads")) o->check(CLI::Range(0, 4096));
+    else if (o->check_lname("seed") || o->check_lname("images") || o->check_lname("train-images") ||
+             o->check_lname("test-images") || o->check_lname("trials") || o->check_lname("epochs"))
+      o->check(CLI::NonNegativeNumber);
+  }
+  for (CLI::App* sub : app->get_subcommands([](CLI::App*) { return true; })) harden_count_options(sub);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -16,11 +33,17 @@ int main(int argc, char** argv) {
   auto& commands = xbarkit::cli::registry();
   std::sort(commands.begin(), commands.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [name, setup] : commands) setup(app);
+  harden_count_options(&app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const xbarkit::Error& e) {
+    std::cerr << "xbarkit: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // The environment refused a file operation (read-only filesystem, permissions, disk full): the
+    // message names the path and the operation, and it is the user's to fix, not an internal error.
     std::cerr << "xbarkit: error: " << e.what() << "\n";
     return 1;
   } catch (const std::exception& e) {

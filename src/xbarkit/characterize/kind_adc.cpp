@@ -45,7 +45,7 @@ public:
     if (columns < 1 || columns > 1 << 20) throw s.error("columns", "must be in [1, 1048576]");
     columns_ = static_cast<int>(columns);
     const auto per = s.integer("columns_per_point").value_or(16);
-    if (per < 1) throw s.error("columns_per_point", "must be >= 1");
+    if (per < 1 || per > 1 << 20) throw s.error("columns_per_point", "must be in [1, 1048576]");
     per_point_ = static_cast<int>(per);
     auto sigma = [&](const char* key) {
       const double v = s.number(key).value_or(0.0);

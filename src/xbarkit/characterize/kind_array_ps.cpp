@@ -123,6 +123,7 @@ public:
     auto positive = [&](const char* key, int64_t dflt, int64_t lo) {
       const auto v = s.integer(key).value_or(dflt);
       if (v < lo) throw s.error(key, fmt::format("must be >= {}, got {}", lo, v));
+      if (v > 1'000'000) throw s.error(key, fmt::format("must be <= 1000000, got {}", v));  // before narrowing to int
       return static_cast<int>(v);
     };
     patterns_ = positive("patterns", 200, 1);
@@ -154,9 +155,10 @@ public:
     std::vector<std::string> spice_cells;
     std::vector<double> spice_scales;
     if (auto sc = s.table("spice_check")) {
-      spice_rows = static_cast<int>(sc->require_integer("rows"));
-      spice_patterns = static_cast<int>(sc->integer("patterns").value_or(20));
-      if (spice_patterns < 1) throw sc->error("patterns", "must be >= 1");
+      const auto sr = sc->require_integer("rows");
+      if (sr < 2 || sr > 4096) throw sc->error("rows", fmt::format("{} is outside [2, 4096]", sr));
+      spice_rows = static_cast<int>(sr);
+      spice_patterns = static_cast<int>(sc->integer_in("patterns", 20, 1, 100000));
       spice_cells = sc->string_array("cells").value_or(std::vector<std::string>{});
       spice_scales = sc->number_array("wire_scale").value_or(std::vector<double>{});
       sc->reject_unknown_keys();

@@ -48,7 +48,7 @@ public:
     if (names.empty()) throw s.error("devices", "missing (device names under models/mtj/ or paths to .toml files)");
     const auto explicit_currents = s.number_array("currents_A");
     std::vector<double> range = s.number_array("current_range_ic0").value_or(std::vector<double>{0.3, 1.5});
-    const auto npts = s.integer("current_points").value_or(16);
+    const auto npts = s.integer_in("current_points", 16, 3, 10000);
     if (explicit_currents) {
       require_increasing(s, "currents_A", *explicit_currents);
       for (double c : *explicit_currents)
@@ -61,8 +61,7 @@ public:
     pulses_ = require_increasing(s, "pulses_s", s.number_array("pulses_s").value_or(std::vector<double>{10e-9}));
     for (double p : pulses_)
       if (!(p > 0)) throw s.error("pulses_s", "pulse widths must be > 0");
-    trials_ = static_cast<int>(s.integer("trials").value_or(200));
-    if (trials_ < 1) throw s.error("trials", "must be >= 1");
+    trials_ = static_cast<int>(s.integer_in("trials", 200, 1, 10'000'000));
     dt_ = s.number("dt_s").value_or(1e-12);
     if (!(dt_ > 0)) throw s.error("dt_s", "must be > 0");
     for (const auto& n : names) {

@@ -76,6 +76,10 @@ LoadedRecipe parse_recipe(const std::string& text, const std::string& source_nam
   const auto threads = common.integer("threads").value_or(0);
   if (threads < 0 || threads > 4096) throw common.error("threads", "must be in [0, 4096] (0 = all cores)");
   r.threads = static_cast<unsigned>(threads);
+  r.job_timeout_s = common.number("job_timeout_s").value_or(spice::kDefaultJobTimeout_s);
+  // At most 30 days: a limit is for hung workers; longer ones are a typo (and overflow poll's ms).
+  if (!(r.job_timeout_s > 0 && r.job_timeout_s <= 30 * 86400.0))
+    throw common.error("job_timeout_s", fmt::format("must be in (0, 2592000] seconds, got {}", r.job_timeout_s));
   r.description = common.string("description").value_or("");
   common.reject_unknown_keys();
   for (const auto& key : root.keys())

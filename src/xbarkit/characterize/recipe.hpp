@@ -7,6 +7,7 @@
 //   kind = "array_ps"        # array_ps | adc | mtj_psw | cell_iv (see each kind_*.cpp for its table)
 //   seed = 1                 # every random draw derives from (seed, point) streams
 //   threads = 0              # worker threads / ngspice processes; 0 = all cores
+//   job_timeout_s = 7200     # SPICE points: a worker running one point longer is killed, the point fails
 //   description = "..."      # optional, copied into the bundle
 //   [array_ps]               # the kind's own keys; unknown keys are errors
 //
@@ -35,6 +36,7 @@ struct Recipe {
   std::string description;
   uint64_t seed = 1;
   unsigned threads = 0;
+  double job_timeout_s = 7200;  // spice::kDefaultJobTimeout_s
 };
 
 // One unit of work. Results must depend only on the recipe and the point's index, never on which

@@ -10,10 +10,18 @@
 // --resume, points with a result are reused, failed points are retried, and the recipe must be
 // byte-identical (its SHA-256 is checked). When all points are done the journal is rewritten sorted
 // by point (so identical sweeps give identical files) and kept in the bundle as the raw samples.
+//
+// The output directory is locked (core/file_lock.hpp) for the run's lifetime: a second run on the
+// same output refuses to start. Shard runs (characterize/shard.hpp) share the directory's lock and
+// each holds its own shard's; --merge takes the directory exclusively, so it never reads a journal a
+// running shard is still writing.
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "xbarkit/characterize/shard.hpp"
 #include "xbarkit/core/error.hpp"
 
 namespace xbarkit::characterize {
@@ -24,6 +32,8 @@ struct RunOptions {
   bool force = false;       // discard an existing journal/bundle at OUTPUT and start over
   unsigned threads = 0;     // overrides the recipe's [characterize] threads when > 0
   int progress = -1;        // -1: on stderr when it is a terminal; 0: never; 1: always
+  std::optional<double> job_timeout_s;  // overrides the recipe's [characterize] job_timeout_s
+  Shard shard;              // enabled: compute only this shard's points into its own journal
 };
 
 struct RunSummary {
@@ -32,6 +42,8 @@ struct RunSummary {
   size_t reused = 0;     // from the journal
   size_t failed = 0;     // points whose final result is an error (listed in the bundle)
   double elapsed_s = 0;
+  size_t shard_points = 0;  // shard runs: points this shard owns (no bundle is written)
+  std::vector<std::string> failed_ids;  // ids of the failed points (first 50)
 };
 
 // Thrown when SIGINT/SIGTERM stopped the run after the points in flight were journaled.
@@ -41,5 +53,11 @@ public:
 };
 
 RunSummary run_characterization(const std::filesystem::path& recipe_path, const RunOptions& options);
+
+// Merges the shard journals in OUTPUT/shards into the bundle at OUTPUT. Refuses (InputError, nothing
+// written) when a journal belongs to another recipe, shard counts disagree, or points are missing
+// (the message lists the missing shards and point ids); failed points go to the bundle's failures
+// as in a single run. Uses options.output and options.progress only.
+RunSummary merge_shards(const std::filesystem::path& recipe_path, const RunOptions& options);
 
 }  // namespace xbarkit::characterize

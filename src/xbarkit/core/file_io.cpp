@@ -57,6 +57,19 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
   }
 }
 
+void check_output_file(const std::filesystem::path& path, const std::string& option) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (path.empty()) throw InputError("", option, "no output file given");
+  if (fs::is_directory(path, ec))
+    throw InputError(path.string(), option, "is a directory; give a file name to write");
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir, ec))
+    throw InputError(path.string(), option, fmt::format("the directory {} does not exist", dir.string()));
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw InputError(path.string(), option, fmt::format("cannot write in {} ({})", dir.string(), std::strerror(errno)));
+}
+
 // FIPS 180-4 SHA-256. Small enough to keep here rather than pull in a crypto library for hashing
 // a handful of text files.
 std::string sha256_hex(std::string_view bytes) {

@@ -1,5 +1,7 @@
 #include "xbarkit/core/toml_reader.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "xbarkit/core/file_io.hpp"
@@ -48,7 +50,12 @@ static const char* type_name(const toml::node& n) {
 std::optional<double> TomlSection::number(std::string_view key) const {
   const auto* n = node(key);
   if (!n) return std::nullopt;
-  if (auto v = n->value_exact<double>()) return *v;
+  if (auto v = n->value_exact<double>()) {
+    // TOML allows inf and nan (TOML 1.0, "Float"); no xbarkit quantity is meaningful there, and they
+    // would travel silently into solvers and tables.
+    if (!std::isfinite(*v)) throw error(key, fmt::format("must be a finite number, got {}", *v));
+    return *v;
+  }
   if (auto v = n->value_exact<int64_t>()) return static_cast<double>(*v);
   throw error(key, fmt::format("expected a number, got {}", type_name(*n)));
 }
@@ -58,6 +65,12 @@ std::optional<int64_t> TomlSection::integer(std::string_view key) const {
   if (!n) return std::nullopt;
   if (auto v = n->value_exact<int64_t>()) return *v;
   throw error(key, fmt::format("expected an integer, got {}", type_name(*n)));
+}
+
+int64_t TomlSection::integer_in(std::string_view key, int64_t fallback, int64_t lo, int64_t hi) const {
+  const int64_t v = integer(key).value_or(fallback);
+  if (v < lo || v > hi) throw error(key, fmt::format("{} is outside the allowed range [{}, {}]", v, lo, hi));
+  return v;
 }
 
 std::optional<std::string> TomlSection::string(std::string_view key) const {
@@ -82,8 +95,10 @@ std::optional<std::vector<double>> TomlSection::number_array(std::string_view ke
   std::vector<double> out;
   for (size_t i = 0; i < arr->size(); ++i) {
     const auto& e = *arr->get(i);
-    if (auto v = e.value_exact<double>()) out.push_back(*v);
-    else if (auto w = e.value_exact<int64_t>()) out.push_back(static_cast<double>(*w));
+    if (auto v = e.value_exact<double>()) {
+      if (!std::isfinite(*v)) throw error(key, fmt::format("element {} must be a finite number, got {}", i, *v));
+      out.push_back(*v);
+    } else if (auto w = e.value_exact<int64_t>()) out.push_back(static_cast<double>(*w));
     else throw error(key, fmt::format("element {} is {}, expected a number", i, type_name(e)));
   }
   return out;

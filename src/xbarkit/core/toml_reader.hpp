@@ -22,9 +22,12 @@ public:
   bool has(std::string_view key) const;
   std::vector<std::string> keys() const;
 
-  // Getters mark the key as read. Numbers accept TOML integers and floats.
+  // Getters mark the key as read. Numbers accept TOML integers and floats, never inf or nan.
   std::optional<double> number(std::string_view key) const;
   std::optional<int64_t> integer(std::string_view key) const;
+  // The integer at `key` (or `fallback` when absent), refused unless lo <= value <= hi; use it before
+  // narrowing to int/unsigned so 4294967297 never wraps to 1.
+  int64_t integer_in(std::string_view key, int64_t fallback, int64_t lo, int64_t hi) const;
   std::optional<std::string> string(std::string_view key) const;
   std::optional<bool> boolean(std::string_view key) const;
   std::optional<std::vector<double>> number_array(std::string_view key) const;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -69,6 +70,40 @@ void check_table_name(const std::string& name) {
       throw Error(fmt::format("table name '{}' may only contain letters, digits, '_', '-' and '.'", name));
 }
 
+// SHA-256 of lut.json's own content: the compact dump (object keys sorted, shortest round-trip
+// numbers, so parse + dump reproduces it) of the manifest without this key. Evidence, kind, axes
+// and hashes in lut.json are covered, so editing any of them is caught like an edited table.
+std::string manifest_digest(nlohmann::json j) {
+  j.erase("manifest_sha256");
+  return sha256_hex(j.dump());
+}
+
+// Values a table of a valid bundle cannot hold: infinities; NaN beyond the empty nodes recorded at
+// write time; negative standard deviations; probabilities outside [0, 1].
+void check_table_values(const Table& t, size_t nan_expected, const std::string& file) {
+  size_t nan_values = 0;
+  const auto& cols = t.columns();
+  for (size_t n = 0; n < t.node_count(); ++n)
+    for (size_t c = 0; c < cols.size(); ++c) {
+      const double v = t.value(n, c);
+      const auto where = [&] { return fmt::format("node {} column {}", n, cols[c].name); };
+      if (std::isnan(v)) {
+        ++nan_values;
+        continue;
+      }
+      if (!std::isfinite(v)) throw InputError(file, where(), fmt::format("is {}; table values must be finite", v));
+      const auto& name = cols[c].name;
+      if ((name.rfind("std", 0) == 0 || name == "stderr") && v < 0)
+        throw InputError(file, where(), fmt::format("is {}; a standard deviation cannot be negative", v));
+      if ((name == "p_switch" || name.rfind("coverage", 0) == 0) && (v < 0 || v > 1))
+        throw InputError(file, where(), fmt::format("is {}; a probability must be in [0, 1]", v));
+    }
+  if (nan_values != nan_expected)
+    throw InputError(file, "", fmt::format("holds {} NaN (empty) values, but lut.json records {}; the table was "
+                                           "edited after the bundle was written: regenerate the bundle",
+                                           nan_values, nan_expected));
+}
+
 nlohmann::json axis_json(const Axis& a) { return {{"name", a.name}, {"unit", a.unit}, {"points", a.points}}; }
 
 }  // namespace
@@ -92,6 +127,12 @@ nlohmann::json bundle_manifest(const Bundle& b) {
     for (const auto& a : t.axes()) tj["axes"].push_back(axis_json(a));
     tj["columns"] = nlohmann::json::array();
     for (const auto& c : t.columns()) tj["columns"].push_back({{"name", c.name}, {"unit", c.unit}});
+    size_t nan_values = 0;
+    for (double v : t.data()) {
+      if (std::isnan(v)) ++nan_values;
+      else if (!std::isfinite(v)) throw Error(fmt::format("table '{}' holds an infinite value", t.name()));
+    }
+    tj["nan_values"] = nan_values;  // empty nodes (no samples, failed points); checked on load
     tj["interpolation"] = to_string(t.preferred_interp);
     tj["attributes"] = t.attributes;
     j["tables"].push_back(tj);
@@ -112,6 +153,7 @@ nlohmann::json bundle_manifest(const Bundle& b) {
   }
   j["info"] = b.info;
   j["validation"] = b.validation;
+  j["manifest_sha256"] = manifest_digest(j);
   return j;
 }
 
@@ -186,6 +228,15 @@ Bundle load_bundle(const fs::path& dir) {
                                    "Upgrade xbarkit or regenerate the bundle",
                                    version, kSchemaVersion));
     if (version < 1) throw InputError(mfile, "schema_version", fmt::format("{} is not a valid version", version));
+    if (!j.contains("manifest_sha256") || !j["manifest_sha256"].is_string())
+      throw InputError(mfile, "manifest_sha256",
+                       "missing: lut.json carries no digest of its own content (written by an older xbarkit, or "
+                       "edited); regenerate the bundle");
+    if (const auto digest = manifest_digest(j); digest != j["manifest_sha256"].get<std::string>())
+      throw InputError(mfile, "manifest_sha256",
+                       fmt::format("mismatch: lut.json records {}, its content has {}. lut.json was edited after the "
+                                   "bundle was written (evidence, kind, axes or hashes); regenerate the bundle",
+                                   j["manifest_sha256"].get<std::string>(), digest));
 
     Bundle b;
     b.dir = dir;
@@ -227,6 +278,7 @@ Bundle load_bundle(const fs::path& dir) {
       const auto rel = tj.at("file").get<std::string>();
       const auto content = verified(rel, tj.at("sha256").get<std::string>(), key + ".file");
       t.read_csv(content, (dir / rel).string());
+      check_table_values(t, tj.at("nan_values").get<size_t>(), (dir / rel).string());
       t.preferred_interp = parse_interp(tj.value("interpolation", "linear"));
       t.attributes = tj.value("attributes", nlohmann::json::object());
       b.tables.push_back(std::move(t));

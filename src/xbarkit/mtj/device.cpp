@@ -87,13 +87,24 @@ Derived derive(const Device& d) {
   r.h_dl_per_A = area_hm > 0 ? phys::hbar * d.hm.spin_hall_angle /
                                    (2 * phys::e * phys::mu0 * d.ms_A_per_m * d.thickness_m) / area_hm
                              : 0.0;
-  // Critical damping-like field at T = 0.
+  // Critical damping-like field at T = 0. The damping-like torque per ampere is the SOT along
+  // sigma = +y plus, when the stack carries spin-transfer current, the Slonczewski term along the
+  // reference layer p with a_J = hbar P I_MTJ / (2 e mu0 Ms t_F A) (Slonczewski, JMMM 159, L1, 1996).
   const Vec3 sigma{0, 1, 0};
-  if (u == 1) {
-    // sigma parallel to the easy axis: anti-damping instability (Sun, PRB 62, 570, 2000):
-    // H_DL,c = alpha (H1 + H2) / 2 with H1, H2 the transverse stiffness fields.
+  double a_j_per_A = 0;
+  if (d.stt.polarization > 0 && d.stt.current_ratio != 0)
+    a_j_per_A = phys::hbar * d.stt.polarization * d.stt.current_ratio /
+                (2 * phys::e * phys::mu0 * d.ms_A_per_m * d.thickness_m * area);
+  const Vec3 q = r.h_dl_per_A * sigma + a_j_per_A * d.stt.reference;
+  const double q_u = std::abs(q[u]), q_n = norm(q);
+  if (q_n > 0 && q_u > 0.5 * q_n) {
+    // Torque (mostly) collinear with the easy axis: anti-damping instability (Sun, PRB 62, 570, 2000):
+    // H_DL,c = alpha (H1 + H2) / 2 with H1, H2 the transverse stiffness fields; the collinear part of
+    // the torque per ampere sets the current.
     r.h_dl_c_A_per_m = d.alpha * (s1 + s2 + 2 * hb) / 2;
-    r.ic0_model = "anti-damping: alpha (H1 + H2) / 2 (Sun 2000)";
+    r.ic0_model = a_j_per_A != 0 ? "anti-damping, SOT + STT along the easy axis: alpha (H1 + H2) / 2 (Sun 2000)"
+                                  : "anti-damping: alpha (H1 + H2) / 2 (Sun 2000)";
+    r.ic0_A = r.h_dl_c_A_per_m / q_u;
   } else {
     // sigma perpendicular to the easy axis: Lee et al. (APL 102, 112410, 2013), high-damping
     // macrospin limit H_DL,c = Hk_eff/2 - H_b/sqrt(2), with H_b the bias along u x sigma.
@@ -101,8 +112,8 @@ Derived derive(const Device& d) {
     const double hx = std::abs(dot(d.h_ext_A_per_m, cross(uv, sigma)));
     r.h_dl_c_A_per_m = r.hk_eff_A_per_m / 2 - hx / std::sqrt(2.0);
     r.ic0_model = "Lee et al. 2013: Hk_eff/2 - H_bias/sqrt(2)";
+    r.ic0_A = r.h_dl_per_A != 0 ? std::abs(r.h_dl_c_A_per_m / r.h_dl_per_A) : INFINITY;
   }
-  r.ic0_A = r.h_dl_per_A != 0 ? std::abs(r.h_dl_c_A_per_m / r.h_dl_per_A) : INFINITY;
   // Small-angle resonance (Kittel) about the easy axis: f = gamma' sqrt(H1 H2) / (2 pi)... in the
   // Landau-Lifshitz form the precession rate is gamma0/(1+alpha^2) * sqrt(H1 H2).
   const double gp = phys::gamma0 / (1 + d.alpha * d.alpha);
@@ -117,6 +128,30 @@ Derived derive(const Device& d) {
 void validate(const Device& d) {
   const std::string& f = d.source_file;
   auto bad = [&](const char* key, const std::string& why) { throw InputError(f, key, why); };
+  // Infinite sizes or fields pass every "> 0" check below and then stall the demagnetization
+  // quadrature and the integrators; refuse them first.
+  auto finite = [&](const char* key, double v) {
+    if (!std::isfinite(v)) bad(key, fmt::format("must be a finite number, got {}", v));
+  };
+  finite("free_layer.thickness_nm", d.thickness_m);
+  finite("free_layer.size_x_nm", d.size_x_m);
+  finite("free_layer.size_y_nm", d.size_y_m);
+  finite("free_layer.ms_A_per_m", d.ms_A_per_m);
+  finite("free_layer.temperature_K", d.temperature_K);
+  finite("anisotropy.hk", d.hk_A_per_m);
+  finite("heavy_metal.width_nm", d.hm.width_m);
+  finite("heavy_metal.thickness_nm", d.hm.thickness_m);
+  finite("heavy_metal.length_nm", d.hm.length_m);
+  finite("heavy_metal.resistivity_uohm_cm", d.hm.resistivity_ohm_m);
+  finite("heavy_metal.spin_hall_angle", d.hm.spin_hall_angle);
+  for (int i = 0; i < 3; ++i) {
+    finite("external_field", d.h_ext_A_per_m[i]);
+    finite("stt.reference", d.stt.reference[i]);
+  }
+  finite("stt.current_ratio", d.stt.current_ratio);
+  finite("mtj.rp_ohm", d.rp_ohm);
+  finite("mtj.tmr", d.tmr);
+  finite("simulation.dt_s", d.default_dt_s);
   if (!(d.ms_A_per_m > 0)) bad("free_layer.ms_A_per_m", fmt::format("saturation magnetization must be > 0, got {}", d.ms_A_per_m));
   if (!(d.alpha > 0)) bad("free_layer.alpha", fmt::format("Gilbert damping must be > 0, got {}", d.alpha));
   if (!(d.alpha <= 10)) bad("free_layer.alpha", fmt::format("Gilbert damping {} is unphysically large", d.alpha));

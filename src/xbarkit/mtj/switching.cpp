@@ -15,6 +15,7 @@
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/core/parallel.hpp"
 #include "xbarkit/core/rng.hpp"
+#include "xbarkit/core/stop.hpp"
 #include "xbarkit/mtj/constants.hpp"
 #include "xbarkit/mtj/steppers.hpp"
 
@@ -29,12 +30,70 @@ double thermal_strength(const Device& d) {
                    (phys::mu0 * phys::gamma0 * d.ms_A_per_m * derive(d).volume_m3));
 }
 
-// Deterministic T = 0 integration with Odeint's error-controlled Dormand-Prince 5(4).
-Vec3 integrate_deterministic(const LlgSystem& sys, Vec3 m, double t0, double t1, double dt0) {
+}  // namespace
+
+Vec3 integrate_on_sphere(const LlgSystem& sys, Vec3 m, double t0, double t1, double dt0,
+                         const std::function<void(const Vec3&, double)>& observer) {
+  // Odeint's error-controlled Dormand-Prince 5(4) (rtol = atol = 1e-10), with m projected back onto
+  // the unit sphere after every accepted step. The LLG flow preserves |m| exactly, but an explicit
+  // Runge-Kutta step does not: its error is controlled only relative to the tolerances, and in the
+  // anti-damping regime the drift of |m| feeds back through the m (m.Y) term until |m| collapses.
+  // Projection after each step keeps the scheme's order (Hairer, Lubich & Wanner, Geometric Numerical
+  // Integration, 2nd ed., Sec. IV.4, "projection methods"). The FSAL derivative is recomputed at the
+  // projected point, so the next step starts from a consistent state.
   auto stepper = odeint::make_controlled(1e-10, 1e-10, odeint::runge_kutta_dopri5<Vec3>());
-  odeint::integrate_adaptive(stepper, std::cref(sys), m, t0, t1, dt0);
   normalize(m);
+  Vec3 dmdt;
+  sys(m, dmdt, t0);
+  double t = t0, dt = std::max(dt0, 1e-18);
+  uint64_t accepted = 0, tries = 0;
+  constexpr uint64_t kMaxTries = 2'000'000'000ULL;  // about an hour of steps: a stalled step size
+  while (t < t1) {
+    const bool last = t + dt >= t1;
+    double h = last ? t1 - t : dt;
+    const double h_tried = h;
+    if (stepper.try_step(std::cref(sys), m, dmdt, t, h) == odeint::success) {
+      normalize(m);
+      sys(m, dmdt, t);
+      if (last) t = t1;  // avoid a tail step of rounding size
+      if (observer) observer(m, t);
+      dt = h;  // the controller's proposal for the next step
+      if ((++accepted & 1023) == 0) throw_if_stopped("mtj: T = 0 integration");
+    } else {
+      dt = h;  // the controller shrank the step
+      if (!(h < h_tried) || !(h > 0)) throw SolverError("mtj: Dormand-Prince step size collapsed (non-finite state?)");
+    }
+    if (++tries > kMaxTries) throw SolverError("mtj: T = 0 integration did not finish (step size stalled)");
+  }
   return m;
+}
+
+namespace {
+
+Vec3 integrate_deterministic(const LlgSystem& sys, Vec3 m, double t0, double t1, double dt0) {
+  return integrate_on_sphere(sys, m, t0, t1, dt0, {});
+}
+
+// Per-trajectory step budget: 1e10 steps is hours of one core; beyond it dt is a typo (1e-30) and
+// the step count would not even fit the integer types the loops use.
+constexpr double kMaxStepsPerTrajectory = 1e10;
+
+uint64_t step_count(double t_end, double dt, const std::string& file, const std::string& key) {
+  const double n = std::ceil(t_end / dt - 1e-9);
+  if (!(n <= kMaxStepsPerTrajectory))
+    throw InputError(file, key,
+                     fmt::format("time step {:.3g} s needs {:.3g} steps for {:.3g} s of simulated time per "
+                                 "trajectory; at most {:.0e} are allowed (use a larger step)",
+                                 dt, n, t_end, kMaxStepsPerTrajectory));
+  return static_cast<uint64_t>(std::max(1.0, n));
+}
+
+// m tilted by `tilt_rad` away from m_eq, about the axis m_eq x e (e = x, or y when m_eq is near x).
+Vec3 tilted(const Vec3& m_eq, double tilt_rad) {
+  if (tilt_rad == 0) return m_eq;
+  const Vec3 ref = std::abs(m_eq[0]) < 0.9 ? Vec3{1, 0, 0} : Vec3{0, 1, 0};
+  const Vec3 e1 = normalized(cross(cross(m_eq, ref), m_eq));  // unit, perpendicular to m_eq, towards ref
+  return normalized(std::cos(tilt_rad) * m_eq + std::sin(tilt_rad) * e1);
 }
 
 }  // namespace
@@ -229,6 +288,14 @@ PswResult switching_probability(const Device& d, const PswRequest& req, const Pr
   if (req.pulse_s < 0.5 * (req.rise_s + req.fall_s))
     throw InputError(f, "pulse", fmt::format("pulse width (FWHM) {:.3g} s is shorter than (rise + fall)/2", req.pulse_s));
   if (req.trials < 1) throw InputError(f, "trials", fmt::format("need at least 1 trial, got {}", req.trials));
+  if (!std::isfinite(req.tilt_rad) || std::abs(req.tilt_rad) > 3.14159266)
+    throw InputError(f, "tilt", fmt::format("initial tilt must be within [-pi, pi] rad, got {}", req.tilt_rad));
+  // One outcome byte and one first-passage time per trajectory are kept.
+  const double trajectories = static_cast<double>(req.currents_A.size()) * req.trials;
+  if (trajectories > 1e8)
+    throw InputError(f, "trials", fmt::format("{} currents x {} trials = {:.3g} trajectories; at most 1e8 per run "
+                                              "(their outcomes alone need {:.3g} GB)",
+                                              req.currents_A.size(), req.trials, trajectories, trajectories * 9 / 1e9));
   if (req.relax_s < 0) throw InputError(f, "relax", "relaxation time must be >= 0");
   check_time_step(d, req.dt_s, imax, req.dt_key);
 
@@ -237,9 +304,12 @@ PswResult switching_probability(const Device& d, const PswRequest& req, const Pr
   res.relax_s = req.relax_s > 0 ? req.relax_s : auto_relax_s(d);
   res.initial = req.initial != 0 ? (req.initial > 0 ? 1 : -1) : auto_initial(d);
   const Vec3 m_eq = equilibrium(d, res.initial);
+  const Vec3 m_start = tilted(m_eq, req.tilt_rad);
   const int u = d.easy_axis;
   const size_t nc = req.currents_A.size(), nt = static_cast<size_t>(req.trials);
   std::vector<uint8_t> switched(nc * nt, 0);
+  std::vector<double> passage(nc * nt, NAN);
+  res.m_start = m_start;
   res.threads = req.threads == 0 ? default_threads() : req.threads;
   const auto t_start = std::chrono::steady_clock::now();
 
@@ -248,16 +318,28 @@ PswResult switching_probability(const Device& d, const PswRequest& req, const Pr
     for (size_t k = 0; k < nc; ++k) {
       const Pulse pulse{req.currents_A[k], req.pulse_s, req.rise_s, req.fall_s};
       const LlgSystem sys(d, pulse);
-      const Vec3 m = integrate_deterministic(sys, m_eq, 0, pulse.end_s() + res.relax_s, req.dt_s);
+      double first = NAN, t_prev = 0, c_prev = m_start[u] * res.initial;
+      const Vec3 m = integrate_on_sphere(sys, m_start, 0, pulse.end_s() + res.relax_s, req.dt_s,
+                                         [&](const Vec3& mm, double t) {
+                                           const double c = mm[u] * res.initial;
+                                           // first crossing of the hard plane m.u = 0, linearly interpolated
+                                           if (std::isnan(first) && c < 0 && c_prev >= 0)
+                                             first = t_prev + (t - t_prev) * c_prev / (c_prev - c);
+                                           t_prev = t;
+                                           c_prev = c;
+                                         });
       const bool sw = m[u] * res.initial < 0;
       std::fill(switched.begin() + k * nt, switched.begin() + (k + 1) * nt, sw);
+      std::fill(passage.begin() + k * nt, passage.begin() + (k + 1) * nt, first);
       if (progress) progress((k + 1) * nt, nc * nt);
     }
   } else {
     const double strength = thermal_strength(d);
     const Pulse proto{0, req.pulse_s, req.rise_s, req.fall_s};
     const double t_end = proto.end_s() + res.relax_s;
-    const uint64_t n_steps = static_cast<uint64_t>(std::ceil(t_end / req.dt_s - 1e-9));
+    const uint64_t n_steps = step_count(t_end, req.dt_s, f, req.dt_key);
+    if (static_cast<double>(n_steps) * static_cast<double>(nc * nt) > 1e18)
+      throw InputError(f, req.dt_key, fmt::format("{} steps x {} trajectories is beyond any run's reach", n_steps, nc * nt));
     res.steps = n_steps * nc * nt;
     std::vector<LlgSystem> systems;
     systems.reserve(nc);
@@ -271,16 +353,19 @@ PswResult switching_probability(const Device& d, const PswRequest& req, const Pr
         [&](size_t idx) {
           const size_t k = idx / nt, j = idx % nt;
           Rng rng(derive_seed(req.seed, k), j);
-          Vec3 m = req.thermal_initial ? sample_thermal(d, m_eq, rng) : m_eq;
+          Vec3 m = req.thermal_initial ? sample_thermal(d, m_start, rng) : m_start;
           ThermalField noise(strength, rng, req.noise_substeps);
           const LlgSystem& sys = systems[k];
           const auto system = std::make_pair(std::cref(sys), std::ref(noise));
-          double t = 0;
+          double t = 0, first = NAN;
           for (uint64_t s = 0; s < n_steps; ++s) {
             stepper.do_step(system, m, t, req.dt_s);
             t = static_cast<double>(s + 1) * req.dt_s;
+            if (std::isnan(first) && m[u] * res.initial < 0) first = t;
+            if ((s & 4095) == 4095) throw_if_stopped("mtj: switching Monte Carlo");
           }
           switched[idx] = m[u] * res.initial < 0;
+          passage[idx] = first;
           if (progress) {
             const size_t n = done.fetch_add(1) + 1;
             if (n % 64 == 0 || n == nc * nt) {
@@ -300,10 +385,20 @@ PswResult switching_probability(const Device& d, const PswRequest& req, const Pr
     for (size_t j = 0; j < nt; ++j) p.switched += switched[k * nt + j];
     p.p_switch = static_cast<double>(p.switched) / p.trials;
     p.stderr_ = std::sqrt(p.p_switch * (1 - p.p_switch) / p.trials);
+    double sum = 0;
+    int n = 0;
+    for (size_t j = 0; j < nt; ++j)
+      if (!std::isnan(passage[k * nt + j])) {
+        sum += passage[k * nt + j];
+        ++n;
+      }
+    p.crossed = n;
+    p.mean_first_passage_s = n > 0 ? sum / n : NAN;
     res.points.push_back(p);
   }
   res.fit = fit_logistic(res.points);
   res.outcomes = std::move(switched);
+  res.first_passage_s = std::move(passage);
   return res;
 }
 
@@ -319,16 +414,35 @@ TraceResult trace(const Device& d, const TraceRequest& req) {
   const Pulse pulse{req.current_A, req.pulse_s, req.rise_s, req.fall_s};
   const LlgSystem sys(d, pulse);
   const double t_end = pulse.end_s() + relax;
-  const Vec3 m_eq = equilibrium(d, out.initial);
+  if (!std::isfinite(req.tilt_rad) || std::abs(req.tilt_rad) > 3.14159266)
+    throw InputError(f, "tilt", fmt::format("initial tilt must be within [-pi, pi] rad, got {}", req.tilt_rad));
+  const Vec3 m_eq = tilted(equilibrium(d, out.initial), req.tilt_rad);
   double sample = req.sample_s > 0 ? req.sample_s : std::max(req.dt_s, t_end / 2000);
+  if (!(sample > 0) || t_end / sample > 1e7)
+    throw InputError(f, "sample", fmt::format("output interval {:.3g} s gives more than 1e7 samples", sample));
+  const int u = d.easy_axis;
+  double c_prev = m_eq[u] * out.initial, t_prev = 0;
   auto record = [&](const Vec3& m, double t) {
     out.samples.push_back({t, m, req.current_A * pulse.shape(t)});
   };
+  // First crossing of m.u = 0 (linear interpolation between steps).
+  auto watch = [&](const Vec3& m, double t) {
+    const double c = m[u] * out.initial;
+    if (std::isnan(out.first_passage_s) && c < 0 && c_prev >= 0)
+      out.first_passage_s = t_prev + (t - t_prev) * c_prev / (c_prev - c);
+    c_prev = c;
+    t_prev = t;
+  };
   Vec3 m = m_eq;
   if (d.temperature_K <= 0) {
-    out.stepper = "runge_kutta_dopri5 (Boost.Odeint, dense output, rtol = atol = 1e-10)";
-    auto stepper = odeint::make_dense_output(1e-10, 1e-10, odeint::runge_kutta_dopri5<Vec3>());
-    odeint::integrate_const(stepper, std::cref(sys), m, 0.0, t_end, sample, record);
+    out.stepper = "runge_kutta_dopri5 (Boost.Odeint, rtol = atol = 1e-10, projected onto |m| = 1 each step)";
+    record(m, 0);
+    const uint64_t n_samples = static_cast<uint64_t>(std::ceil(t_end / sample - 1e-9));
+    for (uint64_t k = 0; k < n_samples; ++k) {
+      const double ta = static_cast<double>(k) * sample, tb = std::min(t_end, static_cast<double>(k + 1) * sample);
+      m = integrate_on_sphere(sys, m, ta, tb, req.dt_s, watch);
+      record(m, tb);
+    }
   } else {
     out.stepper = "stochastic Heun (Stratonovich), dt = " + fmt::format("{:g}", req.dt_s) + " s";
     Rng rng(derive_seed(req.seed, 0), 0);
@@ -338,11 +452,13 @@ TraceResult trace(const Device& d, const TraceRequest& req) {
                        rng);
     const StochasticHeun stepper;
     const auto system = std::make_pair(std::cref(sys), std::ref(noise));
-    const uint64_t n_steps = static_cast<uint64_t>(std::ceil(t_end / req.dt_s - 1e-9));
+    const uint64_t n_steps = step_count(t_end, req.dt_s, f, req.dt_key);
     const uint64_t every = std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(sample / req.dt_s)));
     record(m, 0);
     for (uint64_t s = 0; s < n_steps; ++s) {
       stepper.do_step(system, m, s * req.dt_s, req.dt_s);
+      watch(m, (s + 1) * req.dt_s);
+      if ((s & 4095) == 4095) throw_if_stopped("mtj trace");
       if ((s + 1) % every == 0 || s + 1 == n_steps) record(m, (s + 1) * req.dt_s);
     }
   }

@@ -3,6 +3,7 @@
 // probability P_sw(I) with a logistic fit. Thread-safe and deterministic: trajectory (current k,
 // trial j) draws from its own stream Rng(derive_seed(seed, k), j), so results are bit-identical for
 // any thread count.
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -30,6 +31,7 @@ struct PswRequest {
   bool thermal_initial = true;  // T > 0: draw m(0) from the in-well Boltzmann distribution
   std::string dt_key = "dt_s";  // how errors name the time step ("--dt", "simulation.dt_s", ...)
   int noise_substeps = 1;     // > 1: Brownian-path refinement (see ThermalField) for dt studies
+  double tilt_rad = 0;        // start tilted this far from the equilibrium (see trace's tilt)
 };
 
 struct PswPoint {
@@ -38,6 +40,8 @@ struct PswPoint {
   double stderr_ = 0;  // binomial standard error sqrt(p(1-p)/n)
   int trials = 0;
   int switched = 0;
+  int crossed = 0;                  // trajectories that crossed m.u = 0 at least once
+  double mean_first_passage_s = NAN;  // mean time of their first crossing (NaN: none crossed)
 };
 
 // P(I) = 1 / (1 + exp(-(I - i50) / scale)), maximum-likelihood (binomial) fit; errors from the
@@ -51,6 +55,8 @@ struct LogisticFit {
 struct PswResult {
   std::vector<PswPoint> points;
   std::vector<uint8_t> outcomes;  // switched flag per trajectory, index = current * trials + trial
+  std::vector<double> first_passage_s;  // first crossing of m.u = 0 per trajectory (NaN: never)
+  Vec3 m_start{};                 // the start before any thermal draw (equilibrium, tilted)
   LogisticFit fit;
   int initial = 1;            // the well trajectories started in (+1 = +u)
   double dt_s = 0, relax_s = 0;
@@ -69,6 +75,12 @@ LogisticFit fit_logistic(const std::vector<PswPoint>& points);
 double auto_relax_s(const Device& d);
 // Which well (+1: +u, -1: -u) a positive write current switches out of (closed-form torque rule).
 int auto_initial(const Device& d);
+// Deterministic (T = 0) LLGS from t0 to t1 on the unit sphere: Dormand-Prince 5(4) with projection
+// onto |m| = 1 after every accepted step. `observer(m, t)` sees every accepted step. Honours stop
+// requests (core/stop.hpp).
+Vec3 integrate_on_sphere(const LlgSystem& sys, Vec3 m, double t0, double t1, double dt0,
+                         const std::function<void(const Vec3&, double)>& observer = {});
+
 // Zero-current T = 0 equilibrium in the well `sign` (Dormand-Prince relaxation).
 Vec3 equilibrium(const Device& d, int sign);
 // Draw m from the harmonic (small-angle) Boltzmann distribution of the well around m_eq.
@@ -85,6 +97,9 @@ struct TraceRequest {
   int initial = 0;
   bool thermal_initial = true;
   std::string dt_key = "dt_s";
+  // Start tilted by this angle from the equilibrium, rotating towards x (towards y when the
+  // equilibrium lies near x): a collinear torque exerts nothing on an exactly aligned m at T = 0.
+  double tilt_rad = 0;
 };
 struct TraceSample {
   double t_s;
@@ -95,6 +110,7 @@ struct TraceResult {
   std::vector<TraceSample> samples;
   int initial = 1;
   bool switched = false;
+  double first_passage_s = NAN;  // first crossing of m.u = 0 (NaN: never)
   std::string stepper;
 };
 // One trajectory: stochastic Heun at T > 0, Odeint's Dormand-Prince (error-controlled, dense output)

@@ -51,6 +51,8 @@ std::vector<uint8_t> parse_bits(const TomlSection& s, std::string_view key, cons
 
 std::vector<uint8_t> read_weight_file(const TomlSection& s, const std::filesystem::path& path, int rows, int cols) {
   if (!std::filesystem::exists(path)) throw s.error("weights", fmt::format("weight file {} not found", path.string()));
+  if (!std::filesystem::is_regular_file(path))
+    throw s.error("weights", fmt::format("{} is not a regular file (a directory?)", path.string()));
   std::istringstream in(read_text_file(path));
   std::vector<uint8_t> out;
   std::string line;
@@ -152,6 +154,8 @@ CrossbarRecipe parse_crossbar_recipe(const std::string& text, const std::string&
       std::filesystem::path p = rel;
       if (p.is_relative()) p = base_dir / p;
       if (!std::filesystem::exists(p)) throw models->error(key, fmt::format("model file {} not found", p.string()));
+      if (!std::filesystem::is_regular_file(p))
+        throw models->error(key, fmt::format("{} is not a regular file (a directory?)", p.string()));
       return std::filesystem::absolute(p).lexically_normal();
     };
     if (auto lib = models->string("library")) um.library = resolve("library", *lib);

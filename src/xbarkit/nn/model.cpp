@@ -27,8 +27,9 @@ static Architecture build_architecture(const TomlSection& root) {
   } else {
     throw root.error("input", "missing required key ([channels, height, width], e.g. [1, 28, 28])");
   }
-  a.classes = int(root.require_integer("classes"));
-  if (a.classes < 2) throw root.error("classes", "need at least 2 classes");
+  const int64_t classes = root.require_integer("classes");  // range-checked before narrowing to int
+  if (classes < 2 || classes > 65536) throw root.error("classes", fmt::format("must be in [2, 65536], got {}", classes));
+  a.classes = int(classes);
   if (auto v = root.number("input_scale")) {
     if (!(*v > 0)) throw root.error("input_scale", "must be positive");
     a.input_scale = *v;
@@ -39,9 +40,9 @@ static Architecture build_architecture(const TomlSection& root) {
   }
   if (auto t = root.table("train")) {
     auto& c = a.train;
-    if (auto v = t->integer("epochs")) c.epochs = int(*v);
-    if (auto v = t->integer("seed")) c.seed = uint64_t(*v);
-    if (auto v = t->integer("batch")) c.batch = int(*v);
+    c.epochs = int(t->integer_in("epochs", c.epochs, 0, 1000000));
+    c.seed = uint64_t(t->integer_in("seed", int64_t(c.seed), 0, INT64_MAX));
+    c.batch = int(t->integer_in("batch", c.batch, 2, 1 << 20));
     if (auto v = t->number("lr")) c.lr = *v;
     if (auto v = t->number("lr_final")) c.lr_final = *v;
     if (auto v = t->boolean("recalibrate_bn")) c.recalibrate_bn = *v;
@@ -72,8 +73,9 @@ static Architecture build_architecture(const TomlSection& root) {
     if (type == "conv3x3") l.type = LayerType::Conv3x3;
     else if (type == "dense") l.type = LayerType::Dense;
     else throw s.error("type", fmt::format("unknown layer type '{}' (conv3x3 or dense)", type));
-    l.out = int(s.require_integer("out"));
-    if (l.out < 1 || l.out > 65536) throw s.error("out", "must be between 1 and 65536");
+    const int64_t out = s.require_integer("out");
+    if (out < 1 || out > 65536) throw s.error("out", "must be between 1 and 65536");
+    l.out = int(out);
     l.pool = s.boolean("pool").value_or(false);
     s.reject_unknown_keys();
     l.real_input = (i == 0);

@@ -32,7 +32,7 @@ TensorFile parse_safetensors(const std::string& bytes, const std::string& file) 
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(n));
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
     throw InputError(file, "", fmt::format("malformed JSON header ({})", e.what()));
   }
   if (!header.is_object()) throw InputError(file, "", "the JSON header is not an object");

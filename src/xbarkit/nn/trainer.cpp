@@ -3,11 +3,16 @@
 #include <chrono>
 #include <cmath>
 #include <iostream>
+#include <cstring>
 #include <numeric>
+#include <stdexcept>
+#include <type_traits>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "xbarkit/core/error.hpp"
+#include "xbarkit/core/file_io.hpp"
 #include "xbarkit/core/rng.hpp"
 #include "xbarkit/nn/gemm.hpp"
 #include "xbarkit/nn/network.hpp"
@@ -18,6 +23,134 @@ namespace xbarkit::nn {
 namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Checkpoint file: "xbarkit-train-checkpoint-1\n", an 8-byte little-endian header length, a JSON
+// header (what the state belongs to, epoch, step, generator, buffer names/types/sizes, SHA-256 of
+// the payload), then the payload: the shuffle order (uint32) and every buffer, raw little-endian.
+constexpr std::string_view kCheckpointMagic = "xbarkit-train-checkpoint-1\n";
+
+// What a checkpoint must match to be resumed: architecture, training configuration, training set.
+std::string fingerprint(const Architecture& arch, const TrainConfig& cfg, const Dataset& train) {
+  std::string f = fmt::format("{}|{}x{}x{}|{}|", arch.name, arch.in_channels, arch.in_height, arch.in_width, arch.classes);
+  for (const auto& l : arch.layers) f += fmt::format("{}:{}:{};", layer_type_name(l.type), l.out, l.pool);
+  f += fmt::format("|epochs {} seed {} batch {} lr {:.17g} {:.17g} recal {}|{} {} images", cfg.epochs, cfg.seed,
+                   cfg.batch, cfg.lr, cfg.lr_final, cfg.recalibrate_bn, train.name, train.count);
+  // A sample of the pixels and every label, so another training set of the same size is noticed.
+  std::string sample(reinterpret_cast<const char*>(train.labels.data()), train.labels.size());
+  for (size_t i = 0; i < train.count; i += std::max<size_t>(1, train.count / 64))
+    sample.append(reinterpret_cast<const char*>(train.image(i).data()), train.image(i).size());
+  return f + "|" + sha256_hex(sample);
+}
+
+template <class Fn>
+void for_each_buffer(Trainable<float>& net, Fn&& fn) {
+  auto& layers = net.layers();
+  for (size_t i = 0; i < layers.size(); ++i) {
+    auto& l = layers[i];
+    const std::string p = fmt::format("layer{}.", i);
+    fn(p + "w", l.w);
+    fn(p + "mw", l.mw);
+    fn(p + "vw", l.vw);
+    fn(p + "gamma", l.gamma);
+    fn(p + "beta", l.beta);
+    fn(p + "mg", l.mg);
+    fn(p + "vg", l.vg);
+    fn(p + "mb", l.mb);
+    fn(p + "vb", l.vb);
+    fn(p + "run_mean", l.run_mean);
+    fn(p + "run_var", l.run_var);
+  }
+}
+
+template <class T>
+const char* dtype_of() {
+  return sizeof(T) == 4 ? "f32" : "f64";
+}
+
+void save_checkpoint(const std::filesystem::path& path, const std::string& fp, int epoch, int64_t step, const Rng& rng,
+                     const std::vector<uint32_t>& order, Trainable<float>& net) {
+  std::string payload(reinterpret_cast<const char*>(order.data()), order.size() * sizeof(uint32_t));
+  nlohmann::json buffers = nlohmann::json::array();
+  for_each_buffer(net, [&](const std::string& name, const auto& v) {
+    using T = typename std::decay_t<decltype(v)>::value_type;
+    buffers.push_back({{"name", name}, {"dtype", dtype_of<T>()}, {"count", v.size()}});
+    payload.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+  });
+  const auto st = rng.state();
+  nlohmann::json h{{"fingerprint", fp},
+                   {"epoch", epoch},
+                   {"step", step},
+                   {"rng", {std::to_string(st.s[0]), std::to_string(st.s[1]), std::to_string(st.s[2]), std::to_string(st.s[3])}},
+                   {"rng_spare", st.spare},
+                   {"rng_has_spare", st.has_spare},
+                   {"order", order.size()},
+                   {"buffers", buffers},
+                   {"payload_sha256", sha256_hex(payload)}};
+  const std::string header = h.dump();
+  const uint64_t n = header.size();
+  std::string out(kCheckpointMagic);
+  out.append(reinterpret_cast<const char*>(&n), sizeof n);
+  out += header;
+  out += payload;
+  write_file_atomic(path, out);
+}
+
+// Restores the state; returns the epoch the checkpoint finished. Every mismatch is an InputError
+// naming the file.
+int load_checkpoint(const std::filesystem::path& path, const std::string& fp, int64_t& step, Rng& rng,
+                    std::vector<uint32_t>& order, Trainable<float>& net) {
+  const std::string file = path.string();
+  const std::string bytes = read_text_file(path);
+  if (bytes.compare(0, kCheckpointMagic.size(), kCheckpointMagic) != 0)
+    throw InputError(file, "", "is not an xbarkit training checkpoint");
+  uint64_t n = 0;
+  if (bytes.size() < kCheckpointMagic.size() + 8) throw InputError(file, "", "truncated");
+  std::memcpy(&n, bytes.data() + kCheckpointMagic.size(), 8);
+  const size_t start = kCheckpointMagic.size() + 8;
+  if (n > bytes.size() - start) throw InputError(file, "", "truncated header");
+  nlohmann::json h;
+  try {
+    h = nlohmann::json::parse(bytes.substr(start, n));
+    if (h.at("fingerprint").get<std::string>() != fp)
+      throw InputError(file, "fingerprint",
+                       "the checkpoint belongs to another architecture, training configuration or training set; "
+                       "start over without --resume");
+    const std::string payload = bytes.substr(start + n);
+    if (sha256_hex(payload) != h.at("payload_sha256").get<std::string>())
+      throw InputError(file, "payload_sha256", "the checkpoint is damaged (SHA-256 mismatch); start over without --resume");
+    size_t off = 0;
+    auto take = [&](void* dst, size_t len) {
+      if (len > payload.size() - off) throw InputError(file, "", "truncated payload");
+      std::memcpy(dst, payload.data() + off, len);
+      off += len;
+    };
+    if (h.at("order").get<size_t>() != order.size()) throw InputError(file, "order", "does not match the training set");
+    take(order.data(), order.size() * sizeof(uint32_t));
+    const auto& buffers = h.at("buffers");
+    size_t bi = 0;
+    for_each_buffer(net, [&](const std::string& name, auto& v) {
+      using T = typename std::decay_t<decltype(v)>::value_type;
+      if (bi >= buffers.size() || buffers[bi].at("name").get<std::string>() != name ||
+          buffers[bi].at("dtype").get<std::string>() != dtype_of<T>() || buffers[bi].at("count").get<size_t>() != v.size())
+        throw InputError(file, "buffers", fmt::format("buffer {} does not match the network ({})", bi, name));
+      take(v.data(), v.size() * sizeof(T));
+      ++bi;
+    });
+    if (off != payload.size()) throw InputError(file, "", "has trailing bytes");
+    Rng::State st{};
+    for (int i = 0; i < 4; ++i) st.s[i] = std::stoull(h.at("rng")[i].get<std::string>());
+    st.spare = h.at("rng_spare").get<double>();
+    st.has_spare = h.at("rng_has_spare").get<bool>();
+    rng.set_state(st);
+    step = h.at("step").get<int64_t>();
+    return h.at("epoch").get<int>();
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(file, "", fmt::format("malformed checkpoint header ({})", e.what()));
+  } catch (const std::logic_error& e) {  // stoull
+    throw InputError(file, "rng", fmt::format("malformed generator state ({})", e.what()));
+  }
+}
+
 }  // namespace
 
 TrainResult train_network(const Architecture& arch, const Dataset& train, const Dataset* test, const TrainOptions& opt) {
@@ -43,6 +176,14 @@ TrainResult train_network(const Architecture& arch, const Dataset& train, const 
   std::vector<const uint8_t*> imgs(static_cast<size_t>(B));
   std::vector<uint8_t> labels(static_cast<size_t>(B));
   TrainResult result;
+  int first_epoch = 1;
+  const std::string fp = opt.checkpoint.empty() ? std::string() : fingerprint(arch, cfg, train);
+  if (opt.resume) {
+    if (opt.checkpoint.empty() || !std::filesystem::exists(opt.checkpoint))
+      throw InputError(opt.checkpoint.string(), "--resume", "no checkpoint to resume from");
+    first_epoch = load_checkpoint(opt.checkpoint, fp, t, rng, order, net) + 1;
+    if (opt.log) *opt.log << fmt::format("resuming after epoch {} from {}\n", first_epoch - 1, opt.checkpoint.string());
+  }
   if (opt.log)
     *opt.log << fmt::format("training {}: {} images, {} epochs, batch {}, Adam lr {:g} -> {:g} (cosine), seed {}, gemm {}\n",
                             arch.name, train.count, cfg.epochs, B, cfg.lr, cfg.lr_final, cfg.seed, gemm_kernel_name())
@@ -54,7 +195,7 @@ TrainResult train_network(const Architecture& arch, const Dataset& train, const 
       labels[size_t(b)] = train.labels[idx];
     }
   };
-  for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
+  for (int epoch = first_epoch; epoch <= cfg.epochs; ++epoch) {
     const auto t0 = Clock::now();
     xbarkit::shuffle(order.begin(), order.end(), rng);
     double loss_sum = 0;
@@ -89,6 +230,7 @@ TrainResult train_network(const Architecture& arch, const Dataset& train, const 
       if (r.test_accuracy >= 0) *opt.log << fmt::format("  test {:6.2f}%", 100 * r.test_accuracy);
       *opt.log << fmt::format("  lr {:.2e}  {:.1f} s\n", lr, r.seconds) << std::flush;
     }
+    if (!opt.checkpoint.empty()) save_checkpoint(opt.checkpoint, fp, epoch, t, rng, order, net);
     if (opt.on_epoch) opt.on_epoch(r);
     result.epochs.push_back(r);
   }

@@ -2,6 +2,7 @@
 // The training loop behind `xbarkit train`: seeded shuffling (xbarkit::Rng), mini-batch Adam with a
 // cosine learning-rate schedule, a per-epoch report (loss, training accuracy, test accuracy of the
 // bit-packed inference path), and optional batch-norm recalibration at the end.
+#include <filesystem>
 #include <functional>
 #include <iosfwd>
 
@@ -23,6 +24,13 @@ struct TrainOptions {
   std::ostream* log = nullptr;       // per-epoch lines
   bool progress_bar = false;         // in-epoch progress on stderr (\r-updated; for terminals)
   std::function<void(const EpochReport&)> on_epoch;
+  // Non-empty: after every epoch the complete training state (weights, Adam moments, batch-norm
+  // statistics, step count, shuffle order and generator) is written there atomically, so a killed
+  // run loses at most one epoch. With `resume`, training continues from that file (which must come
+  // from the same architecture, configuration and training set) and ends bit-identical to an
+  // uninterrupted run.
+  std::filesystem::path checkpoint;
+  bool resume = false;
 };
 
 struct TrainResult {

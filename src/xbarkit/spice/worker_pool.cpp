@@ -1,12 +1,17 @@
 #include "xbarkit/spice/worker_pool.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <time.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -60,6 +65,84 @@ bool receive_message(int fd, nlohmann::json& j) {
   if (!read_all(fd, s.data(), n)) return false;
   j = nlohmann::json::parse(s);
   return true;
+}
+
+double monotonic_s();
+
+// Parent side of the pipes: non-blocking descriptors and a deadline, so a worker that stops reading
+// or writing (SIGSTOP, a hang inside ngspice) can never block the pool. Returns false on EOF, error,
+// a passed deadline or a stop request.
+bool wait_fd(int fd, short events, double deadline, const std::function<bool()>& stop) {
+  for (;;) {
+    if (stop && stop()) return false;
+    const double left = deadline - monotonic_s();
+    if (left <= 0) return false;
+    pollfd p{fd, events, 0};
+    const int rc = ::poll(&p, 1, static_cast<int>(std::ceil(std::min(left, 0.1) * 1000)));
+    if (rc > 0) return true;
+    if (rc < 0 && errno != EINTR) return false;
+  }
+}
+
+bool write_all_until(int fd, const void* data, size_t n, double deadline, const std::function<bool()>& stop) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    const ssize_t k = ::write(fd, p, n);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN && wait_fd(fd, POLLOUT, deadline, stop)) continue;
+      return false;
+    }
+    p += k;
+    n -= static_cast<size_t>(k);
+  }
+  return true;
+}
+
+bool read_all_until(int fd, void* data, size_t n, double deadline, const std::function<bool()>& stop) {
+  char* p = static_cast<char*>(data);
+  while (n > 0) {
+    const ssize_t k = ::read(fd, p, n);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN && wait_fd(fd, POLLIN, deadline, stop)) continue;
+      return false;
+    }
+    if (k == 0) return false;
+    p += k;
+    n -= static_cast<size_t>(k);
+  }
+  return true;
+}
+
+bool send_message_until(int fd, const nlohmann::json& j, double deadline, const std::function<bool()>& stop) {
+  const std::string s = j.dump();
+  const uint64_t n = s.size();
+  return write_all_until(fd, &n, sizeof n, deadline, stop) && write_all_until(fd, s.data(), s.size(), deadline, stop);
+}
+
+bool receive_message_until(int fd, nlohmann::json& j, double deadline, const std::function<bool()>& stop) {
+  uint64_t n = 0;
+  if (!read_all_until(fd, &n, sizeof n, deadline, stop)) return false;
+  if (n > (uint64_t(1) << 32)) return false;  // not a reply of ours
+  std::string s(n, '\0');
+  if (!read_all_until(fd, s.data(), n, deadline, stop)) return false;
+  try {
+    j = nlohmann::json::parse(s);
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+  return true;
+}
+
+// A live worker is idle in read(2) when a job is sent and writes its reply in one go: it has this
+// long (or the job limit, if shorter) to take a job or finish a reply before it counts as hung.
+constexpr double kPipeDeadline_s = 30;
+
+double monotonic_s() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
 [[noreturn]] void worker_main(int in, int out) {
@@ -134,6 +217,8 @@ void WorkerPool::spawn(Worker& w) {
   }
   ::close(down[0]);
   ::close(up[1]);
+  ::fcntl(down[1], F_SETFL, ::fcntl(down[1], F_GETFL) | O_NONBLOCK);
+  ::fcntl(up[0], F_SETFL, ::fcntl(up[0], F_GETFL) | O_NONBLOCK);
   w.pid = pid;
   w.to_child = down[1];
   w.from_child = up[0];
@@ -141,8 +226,23 @@ void WorkerPool::spawn(Worker& w) {
   w.done = 0;
 }
 
+void WorkerPool::kill_worker(Worker& w) {
+  if (w.pid < 0) return;
+  ::kill(w.pid, SIGKILL);  // works on stopped (SIGSTOP) and hung processes alike
+  ::close(w.to_child);
+  ::close(w.from_child);
+  int status = 0;
+  while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  w = Worker{};
+}
+
 void WorkerPool::retire(Worker& w) {
   if (w.pid < 0) return;
+  if (w.job >= 0) {  // busy: it would never read the EOF
+    kill_worker(w);
+    return;
+  }
   ::close(w.to_child);  // EOF: the worker leaves its loop and exits
   ::close(w.from_child);
   int status = 0;
@@ -159,16 +259,26 @@ std::vector<SpiceJobResult> WorkerPool::run(const std::vector<SpiceJob>& jobs,
     while (next < jobs.size()) {
       if (w.pid < 0) spawn(w);
       nlohmann::json msg{{"deck", jobs[next].deck}, {"vectors", jobs[next].vectors}};
-      if (send_message(w.to_child, msg)) {
+      if (send_message_until(w.to_child, msg, monotonic_s() + std::min(kPipeDeadline_s, job_timeout_s_), stop_)) {
         w.job = static_cast<long>(next++);
+        w.started = monotonic_s();
         return;
       }
-      retire(w);  // died while idle; start a fresh one and retry the same job
+      if (stop_ && stop_()) {
+        kill_worker(w);
+        return;
+      }
+      kill_worker(w);  // died or hung while idle: start a fresh one and retry the same job
     }
   };
 
   for (auto& w : pool_) dispatch(w);
   while (finished < jobs.size()) {
+    if (stop_ && stop_()) {
+      for (auto& w : pool_)
+        if (w.job >= 0) kill_worker(w);
+      return results;
+    }
     std::vector<pollfd> fds;
     std::vector<Worker*> owners;
     for (auto& w : pool_)
@@ -177,9 +287,16 @@ std::vector<SpiceJobResult> WorkerPool::run(const std::vector<SpiceJob>& jobs,
         owners.push_back(&w);
       }
     if (fds.empty()) throw Error("ngspice worker pool stalled with jobs left (internal error)");
-    if (::poll(fds.data(), fds.size(), -1) < 0) {
-      if (errno == EINTR) continue;
-      throw Error(fmt::format("poll failed: {}", std::strerror(errno)));
+    // Wake at least every 100 ms to honour a stop request, and at the earliest job deadline.
+    const double now = monotonic_s();
+    double wait_s = 0.1;
+    for (auto* w : owners) wait_s = std::min(wait_s, std::max(0.0, w->started + job_timeout_s_ - now));
+    const int rc = ::poll(fds.data(), fds.size(), static_cast<int>(std::ceil(wait_s * 1000)));
+    if (rc < 0 && errno != EINTR) throw Error(fmt::format("poll failed: {}", std::strerror(errno)));
+    if (stop_ && stop_()) {
+      for (auto& w : pool_)
+        if (w.job >= 0) kill_worker(w);
+      return results;
     }
     for (size_t k = 0; k < fds.size(); ++k) {
       if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
@@ -187,7 +304,7 @@ std::vector<SpiceJobResult> WorkerPool::run(const std::vector<SpiceJob>& jobs,
       const auto job = static_cast<size_t>(w.job);
       SpiceJobResult& r = results[job];
       nlohmann::json reply;
-      if (receive_message(w.from_child, reply)) {
+      if (receive_message_until(w.from_child, reply, monotonic_s() + std::min(kPipeDeadline_s, job_timeout_s_), stop_)) {
         r.ok = reply.at("ok").get<bool>();
         if (r.ok) {
           r.values = reply.at("values").get<std::map<std::string, double>>();
@@ -201,11 +318,14 @@ std::vector<SpiceJobResult> WorkerPool::run(const std::vector<SpiceJob>& jobs,
         w.job = -1;
         if (++w.done == jobs_per_worker_) retire(w);
       } else {
-        // The worker died mid-job (crash, kill, ngspice exit). Report it and replace the worker.
+        // The worker died mid-job (crash, kill, ngspice exit) or stopped mid-reply. Report it and
+        // replace the worker.
         int status = 0;
+        ::kill(w.pid, SIGKILL);  // no-op for a dead one; ends one stuck half-way through its reply
         ::close(w.to_child);
         ::close(w.from_child);
-        ::waitpid(w.pid, &status, 0);
+        while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
+        }
         r.ok = false;
         r.error = WIFSIGNALED(status)
                       ? fmt::format("ngspice worker process died with signal {} ({})", WTERMSIG(status),
@@ -213,6 +333,22 @@ std::vector<SpiceJobResult> WorkerPool::run(const std::vector<SpiceJob>& jobs,
                       : fmt::format("ngspice worker process exited ({}) without a result", WEXITSTATUS(status));
         w = Worker{};
       }
+      ++finished;
+      if (on_done) on_done(job, r);
+      dispatch(w);
+    }
+    // Jobs over their time limit: kill the worker, fail the job with the reason, go on.
+    const double t_now = monotonic_s();
+    for (auto& w : pool_) {
+      if (w.job < 0 || t_now - w.started < job_timeout_s_) continue;
+      const auto job = static_cast<size_t>(w.job);
+      SpiceJobResult& r = results[job];
+      r.ok = false;
+      r.elapsed_s = t_now - w.started;
+      r.error = fmt::format("timed out after {:.3g} s (the per-job limit: recipe key characterize.job_timeout_s or "
+                            "option --job-timeout); the ngspice worker (pid {}) was killed",
+                            r.elapsed_s, w.pid);
+      kill_worker(w);
       ++finished;
       if (on_done) on_done(job, r);
       dispatch(w);

@@ -24,6 +24,11 @@ struct SpiceJobResult {
   double cpu_s = 0;                        // worker CPU time (user + system) for this job
 };
 
+// A job that runs longer than this is taken to be hung: its worker is killed and the job fails with
+// the reason. Two hours covers the slowest shipped decks (ngspice needs about an hour of CPU for a
+// 128x128 sram8t array that falls back to gmin stepping; docs/VALIDATION.md).
+constexpr double kDefaultJobTimeout_s = 7200;
+
 class WorkerPool {
 public:
   // `workers` processes (0 = one per core). `jobs_per_worker` > 0 restarts a worker after that many
@@ -39,6 +44,13 @@ public:
                                   const std::function<void(size_t, const SpiceJobResult&)>& on_done = {});
 
   unsigned workers() const { return workers_; }
+  // Per-job wall-clock limit in seconds (> 0); a job over it fails with "timed out" and its worker
+  // is killed (SIGKILL also ends a stopped or hung process) and replaced.
+  void set_job_timeout(double seconds) { job_timeout_s_ = seconds; }
+  double job_timeout() const { return job_timeout_s_; }
+  // Polled at least every 100 ms while jobs run: when it returns true, run() kills the busy workers
+  // and returns at once; jobs not finished keep ok = false and an empty error.
+  void set_stop(std::function<bool()> stop) { stop_ = std::move(stop); }
   // Process ids of the workers with a job in flight (for supervision and tests).
   std::vector<int> busy_worker_pids() const;
 
@@ -48,14 +60,18 @@ private:
     int to_child = -1;
     int from_child = -1;
     long job = -1;       // index of the job in flight, -1 when idle
+    double started = 0;  // monotonic seconds when the job was sent
     unsigned done = 0;   // jobs completed by this process
   };
   void spawn(Worker& w);
   void retire(Worker& w);
+  void kill_worker(Worker& w);
 
   unsigned workers_;
   unsigned jobs_per_worker_;
   std::vector<Worker> pool_;
+  double job_timeout_s_ = kDefaultJobTimeout_s;
+  std::function<bool()> stop_;
 };
 
 }  // namespace xbarkit::spice
