@@ -95,6 +95,12 @@ LadderCellSpec Cell::ladder_cell(const Crossbar&, bool, bool) const {
 LadderRails Cell::ladder_rails(const Crossbar&) const {
   throw Error(fmt::format("cell kind '{}' is not a column-ladder kind (internal error)", name()));
 }
+RailLoadWeights top_fed_bitline_rails(const Crossbar& x) {
+  const double total = x.parasitics.r_bitline_ohm + x.parasitics.r_sourceline_ohm;
+  if (total <= 0) return {0.5, 0.5};
+  return {x.parasitics.r_bitline_ohm / total, x.parasitics.r_sourceline_ohm / total};
+}
+
 BranchSpec grid_cell_at(const Crossbar& x, int i, int j) {
   const double* state = x.state.empty() ? nullptr : &x.state[static_cast<size_t>(i) * x.cols + j];
   return x.kind().grid_cell(x, x.weight(i, j), state);

@@ -145,6 +145,10 @@ const Cell* find_cell(std::string_view name);      // nullptr if unknown
 std::vector<const Cell*> cells();                  // sorted by name
 std::string cell_names(std::string_view separator = " | ");
 
+// Rail load weights of a column whose bitline is referenced at the top and source line at the bottom
+// (1T-1R wiring): each rail's load weighs with its resistance per segment.
+RailLoadWeights top_fed_bitline_rails(const Crossbar& x);
+
 // The grid element of cell (i, j) of `x` (its analog state if it has one, else its bit).
 BranchSpec grid_cell_at(const Crossbar& x, int i, int j);
 

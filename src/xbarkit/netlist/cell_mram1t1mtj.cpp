@@ -83,35 +83,7 @@ public:
     d.text(fmt::format(".subckt mtj_p p n\nB1 p n I=V(p,n)/{}\n.ends mtj_p\n", rp));
     d.text(fmt::format(".subckt mtj_ap p n\nB1 p n I=V(p,n)/({}*(1+{}/(1+V(p,n)*V(p,n)/({}*{}))))\n.ends mtj_ap\n", rp,
                        tmr, vh, vh));
-    const auto fet = d.transistor_subckt();
-    const double rbl = x.parasitics.r_bitline_ohm, rsl = x.parasitics.r_sourceline_ohm;
-    d.text(fmt::format("VBL vbl 0 {}\n", x.v_read_V));
-    std::vector<std::pair<Line, Line>> columns;
-    for (int j = 0; j < x.cols; ++j) {
-      Line bl{"bl", "vbl", rbl == 0};
-      Line sl{"sl", fmt::format("sn{}", j), rsl == 0};
-      d.text(fmt::format("* column {}\n", j));
-      d.sense_source(j, fmt::format("sn{}", j), "0");
-      if (!bl.ideal) {
-        d.resistor(fmt::format("RBL0_{}", j), "vbl", bl.node(0, j), rbl);
-        d.column_segments(bl, j, "RBL", rbl);
-      }
-      if (!sl.ideal) {
-        d.column_segments(sl, j, "RSL", rsl);
-        d.resistor(fmt::format("RSLS{}", j), sl.node(x.rows - 1, j), sl.merged, rsl);
-      }
-      columns.push_back({bl, sl});
-    }
-    for (int i = 0; i < x.rows; ++i) {
-      d.text(fmt::format("* row {}\n", i));
-      const auto wl = d.wordline(i, x.input(i) ? x.vdd_V : 0.0);
-      for (int j = 0; j < x.cols; ++j) {
-        const auto& [bl, sl] = columns[static_cast<size_t>(j)];
-        const auto mid = fmt::format("m{}_{}", i, j);
-        d.text(fmt::format("XM{}_{} {} {} {}\n", i, j, bl.node(i, j), mid, x.weight(i, j) ? "mtj_p" : "mtj_ap"));
-        d.text(fmt::format("XT{}_{} {} {} {} {} {}\n", i, j, mid, wl.node(i, j), sl.node(i, j), fet, d.fet_params(i, j, 1)));
-      }
-    }
+    d.one_transistor_one_resistor_array("XM", [&](int i, int j) { return x.weight(i, j) ? "mtj_p" : "mtj_ap"; });
   }
 
   LadderCellSpec ladder_cell(const Crossbar& x, bool input, bool weight) const override {
@@ -130,11 +102,7 @@ public:
   std::string array_ps_axes_reason() const override {
     return "columns decouple; IR-drop load q as for rram1t1r; active antiparallel cells still conduct (hrs)";
   }
-  RailLoadWeights rail_load_weights(const Crossbar& x) const override {
-    const double total = x.parasitics.r_bitline_ohm + x.parasitics.r_sourceline_ohm;
-    if (total <= 0) return {0.5, 0.5};
-    return {x.parasitics.r_bitline_ohm / total, x.parasitics.r_sourceline_ohm / total};
-  }
+  RailLoadWeights rail_load_weights(const Crossbar& x) const override { return top_fed_bitline_rails(x); }
 };
 
 }  // namespace

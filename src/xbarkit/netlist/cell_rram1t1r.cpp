@@ -25,36 +25,7 @@ public:
   bool uses_reram(const Crossbar&) const override { return true; }
 
   void write_array(DeckContext& d) const override {
-    const Crossbar& x = d.x;
-    const auto fet = d.transistor_subckt();
-    const double rbl = x.parasitics.r_bitline_ohm, rsl = x.parasitics.r_sourceline_ohm;
-    d.text(fmt::format("VBL vbl 0 {}\n", x.v_read_V));
-    std::vector<std::pair<Line, Line>> columns;
-    for (int j = 0; j < x.cols; ++j) {
-      Line bl{"bl", "vbl", rbl == 0};
-      Line sl{"sl", fmt::format("sn{}", j), rsl == 0};
-      d.text(fmt::format("* column {}\n", j));
-      d.sense_source(j, fmt::format("sn{}", j), "0");
-      if (!bl.ideal) {
-        d.resistor(fmt::format("RBL0_{}", j), "vbl", bl.node(0, j), rbl);
-        d.column_segments(bl, j, "RBL", rbl);
-      }
-      if (!sl.ideal) {
-        d.column_segments(sl, j, "RSL", rsl);
-        d.resistor(fmt::format("RSLS{}", j), sl.node(x.rows - 1, j), sl.merged, rsl);
-      }
-      columns.push_back({bl, sl});
-    }
-    for (int i = 0; i < x.rows; ++i) {
-      d.text(fmt::format("* row {}\n", i));
-      const auto wl = d.wordline(i, x.input(i) ? x.vdd_V : 0.0);
-      for (int j = 0; j < x.cols; ++j) {
-        const auto& [bl, sl] = columns[static_cast<size_t>(j)];
-        const auto mid = fmt::format("m{}_{}", i, j);
-        d.text(fmt::format("XR{}_{} {} {} {}\n", i, j, bl.node(i, j), mid, d.reram_instance(i, j, 0, x.weight(i, j))));
-        d.text(fmt::format("XT{}_{} {} {} {} {} {}\n", i, j, mid, wl.node(i, j), sl.node(i, j), fet, d.fet_params(i, j, 1)));
-      }
-    }
+    d.one_transistor_one_resistor_array("XR", [&](int i, int j) { return d.reram_instance(i, j, 0, d.x.weight(i, j)); });
   }
 
   LadderCellSpec ladder_cell(const Crossbar& x, bool input, bool weight) const override {
@@ -74,13 +45,7 @@ public:
     return "columns decouple; to first order the IR-drop loss is proportional to the sum over wire segments of "
            "(conducting cells beyond it)^2 (q); active HRS cells still conduct (hrs)";
   }
-  // The bitline is referenced at the top, the source line at the bottom: each rail's load weighs
-  // with its resistance.
-  RailLoadWeights rail_load_weights(const Crossbar& x) const override {
-    const double total = x.parasitics.r_bitline_ohm + x.parasitics.r_sourceline_ohm;
-    if (total <= 0) return {0.5, 0.5};
-    return {x.parasitics.r_bitline_ohm / total, x.parasitics.r_sourceline_ohm / total};
-  }
+  RailLoadWeights rail_load_weights(const Crossbar& x) const override { return top_fed_bitline_rails(x); }
 
   std::vector<CellCheck> device_checks(const Technology& tech) const override {
     // 2-fin RVT access NMOS at Vg = 0.7 V, 0.2 V across the cell: 15.0 uA (LRS), 1.93 uA (HRS),

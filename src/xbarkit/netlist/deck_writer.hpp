@@ -4,6 +4,10 @@
 // library is .include'd by absolute path and its OSDI files are loaded with pre_osdi.
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "xbarkit/netlist/crossbar.hpp"
 
@@ -45,6 +49,13 @@ public:
   // A line along column j from node(0, j) down to node(rows-1, j), `seg` per segment, with resistors
   // named <name><i>_<j> (i = 1..rows-1). The caller connects its ends.
   void column_segments(const Line& line, int j, const std::string& name, double seg_ohm);
+  // The array of a one-transistor-one-resistive-device kind (1T-1R wiring): bitline j driven at
+  // v_read from the top (VBL) through r_bitline per segment, source line down to the sense node at
+  // the bottom (0 V); per cell the resistive device from bitline node (i,j) to node m<i>_<j>
+  // (`device_instance(i, j)`: the instance's subcircuit and parameters, named <device_prefix><i>_<j>)
+  // and the access transistor XT<i>_<j> (drain m<i>_<j>, gate wordline i, source line node; slot 1).
+  template <class DeviceInstance>
+  void one_transistor_one_resistor_array(const std::string& device_prefix, DeviceInstance&& device_instance);
   // Subcircuit names of the shipped (or the user's) devices, as instantiated in the array.
   std::string transistor_subckt() const;
   std::string reram_instance(bool lrs) const;  // "reram_lrs" / "reram_hrs", or the user's with gap=
@@ -56,6 +67,39 @@ public:
 private:
   std::string& out_;
 };
+
+template <class DeviceInstance>
+void DeckContext::one_transistor_one_resistor_array(const std::string& device_prefix, DeviceInstance&& device_instance) {
+  const auto fet = transistor_subckt();
+  const double rbl = x.parasitics.r_bitline_ohm, rsl = x.parasitics.r_sourceline_ohm;
+  text("VBL vbl 0 " + fmt::format("{}", x.v_read_V) + "\n");
+  std::vector<std::pair<Line, Line>> columns;
+  for (int j = 0; j < x.cols; ++j) {
+    Line bl{"bl", "vbl", rbl == 0};
+    Line sl{"sl", fmt::format("sn{}", j), rsl == 0};
+    text(fmt::format("* column {}\n", j));
+    sense_source(j, fmt::format("sn{}", j), "0");
+    if (!bl.ideal) {
+      resistor(fmt::format("RBL0_{}", j), "vbl", bl.node(0, j), rbl);
+      column_segments(bl, j, "RBL", rbl);
+    }
+    if (!sl.ideal) {
+      column_segments(sl, j, "RSL", rsl);
+      resistor(fmt::format("RSLS{}", j), sl.node(x.rows - 1, j), sl.merged, rsl);
+    }
+    columns.push_back({bl, sl});
+  }
+  for (int i = 0; i < x.rows; ++i) {
+    text(fmt::format("* row {}\n", i));
+    const auto wl = wordline(i, x.input(i) ? x.vdd_V : 0.0);
+    for (int j = 0; j < x.cols; ++j) {
+      const auto& [bl, sl] = columns[static_cast<size_t>(j)];
+      const auto mid = fmt::format("m{}_{}", i, j);
+      text(fmt::format("{}{}_{} {} {} {}\n", device_prefix, i, j, bl.node(i, j), mid, device_instance(i, j)));
+      text(fmt::format("XT{}_{} {} {} {} {} {}\n", i, j, mid, wl.node(i, j), sl.node(i, j), fet, fet_params(i, j, 1)));
+    }
+  }
+}
 
 // `.subckt nfet_<flavour> d g s nfin=1` wrapping the MVS equations (mvs_nfet) with one flavour's
 // parameters. The technology file is the single source of these numbers.
