@@ -45,18 +45,7 @@ public:
     out_ = static_cast<int>(c.shape[0]);
     in_ = static_cast<int>(c.shape[1]);
     if (out_ < 1 || in_ < 1) throw py::value_error("weights: expected at least one output and one input");
-    check_sim_options(rows, cols, mapping, binsparx, wire_scale);
-    imc::SimConfig cfg;
-    cfg.mapping = imc::parse_mapping(mapping);
-    cfg.binsparx = imc::parse_binsparx(binsparx);
-    cfg.rows = rows;
-    cfg.cols = cols;
-    cfg.cell = cell;
-    cfg.wire_scale = wire_scale;
-    cfg.tech = tech;
-    cfg.converter = converter;
-    cfg.seed = non_negative(seed, "seed");
-    cfg.lut_noise = !lut_mean;
+    imc::SimConfig cfg = sim_config(rows, cols, mapping, binsparx, cell, wire_scale, tech, converter, seed, lut_mean);
     // An architecture needs at least two classes: a one-output layer gets a second, discarded row.
     const int outs = std::max(out_, 2);
     const std::string arch_text = fmt::format(

@@ -137,18 +137,7 @@ py::dict infer(py::object network, int rows, int cols, const std::string& mappin
   else
     throw py::type_error(fmt::format("network: expected a path (str) or an xbarkit.Network, got {}",
                                      std::string(py::str(py::type::of(network)))));
-  check_sim_options(rows, cols, mapping, binsparx, wire_scale);
-  imc::SimConfig cfg;
-  cfg.mapping = imc::parse_mapping(mapping);
-  cfg.binsparx = imc::parse_binsparx(binsparx);
-  cfg.rows = rows;
-  cfg.cols = cols;
-  cfg.cell = cell;
-  cfg.wire_scale = wire_scale;
-  cfg.tech = tech;
-  cfg.converter = converter;
-  cfg.seed = non_negative(seed, "seed");
-  cfg.lut_noise = !lut_mean;
+  imc::SimConfig cfg = sim_config(rows, cols, mapping, binsparx, cell, wire_scale, tech, converter, seed, lut_mean);
   const size_t count = non_negative(images, "images");
   const auto nthreads = static_cast<unsigned>(non_negative(threads, "threads"));
   nlohmann::json j;

@@ -127,7 +127,9 @@ uint64_t non_negative(long long value, const std::string& name) {
   return static_cast<uint64_t>(value);
 }
 
-void check_sim_options(int rows, int cols, const std::string& mapping, const std::string& binsparx, double wire_scale) {
+imc::SimConfig sim_config(int rows, int cols, const std::string& mapping, const std::string& binsparx,
+                          const std::string& cell, double wire_scale, const std::string& tech,
+                          const std::string& converter, long long seed, bool lut_mean) {
   if (rows < 2 || rows > 4096) throw py::value_error(fmt::format("rows: expected 2..4096, got {}", rows));
   if (cols < 0 || cols > 4096) throw py::value_error(fmt::format("cols: expected 0..4096 (0 = rows), got {}", cols));
   if (mapping != "xnor" && mapping != "and")
@@ -136,6 +138,18 @@ void check_sim_options(int rows, int cols, const std::string& mapping, const std
     throw py::value_error(fmt::format("binsparx: expected 'none', 'static', 'dynamic' or 'both', got '{}'", binsparx));
   if (!std::isfinite(wire_scale) || wire_scale < 0)
     throw py::value_error(fmt::format("wire_scale: expected a finite number >= 0, got {}", wire_scale));
+  imc::SimConfig cfg;
+  cfg.mapping = imc::parse_mapping(mapping);
+  cfg.binsparx = imc::parse_binsparx(binsparx);
+  cfg.rows = rows;
+  cfg.cols = cols;
+  cfg.cell = cell;
+  cfg.wire_scale = wire_scale;
+  cfg.tech = tech;
+  cfg.converter = converter;
+  cfg.seed = non_negative(seed, "seed");
+  cfg.lut_noise = !lut_mean;
+  return cfg;
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include "xbarkit/imc/simulator.hpp"
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -58,10 +59,13 @@ py::object to_python(const nlohmann::ordered_json& j);
 // negative Python int would wrap around, so it is a ValueError naming the argument.
 uint64_t non_negative(long long value, const std::string& name);
 
-// The option checks of `xbarkit infer` (CLI::Range / IsMember there) as ValueErrors naming the
-// argument: rows 2..4096, cols 0..4096, mapping xnor | and, binsparx none | static | dynamic | both,
-// wire_scale finite >= 0.
-void check_sim_options(int rows, int cols, const std::string& mapping, const std::string& binsparx, double wire_scale);
+// The simulator configuration of `xbarkit infer`'s options, checked as there (CLI::Range / IsMember)
+// but as ValueErrors naming the argument: rows 2..4096, cols 0..4096, mapping xnor | and, binsparx
+// none | static | dynamic | both, wire_scale finite >= 0, seed >= 0. Sensing and the array LUT are
+// the caller's.
+imc::SimConfig sim_config(int rows, int cols, const std::string& mapping, const std::string& binsparx,
+                          const std::string& cell, double wire_scale, const std::string& tech,
+                          const std::string& converter, long long seed, bool lut_mean);
 
 // Module parts (one file each).
 void bind_errors(py::module_& m);

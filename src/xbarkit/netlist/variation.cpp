@@ -89,14 +89,15 @@ void draw_variation(Crossbar& x, const VariationSpec& spec, uint64_t stream) {
   x.variation.dvt_V.assign(2 * n, 0.0);
   x.variation.dln_r.assign(2 * n, 0.0);
   const bool ladder = cell.topology() == Topology::column_ladder;
+  LadderCellSpec by_bit[2];  // a ladder cell's devices depend only on its stored bit: ask once per bit
+  if (ladder) by_bit[0] = cell.ladder_cell(x, true, false), by_bit[1] = cell.ladder_cell(x, true, true);
   for (int i = 0; i < x.rows; ++i)
     for (int j = 0; j < x.cols; ++j) {
       const size_t k = static_cast<size_t>(i) * x.cols + j;
       const bool w = x.weight(i, j);
       BranchSpec dev[2];
       if (ladder) {
-        const auto c = cell.ladder_cell(x, true, w);
-        dev[0] = c.e1, dev[1] = c.e2;
+        dev[0] = by_bit[w].e1, dev[1] = by_bit[w].e2;
       } else {
         dev[0] = grid_cell_at(x, i, j);
         dev[1].kind = BranchSpec::Kind::custom;  // no second device
