@@ -7,8 +7,10 @@ BUILD_DIR="${XBARKIT_BUILD_DIR:-$XBARKIT_ROOT/build}"
 
 packages=(build-essential cmake pkg-config libngspice0-dev ngspice libeigen3-dev libboost-dev catch2
           libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev dataset-fashion-mnist
-          python3-dev pybind11-dev python3-numpy python3-pytest python3-matplotlib python3-torch
+          libtorch-dev libopenblas0-openmp python3-dev pybind11-dev python3-numpy python3-pytest python3-matplotlib python3-torch
           slurmctld slurmd slurm-client munge)  # Slurm: scripts/slurm and its test (tests/slurm)
+# libtorch (training) takes BLAS from the libblas.so.3 alternative; without OpenBLAS that is the
+# reference BLAS, about 10x slower for the dense layers (docs/PERFORMANCE.md).
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

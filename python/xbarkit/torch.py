@@ -6,7 +6,7 @@ pass returns the integer dot products the hardware produces: the mapping (xnor |
 column sensing (ideal, an array_ps LUT sampled or at its mean, or the exact native solver) and the
 partial-sum converter (ideal, calibrated, ADC, SOT-MTJ), i.e. ``xbarkit.CrossbarLayer`` with the
 options of ``xbarkit infer``. The backward pass is the straight-through estimator of the C++
-trainer (src/xbarkit/nn/trainable.cpp; Hubara et al., "Binarized Neural Networks", NIPS 2016):
+trainer (src/xbarkit/train/trainer.cpp; Hubara et al., "Binarized Neural Networks", NIPS 2016):
 the hardware's non-ideal product is treated as the ideal product W_b x, so dL/dx = g W_b and
 dL/dW = g^T x (unmasked for weights; ``clip_weights_()`` keeps them in [-1, 1] after a step).
 

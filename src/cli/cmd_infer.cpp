@@ -13,6 +13,8 @@
 #include "xbarkit/core/paths.hpp"
 #include "xbarkit/imc/converter.hpp"
 #include "xbarkit/imc/evaluate.hpp"
+#include "xbarkit/imc/sim_options.hpp"
+#include "sim_options_cli.hpp"
 #include "xbarkit/netlist/cell.hpp"
 #include "xbarkit/nn/dataset.hpp"
 
@@ -20,11 +22,9 @@ namespace {
 
 struct Options {
   std::string network = "models/networks/bnn_cnn";
-  std::string data, array_lut, converter = "ideal", mapping = "xnor", binsparx = "none", cell = "sram8t",
-                                tech = "7nm";
-  int rows = 128, cols = 0;
-  double wire_scale = 1.0;
-  bool exact = false, json = false, lut_mean = false;
+  std::string data;
+  xbarkit::imc::SimOptions sim;
+  bool json = false;
   size_t images = 0;
   uint64_t seed = 1;
   unsigned threads = 0;
@@ -47,8 +47,12 @@ void print_text(const xbarkit::imc::Evaluation& e, const std::string& network, d
   using fmt::format;
   std::cout << format("network {}: {} Fashion-MNIST test images on {}\n", network, e.images, xbarkit::imc::describe(e.config));
   if (!e.lut_table.empty()) std::cout << format("array LUT: table {} of {}\n", e.lut_table, lut_dir);
-  std::cout << format("accuracy {:.2f}% (software {:.2f}%; {} of {} predictions differ from software)\n",
-                      100 * e.accuracy, 100 * software_accuracy, e.disagreements, e.images);
+  if (software_accuracy >= 0)
+    std::cout << format("accuracy {:.2f}% (software {:.2f}%; {} of {} predictions differ from software)\n",
+                        100 * e.accuracy, 100 * software_accuracy, e.disagreements, e.images);
+  else
+    std::cout << format("accuracy {:.2f}% (trained for stochastic partial-sum conversion: no software path)\n",
+                        100 * e.accuracy);
   const auto& t = e.total;
   std::cout << format("conducting cells: {:.1f}% of the cells of a column read, {:.3f} per weight, {:.1f} per read",
                       100 * t.conducting_fraction(), t.conducting_per_weight(), t.mean_conducting_per_read());
@@ -77,30 +81,7 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
                "partial-sum errors");
   cmd->add_option("--network", opt->network, "Network architecture path without extension (NET.toml + NET.safetensors)")
       ->capture_default_str();
-  cmd->add_option("--rows", opt->rows, "Crossbar rows per tile (R)")->capture_default_str()->check(CLI::Range(2, 4096));
-  cmd->add_option("--cols", opt->cols, "Crossbar columns per tile (C; 0 = R)")->check(CLI::Range(0, 4096));
-  cmd->add_option("--mapping", opt->mapping, "xnor (two AND rows per input) | and (one row per input, digital "
-                                             "correction)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"xnor", "and"}));
-  cmd->add_option("--binsparx", opt->binsparx, "BinSparX flips: none | static (weight columns) | dynamic (input "
-                                               "slices) | both")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"none", "static", "dynamic", "both"}));
-  cmd->add_option("--array-lut", opt->array_lut, "array_ps LUT bundle: column currents sampled from its predicted "
-                                                 "distribution (without it and without --exact: ideal currents)");
-  std::string converters;
-  for (const auto& t : xbarkit::imc::converter_types()) converters += fmt::format("\n  {}: {}", t.usage, t.description);
-  cmd->add_option("--converter", opt->converter, "Partial-sum converter:" + converters)->capture_default_str();
-  cmd->add_flag("--lut-mean", opt->lut_mean, "LUT sensing without sampling: every column reads the LUT's mean current");
-  cmd->add_flag("--exact", opt->exact, "Solve every tile with the native circuit solver (slow: validation subsets)");
-  cmd->add_option("--cell", opt->cell,
-                  fmt::format("Cell kind: {} (picks the LUT table; exact mode's array)", xbarkit::netlist::cell_names()))
-      ->capture_default_str();
-  cmd->add_option("--wire-scale", opt->wire_scale, "Wire-resistance scale (picks the LUT table; scales exact mode's "
-                                                   "wires)")
-      ->capture_default_str();
-  cmd->add_option("--tech", opt->tech, "Technology for exact mode and the ideal cell current")->capture_default_str();
+  xbarkit::cli::add_sim_options(cmd, opt->sim, true);
   cmd->add_option("--images", opt->images, "Use the first N test images (0 = all)");
   cmd->add_option("--data", opt->data, "Directory with t10k-{images-idx3,labels-idx1}-ubyte[.gz] (default: Debian's "
                                        "Fashion-MNIST)");
@@ -111,72 +92,30 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
   cmd->callback([opt] {
     namespace nn = xbarkit::nn;
     namespace imc = xbarkit::imc;
-    // Options that would otherwise be ignored or silently substituted are refused up front.
-    if (opt->lut_mean && opt->array_lut.empty())
-      throw xbarkit::InputError("", "--lut-mean", "needs --array-lut (it reads the LUT's mean current)");
-    if (opt->lut_mean && opt->exact)
-      throw xbarkit::InputError("", "--lut-mean", "does nothing with --exact (the circuit solver gives the currents)");
-    if (opt->exact && !opt->array_lut.empty() && opt->converter != "calibrated")
-      throw xbarkit::InputError("", "--array-lut",
-                                "is not used with --exact unless --converter calibrated inverts its mean transfer; "
-                                "drop one of them");
-    if (!(opt->wire_scale >= 0) || !std::isfinite(opt->wire_scale))
-      throw xbarkit::InputError("", "--wire-scale", fmt::format("must be a finite number >= 0, got {}", opt->wire_scale));
+    opt->sim.seed = opt->seed;
+    const imc::SimConfig cfg = imc::make_sim_config(opt->sim);
     const auto net_path = network_path(opt->network);
     const auto net = nn::load_network(net_path);
     const auto test = nn::load_fashion_mnist(opt->data.empty() ? nn::default_fashion_mnist_dir() : std::filesystem::path(opt->data),
                                              nn::Split::Test);
-    imc::SimConfig cfg;
-    cfg.mapping = imc::parse_mapping(opt->mapping);
-    cfg.binsparx = imc::parse_binsparx(opt->binsparx);
-    cfg.rows = opt->rows;
-    cfg.cols = opt->cols;
-    cfg.cell = opt->cell;
-    cfg.wire_scale = opt->wire_scale;
-    cfg.tech = opt->tech;
-    cfg.converter = opt->converter;
-    cfg.seed = opt->seed;
-    cfg.lut_noise = !opt->lut_mean;
-    if (!opt->array_lut.empty())
-    {
-      try {
-        cfg.array_lut = std::make_shared<const xbarkit::lut::ArrayPsLut>(xbarkit::lut::ArrayPsLut::load(opt->array_lut));
-      } catch (const nlohmann::json::exception& e) {
-        // lut.json passed its digest, so it was written (or re-signed) with attributes of the wrong type.
-        throw xbarkit::InputError(opt->array_lut + "/lut.json", "--array-lut",
-                                  fmt::format("the array_ps tables' attributes have the wrong shape ({})", e.what()));
-      }
-      // The LUT's table for this cell and size must be for this wire scale: the nearest other one
-      // would be used while the report names the requested scale. Scales are compared to 1e-9
-      // relative (they are recipe numbers written with 17 digits).
-      std::string scales;
-      bool found = false, any = false;
-      for (const auto& c : cfg.array_lut->configs()) {
-        if (c.cell != opt->cell || c.rows != opt->rows) continue;
-        any = true;
-        scales += fmt::format("{}{:g}", scales.empty() ? "" : ", ", c.wire_scale);
-        if (std::abs(c.wire_scale - opt->wire_scale) <= 1e-9 * std::max(1.0, std::abs(opt->wire_scale))) found = true;
-      }
-      if (any && !found)
-        throw xbarkit::InputError(opt->array_lut, "--wire-scale",
-                                  fmt::format("the bundle has no {} {}-row table for wire scale {:g} (it has {}); "
-                                              "characterize that scale or pick one of these",
-                                              opt->cell, opt->rows, opt->wire_scale, scales));
+    // A network trained for stochastic conversion has no software path to compare with (-1).
+    std::vector<int> software;
+    double software_accuracy = -1;
+    if (!net.stochastic_psum()) {
+      software = net.predict_all(test, opt->images, opt->threads);
+      software_accuracy = nn::Network::accuracy(software, test);
     }
-    cfg.sensing = opt->exact ? imc::Sensing::exact : (cfg.array_lut ? imc::Sensing::lut : imc::Sensing::ideal);
-    const auto software = net.predict_all(test, opt->images, opt->threads);
-    const double software_accuracy = nn::Network::accuracy(software, test);
-    const auto e = imc::evaluate(net, test, cfg, opt->images, opt->threads, &software);
+    const auto e = imc::evaluate(net, test, cfg, opt->images, opt->threads, software.empty() ? nullptr : &software);
     if (opt->json) {
       auto j = e.to_json();
       j["network"] = net_path.string();
       j["dataset"] = test.name;
       j["software_accuracy"] = software_accuracy;
-      if (!opt->array_lut.empty()) j["array_lut"] = opt->array_lut;
+      if (!opt->sim.array_lut.empty()) j["array_lut"] = opt->sim.array_lut;
       std::cout << j.dump(2) << "\n";
       return;
     }
-    print_text(e, net.architecture().name, software_accuracy, opt->array_lut);
+    print_text(e, net.architecture().name, software_accuracy, opt->sim.array_lut);
   });
 });
 

@@ -1,5 +1,6 @@
-// xbarkit train ARCH -o WEIGHTS : train a binary network (latent weights + straight-through
-// estimator, Adam, batch norm) on an IDX dataset and write its safetensors weights.
+// xbarkit train ARCH -o WEIGHTS : train a binary network on libtorch (train/trainer.hpp), optionally
+// with the crossbar in the loop (--hardware plus the crossbar options of `xbarkit infer`), and write
+// its safetensors weights with metadata naming the data, the configuration and the hardware.
 #include <unistd.h>
 
 #include <iostream>
@@ -8,32 +9,69 @@
 #include <fmt/format.h>
 
 #include "registry.hpp"
-#include "xbarkit/core/file_io.hpp"
+#include "sim_options_cli.hpp"
 #include "xbarkit/core/error.hpp"
+#include "xbarkit/core/file_io.hpp"
+#include "xbarkit/core/stop.hpp"
+#include "xbarkit/imc/evaluate.hpp"
+#include "xbarkit/imc/sim_options.hpp"
+#include "xbarkit/lut/bundle.hpp"
 #include "xbarkit/nn/dataset.hpp"
-#include "xbarkit/nn/gemm.hpp"
 #include "xbarkit/nn/model.hpp"
-#include "xbarkit/nn/trainer.hpp"
+#include "xbarkit/train/trainer.hpp"
 
 namespace {
 
 struct Options {
-  std::string arch, output, data;
-  int epochs = -1;
+  std::string arch, output, data, init;
+  int epochs = -1, batch = -1;
   int64_t seed = -1;
+  double lr = -1, lr_final = -1;
   unsigned threads = 0;
   size_t train_images = 0, test_images = 0;
   bool quiet = false, no_test = false, resume = false;
+  bool hardware = false, stochastic = false;
+  uint64_t train_chips = 0;
+  xbarkit::imc::SimOptions sim;
 };
+
+// A bundle directory's identity for the weights' metadata: the SHA-256 of its manifest (lut.json,
+// which holds the digests of every table and file of the bundle).
+std::string bundle_digest(const std::string& dir) {
+  xbarkit::lut::load_bundle(dir);  // verified, so the digest names a consistent bundle
+  return xbarkit::sha256_hex(xbarkit::read_text_file(std::filesystem::path(dir) / "lut.json"));
+}
+
+// The bundle a converter spec names ("adc:DIR", "mtj:DIR[@FIT]:L"), or "".
+std::string converter_bundle(const std::string& spec) {
+  const auto colon = spec.find(':');
+  if (colon == std::string::npos) return "";
+  std::string rest = spec.substr(colon + 1);
+  if (spec.compare(0, colon, "mtj") == 0) {
+    rest = rest.substr(0, rest.rfind(':'));
+    if (rest == "stox") return "";
+    if (const auto at = rest.rfind('@'); at != std::string::npos) rest = rest.substr(0, at);
+  }
+  return spec.compare(0, colon, "adc") == 0 || spec.compare(0, colon, "mtj") == 0 ? rest : "";
+}
 
 const xbarkit::cli::Register reg("train", [](CLI::App& app) {
   auto opt = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("train", "Train a binary neural network (architecture TOML) on Fashion-MNIST or other IDX data");
+  auto* cmd = app.add_subcommand("train", "Train a binary neural network (architecture TOML) on Fashion-MNIST or other "
+                                          "IDX data with libtorch, optionally with the crossbar in the loop");
   cmd->add_option("arch", opt->arch, "Architecture file, e.g. models/networks/bnn_cnn.toml")->required()->check(CLI::ExistingFile);
   cmd->add_option("-o,--output", opt->output, "Weights file to write (safetensors, atomically)")->required();
+  cmd->add_option("--init", opt->init, "Fine-tune from these weights (safetensors of the same architecture) instead "
+                                       "of a seeded initialization");
   cmd->add_option("--epochs", opt->epochs, "Epochs (default: the architecture's [train] epochs)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--seed", opt->seed, "Seed of initialization and shuffling (default: [train] seed)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--threads", opt->threads, "Threads (0 = all cores)");
+  cmd->add_option("--batch", opt->batch, "Batch size (default: [train] batch)")->check(CLI::PositiveNumber);
+  cmd->add_option("--lr", opt->lr, "Initial Adam learning rate (default: [train] lr)")->check(CLI::PositiveNumber);
+  cmd->add_option("--lr-final", opt->lr_final, "Learning rate at the end of the cosine decay (default: [train] lr_final)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", opt->seed, "Seed of initialization, shuffling and crossbar draws (default: [train] seed)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", opt->threads, "Threads (0 = all cores). libtorch's reductions depend on it: the same "
+                                             "seed and thread count give identical weights");
   cmd->add_flag("--resume", opt->resume,
                 "Continue from OUTPUT.checkpoint (written after every epoch) after an interrupted run; the result "
                 "is bit-identical to an uninterrupted one");
@@ -42,41 +80,88 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
   cmd->add_option("--test-images", opt->test_images, "Evaluate on the first N test images (0 = all)");
   cmd->add_flag("--no-test", opt->no_test, "Skip the per-epoch test-set evaluation");
   cmd->add_flag("-q,--quiet", opt->quiet, "Print nothing but errors");
-  cmd->callback([opt, cmd] {
+  auto* hw = cmd->add_flag("--hardware", opt->hardware,
+                           "Crossbar in the loop: every binary layer's forward pass is the simulated crossbar of the "
+                           "options below (as `xbarkit infer` runs it), the backward pass a straight-through estimator");
+  cmd->add_flag("--stochastic-psum", opt->stochastic,
+                "With an mtj converter: StoX-Net partial-sum-aware training (learned per-channel affine before the "
+                "MTJ, the samples' mean forward, their expected value backward; the output layer stays digital)")
+      ->needs(hw);
+  cmd->add_option("--train-chips", opt->train_chips,
+                  "Variation-aware training on a converter population (adc bundle with many instances): every batch "
+                  "uses a chip drawn from 0..N-1 (0 = always --chip)")
+      ->needs(hw);
+  xbarkit::cli::add_sim_options(cmd, opt->sim, false);
+  cmd->callback([opt] {
     namespace nn = xbarkit::nn;
+    namespace imc = xbarkit::imc;
+    namespace train = xbarkit::train;
     xbarkit::check_output_file(opt->output, "--output");  // before the training, not after it
     const auto arch = nn::load_architecture(opt->arch);
-    const std::filesystem::path dir = opt->data.empty() ? nn::default_fashion_mnist_dir() : std::filesystem::path(opt->data);
-    auto train = nn::load_fashion_mnist(dir, nn::Split::Train);
-    if (opt->train_images > 0) train = train.head(opt->train_images);
-    std::optional<nn::Dataset> test;
-    if (!opt->no_test) test = nn::load_fashion_mnist(dir, nn::Split::Test);
-    nn::TrainOptions to;
+    train::TrainOptions to;
     to.config = arch.train;
     if (opt->epochs >= 0) to.config.epochs = opt->epochs;
+    if (opt->batch > 0) to.config.batch = opt->batch;
+    if (opt->lr > 0) to.config.lr = opt->lr;
+    if (opt->lr_final >= 0) to.config.lr_final = opt->lr_final;
     if (opt->seed >= 0) to.config.seed = uint64_t(opt->seed);
+    // The hardware is checked (bundles loaded, kinds and rows matched) before any training starts.
+    if (opt->hardware) {
+      opt->sim.seed = to.config.seed;
+      train::HardwareInLoop h;
+      h.sim = imc::make_sim_config(opt->sim);
+      h.stochastic_psum = opt->stochastic;
+      h.train_chips = opt->train_chips;
+      if (h.stochastic_psum && opt->sim.converter.rfind("mtj:", 0) != 0)
+        throw xbarkit::InputError("", "--stochastic-psum", fmt::format("needs an mtj converter, got '{}'", opt->sim.converter));
+      to.hardware = h;
+    } else if (opt->stochastic || opt->train_chips) {
+      throw xbarkit::InputError("", "--hardware", "--stochastic-psum and --train-chips need --hardware");
+    }
+    if (!opt->init.empty()) to.init = nn::read_params(arch, opt->init);
+    const std::filesystem::path dir = opt->data.empty() ? nn::default_fashion_mnist_dir() : std::filesystem::path(opt->data);
+    auto data = nn::load_fashion_mnist(dir, nn::Split::Train);
+    if (opt->train_images > 0) data = data.head(opt->train_images);
+    std::optional<nn::Dataset> test;
+    if (!opt->no_test) test = nn::load_fashion_mnist(dir, nn::Split::Test);
     to.threads = opt->threads;
     to.test_images = opt->test_images;
     to.log = opt->quiet ? nullptr : &std::cout;
     to.progress_bar = !opt->quiet && ::isatty(STDERR_FILENO);
     to.checkpoint = opt->output + ".checkpoint";  // removed once the weights are written
     to.resume = opt->resume;
-    auto result = nn::train_network(arch, train, test ? &*test : nullptr, to);
+    const xbarkit::StopSignals stop;  // SIGINT/SIGTERM end the current batch; the checkpoint stays
+    auto result = train::train_network(arch, data, test ? &*test : nullptr, to);
     auto& md = result.params.metadata;
     md["xbarkit_version"] = XBARKIT_VERSION;
-    md["dataset"] = train.name;
-    md["train_images"] = std::to_string(train.count);
+    md["trainer"] = "libtorch";
+    md["dataset"] = data.name;
+    md["train_images"] = std::to_string(data.count);
     md["epochs"] = std::to_string(to.config.epochs);
     md["seed"] = std::to_string(to.config.seed);
     md["batch"] = std::to_string(to.config.batch);
-    md["gemm_kernel"] = nn::gemm_kernel_name();
+    md["lr"] = fmt::format("{:g}", to.config.lr);
+    md["threads"] = std::to_string(opt->threads);
+    if (!opt->init.empty()) md["init"] = opt->init + " (sha256 " + xbarkit::sha256_hex(xbarkit::read_text_file(opt->init)) + ")";
+    if (to.hardware) {
+      const auto& s = to.hardware->sim;
+      md["hardware"] = imc::describe(s);
+      md["hardware_rows"] = std::to_string(s.rows);
+      md["hardware_mapping"] = imc::to_string(s.mapping);
+      md["hardware_binsparx"] = imc::to_string(s.binsparx);
+      md["hardware_converter"] = s.converter;
+      md["hardware_cell"] = s.cell;
+      md["hardware_stochastic_psum"] = to.hardware->stochastic_psum ? "true" : "false";
+      md["hardware_train_chips"] = std::to_string(to.hardware->train_chips);
+      if (!opt->sim.array_lut.empty()) md["hardware_array_lut_sha256"] = bundle_digest(opt->sim.array_lut);
+      if (const auto b = converter_bundle(s.converter); !b.empty()) md["hardware_converter_bundle_sha256"] = bundle_digest(b);
+    }
     if (result.test_accuracy >= 0) md["test_accuracy"] = fmt::format("{:.4f}", result.test_accuracy);
     md["train_seconds"] = fmt::format("{:.0f}", result.seconds);
     nn::write_params(arch, result.params, opt->output);
     std::error_code ec;
     std::filesystem::remove(to.checkpoint, ec);
     if (!opt->quiet) std::cout << fmt::format("wrote {} ({:.1f} s)\n", opt->output, result.seconds);
-    (void)cmd;
   });
 });
 

@@ -1,5 +1,8 @@
 // xbarkit: characterize compute-in-memory crossbars with SPICE and turn them into calibrated models.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -24,7 +27,19 @@ void harden_count_options(CLI::App* app) {
 
 }  // namespace
 
+// libtorch's OpenMP runtime (libgomp) lets idle workers spin for a while before sleeping, and reads
+// that policy from OMP_WAIT_POLICY once, when it loads. On shared cores (2 cores, several jobs)
+// spinning workers burn the time slices the working threads need: the MLP trained 10-30x slower
+// than with passive waiting (docs/PERFORMANCE.md). So the CLI re-executes itself once with passive
+// waiting unless the user chose a policy.
+static void use_passive_openmp_waiting(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY")) return;
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  ::execv("/proc/self/exe", argv);  // returns only on failure: then run with the default policy
+}
+
 int main(int argc, char** argv) {
+  use_passive_openmp_waiting(argv);
   CLI::App app{
       "xbarkit: compute-in-memory crossbar characterization (ngspice + native solver), LUTs and BNN inference.\n"
       "Run 'xbarkit <command> --help' for each command's options."};

@@ -9,7 +9,7 @@
 #include "xbarkit/core/parallel.hpp"
 #include "xbarkit/core/rng.hpp"
 #include "xbarkit/nn/network.hpp"
-#include "xbarkit/nn/trainable.hpp"
+#include "xbarkit/train/trainer.hpp"
 
 using namespace xbarkit::nn;
 
@@ -62,31 +62,21 @@ out = 10
 // scales of both signs (some exactly zero) and offsets, so both threshold directions and the
 // always-on/always-off cases occur.
 NetworkParams random_params(const Architecture& arch, uint64_t seed) {
-  Trainable<float> t(arch, seed);
-  const auto& data = nn_test::test_set();
-  std::vector<const uint8_t*> imgs;
-  std::vector<uint8_t> labels;
-  for (size_t i = 0; i < 200; ++i) {
-    imgs.push_back(data.image(i).data());
-    labels.push_back(data.labels[i]);
-  }
+  NetworkParams p = xbarkit::train::initial_params(arch, seed);
+  const auto data = nn_test::test_set().head(200);
   xbarkit::Rng rng(seed, 7);
   // Layer by layer: statistics of layer l depend on the (randomized) scales of the layers before it.
-  for (size_t li = 0; li < t.layers().size(); ++li) {
-    t.begin_recalibration();
-    t.step(imgs.data(), labels.data(), int(imgs.size()), false, false);
-    t.finish_recalibration();
-    auto& L = t.layers()[li];
-    for (size_t o = 0; o < L.gamma.size(); ++o) {
+  for (size_t li = 0; li < p.layers.size(); ++li) {
+    xbarkit::train::calibrate_batch_norm(arch, p, data, 0, 1);
+    auto& L = p.layers[li];
+    for (size_t o = 0; o < L.bn_weight.size(); ++o) {
       const double u = rng.uniform();
-      L.gamma[o] = u < 0.1 ? 0.0f : float((rng.uniform() < 0.35 ? -1 : 1) * (0.2 + rng.uniform()));
-      L.beta[o] = float(2 * rng.uniform() - 1);
+      L.bn_weight[o] = u < 0.1 ? 0.0f : float((rng.uniform() < 0.35 ? -1 : 1) * (0.2 + rng.uniform()));
+      L.bn_bias[o] = float(2 * rng.uniform() - 1);
     }
   }
-  t.begin_recalibration();
-  t.step(imgs.data(), labels.data(), int(imgs.size()), false, false);
-  t.finish_recalibration();
-  return t.export_params();
+  xbarkit::train::calibrate_batch_norm(arch, p, data, 0, 1);
+  return p;
 }
 
 void check_exact(const Architecture& arch, const NetworkParams& p, size_t begin, size_t end) {

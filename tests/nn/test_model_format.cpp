@@ -9,7 +9,7 @@
 #include "xbarkit/core/file_io.hpp"
 #include "xbarkit/nn/model.hpp"
 #include "xbarkit/nn/safetensors.hpp"
-#include "xbarkit/nn/trainable.hpp"
+#include "xbarkit/train/trainer.hpp"
 
 using namespace xbarkit::nn;
 using nn_test::TempDir;
@@ -153,8 +153,7 @@ TEST_CASE("safetensors reader rejects truncated files, wrong dtypes and malforme
 
 TEST_CASE("network parameters are checked against the architecture", "[nn][format]") {
   const auto arch = parse_architecture(kSmallArch, "small.toml");
-  Trainable<float> net(arch, 3);
-  const auto params = net.export_params();
+  const auto params = xbarkit::train::initial_params(arch, 3);
   TensorFile tf = params_to_tensors(arch, params);
   CHECK(tf.tensors.size() == 15);
   CHECK(tf.tensors.at("layer0.weight").shape == std::vector<int64_t>{4, 1, 3, 3});

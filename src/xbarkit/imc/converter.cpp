@@ -38,6 +38,11 @@ const std::vector<ConverterType>& all() {
 
 RegisterConverter::RegisterConverter(ConverterType type) { registry().push_back(std::move(type)); }
 
+int Converter::sample_ones(double, const ConvertContext&, Rng&) const {
+  throw Error(fmt::format("converter {} does not sample: a network trained for stochastic partial-sum conversion "
+                          "needs a sampling converter (mtj:BUNDLE:L)", name()));
+}
+
 const std::vector<ConverterType>& converter_types() { return all(); }
 
 std::string converter_usages(std::string_view separator) {

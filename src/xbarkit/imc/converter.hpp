@@ -18,11 +18,22 @@ namespace xbarkit::lut { class ArrayPsLut; struct ArrayPsConfig; }
 
 namespace xbarkit::imc {
 
+// StoX-Net's logistic steepness a: P_sw = (1 + tanh(a·x)) / 2 for the normalized device input x
+// (Rogers et al., arXiv 2407.12378); the mtj converter maps partial sums onto the device with it.
+inline constexpr double kMtjLogisticA = 4.0;
+
 struct ConvertContext {
   int column = 0;          // column index inside its tile
+  int tile = 0;            // input slice (tile) of the layer, and which tile of C columns holds the output
+  int column_group = 0;
   int max_count = 0;       // slice inputs (largest possible count)
   int tile_capacity = 0;   // inputs per full tile (n_tile)
   int layer_slot = 0;      // ordinal of the binary layer (0 = first crossbar layer)
+  int tile_columns = 0;    // C: columns per tile (a chip holds one converter per column)
+  uint64_t chip = 0;       // which chip of a characterized converter population (SimConfig::chip)
+  // The layer's learned partial-sum affine for this output channel (networks trained for stochastic
+  // conversion, nn/model.hpp); identity otherwise.
+  double psum_gain = 1.0, psum_offset = 0.0;
 };
 
 class Converter {
@@ -33,6 +44,12 @@ public:
   virtual int count(double current_A, const ConvertContext& ctx, Rng& rng) const = 0;
   // True when count(c · I_cell) == c for every c (no quantization, no noise).
   virtual bool exact_on_ideal_currents() const { return false; }
+  // Sampling converters (StoX-Net's SOT-MTJ) can hand over their raw samples instead of a count
+  // estimate: the number of switching events among L Bernoulli draws at this read, with the layer's
+  // learned affine applied at the device input. A network trained for it (psum tensors) uses the
+  // samples directly: the read's output is 2·ones − L, and the layer's output is scaled by 1/L.
+  virtual int sampling_length(int /*layer_slot*/) const { return 0; }  // 0: not a sampling converter
+  virtual int sample_ones(double current_A, const ConvertContext& ctx, Rng& rng) const;
 };
 
 struct ConverterSetup {

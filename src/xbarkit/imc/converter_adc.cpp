@@ -1,5 +1,7 @@
 // Converter "adc:BUNDLE": n-bit current-mode ADC from an `adc` bundle (characterize/kind_adc.cpp):
-// column j of a tile uses ADC instance j mod (instances); code = number of its thresholds <= I;
+// each column of each crossbar array on chip k (SimConfig::chip) uses an ADC instance drawn from the
+// bundle's population by a hash of (k, layer, tile, column group, column); code = number of its
+// thresholds <= I;
 // count = the code's partial_sum (codes table), rounded.
 #include <algorithm>
 #include <cmath>
@@ -7,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "xbarkit/core/error.hpp"
+#include "xbarkit/core/rng.hpp"
 #include "xbarkit/imc/converter.hpp"
 #include "xbarkit/lut/bundle.hpp"
 
@@ -46,7 +49,13 @@ public:
   }
   std::string name() const override { return name_; }
   int count(double current_A, const ConvertContext& ctx, Rng&) const override {
-    const double* t = thresholds_.data() + size_t(ctx.column % instances_) * size_t(levels_);
+    // A chip is one draw from the characterized population: every column of every crossbar array
+    // (layer, tile, column group) gets an instance chosen by a hash of its position and the chip
+    // index, so arrays of one chip do not share converters and chips differ.
+    const uint64_t array = derive_seed(derive_seed(ctx.chip, uint64_t(ctx.layer_slot) << 32 | uint64_t(ctx.tile)),
+                                       uint64_t(ctx.column_group));
+    const uint64_t instance = derive_seed(array, uint64_t(ctx.column)) % uint64_t(instances_);
+    const double* t = thresholds_.data() + size_t(instance) * size_t(levels_);
     const int code = int(std::upper_bound(t, t + levels_, current_A) - t);
     return clamp_round(count_of_code_[size_t(code)], ctx.max_count);
   }

@@ -84,21 +84,36 @@ public:
     }
   }
   std::string name() const override { return name_; }
-  int count(double current_A, const ConvertContext& ctx, Rng& rng) const override {
-    const int L = lengths_[size_t(std::min<int>(ctx.layer_slot, int(lengths_.size()) - 1))];
-    const double n = ctx.tile_capacity;
-    const double x = 2.0 * current_A / (cell_ * n) - 1.0;          // normalized partial sum
-    const double drive = x50_ + 2.0 * kA * scale_ * x;             // MTJ write current
-    const double p = psw(drive);
+  int sampling_length(int layer_slot) const override {
+    return lengths_[size_t(std::min<int>(layer_slot, int(lengths_.size()) - 1))];
+  }
+  // Switching events among L draws; the device input is the layer's learned affine of the normalized
+  // partial sum (identity for networks not trained for it).
+  int sample_ones(double current_A, const ConvertContext& ctx, Rng& rng) const override {
+    const int L = sampling_length(ctx.layer_slot);
+    const double x = 2.0 * current_A / (cell_ * ctx.tile_capacity) - 1.0;  // normalized partial sum
+    const double a = ctx.psum_gain * x + ctx.psum_offset;
+    const double p = psw(x50_ + 2.0 * kA * scale_ * a);                    // at the MTJ write current
     int ones = 0;
     for (int i = 0; i < L; ++i) ones += rng.uniform() < p;
+    return ones;
+  }
+  // Networks not trained for the MTJ: the mean of the samples is inverted through the calibrated
+  // logistic back to a count estimate (the best an unaware digital side can do).
+  int count(double current_A, const ConvertContext& ctx, Rng& rng) const override {
+    const int L = sampling_length(ctx.layer_slot);
+    const double n = ctx.tile_capacity;
+    const int ones = sample_ones(current_A, ctx, rng);
     const double ph = std::clamp(double(ones) / L, 0.5 / L, 1.0 - 0.5 / L);
     const double xh = std::log(ph / (1.0 - ph)) / (2.0 * kA);     // calibrated logistic, inverted
     return clamp_round(0.5 * n * (xh + 1.0), ctx.max_count);
   }
 
-private:
-  static constexpr double kA = 4.0;  // StoX-Net's a (Rogers et al., arXiv 2407.12378)
+  // The device input a (normalized, after the affine) has P_sw = sigmoid(2·kA·a) on the calibrated
+  // logistic; the trainer's straight-through estimator differentiates that expected value.
+  static constexpr double kA = kMtjLogisticA;
+
+private:  // StoX-Net's a (Rogers et al., arXiv 2407.12378)
   double psw(double drive) const {
     if (curve_x_.empty()) return 1.0 / (1.0 + std::exp(-(drive - x50_) / scale_));
     if (drive <= curve_x_.front()) return curve_p_.front();

@@ -65,21 +65,10 @@ void LayerStats::add(const LayerStats& o) {
   slices += o.slices;
 }
 
-Simulator::Simulator(const nn::Network& net, SimConfig config) : net_(net), cfg_(std::move(config)) {
+Simulator::Simulator(const nn::Network& net, SimConfig config) : net_(&net), cfg_(std::move(config)) {
   if (cfg_.cols <= 0) cfg_.cols = cfg_.rows;
   if (cfg_.rows > 4096) throw Error(fmt::format("crossbar rows {} > 4096", cfg_.rows));
-  const auto& layers = net_.layers();
-  maps_.resize(layers.size());
-  slot_.assign(layers.size(), -1);
-  stats_.resize(layers.size());
-  int slot = 0;
-  for (const auto& l : layers) {
-    stats_[l.index].layer = l.index;
-    if (!l.binary()) continue;
-    maps_[l.index] = LayerMapping(l, cfg_.mapping, cfg_.rows, cfg_.binsparx.static_flip);
-    slot_[l.index] = slot++;
-  }
-  if (slot == 0) throw Error(fmt::format("network {} has no binary layers to map", net_.architecture().name));
+  map_layers();
 
   const lut::ArrayPsConfig* lut_config = nullptr;
   if (cfg_.array_lut) lut_config = &cfg_.array_lut->find(cfg_.cell, cfg_.rows, cfg_.wire_scale);
@@ -102,6 +91,51 @@ Simulator::Simulator(const nn::Network& net, SimConfig config) : net_(net), cfg_
   cs.array_config = lut_config;
   conv_ = make_converter(cfg_.converter, cs);
   fast_ideal_ = cfg_.sensing == Sensing::ideal && conv_->exact_on_ideal_currents();
+  check_stochastic_layers();
+}
+
+void Simulator::map_layers() {
+  const auto& layers = net_->layers();
+  maps_.assign(layers.size(), LayerMapping{});
+  slot_.assign(layers.size(), -1);
+  stats_.resize(layers.size());
+  int slot = 0;
+  for (const auto& l : layers) {
+    stats_[l.index].layer = l.index;
+    if (!l.binary()) continue;
+    maps_[l.index] = LayerMapping(l, cfg_.mapping, cfg_.rows, cfg_.binsparx.static_flip);
+    slot_[l.index] = slot++;
+  }
+  if (slot == 0) throw Error(fmt::format("network {} has no binary layers to map", net_->architecture().name));
+}
+
+// A layer trained for stochastic conversion reads the converter's samples (2·ones − L per read).
+// That is defined for the XNOR mapping, whose column current is the partial sum itself; the AND
+// mapping's digital correction (−2·W+ − 2·X+ + n) cannot be applied to a nonlinear device output.
+void Simulator::check_stochastic_layers() const {
+  for (const auto& l : net_->layers()) {
+    if (!l.stochastic_psum()) continue;
+    if (conv_->sampling_length(slot_[l.index]) <= 0)
+      throw Error(fmt::format("network {} was trained for stochastic partial-sum conversion (layer {} has psum "
+                              "tensors); converter {} does not sample: use mtj:BUNDLE:L",
+                              net_->architecture().name, l.index, conv_->name()));
+    if (cfg_.mapping != Mapping::Xnor)
+      throw Error(fmt::format("network {}: stochastic partial-sum conversion is defined for the XNOR mapping only "
+                              "(layer {} has psum tensors)", net_->architecture().name, l.index));
+  }
+}
+
+void Simulator::rebind(const nn::Network& net) {
+  if (net.layers().size() != net_->layers().size())
+    throw Error("crossbar simulator: rebind to a network of another architecture");
+  net_ = &net;
+  map_layers();
+  check_stochastic_layers();
+}
+
+double Simulator::output_scale(const nn::BinaryLayer& layer) const {
+  if (!layer.stochastic_psum()) return 1.0;
+  return 1.0 / double(conv_->sampling_length(slot_.at(layer.index)));
 }
 
 void Simulator::sense_exact(const LayerMapping& m, int t, const uint64_t* active, double* currents) const {
@@ -124,17 +158,30 @@ void Simulator::sense_exact(const LayerMapping& m, int t, const uint64_t* active
 }
 
 void Simulator::matmul(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out) const {
-  matmul_impl(layer, inputs, positions, out);
+  const uint64_t key = t_ctx.sim == this ? t_ctx.image : hash_inputs(inputs, positions * size_t(layer.fan_in));
+  matmul_impl(layer, inputs, positions, out, key);
+}
+
+void Simulator::matmul_keyed(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out,
+                             uint64_t key) const {
+  matmul_impl(layer, inputs, positions, out, key);
 }
 
 // The column loop, built with and without the popcnt instruction (chosen at load time).
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target_clones("popcnt", "default")))
 #endif
-void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out) const {
+void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out,
+                            uint64_t key) const {
   if (layer.index >= maps_.size() || maps_[layer.index].tiles() == 0)
     throw Error(fmt::format("crossbar simulator: layer {} is not a binary layer of network {}", layer.index,
-                            net_.architecture().name));
+                            net_->architecture().name));
+  if (net_->stochastic_psum() && !layer.stochastic_psum()) {
+    // In a network trained for stochastic conversion, binary layers without a psum affine (its
+    // output layer) are digital, as in StoX-Net: computed exactly, not on a crossbar.
+    nn::ideal_matmul(layer, inputs, positions, out);
+    return;
+  }
   const LayerMapping& M = maps_[layer.index];
   const int T = M.tiles(), O = M.outputs(), W = M.words(), N = M.fan_in();
   const bool flips = cfg_.binsparx.static_flip || cfg_.binsparx.dynamic_flip;
@@ -148,11 +195,14 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
   b.zi.resize(size_t(O));
   if (cfg_.sensing == Sensing::exact) b.currents.resize(size_t(T) * size_t(O));
 
-  const uint64_t key = t_ctx.sim == this ? t_ctx.image : hash_inputs(inputs, positions * size_t(N));
   Rng rng(cfg_.seed, derive_seed(key, layer.index));
   ConvertContext cc;
   cc.tile_capacity = M.inputs_per_tile();
   cc.layer_slot = slot_[layer.index];
+  cc.tile_columns = cfg_.cols;
+  cc.chip = cfg_.chip;
+  const bool sampled = layer.stochastic_psum();
+  const int L = sampled ? conv_->sampling_length(cc.layer_slot) : 0;
   const FeatureNeeds needs = lut_ ? lut_->needs() : FeatureNeeds{};
   LayerStats st;
   uint64_t cond[64];
@@ -188,24 +238,29 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
           cond[w] = s[w] & a[w];
           c += __builtin_popcountll(cond[w]);
         }
-        int chat = c;
-        if (!fast_ideal_) {
-          double I;
-          if (cfg_.sensing == Sensing::ideal) {
-            I = c * cell_A_;
-          } else if (cfg_.sensing == Sensing::lut) {
-            const auto f = mask_features(cond, cfg_.rows, cfg_.cols, o % cfg_.cols, b.active_rows[size_t(t)], needs);
-            I = cfg_.lut_noise ? lut_->sample(f, rng) : std::max(0.0, lut_->predict(f).mean_A);
-          } else {
-            I = b.currents[size_t(t) * size_t(O) + size_t(o)];
-          }
-          cc.column = o % cfg_.cols;
-          chat = conv_->count(I, cc, rng);
-        }
+        // Sensed current of the read (only what the converter needs).
+        auto current = [&] {
+          if (cfg_.sensing == Sensing::ideal) return c * cell_A_;
+          if (cfg_.sensing == Sensing::exact) return b.currents[size_t(t) * size_t(O) + size_t(o)];
+          const auto f = mask_features(cond, cfg_.rows, cfg_.cols, o % cfg_.cols, b.active_rows[size_t(t)], needs);
+          return cfg_.lut_noise ? lut_->sample(f, rng) : std::max(0.0, lut_->predict(f).mean_A);
+        };
+        cc.column = o % cfg_.cols;
+        cc.column_group = o / cfg_.cols;
+        cc.tile = t;
         const bool sf = M.flipped(t, o);
         const int sign = sf != xf ? -1 : 1;
         const int ps_true = M.partial_sum(t, o, c, xp);
-        const int ps = chat == c ? ps_true : M.partial_sum(t, o, chat, xp);
+        int ps = ps_true;
+        if (sampled) {
+          // Trained for stochastic conversion: the read's output is the sum of its L ±1 samples.
+          cc.psum_gain = layer.psum_gain[size_t(o)];
+          cc.psum_offset = layer.psum_offset[size_t(o)];
+          ps = 2 * conv_->sample_ones(current(), cc, rng) - L;
+        } else if (!fast_ideal_) {
+          const int chat = conv_->count(current(), cc, rng);
+          if (chat != c) ps = M.partial_sum(t, o, chat, xp);
+        }
         b.z[size_t(o)] += sign * ps;
         b.zi[size_t(o)] += sign * ps_true;
         ++st.reads;
@@ -214,7 +269,7 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
         st.cells += used;
         st.weights += n;
         st.static_flipped += sf;
-        if (ps != ps_true) {
+        if (!sampled && ps != ps_true) {  // sampled outputs are in other units: no count error
           const int64_t e = std::abs(int64_t(ps) - ps_true);
           ++st.ps_wrong;
           st.ps_error_abs += e;
@@ -247,7 +302,7 @@ std::vector<int> Simulator::predict_all(const nn::Dataset& data, size_t n, unsig
           explicit Scope(const void* sim, uint64_t image) { t_ctx = {sim, image}; }
           ~Scope() { t_ctx = {}; }
         } scope(this, i);
-        pred[i] = net_.predict(data.image(i), this);
+        pred[i] = net_->predict(data.image(i), this);
       },
       8);
   return pred;
@@ -256,7 +311,7 @@ std::vector<int> Simulator::predict_all(const nn::Dataset& data, size_t n, unsig
 std::vector<LayerStats> Simulator::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<LayerStats> out;
-  for (const auto& l : net_.layers())
+  for (const auto& l : net_->layers())
     if (l.binary()) out.push_back(stats_[l.index]);
   return out;
 }

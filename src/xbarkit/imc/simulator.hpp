@@ -39,6 +39,7 @@ struct SimConfig {
   std::string converter = "ideal";
   bool lut_noise = true;        // LUT sensing: sample N(mean, std); false: the mean alone
   uint64_t seed = 1;
+  uint64_t chip = 0;            // which chip of a converter population (adc bundles with many instances)
 };
 
 // Per binary layer, summed over every read.
@@ -73,6 +74,16 @@ public:
   Simulator(const nn::Network& net, SimConfig config);
 
   void matmul(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out) const override;
+  // The same, drawing from Rng(seed, derive_seed(key, layer)) (the trainer keys reads by image and step).
+  void matmul_keyed(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out,
+                    uint64_t key) const;
+  // 1/L for layers trained for stochastic conversion (sums of 2·ones − L), else 1.
+  double output_scale(const nn::BinaryLayer& layer) const override;
+  // Maps another parameter set of the same architecture (the trainer, after each update), keeping
+  // the sensing and converter.
+  void rebind(const nn::Network& net);
+  // Another chip of the converter population (variation-aware training draws one per batch).
+  void set_chip(uint64_t chip) { cfg_.chip = chip; }
 
   // Predictions of the first n images (0 = all) on `threads` threads (0 = all cores); per-image
   // random streams, so the result does not depend on the thread count.
@@ -90,10 +101,13 @@ public:
   void reset_stats() const;
 
 private:
-  void matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out) const;
+  void matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out,
+                   uint64_t key) const;
+  void map_layers();
+  void check_stochastic_layers() const;
   void sense_exact(const LayerMapping& m, int t, const uint64_t* active, double* currents) const;
 
-  const nn::Network& net_;
+  const nn::Network* net_;
   SimConfig cfg_;
   std::vector<LayerMapping> maps_;   // by layer index (empty for layer 0)
   std::vector<int> slot_;            // binary-layer ordinal by layer index

@@ -160,12 +160,24 @@ NetworkParams params_from_tensors(const Architecture& arch, const TensorFile& tf
     for (int k = 0; k < 4; ++k) *dst[k] = take(tensor_name(i, kBnNames[k]), {l.out}).data;
     for (float v : lp.bn_var)
       if (v < 0) throw InputError(file, tensor_name(i, "bn.running_var"), "variances must be >= 0");
+    const std::string gain = tensor_name(i, "psum.gain"), offset = tensor_name(i, "psum.offset");
+    const bool has_gain = tf.tensors.count(gain) > 0, has_offset = tf.tensors.count(offset) > 0;
+    if (has_gain || has_offset) {
+      if (l.real_input)
+        throw InputError(file, has_gain ? gain : offset,
+                         "layer 0 sees the image and stays digital; only binary (crossbar) layers have a psum affine");
+      if (!has_gain || !has_offset)
+        throw InputError(file, has_gain ? offset : gain, "missing tensor: psum.gain and psum.offset come together");
+      lp.psum_gain = take(gain, {l.out}).data;
+      lp.psum_offset = take(offset, {l.out}).data;
+    }
     p.layers.push_back(std::move(lp));
   }
   for (const auto& [name, t] : tf.tensors)
     if (!used.count(name))
       throw InputError(file, name, fmt::format("unexpected tensor: the architecture has {} layers with tensors layer<i>.weight "
-                                               "and layer<i>.bn.{{weight,bias,running_mean,running_var}}",
+                                               "and layer<i>.bn.{{weight,bias,running_mean,running_var}} (optionally "
+                                               "layer<i>.psum.{{gain,offset}})",
                                                arch.layers.size()));
   return p;
 }
@@ -185,6 +197,10 @@ TensorFile params_to_tensors(const Architecture& arch, const NetworkParams& p) {
     tf.tensors[tensor_name(i, "weight")] = lp.weight;
     const std::vector<float>* src[4] = {&lp.bn_weight, &lp.bn_bias, &lp.bn_mean, &lp.bn_var};
     for (int k = 0; k < 4; ++k) tf.tensors[tensor_name(i, kBnNames[k])] = Tensor{{arch.layers[i].out}, *src[k]};
+    if (!lp.psum_gain.empty()) {
+      tf.tensors[tensor_name(i, "psum.gain")] = Tensor{{arch.layers[i].out}, lp.psum_gain};
+      tf.tensors[tensor_name(i, "psum.offset")] = Tensor{{arch.layers[i].out}, lp.psum_offset};
+    }
   }
   return tf;
 }

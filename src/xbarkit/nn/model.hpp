@@ -63,6 +63,10 @@ Architecture parse_architecture(const std::string& toml_text, const std::string&
 struct LayerParams {
   Tensor weight;  // conv: [out, in, 3, 3]; dense: [out, fan_in]; latent real values
   std::vector<float> bn_weight, bn_bias, bn_mean, bn_var;  // [out] each: gamma, beta, running mean, running var
+  // Optional, binary layers of networks trained for stochastic partial-sum conversion (StoX-Net,
+  // Rogers et al., arXiv 2407.12378): per output channel, the learned affine a = gain·x + offset
+  // applied to a tile column's normalized partial sum x before the SOT-MTJ. Empty: not trained for it.
+  std::vector<float> psum_gain, psum_offset;  // [out] each ("layer<i>.psum.gain", "layer<i>.psum.offset")
 };
 
 struct NetworkParams {

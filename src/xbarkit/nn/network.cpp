@@ -72,12 +72,13 @@ Network::Network(Architecture arch, const NetworkParams& params) : arch_(std::mo
     if (s.real_input && s.fan_in > 65000)
       throw Error(fmt::format("network {}: layer 0 has {} inputs; at most 65000 keep its 8-bit sums exact in float",
                               arch_.name, s.fan_in));
-    if (s.is_output) {
-      b.gamma.assign(p.bn_weight.begin(), p.bn_weight.end());
-      b.beta.assign(p.bn_bias.begin(), p.bn_bias.end());
-      b.mean.assign(p.bn_mean.begin(), p.bn_mean.end());
-      b.var.assign(p.bn_var.begin(), p.bn_var.end());
-    } else {
+    b.gamma.assign(p.bn_weight.begin(), p.bn_weight.end());
+    b.beta.assign(p.bn_bias.begin(), p.bn_bias.end());
+    b.mean.assign(p.bn_mean.begin(), p.bn_mean.end());
+    b.var.assign(p.bn_var.begin(), p.bn_var.end());
+    b.psum_gain.assign(p.psum_gain.begin(), p.psum_gain.end());
+    b.psum_offset.assign(p.psum_offset.begin(), p.psum_offset.end());
+    if (!s.is_output) {
       b.threshold.resize(size_t(s.out));
       b.direction.resize(size_t(s.out));
       const double scale = s.real_input ? arch_.input_scale : 1.0;
@@ -152,7 +153,15 @@ struct Scratch {
 
 }  // namespace
 
+bool Network::stochastic_psum() const {
+  return std::any_of(layers_.begin(), layers_.end(), [](const BinaryLayer& l) { return l.stochastic_psum(); });
+}
+
 std::vector<double> Network::logits(std::span<const uint8_t> pixels, const BinaryMatmulHook* hook) const {
+  if (!hook && stochastic_psum())
+    throw Error(fmt::format("network {} was trained for stochastic partial-sum conversion (layer<i>.psum tensors): "
+                            "its binary layers have no software path; run it on a crossbar with a sampling "
+                            "converter (xbarkit infer --converter mtj:BUNDLE:L)", arch_.name));
   const size_t expect = size_t(arch_.in_channels) * size_t(arch_.in_height) * size_t(arch_.in_width);
   if (pixels.size() != expect)
     throw Error(fmt::format("network {}: image has {} pixels, expected {}", arch_.name, pixels.size(), expect));
@@ -234,11 +243,13 @@ std::vector<double> Network::logits(std::span<const uint8_t> pixels, const Binar
         binary_dots(pk.words.data(), size_t(pk.taps) * wpp, O, s.bits.data(), L.fan_in, s.z.data());
       }
     }
+    const double zscale = hook && !L.real_input ? hook->output_scale(L) : 1.0;
+    auto bn = [&](int o, int32_t z) {
+      return bn_apply(double(z) * zscale, L.gamma[size_t(o)], L.beta[size_t(o)], L.mean[size_t(o)], L.var[size_t(o)], L.eps);
+    };
     if (L.is_output) {
       result.resize(size_t(O));
-      for (int o = 0; o < O; ++o)
-        result[size_t(o)] = bn_apply(double(s.z[size_t(o)]), L.gamma[size_t(o)], L.beta[size_t(o)], L.mean[size_t(o)],
-                                     L.var[size_t(o)], L.eps);
+      for (int o = 0; o < O; ++o) result[size_t(o)] = bn(o, s.z[size_t(o)]);
       break;
     }
     // Pool (max of z), threshold, write the next activations (int8 and packed).
@@ -258,7 +269,7 @@ std::vector<double> Network::logits(std::span<const uint8_t> pixels, const Binar
           } else {
             v = s.z[q * size_t(O) + size_t(o)];
           }
-          const bool on = L.fires(o, v);
+          const bool on = zscale == 1.0 ? L.fires(o, v) : bn(o, v) >= 0.0;
           s.act[q * size_t(O) + size_t(o)] = on ? 1 : -1;
           if (on) s.bits[q * wpp_next + size_t(o / 64)] |= uint64_t(1) << (o % 64);
         }

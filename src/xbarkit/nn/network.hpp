@@ -35,9 +35,13 @@ struct BinaryLayer {
   // Hidden layers: per output channel, fires (+1) iff direction·z >= direction·threshold.
   std::vector<int32_t> threshold;
   std::vector<int8_t> direction;  // +1 or −1
-  // Output layer: logit = bn_apply(z, gamma, beta, mean, var, eps).
+  // Batch norm of every layer (the output layer's logit = bn_apply(z, gamma, beta, mean, var, eps);
+  // hidden layers use it directly when a hook scales z, see BinaryMatmulHook::output_scale).
   std::vector<double> gamma, beta, mean, var;
   double eps = 1e-5;
+  // Learned partial-sum affine of a network trained for stochastic conversion (model.hpp); empty if not.
+  std::vector<double> psum_gain, psum_offset;
+  bool stochastic_psum() const { return !psum_gain.empty(); }
 
   bool binary() const { return !real_input; }       // maps to crossbars
   int positions() const { return spec.positions(); }  // matrix-vector products per image
@@ -55,6 +59,10 @@ class BinaryMatmulHook {
 public:
   virtual ~BinaryMatmulHook() = default;
   virtual void matmul(const BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out) const = 0;
+  // The value the layer's batch norm sees is out · output_scale (1 for dot products; 1/L when the
+  // outputs are sums of L-sample ±1 means, as with stochastic partial-sum conversion). With a scale
+  // other than 1 the hidden layer thresholds are evaluated as bn_apply(z · scale) >= 0 in double.
+  virtual double output_scale(const BinaryLayer&) const { return 1.0; }
 };
 
 // The exact ±1 product (what an ideal crossbar computes): out = W · x for each position.
@@ -67,6 +75,9 @@ public:
   const Architecture& architecture() const { return arch_; }
   const std::vector<BinaryLayer>& layers() const { return layers_; }
   int classes() const { return arch_.classes; }
+  // True when some binary layer was trained for stochastic partial-sum conversion: its outputs are
+  // only defined through a crossbar hook with a sampling converter (no software path).
+  bool stochastic_psum() const;
 
   // Class logits / prediction of one image (channels × height × width uint8 pixels). Without a hook
   // the binary layers run on 64-bit words with popcount.

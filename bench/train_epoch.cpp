@@ -1,0 +1,68 @@
+// Cost of an epoch with the crossbar in the loop against a plain epoch of the same network
+// (issue: at most 3x), for the shipped CNN, measured in one run on a slice of the training set and
+// extrapolated to 60,000 images. Each hardware configuration is optional (its bundle argument).
+//   build/bench/bench_train_epoch [images=2000] [threads=0] [MTJ_BUNDLE[@FIT]] [ADC_BUNDLE] [ARRAY_LUT]
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "xbarkit/core/paths.hpp"
+#include "xbarkit/imc/sim_options.hpp"
+#include "xbarkit/nn/dataset.hpp"
+#include "xbarkit/train/trainer.hpp"
+
+using namespace xbarkit;
+
+int main(int argc, char** argv) {
+  const size_t images = argc > 1 ? size_t(std::atol(argv[1])) : 2000;
+  const unsigned threads = argc > 2 ? unsigned(std::atoi(argv[2])) : 0;
+  const std::string mtj = argc > 3 ? argv[3] : "stox", adc = argc > 4 ? argv[4] : "", lut = argc > 5 ? argv[5] : "";
+  const auto arch = nn::load_architecture(models_dir() / "networks" / "bnn_cnn.toml");
+  const auto init = nn::read_params(arch, models_dir() / "networks" / "bnn_cnn.safetensors");
+  const auto data = nn::load_fashion_mnist(nn::Split::Train).head(images);
+  struct Case {
+    std::string name;
+    std::optional<train::HardwareInLoop> hw;
+  };
+  std::vector<Case> cases{{"plain (no crossbar)", std::nullopt}};
+  auto hardware = [](imc::SimOptions o, bool stochastic) {
+    train::HardwareInLoop h;
+    h.sim = imc::make_sim_config(o);
+    h.stochastic_psum = stochastic;
+    return h;
+  };
+  imc::SimOptions o;
+  o.rows = 128;
+  o.converter = "mtj:" + mtj + ":4";
+  cases.push_back({"StoX-Net mtj L=4, 128 rows", hardware(o, true)});
+  if (!adc.empty()) {
+    o.converter = "adc:" + adc;
+    auto h = hardware(o, false);
+    h.train_chips = 20;
+    cases.push_back({"ADC, a chip per batch, 128 rows", h});
+  }
+  if (!lut.empty()) {
+    o.converter = "ideal";
+    o.array_lut = lut;
+    cases.push_back({"array_ps LUT + ideal converter, 128 rows", hardware(o, false)});
+  }
+  fmt::print("bnn_cnn, {} training images, batch {}, threads {} (0 = all)\n", images, arch.train.batch, threads);
+  fmt::print("{:<44} {:>10} {:>16} {:>8}\n", "configuration", "s", "s/epoch (60k)", "ratio");
+  double plain = 0;
+  for (const auto& c : cases) {
+    train::TrainOptions t;
+    t.config = arch.train;
+    t.config.epochs = 1;
+    t.config.recalibrate_bn = false;
+    t.threads = threads;
+    t.init = init;
+    t.hardware = c.hw;
+    const auto r = train::train_network(arch, data, nullptr, t);
+    const double s = r.epochs.at(0).seconds;
+    if (plain == 0) plain = s;
+    fmt::print("{:<44} {:>10.2f} {:>16.1f} {:>8.2f}\n", c.name, s, s * 60000.0 / double(images), s / plain);
+  }
+  return 0;
+}

@@ -1,0 +1,28 @@
+#pragma once
+// The crossbar a user names (options of `xbarkit infer`, `xbarkit train --hardware`, the Python
+// bindings), checked and turned into a SimConfig in one place.
+#include <cstdint>
+#include <string>
+
+#include "xbarkit/imc/simulator.hpp"
+
+namespace xbarkit::imc {
+
+struct SimOptions {
+  int rows = 128, cols = 0;
+  std::string mapping = "xnor", binsparx = "none";
+  std::string array_lut;            // array_ps bundle directory (LUT sensing); empty: ideal sensing
+  std::string converter = "ideal";
+  std::string cell = "sram8t", tech = "7nm";
+  double wire_scale = 1.0;
+  bool lut_mean = false;            // LUT sensing without sampling
+  bool exact = false;               // the native circuit solver senses every tile
+  uint64_t seed = 1;
+  uint64_t chip = 0;
+};
+
+// Refuses combinations that would be ignored or silently substituted (errors name the option, e.g.
+// "--lut-mean"), loads the array LUT and checks it has a table for the cell, rows and wire scale.
+SimConfig make_sim_config(const SimOptions& o);
+
+}  // namespace xbarkit::imc

@@ -1,0 +1,98 @@
+#pragma once
+// `xbarkit train` on libtorch (PyTorch's C++ API), with the crossbar optionally in the loop.
+//
+// The network is the one of nn/model.hpp: y = BN(pool(sign(W)·x)), a = sign(y); sign with a clipped
+// straight-through estimator (gradient passes where |y| <= 1; Hubara et al., "Binarized Neural
+// Networks", NIPS 2016), latent weights clipped to [-1, 1] after every Adam step, cosine learning
+// rate decay, batch-norm statistics recalibrated over the training set at the end. Initialization
+// and shuffling use xbarkit::Rng, so a seed means the same thing on every machine.
+//
+// Hardware in the loop (HardwareInLoop): every binary layer's pre-activation in the forward pass is
+// what imc::Simulator computes for the batch's actual ±1 inputs — the same mapping, tiling, BinSparX
+// flips, LUT sensing and converter code as `xbarkit infer`, so there is no train/eval mismatch by
+// construction. The backward pass is a straight-through estimator:
+//  - dot-product converters (ideal, calibrated, adc, the unaware mtj inversion): the output equals
+//    the hardware's, the gradient is the ideal product's (STE through the quantizer and the IR drop);
+//  - stochastic conversion (mtj with psum-aware training, StoX-Net): each tile column's partial sum x
+//    passes a learned per-output-channel affine a = g·x + b into the SOT-MTJ; the forward value is the
+//    sum of the hardware's L ±1 samples / L, the gradient that of its expected value
+//    Σ_tiles tanh(k_A·a) (the calibrated logistic, 2·P_sw − 1), which reaches g and b as well. The
+//    network's output layer stays digital, as in StoX-Net (first and last layers full precision).
+//
+// libtorch lives in this module's .cpp files only; this header does not include it.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <vector>
+
+#include "xbarkit/imc/simulator.hpp"
+#include "xbarkit/nn/dataset.hpp"
+#include "xbarkit/nn/model.hpp"
+
+namespace xbarkit::train {
+
+struct EpochReport {
+  int epoch = 0, epochs = 0;
+  double loss = 0, train_accuracy = 0, test_accuracy = -1;  // test_accuracy < 0: no test set
+  double seconds = 0, lr = 0;
+};
+
+struct HardwareInLoop {
+  imc::SimConfig sim;  // as `xbarkit infer` builds it (imc::make_sim_config)
+  // Stochastic partial-sum conversion (needs a sampling converter, XNOR mapping, no BinSparX): learn
+  // the per-channel psum affine and train through the samples' expected value.
+  bool stochastic_psum = false;
+  // Variation-aware training on a converter population (adc bundles with many instances): every
+  // batch trains on a chip drawn uniformly from [0, train_chips); 0: always chip sim.chip.
+  uint64_t train_chips = 0;
+};
+
+struct TrainOptions {
+  nn::TrainConfig config;    // epochs, seed, batch, learning rates (the architecture's [train] table)
+  unsigned threads = 0;      // 0 = all cores (libtorch intra-op threads and the crossbar simulator)
+  size_t test_images = 0;    // per-epoch test evaluation on the first n test images (0 = all)
+  std::ostream* log = nullptr;
+  bool progress_bar = false;  // in-epoch progress on stderr
+  std::function<void(const EpochReport&)> on_epoch;
+  // Non-empty: after every epoch the complete training state is written there atomically; with
+  // `resume` training continues from it (same architecture, configuration, data) bit-identically.
+  std::filesystem::path checkpoint;
+  bool resume = false;
+  std::optional<nn::NetworkParams> init;      // fine-tune from these instead of a seeded initialization
+  std::optional<HardwareInLoop> hardware;
+};
+
+struct TrainResult {
+  nn::NetworkParams params;
+  std::vector<EpochReport> epochs;
+  double test_accuracy = -1;  // final network: bit-packed path, or the crossbar when hardware is set
+  double seconds = 0;
+};
+
+TrainResult train_network(const nn::Architecture& arch, const nn::Dataset& train, const nn::Dataset* test,
+                          const TrainOptions& opt);
+
+// The trainer's seeded initialization (Glorot-uniform latent weights, unit batch norm).
+nn::NetworkParams initial_params(const nn::Architecture& arch, uint64_t seed);
+
+// Sets every batch norm's running statistics to the population statistics of the first n images
+// (0 = all) under `params` (layer by layer, like the trainer's final recalibration).
+void calibrate_batch_norm(const nn::Architecture& arch, nn::NetworkParams& params, const nn::Dataset& data,
+                          size_t n = 0, unsigned threads = 0);
+
+// The training graph's forward pass in evaluation mode (running statistics) over images
+// [first, first + count): per layer the pre-pool outputs z ([count, positions, out], row-major, in
+// the units batch norm sees) and the logits ([count, classes]). With hardware, image i's reads draw
+// from the key the simulator uses for image i in imc::Simulator::predict_all, so the result can be
+// compared with `xbarkit infer` read for read.
+struct ForwardTrace {
+  std::vector<std::vector<float>> z;
+  std::vector<std::vector<float>> surrogate;  // what the backward pass differentiates (= z without hardware)
+  std::vector<float> logits;
+};
+ForwardTrace trace_forward(const nn::Architecture& arch, const nn::NetworkParams& params, const nn::Dataset& data,
+                           size_t first, size_t count, const HardwareInLoop* hardware = nullptr, unsigned threads = 1);
+
+}  // namespace xbarkit::train
