@@ -60,7 +60,7 @@ TEST_CASE("sc: the variance of an L-bit estimate of p is p(1-p)/L (ideal and CBR
     }
 }
 
-TEST_CASE("sc: AND multiplies independent unipolar streams; correlated streams give the known bias") {
+TEST_CASE("sc: AND multiplies independent unipolar streams and correlated streams give the known bias") {
   const size_t L = size_t{1} << 20;
   const double se = 0.5 / std::sqrt(static_cast<double>(L));  // upper bound of a proportion's sd
   Rng rng(3);
@@ -89,7 +89,7 @@ TEST_CASE("sc: AND multiplies independent unipolar streams; correlated streams g
   CHECK(std::abs(sc_xnor(sh[0], sh[1]).value(Encoding::bipolar) - (1 - std::abs(xa - xb))) < 10 * se);
 }
 
-TEST_CASE("sc: MUX adds with scale 1/2, counters convert back, tails stay zero") {
+TEST_CASE("sc: MUX adds with scale 1/2 and counters convert back and tails stay zero") {
   const size_t L = 100000 + 37;  // not a multiple of 64: the tail mask matters
   const double se = 0.5 / std::sqrt(static_cast<double>(L));
   Rng rng(9);
@@ -139,7 +139,7 @@ TEST_CASE("sc: CBRAM word-parallel streams have the law of the event-level cell 
   CHECK(std::abs(got - pi) < 5 * std::sqrt(pi * (1 - pi) / L * (1 + rho) / (1 - rho)));
 }
 
-TEST_CASE("sc: per-device calibration leaves the binomial calibration error; nominal leaves the device spread") {
+TEST_CASE("sc: per-device calibration leaves the binomial calibration error and nominal leaves the device spread") {
   const auto dev = cbram::load_device("ag_asi_gaba2013");
   CbramArrayOptions o;
   o.devices = 3000;
@@ -170,7 +170,7 @@ TEST_CASE("sc: per-device calibration leaves the binomial calibration error; nom
   CHECK(rms_cal == Approx(rms_pred).epsilon(0.1));  // 3000 devices: the rms is known to ~2%
 }
 
-TEST_CASE("sc: bad input: probabilities outside [0, 1], zero lengths, bad resolutions") {
+TEST_CASE("sc: bad input: probabilities outside [0 1] and zero lengths and bad resolutions") {
   Rng rng(1);
   CHECK_THROWS_WITH(to_probability(1.5, Encoding::unipolar), Catch::Contains("1.5") && Catch::Contains("[0, 1]"));
   CHECK_THROWS_WITH(to_probability(-0.01, Encoding::unipolar), Catch::Contains("[0, 1]"));
@@ -190,4 +190,30 @@ TEST_CASE("sc: bad input: probabilities outside [0, 1], zero lengths, bad resolu
   o.calibration_trials = 0;
   CHECK_THROWS_WITH(CbramStreamArray(dev, o), Catch::Contains("calibration_trials"));
   CHECK_THROWS_WITH(sc_and(Stream(64), Stream(65)), Catch::Contains("64") && Catch::Contains("65"));
+}
+
+TEST_CASE("sc: a pulse-width step in the driver quantizes the encoded probability as the closed form says") {
+  const auto dev = cbram::load_device("ag_asi_gaba2013");
+  CbramArrayOptions o;
+  o.devices = 1;
+  o.calibration = Calibration::nominal;
+  o.pulse_resolution_s = 100e-6;  // 100 us steps against tau(3 V) = 1.27 ms
+  const CbramStreamArray arr(dev, o);
+  const double V = dev.program_voltage_V, tau = dev.tau_s(V);
+  double worst = 0;
+  for (double p = 0.01; p < 0.99; p += 0.01) {
+    const double t = arr.pulse_s(0, p);
+    CHECK(std::abs(std::remainder(t, 100e-6)) < 1e-12);
+    CHECK(arr.device_probability(0, p) == Approx(cbram::p_switch(dev, V, t, arr.cell(0).tau0_factor)).epsilon(1e-12));
+    // Mean-value theorem on P = 1 - exp(-t / tau'): |dP| <= (1 - min P) |dt| / tau', |dt| <= step / 2,
+    // against the unrounded pulse on the same cell (tau' = its own tau).
+    const double t_exact = cbram::pulse_for_probability(dev, p, V);
+    const double p_exact = cbram::p_switch(dev, V, t_exact, arr.cell(0).tau0_factor);
+    const double bound = (1 - std::min(p_exact, arr.device_probability(0, p))) * 50e-6 / (tau * arr.cell(0).tau0_factor);
+    CHECK(std::abs(arr.device_probability(0, p) - p_exact) <= bound * 1.0001);
+    worst = std::max(worst, std::abs(arr.device_probability(0, p) - p_exact));
+  }
+  CHECK(worst > 0);
+  o.pulse_resolution_s = -1;
+  CHECK_THROWS_WITH(CbramStreamArray(dev, o), Catch::Contains("pulse_resolution_s"));
 }

@@ -121,7 +121,7 @@ TEST_CASE("sc update: CBRAM generators: device variation and calibration error a
   CHECK(calibrated < 0.2 * nominal);
 }
 
-TEST_CASE("sc update: same seed and step give the same update; another step gives fresh streams") {
+TEST_CASE("sc update: same seed and step give the same update and another step gives fresh streams") {
   const auto dev = cbram::load_device("ag_asi_gaba2013");
   const auto l = random_layer(4, 7, 9, 44);
   UpdateOptions o;

@@ -59,6 +59,8 @@ CbramStreamArray::CbramStreamArray(const cbram::Device& device, const CbramArray
   if (options.calibration == Calibration::per_device && options.calibration_trials < 1)
     throw Error(fmt::format("CBRAM stream array: calibration_trials must be >= 1, got {}", options.calibration_trials));
   quantize_probability(0.5, options.probability_bits);  // validates the resolution
+  if (!(options.pulse_resolution_s >= 0) || !std::isfinite(options.pulse_resolution_s))
+    throw Error(fmt::format("CBRAM stream array: pulse_resolution_s must be >= 0, got {}", options.pulse_resolution_s));
   const double v = device_.program_voltage_V;
   const double t_half = cbram::pulse_for_probability(device_, 0.5, v);
   for (size_t i = 0; i < options.devices; ++i) {
@@ -87,8 +89,9 @@ CbramStreamArray::CbramStreamArray(const cbram::Device& device, const CbramArray
 double CbramStreamArray::pulse_s(size_t i, double p) const {
   if (!(p >= 0 && p <= 1)) throw Error(fmt::format("CBRAM stream generator: probability {} is outside [0, 1]", p));
   if (p == 1) return device_.max_pulse_s;
-  return std::min(device_.max_pulse_s, cbram::pulse_for_probability(device_, p, device_.program_voltage_V,
-                                                                    calibrated_factor_.at(i)));
+  double t = cbram::pulse_for_probability(device_, p, device_.program_voltage_V, calibrated_factor_.at(i));
+  if (options_.pulse_resolution_s > 0) t = std::round(t / options_.pulse_resolution_s) * options_.pulse_resolution_s;
+  return std::min(device_.max_pulse_s, t);
 }
 
 double CbramStreamArray::device_probability(size_t i, double p) const {

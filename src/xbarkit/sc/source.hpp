@@ -61,6 +61,9 @@ struct CbramArrayOptions {
   Calibration calibration = Calibration::per_device;
   int64_t calibration_trials = 1000;
   int probability_bits = kDefaultProbabilityBits;
+  // Pulse-width step of the driver (a counter of this period times the pulse); 0 = continuous. The
+  // pulse asked for is rounded to the nearest step, so P_sw is off by up to (1 - p) step / (2 tau).
+  double pulse_resolution_s = 0;
 };
 
 // An array of CBRAM cells, each a stream generator: to encode probability p, device i gets a SET

@@ -89,6 +89,7 @@ ScOuterProduct::ScOuterProduct(size_t rows, size_t cols, const UpdateOptions& op
     ro.calibration = options.calibration;
     ro.calibration_trials = options.calibration_trials;
     ro.probability_bits = options.probability_bits;
+    ro.pulse_resolution_s = options.pulse_resolution_s;
     CbramArrayOptions co = ro;
     co.devices = cols;
     co.seed = derive_seed(options.seed, 0x636f6c73);  // "cols"

@@ -36,6 +36,7 @@ struct UpdateOptions {
   std::optional<cbram::Device> device;  // required for Source::cbram
   Calibration calibration = Calibration::per_device;
   int64_t calibration_trials = 1000;
+  double pulse_resolution_s = 0;  // driver pulse-width step (CbramArrayOptions)
   int probability_bits = kDefaultProbabilityBits;
   uint64_t seed = 1;  // device draws, calibration, and (with the step number) every stream
 };
