@@ -62,6 +62,28 @@ int main() {
     const auto r = sc::sc_unit_cost(s);
     fmt::print("  I_cc = {:.0e} A: {:.4g} mm2, {:.4g} W, {:.4g} products/s\n", icc, r.area_mm2(), r.power_W(), r.products_per_s);
   }
-  fmt::print("\nLammie et al. (40 nm): 1.55 mm2, ~167 uW for their whole SC optimizer.\n");
+  // The array size this model needs for Lammie et al.'s 1.55 mm^2, and its power per operating point.
+  size_t n = 16;
+  for (;; ++n) {
+    sc::ScUnitSpec s;
+    s.device = dev;
+    s.rows = s.cols = n;
+    if (sc::sc_unit_cost(s).area_mm2() >= 1.55) break;
+  }
+  fmt::print("\nA {}x{} SC unit fills 1.55 mm2 in this model:\n", n, n);
+  for (double V : {3.0, 3.5, 4.0, 4.5}) {
+    sc::ScUnitSpec s;
+    s.device = dev;
+    s.device.program_voltage_V = V;
+    s.rows = s.cols = n;
+    const auto r = sc::sc_unit_cost(s);
+    const auto i8 = sc::mac_array_cost(r.products_per_s, 8, 500e6, "int");
+    const auto f32 = sc::mac_array_cost(r.products_per_s, 32, 500e6, "fp32");
+    fmt::print("  {:.1f} V: {:.4g} mm2, {:.4g} uW, {:.3g} products/s ({:.3g} pJ/product); INT8 array {:.3g} mm2 "
+               "{:.4g} uW; FP32 array {:.3g} mm2 {:.4g} uW\n",
+               V, r.area_mm2(), r.power_W() * 1e6, r.products_per_s, r.power_W() / r.products_per_s * 1e12, i8.area_mm2(),
+               i8.power_W() * 1e6, f32.area_mm2(), f32.power_W() * 1e6);
+  }
+  fmt::print("Lammie et al. (40 nm): 1.55 mm2, ~167 uW for their whole SC optimizer (throughput not restated here).\n");
   return 0;
 }

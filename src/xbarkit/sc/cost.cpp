@@ -89,8 +89,8 @@ CostReport mac_array_cost(double products_per_s, int bits, double f_clk_Hz, cons
     r.name = fmt::format("FP32 MAC array at {:g} MHz", f_clk_Hz / 1e6);
     r.items.push_back({"FP32 multiplier", macs, 7700 * D::kArea, 3.7e-12 * D::kEnergy, util * f_clk_Hz, "Horowitz 2014"});
     r.items.push_back({"FP32 adder (accumulate)", macs, 4184 * D::kArea, 0.9e-12 * D::kEnergy, util * f_clk_Hz, "Horowitz 2014"});
-    r.items.push_back({"accumulator register (32 b)", macs, 32 * D::dff_area_um2, 32 * 0.25 * D::dff_energy_J, f_clk_Hz,
-                       "FA-equivalent DFF, clocked every cycle"});
+    r.items.push_back({"accumulator register (32 b)", macs, 32 * D::dff_area_um2, 32 * 0.25 * D::dff_energy_J,
+                       util * f_clk_Hz, "FA-equivalent DFF, clock-gated when idle"});
     return r;
   }
   if (kind != "int") throw Error(fmt::format("MAC cost: unknown kind '{}' (int or fp32)", kind));
@@ -101,7 +101,7 @@ CostReport mac_array_cost(double products_per_s, int bits, double f_clk_Hz, cons
   r.items.push_back({fmt::format("{}-bit adder", acc_bits), macs, 137.0 * acc_bits / 32 * D::kArea,
                      0.1e-12 * acc_bits / 32 * D::kEnergy, util * f_clk_Hz, "Horowitz 2014 32-bit adder, linear in width"});
   r.items.push_back({fmt::format("accumulator register ({} b)", acc_bits), macs, acc_bits * D::dff_area_um2,
-                     acc_bits * 0.25 * D::dff_energy_J, f_clk_Hz, "FA-equivalent DFF, clocked every cycle"});
+                     acc_bits * 0.25 * D::dff_energy_J, util * f_clk_Hz, "FA-equivalent DFF, clock-gated when idle"});
   return r;
 }
 

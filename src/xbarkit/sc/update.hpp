@@ -39,6 +39,7 @@ struct UpdateOptions {
   double pulse_resolution_s = 0;  // driver pulse-width step (CbramArrayOptions)
   int probability_bits = kDefaultProbabilityBits;
   uint64_t seed = 1;  // device draws, calibration, and (with the step number) every stream
+  unsigned threads = 1;  // 0 = all cores; the result does not depend on it
 };
 
 class ScOuterProduct {
