@@ -1,6 +1,8 @@
 #include <cmath>
 #include <vector>
 
+#include <stdlib.h>
+
 #include <catch2/catch.hpp>
 
 #include "xbarkit/cbram/device.hpp"
@@ -154,4 +156,24 @@ TEST_CASE("sc update: bad input is refused") {
   o.stream_length = 64;
   o.source = UpdateOptions::Source::cbram;
   CHECK_THROWS_WITH(ScOuterProduct(3, 2, o), Catch::Contains("needs a device"));
+}
+
+TEST_CASE("sc update: the AVX2 and the portable counting kernels give identical counts") {
+  // Word counts per (row, column) that are not multiples of 4 (the AVX2 remainder) and longer than 31
+  // chunks (its byte-accumulator flush), edge rows and columns outside the register tiles.
+  const auto dev = cbram::load_device("ag_asi_gaba2013");
+  for (size_t L : {size_t{100}, size_t{64}, size_t{8192}}) {
+    const auto l = random_layer(3, 7, 9, 45 + L);
+    UpdateOptions o;
+    o.device = dev;
+    o.stream_length = L;
+    const ScOuterProduct k(l.rows, l.cols, o);
+    std::vector<float> fast(l.rows * l.cols), portable(fast.size());
+    ::unsetenv("XBARKIT_SC_GENERIC_COUNT");
+    k.compute(l.delta, l.x, l.batch, 1, fast);
+    ::setenv("XBARKIT_SC_GENERIC_COUNT", "1", 1);
+    k.compute(l.delta, l.x, l.batch, 1, portable);
+    ::unsetenv("XBARKIT_SC_GENERIC_COUNT");
+    CHECK(fast == portable);
+  }
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -10,6 +11,13 @@
 #include "xbarkit/core/parallel.hpp"
 
 namespace xbarkit::sc {
+
+#if defined(XBARKIT_SC_HAVE_AVX2_KERNEL)
+namespace detail {
+void count_rows_avx2(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1, size_t cols, size_t K,
+                     uint64_t* counts);  // count_avx2.cpp
+}
+#endif
 
 namespace {
 
@@ -26,7 +34,7 @@ double max_abs(std::span<const float> v, const char* what) {
 // (Gt[r] = the B*W words of row r's streams for every sample, At[c] likewise), counter (r, c) is
 // sum_k popcount(~(Gt[r][k] ^ At[c][k])) over k < B*W. Stream tails beyond L are zero in both
 // operands, so each sample's last word adds exactly 64 W - L spurious ones, removed at the end
-// instead of masking every word. A 4 x 4 register tile reads 8 words per 16 products, so the loop
+// instead of masking every word. A 2 x 4 register tile reads 6 words per 8 products, so the loop
 // runs from cache like a float GEMM kernel. Two builds of the same loop: with the POPCNT instruction
 // (chosen at run time) and portable.
 template <int R, int C>
@@ -44,25 +52,28 @@ __attribute__((always_inline)) inline void count_tile(const uint64_t* const* g, 
     for (int j = 0; j < C; ++j) out[i * C + j] = acc[i][j];
 }
 
-// Rows [r0, r1) of the counters: 4 x 4 tiles, 1 x 1 for the edges.
+// Rows [r0, r1) of the counters: TR x TC tiles, 1 x 1 for the edges.
+constexpr int TR = 2, TC = 4;  // 8 accumulators + 6 operands fit the 16 general registers
 __attribute__((always_inline)) inline void count_rows(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1,
                                                       size_t cols, size_t K, uint64_t* counts) {
   size_t r = r0;
-  for (; r + 4 <= r1; r += 4) {
-    const uint64_t* g[4] = {Gt + r * K, Gt + (r + 1) * K, Gt + (r + 2) * K, Gt + (r + 3) * K};
+  for (; r + TR <= r1; r += TR) {
+    const uint64_t* g[TR];
+    for (int i = 0; i < TR; ++i) g[i] = Gt + (r + i) * K;
     size_t c = 0;
-    for (; c + 4 <= cols; c += 4) {
-      const uint64_t* a[4] = {At + c * K, At + (c + 1) * K, At + (c + 2) * K, At + (c + 3) * K};
-      uint64_t t[16];
-      count_tile<4, 4>(g, a, K, t);
-      for (int i = 0; i < 4; ++i)
-        for (int j = 0; j < 4; ++j) counts[(r + i) * cols + c + j] = t[i * 4 + j];
+    for (; c + TC <= cols; c += TC) {
+      const uint64_t* a[TC];
+      for (int j = 0; j < TC; ++j) a[j] = At + (c + j) * K;
+      uint64_t t[TR * TC];
+      count_tile<TR, TC>(g, a, K, t);
+      for (int i = 0; i < TR; ++i)
+        for (int j = 0; j < TC; ++j) counts[(r + i) * cols + c + j] = t[i * TC + j];
     }
     for (; c < cols; ++c) {
       const uint64_t* a[1] = {At + c * K};
-      uint64_t t[4];
-      count_tile<4, 1>(g, a, K, t);
-      for (int i = 0; i < 4; ++i) counts[(r + i) * cols + c] = t[i];
+      uint64_t t[TR];
+      count_tile<TR, 1>(g, a, K, t);
+      for (int i = 0; i < TR; ++i) counts[(r + i) * cols + c] = t[i];
     }
   }
   for (; r < r1; ++r)
@@ -85,9 +96,16 @@ __attribute__((target("popcnt"))) void count_rows_popcnt(const uint64_t* Gt, con
 }
 const bool kHavePopcnt = __builtin_cpu_supports("popcnt");
 #endif
+#if defined(XBARKIT_SC_HAVE_AVX2_KERNEL)
+const bool kHaveAvx2 = __builtin_cpu_supports("avx2");
+#endif
 
 void count_dispatch(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1, size_t cols, size_t K,
                     uint64_t* counts) {
+#if defined(XBARKIT_SC_HAVE_AVX2_KERNEL)
+  if (kHaveAvx2 && !std::getenv("XBARKIT_SC_GENERIC_COUNT"))
+    return detail::count_rows_avx2(Gt, At, r0, r1, cols, K, counts);
+#endif
 #if defined(__x86_64__) && defined(__GNUC__)
   if (kHavePopcnt) return count_rows_popcnt(Gt, At, r0, r1, cols, K, counts);
 #endif
