@@ -101,6 +101,7 @@ private:
   CbramArrayOptions options_;
   std::vector<cbram::Cell> cells_;
   std::vector<double> calibrated_factor_;
+  std::vector<double> tau_calibrated_, inv_tau_cell_;  // at the program voltage, for device_probability
 };
 
 }  // namespace xbarkit::sc
