@@ -17,6 +17,7 @@
 // ln tau(V) = c0 + c1 V (c0 = ln tau0, c1 = -1/V0) from the global binomial MLE, whose attributes and
 // the bundle's validation carry tau0_s and v0_V with their errors and the chi^2 of the table against
 // the closed form.
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>

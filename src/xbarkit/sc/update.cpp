@@ -196,6 +196,9 @@ void ScOuterProduct::expectation(std::span<const float> delta, std::span<const f
                                  std::span<double> mean, std::span<double> stddev) const {
   check(delta, x, batch, mean.size());
   if (stddev.size() != mean.size()) throw Error("SC update expectation: stddev and mean differ in size");
+  if (row_devices_ && row_devices_->device().reset_failure_probability > 0)
+    throw Error("SC update expectation: no closed form for CBRAM generators whose RESET can fail "
+                "(reset_failure_probability > 0); estimate it from repeated compute() calls");
   const double sd = max_abs(delta, "delta"), sx = max_abs(x, "x");
   std::fill(mean.begin(), mean.end(), 0.0);
   std::fill(stddev.begin(), stddev.end(), 0.0);

@@ -38,7 +38,8 @@ struct UpdateOptions {
   int64_t calibration_trials = 1000;
   double pulse_resolution_s = 0;  // driver pulse-width step (CbramArrayOptions)
   int probability_bits = kDefaultProbabilityBits;
-  uint64_t seed = 1;  // device draws, calibration, and (with the step number) every stream
+  uint64_t seed = 1;  // device draws, calibration, and (with the step number) every stream; give
+                      // each layer its own seed so its generators are other devices
   unsigned threads = 1;  // 0 = all cores; the result does not depend on it
 };
 
@@ -54,7 +55,8 @@ public:
                std::span<float> out) const;
 
   // The expectation of compute() over the stream randomness (device probabilities included) and the
-  // standard deviation of one output element, for tests and error bars.
+  // standard deviation of one output element, for tests and error bars. Throws for devices whose
+  // RESET can fail (their bits are a Markov chain started from RESET: no closed form here).
   void expectation(std::span<const float> delta, std::span<const float> x, size_t batch, std::span<double> mean,
                    std::span<double> stddev) const;
 
