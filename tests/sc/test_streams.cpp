@@ -217,3 +217,30 @@ TEST_CASE("sc: a pulse-width step in the driver quantizes the encoded probabilit
   o.pulse_resolution_s = -1;
   CHECK_THROWS_WITH(CbramStreamArray(dev, o), Catch::Contains("pulse_resolution_s"));
 }
+
+TEST_CASE("sc: CBRAM correlation is explicit: two devices are independent and one device read twice is nested") {
+  const auto dev = cbram::load_device("ag_asi_gaba2013");
+  CbramArrayOptions o;
+  o.devices = 2;
+  o.seed = 31;
+  const CbramStreamArray arr(dev, o);
+  const size_t L = size_t{1} << 20;
+  const double se = 0.5 / std::sqrt(static_cast<double>(L));
+  Rng rng(6);
+  const double xa = 0.4, xb = 0.7;  // unipolar values
+  // Independent devices: AND multiplies their (device) probabilities.
+  const auto a = arr.encode(0, xa, Encoding::unipolar, L, rng), b = arr.encode(1, xb, Encoding::unipolar, L, rng);
+  const double pa = arr.device_probability(0, xa), pb = arr.device_probability(1, xb);
+  CHECK(std::abs(sc_and(a, b).probability() - pa * pb) < 5 * se);
+  // One device read at two pulse widths: AND gives min(pa', pb') of that device.
+  const std::vector<double> ps{xa, xb};
+  const auto sh = arr.generate_shared(0, ps, L, rng);
+  const double qa = arr.device_probability(0, xa), qb = arr.device_probability(0, xb);
+  CHECK(std::abs(sh[0].probability() - qa) < 5 * se);
+  CHECK(std::abs(sh[1].probability() - qb) < 5 * se);
+  CHECK(std::abs(sc_and(sh[0], sh[1]).probability() - std::min(qa, qb)) < 5 * se);
+  CHECK(scc(sh[0], sh[1]) == Approx(1.0));
+  CHECK(std::abs(scc(a, b)) < 0.01);
+  CHECK_THROWS_WITH(arr.encode(0, 1.5, Encoding::unipolar, 64, rng), Catch::Contains("outside [0, 1]"));
+  CHECK_THROWS_WITH(arr.encode(0, -1.5, Encoding::bipolar, 64, rng), Catch::Contains("[-1, 1]"));
+}

@@ -136,4 +136,15 @@ Stream CbramStreamArray::generate_events(size_t i, double p, size_t length, Rng&
   return s;
 }
 
+std::vector<Stream> CbramStreamArray::generate_shared(size_t i, std::span<const double> ps, size_t length,
+                                                     Rng& rng) const {
+  if (device_.reset_failure_probability > 0)
+    throw Error("CBRAM shared streams: not modelled for devices whose RESET can fail");
+  // [T < t_j] with T = -tau ln(1 - U) is [U < P_sw(t_j)]: one uniform per bit compared against every
+  // value's device probability, exactly the comparator sharing of shared_streams().
+  std::vector<double> pd;
+  for (double p : ps) pd.push_back(device_probability(i, p));
+  return shared_streams(pd, length, rng, options_.probability_bits);
+}
+
 }  // namespace xbarkit::sc

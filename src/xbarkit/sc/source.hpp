@@ -95,6 +95,14 @@ public:
   Stream generate(size_t i, double p, size_t length, Rng& rng) const;
   // The bit-by-bit event simulation, always (tests compare it with generate()).
   Stream generate_events(size_t i, double p, size_t length, Rng& rng) const;
+  // A value in an encoding (unipolar [0, 1], bipolar [-1, 1]) as a stream of device i.
+  Stream encode(size_t i, double value, Encoding e, size_t length, Rng& rng) const {
+    return generate(i, to_probability(value, e), length, rng);
+  }
+  // Several values from ONE device and one SET pulse per bit, read at the pulse widths each value
+  // needs: bit k of value j is [T_k < t_j] for the bit's one waiting time T_k, so the streams are
+  // nested (SCC = +1; AND gives the smaller probability). Independent streams need separate devices.
+  std::vector<Stream> generate_shared(size_t i, std::span<const double> ps, size_t length, Rng& rng) const;
 
 private:
   cbram::Device device_;
