@@ -130,6 +130,7 @@ json show_report(const xbarkit::lut::Bundle& b) {
   for (const auto& f : b.fits) {
     auto fj = f.fit.to_json();
     fj["name"] = f.name;
+    if (!f.attributes.empty()) fj["attributes"] = f.attributes;  // e.g. cbram_psw's tau0_s, v0_V
     j["fits"].push_back(fj);
   }
   j["failures"] = b.failures.size();
@@ -157,10 +158,13 @@ void print_show(const json& r) {
                                c["max"].is_null() ? "n/a" : num(c["max"].get<double>()),
                                c["missing"].get<size_t>() ? fmt::format(" ({} nodes without data)", c["missing"].get<size_t>()) : "");
   }
-  for (const auto& f : r["fits"])
+  for (const auto& f : r["fits"]) {
     std::cout << fmt::format("fit {} ({}): {}, rms residual {}, R^2 {}\n", f["name"].get<std::string>(),
                              f["kind"].get<std::string>(), f["params"].dump(), num(f["rms_residual"].get<double>()),
                              num(f["r_squared"].get<double>()));
+    if (f.contains("attributes"))
+      std::cout << fmt::format("  attributes: {}\n", f["attributes"].dump());
+  }
   std::cout << fmt::format("failed points: {}\n", r["failures"].get<size_t>());
 }
 

@@ -4,7 +4,7 @@
 // A recipe is TOML with one common table and one table named after its kind:
 //
 //   [characterize]
-//   kind = "array_ps"        # array_ps | adc | mtj_psw | cell_iv (see each kind_*.cpp for its table)
+//   kind = "array_ps"        # array_ps | adc | mtj_psw | cell_iv | cbram_psw (see each kind_*.cpp for its table)
 //   seed = 1                 # every random draw derives from (seed, point) streams
 //   threads = 0              # worker threads / ngspice processes; 0 = all cores
 //   job_timeout_s = 7200     # SPICE points: a worker running one point longer is killed, the point fails

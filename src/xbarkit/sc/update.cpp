@@ -1,0 +1,239 @@
+#include "xbarkit/sc/update.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "xbarkit/core/error.hpp"
+#include "xbarkit/core/parallel.hpp"
+
+namespace xbarkit::sc {
+
+#if defined(XBARKIT_SC_HAVE_AVX2_KERNEL)
+namespace detail {
+void count_rows_avx2(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1, size_t cols, size_t K,
+                     uint64_t* counts);  // count_avx2.cpp
+}
+#endif
+
+namespace {
+
+double max_abs(std::span<const float> v, const char* what) {
+  double m = 0;
+  for (float f : v) {
+    if (!std::isfinite(f)) throw Error(fmt::format("SC update: {} contains a non-finite value", what));
+    m = std::max(m, static_cast<double>(std::fabs(f)));
+  }
+  return m;
+}
+
+// The counting is an XNOR-popcount "GEMM": with the streams stored sample-major per row and per column
+// (Gt[r] = the B*W words of row r's streams for every sample, At[c] likewise), counter (r, c) is
+// sum_k popcount(~(Gt[r][k] ^ At[c][k])) over k < B*W. Stream tails beyond L are zero in both
+// operands, so each sample's last word adds exactly 64 W - L spurious ones, removed at the end
+// instead of masking every word. A 2 x 4 register tile reads 6 words per 8 products, so the loop
+// runs from cache like a float GEMM kernel. Two builds of the same loop: with the POPCNT instruction
+// (chosen at run time) and portable.
+template <int R, int C>
+__attribute__((always_inline)) inline void count_tile(const uint64_t* const* g, const uint64_t* const* a, size_t K,
+                                                      uint64_t* out /* R x C, row stride C */) {
+  uint64_t acc[R][C] = {};
+  for (size_t k = 0; k < K; ++k) {
+    uint64_t gw[R], aw[C];
+    for (int i = 0; i < R; ++i) gw[i] = g[i][k];
+    for (int j = 0; j < C; ++j) aw[j] = a[j][k];
+    for (int i = 0; i < R; ++i)
+      for (int j = 0; j < C; ++j) acc[i][j] += static_cast<uint64_t>(std::popcount(~(gw[i] ^ aw[j])));
+  }
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < C; ++j) out[i * C + j] = acc[i][j];
+}
+
+// Rows [r0, r1) of the counters: TR x TC tiles, 1 x 1 for the edges.
+constexpr int TR = 2, TC = 4;  // 8 accumulators + 6 operands fit the 16 general registers
+__attribute__((always_inline)) inline void count_rows(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1,
+                                                      size_t cols, size_t K, uint64_t* counts) {
+  size_t r = r0;
+  for (; r + TR <= r1; r += TR) {
+    const uint64_t* g[TR];
+    for (int i = 0; i < TR; ++i) g[i] = Gt + (r + i) * K;
+    size_t c = 0;
+    for (; c + TC <= cols; c += TC) {
+      const uint64_t* a[TC];
+      for (int j = 0; j < TC; ++j) a[j] = At + (c + j) * K;
+      uint64_t t[TR * TC];
+      count_tile<TR, TC>(g, a, K, t);
+      for (int i = 0; i < TR; ++i)
+        for (int j = 0; j < TC; ++j) counts[(r + i) * cols + c + j] = t[i * TC + j];
+    }
+    for (; c < cols; ++c) {
+      const uint64_t* a[1] = {At + c * K};
+      uint64_t t[TR];
+      count_tile<TR, 1>(g, a, K, t);
+      for (int i = 0; i < TR; ++i) counts[(r + i) * cols + c] = t[i];
+    }
+  }
+  for (; r < r1; ++r)
+    for (size_t c = 0; c < cols; ++c) {
+      const uint64_t* g[1] = {Gt + r * K};
+      const uint64_t* a[1] = {At + c * K};
+      count_tile<1, 1>(g, a, K, &counts[r * cols + c]);
+    }
+}
+
+void count_rows_portable(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1, size_t cols, size_t K,
+                         uint64_t* counts) {
+  count_rows(Gt, At, r0, r1, cols, K, counts);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("popcnt"))) void count_rows_popcnt(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1,
+                                                         size_t cols, size_t K, uint64_t* counts) {
+  count_rows(Gt, At, r0, r1, cols, K, counts);
+}
+const bool kHavePopcnt = __builtin_cpu_supports("popcnt");
+#endif
+#if defined(XBARKIT_SC_HAVE_AVX2_KERNEL)
+const bool kHaveAvx2 = __builtin_cpu_supports("avx2");
+#endif
+
+void count_dispatch(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1, size_t cols, size_t K,
+                    uint64_t* counts) {
+#if defined(XBARKIT_SC_HAVE_AVX2_KERNEL)
+  if (kHaveAvx2 && !std::getenv("XBARKIT_SC_GENERIC_COUNT"))
+    return detail::count_rows_avx2(Gt, At, r0, r1, cols, K, counts);
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (kHavePopcnt) return count_rows_popcnt(Gt, At, r0, r1, cols, K, counts);
+#endif
+  count_rows_portable(Gt, At, r0, r1, cols, K, counts);
+}
+
+}  // namespace
+
+ScOuterProduct::ScOuterProduct(size_t rows, size_t cols, const UpdateOptions& options)
+    : rows_(rows), cols_(cols), options_(options) {
+  if (rows == 0 || cols == 0) throw Error("SC update: the layer needs at least one row and one column");
+  if (options.stream_length == 0) throw Error("SC update: stream_length must be > 0");
+  quantize_probability(0.5, options.probability_bits);
+  if (options.source == UpdateOptions::Source::cbram) {
+    if (!options.device) throw Error("SC update: the CBRAM source needs a device");
+    CbramArrayOptions ro;
+    ro.devices = rows;
+    ro.seed = derive_seed(options.seed, 0x726f7773);  // "rows"
+    ro.calibration = options.calibration;
+    ro.calibration_trials = options.calibration_trials;
+    ro.probability_bits = options.probability_bits;
+    ro.pulse_resolution_s = options.pulse_resolution_s;
+    CbramArrayOptions co = ro;
+    co.devices = cols;
+    co.seed = derive_seed(options.seed, 0x636f6c73);  // "cols"
+    row_devices_ = std::make_unique<CbramStreamArray>(*options.device, ro);
+    col_devices_ = std::make_unique<CbramStreamArray>(*options.device, co);
+  }
+}
+
+void ScOuterProduct::check(std::span<const float> delta, std::span<const float> x, size_t batch, size_t out_size) const {
+  if (batch == 0) throw Error("SC update: batch must be > 0");
+  if (delta.size() != batch * rows_)
+    throw Error(fmt::format("SC update: delta has {} values, expected batch {} x rows {}", delta.size(), batch, rows_));
+  if (x.size() != batch * cols_)
+    throw Error(fmt::format("SC update: x has {} values, expected batch {} x cols {}", x.size(), batch, cols_));
+  if (out_size != rows_ * cols_)
+    throw Error(fmt::format("SC update: output has {} values, expected rows {} x cols {}", out_size, rows_, cols_));
+}
+
+double ScOuterProduct::bit_probability(bool row, size_t i, double p) const {
+  if (options_.source == UpdateOptions::Source::ideal) return quantized_value(p, options_.probability_bits);
+  return (row ? row_devices_ : col_devices_)->bit_probability(i, p);
+}
+
+void ScOuterProduct::compute(std::span<const float> delta, std::span<const float> x, size_t batch, uint64_t step,
+                             std::span<float> out) const {
+  check(delta, x, batch, out.size());
+  const double sd = max_abs(delta, "delta"), sx = max_abs(x, "x");
+  if (sd == 0 || sx == 0) {
+    std::fill(out.begin(), out.end(), 0.0f);
+    return;
+  }
+  const size_t L = options_.stream_length, W = words_for(L), K = batch * W;
+  std::vector<uint64_t> Gt(rows_ * K), At(cols_ * K);
+  const bool ideal = options_.source == UpdateOptions::Source::ideal;
+  // Streams: one random stream per (step, sample, side), so the result does not depend on the thread
+  // count; stored sample-major per row / column for the counting loop.
+  parallel_for(batch, options_.threads, [&](size_t b) {
+    Rng rg(options_.seed, derive_seed(derive_seed(step, b), 1));
+    Rng ra(options_.seed, derive_seed(derive_seed(step, b), 2));
+    for (size_t r = 0; r < rows_; ++r) {
+      const double p = to_probability(delta[b * rows_ + r] / sd, Encoding::bipolar);
+      std::span<uint64_t> w(Gt.data() + r * K + b * W, W);
+      if (ideal) fill_bernoulli(w, L, p, options_.probability_bits, rg);
+      else row_devices_->generate(r, p, L, rg, w);
+    }
+    for (size_t c = 0; c < cols_; ++c) {
+      const double p = to_probability(x[b * cols_ + c] / sx, Encoding::bipolar);
+      std::span<uint64_t> w(At.data() + c * K + b * W, W);
+      if (ideal) fill_bernoulli(w, L, p, options_.probability_bits, ra);
+      else col_devices_->generate(c, p, L, ra, w);
+    }
+  });
+  std::vector<uint64_t> counts(rows_ * cols_);
+  constexpr size_t kRowBlock = 16;
+  parallel_for((rows_ + kRowBlock - 1) / kRowBlock, options_.threads, [&](size_t blk) {
+    const size_t r0 = blk * kRowBlock, r1 = std::min(rows_, r0 + kRowBlock);
+    count_dispatch(Gt.data(), At.data(), r0, r1, cols_, K, counts.data());
+  });
+  const uint64_t tail_ones = static_cast<uint64_t>(batch) * (64 * W - L);
+  const double scale = sd * sx, inv = 2.0 / (static_cast<double>(batch) * static_cast<double>(L));
+  for (size_t k = 0; k < out.size(); ++k)
+    out[k] = static_cast<float>(scale * (static_cast<double>(counts[k] - tail_ones) * inv - 1.0));
+}
+
+void ScOuterProduct::expectation(std::span<const float> delta, std::span<const float> x, size_t batch,
+                                 std::span<double> mean, std::span<double> stddev) const {
+  check(delta, x, batch, mean.size());
+  if (stddev.size() != mean.size()) throw Error("SC update expectation: stddev and mean differ in size");
+  if (row_devices_ && row_devices_->device().reset_failure_probability > 0)
+    throw Error("SC update expectation: no closed form for CBRAM generators whose RESET can fail "
+                "(reset_failure_probability > 0); estimate it from repeated compute() calls");
+  const double sd = max_abs(delta, "delta"), sx = max_abs(x, "x");
+  std::fill(mean.begin(), mean.end(), 0.0);
+  std::fill(stddev.begin(), stddev.end(), 0.0);
+  if (sd == 0 || sx == 0) return;
+  std::vector<double> pg(rows_), pa(cols_);
+  const double L = static_cast<double>(options_.stream_length), B = static_cast<double>(batch);
+  for (size_t b = 0; b < batch; ++b) {
+    for (size_t r = 0; r < rows_; ++r)
+      pg[r] = bit_probability(true, r, to_probability(delta[b * rows_ + r] / sd, Encoding::bipolar));
+    for (size_t c = 0; c < cols_; ++c)
+      pa[c] = bit_probability(false, c, to_probability(x[b * cols_ + c] / sx, Encoding::bipolar));
+    for (size_t r = 0; r < rows_; ++r)
+      for (size_t c = 0; c < cols_; ++c) {
+        const double q = pg[r] * pa[c] + (1 - pg[r]) * (1 - pa[c]);  // P(XNOR = 1), independent streams
+        mean[r * cols_ + c] += (2 * q - 1) / B;
+        stddev[r * cols_ + c] += 4 * q * (1 - q) / (B * B * L);  // variance, summed over the batch
+      }
+  }
+  for (size_t k = 0; k < mean.size(); ++k) {
+    mean[k] *= sd * sx;
+    stddev[k] = sd * sx * std::sqrt(stddev[k]);
+  }
+}
+
+void float_outer_product(std::span<const float> delta, std::span<const float> x, size_t batch, size_t rows,
+                         size_t cols, std::span<float> out) {
+  if (delta.size() != batch * rows || x.size() != batch * cols || out.size() != rows * cols || batch == 0)
+    throw Error("float_outer_product: sizes do not match batch x rows, batch x cols, rows x cols");
+  std::vector<double> acc(rows * cols, 0.0);
+  for (size_t b = 0; b < batch; ++b)
+    for (size_t r = 0; r < rows; ++r) {
+      const double d = delta[b * rows + r];
+      for (size_t c = 0; c < cols; ++c) acc[r * cols + c] += d * x[b * cols + c];
+    }
+  for (size_t k = 0; k < acc.size(); ++k) out[k] = static_cast<float>(acc[k] / static_cast<double>(batch));
+}
+
+}  // namespace xbarkit::sc

@@ -1,0 +1,80 @@
+#pragma once
+// The stochastic-computing weight-update kernel, for a trainer to call (no libtorch here).
+//
+// Which products: the gradient of a fully connected layer's weights, the batch mean of the outer
+// products of the backpropagated error delta (dL/dy, one value per output) and the layer's input
+// activation x (one value per input):
+//     G[r][c] = (1/B) sum_b delta[b][r] * x[b][c]          (the trainer then applies W -= lr * G)
+// This is the multiply-accumulate of parameter optimization that Lammie et al. compute with SC
+// (docs/REFERENCES.md §20); the learning-rate scaling stays digital (a shift for a power of two).
+//
+// How: each operand tensor is scaled by its largest magnitude (one digital max per tensor and step),
+// so delta/s_d and x/s_x are in [-1, 1], and bipolar-encoded as streams of L bits. Every output row r
+// has its own delta generator (device r of a row array) and every input column c its own x generator
+// (device c of a column array), as generators on the periphery of an update array: the two operands
+// of a product come from different devices, so their streams are independent and XNOR multiplies
+// them without correlation bias. Counter (r, c) accumulates the XNOR ones over the batch, and
+//     G[r][c] = s_d s_x (2 count / (B L) - 1).
+// With CBRAM generators, each device's tau0 variation and its calibration error change its bit
+// probabilities (CbramStreamArray), so the update carries the devices' bias as well as the stream's
+// binomial noise. With the ideal source the estimate is unbiased up to the 2^-bits quantization, with
+// variance s_d^2 s_x^2 4 sum_b q_b (1 - q_b) / (B^2 L), q_b = (1 + delta_b x_b / (s_d s_x)) / 2.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "xbarkit/cbram/device.hpp"
+#include "xbarkit/sc/source.hpp"
+
+namespace xbarkit::sc {
+
+struct UpdateOptions {
+  size_t stream_length = 64;
+  enum class Source { ideal, cbram } source = Source::cbram;
+  std::optional<cbram::Device> device;  // required for Source::cbram
+  Calibration calibration = Calibration::per_device;
+  int64_t calibration_trials = 1000;
+  double pulse_resolution_s = 0;  // driver pulse-width step (CbramArrayOptions)
+  int probability_bits = kDefaultProbabilityBits;
+  uint64_t seed = 1;  // device draws, calibration, and (with the step number) every stream; give
+                      // each layer its own seed so its generators are other devices
+  unsigned threads = 1;  // 0 = all cores; the result does not depend on it
+};
+
+class ScOuterProduct {
+public:
+  // rows = layer outputs (delta values per sample), cols = layer inputs (activations per sample).
+  ScOuterProduct(size_t rows, size_t cols, const UpdateOptions& options);
+
+  // delta: batch x rows, x: batch x cols (row-major); out: rows x cols. `step` selects fresh streams
+  // (same seed and step => same result). Throws xbarkit::Error on size mismatches, a zero batch or
+  // non-finite inputs.
+  void compute(std::span<const float> delta, std::span<const float> x, size_t batch, uint64_t step,
+               std::span<float> out) const;
+
+  // The expectation of compute() over the stream randomness (device probabilities included) and the
+  // standard deviation of one output element, for tests and error bars. Throws for devices whose
+  // RESET can fail (their bits are a Markov chain started from RESET: no closed form here).
+  void expectation(std::span<const float> delta, std::span<const float> x, size_t batch, std::span<double> mean,
+                   std::span<double> stddev) const;
+
+  size_t rows() const { return rows_; }
+  size_t cols() const { return cols_; }
+  const UpdateOptions& options() const { return options_; }
+
+private:
+  double bit_probability(bool row, size_t i, double p) const;
+  void check(std::span<const float> delta, std::span<const float> x, size_t batch, size_t out_size) const;
+
+  size_t rows_, cols_;
+  UpdateOptions options_;
+  std::unique_ptr<CbramStreamArray> row_devices_, col_devices_;
+};
+
+// Exact float reference: out[r][c] = (1/B) sum_b delta[b][r] x[b][c].
+void float_outer_product(std::span<const float> delta, std::span<const float> x, size_t batch, size_t rows,
+                         size_t cols, std::span<float> out);
+
+}  // namespace xbarkit::sc

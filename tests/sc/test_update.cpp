@@ -1,0 +1,179 @@
+#include <cmath>
+#include <vector>
+
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+
+#include "xbarkit/cbram/device.hpp"
+#include "xbarkit/core/error.hpp"
+#include "xbarkit/core/rng.hpp"
+#include "xbarkit/sc/update.hpp"
+
+using namespace xbarkit;
+using namespace xbarkit::sc;
+
+namespace {
+
+struct Layer {
+  size_t batch, rows, cols;
+  std::vector<float> delta, x;
+};
+
+// A small layer with signed errors and ReLU-like (non-negative, some zero) activations.
+Layer random_layer(size_t batch, size_t rows, size_t cols, uint64_t seed) {
+  Layer l{batch, rows, cols, {}, {}};
+  Rng rng(seed);
+  for (size_t k = 0; k < batch * rows; ++k) l.delta.push_back(static_cast<float>(0.01 * rng.normal()));
+  for (size_t k = 0; k < batch * cols; ++k) l.x.push_back(static_cast<float>(std::max(0.0, rng.normal())));
+  return l;
+}
+
+// z-scores of the SC update against a reference, with the kernel's own standard deviation.
+struct ZStats {
+  double max_abs_z = 0, mean_z2 = 0;
+  size_t n = 0;
+};
+ZStats zscores(const std::vector<float>& got, const std::vector<double>& ref, const std::vector<double>& sd) {
+  ZStats s;
+  for (size_t k = 0; k < got.size(); ++k) {
+    if (!(sd[k] > 0)) continue;
+    const double z = (got[k] - ref[k]) / sd[k];
+    s.max_abs_z = std::max(s.max_abs_z, std::abs(z));
+    s.mean_z2 += z * z;
+    ++s.n;
+  }
+  s.mean_z2 /= static_cast<double>(s.n);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("sc update: with an ideal Bernoulli source and long streams the SC update equals the float update "
+          "within the stream's statistical error") {
+  const auto l = random_layer(8, 12, 10, 42);
+  std::vector<float> exact(l.rows * l.cols);
+  float_outer_product(l.delta, l.x, l.batch, l.rows, l.cols, exact);
+  std::vector<double> rms_error;
+  for (size_t L : {size_t{4096}, size_t{1} << 18}) {
+    UpdateOptions o;
+    o.source = UpdateOptions::Source::ideal;
+    o.stream_length = L;
+    o.seed = 5;
+    const ScOuterProduct k(l.rows, l.cols, o);
+    std::vector<float> sc(exact.size());
+    k.compute(l.delta, l.x, l.batch, 0, sc);
+    std::vector<double> mean(exact.size()), sd(exact.size());
+    k.expectation(l.delta, l.x, l.batch, mean, sd);
+    // The expectation is the float update up to the 2^-16 probability quantization (relative to the
+    // scales s_d s_x, i.e. ~1e-5 of the largest product).
+    double scale = 0;
+    for (float e : exact) scale = std::max(scale, static_cast<double>(std::abs(e)));
+    for (size_t i = 0; i < exact.size(); ++i) CHECK(std::abs(mean[i] - exact[i]) < 1e-3 * scale);
+    std::vector<double> ref(exact.begin(), exact.end());
+    const auto z = zscores(sc, ref, sd);
+    INFO("L = " << L << ": max |z| " << z.max_abs_z << ", mean z^2 " << z.mean_z2 << " over " << z.n);
+    // 120 nearly normal z-scores: max |z| < 5 (p ~ 1e-4 of failing by chance), mean z^2 = 1 +- 5 sqrt(2/120).
+    CHECK(z.max_abs_z < 5);
+    CHECK(std::abs(z.mean_z2 - 1) < 5 * std::sqrt(2.0 / z.n));
+    double ss = 0;
+    for (size_t i = 0; i < exact.size(); ++i) ss += (sc[i] - exact[i]) * (sc[i] - exact[i]);
+    rms_error.push_back(std::sqrt(ss / exact.size()));
+  }
+  // The error shrinks as 1/sqrt(L): 64x longer streams, 8x smaller rms error (the rms over 120
+  // elements is known to ~7%, so the ratio to ~15%: 5.5 .. 11 is a > 3 sigma band).
+  const double ratio = rms_error[0] / rms_error[1];
+  INFO("rms error ratio L = 4096 vs 2^18: " << ratio);
+  CHECK(ratio > 5.5);
+  CHECK(ratio < 11);
+}
+
+TEST_CASE("sc update: CBRAM generators: device variation and calibration error are in the update") {
+  const auto dev = cbram::load_device("ag_asi_gaba2013");
+  const auto l = random_layer(8, 12, 10, 43);
+  std::vector<float> exact(l.rows * l.cols);
+  float_outer_product(l.delta, l.x, l.batch, l.rows, l.cols, exact);
+  double scale = 0;
+  for (float e : exact) scale = std::max(scale, static_cast<double>(std::abs(e)));
+  auto bias_rms = [&](Calibration cal, int64_t trials) {
+    UpdateOptions o;
+    o.device = dev;
+    o.calibration = cal;
+    o.calibration_trials = trials;
+    o.stream_length = size_t{1} << 16;
+    const ScOuterProduct k(l.rows, l.cols, o);
+    std::vector<double> mean(exact.size()), sd(exact.size());
+    k.expectation(l.delta, l.x, l.batch, mean, sd);
+    std::vector<float> sc(exact.size());
+    k.compute(l.delta, l.x, l.batch, 3, sc);
+    // The kernel's output follows its device-aware expectation within the stream noise...
+    const auto z = zscores(sc, mean, sd);
+    CHECK(z.max_abs_z < 5);
+    CHECK(std::abs(z.mean_z2 - 1) < 5 * std::sqrt(2.0 / z.n));
+    double ss = 0;
+    for (size_t i = 0; i < exact.size(); ++i) ss += (mean[i] - exact[i]) * (mean[i] - exact[i]);
+    return std::sqrt(ss / exact.size()) / scale;
+  };
+  // ...and that expectation is biased away from the float update by the devices: more with nominal
+  // calibration (sigma_ln tau0 = 0.5 uncorrected) than with per-device calibration.
+  const double nominal = bias_rms(Calibration::nominal, 0);
+  const double calibrated = bias_rms(Calibration::per_device, 100000);
+  INFO("rms bias / max |update|: nominal " << nominal << ", calibrated (1e5 trials) " << calibrated);
+  CHECK(nominal > 0.05);
+  CHECK(calibrated < 0.2 * nominal);
+}
+
+TEST_CASE("sc update: same seed and step give the same update on any thread count and another step gives fresh streams") {
+  const auto dev = cbram::load_device("ag_asi_gaba2013");
+  const auto l = random_layer(4, 7, 9, 44);
+  UpdateOptions o;
+  o.device = dev;
+  o.stream_length = 100;
+  const ScOuterProduct a(l.rows, l.cols, o);
+  o.threads = 3;  // a different thread count: same streams, same counts
+  const ScOuterProduct b(l.rows, l.cols, o);
+  std::vector<float> ua(l.rows * l.cols), ub(ua.size()), uc(ua.size());
+  a.compute(l.delta, l.x, l.batch, 7, ua);
+  b.compute(l.delta, l.x, l.batch, 7, ub);
+  a.compute(l.delta, l.x, l.batch, 8, uc);
+  CHECK(ua == ub);
+  CHECK(ua != uc);
+}
+
+TEST_CASE("sc update: bad input is refused") {
+  UpdateOptions o;
+  o.source = UpdateOptions::Source::ideal;
+  const ScOuterProduct k(3, 2, o);
+  std::vector<float> d(6, 0.1f), x(4, 0.5f), out(6);
+  CHECK_NOTHROW(k.compute(d, x, 2, 0, out));
+  CHECK_THROWS_WITH(k.compute(d, x, 3, 0, out), Catch::Contains("delta has 6 values"));
+  std::vector<float> wrong(5);
+  CHECK_THROWS_WITH(k.compute(d, x, 2, 0, wrong), Catch::Contains("output has 5 values"));
+  d[1] = std::nanf("");
+  CHECK_THROWS_WITH(k.compute(d, x, 2, 0, out), Catch::Contains("non-finite"));
+  o.stream_length = 0;
+  CHECK_THROWS_WITH(ScOuterProduct(3, 2, o), Catch::Contains("stream_length"));
+  o.stream_length = 64;
+  o.source = UpdateOptions::Source::cbram;
+  CHECK_THROWS_WITH(ScOuterProduct(3, 2, o), Catch::Contains("needs a device"));
+}
+
+TEST_CASE("sc update: the AVX2 and the portable counting kernels give identical counts") {
+  // Word counts per (row, column) that are not multiples of 4 (the AVX2 remainder) and longer than 31
+  // chunks (its byte-accumulator flush), edge rows and columns outside the register tiles.
+  const auto dev = cbram::load_device("ag_asi_gaba2013");
+  for (size_t L : {size_t{100}, size_t{64}, size_t{8192}}) {
+    const auto l = random_layer(3, 7, 9, 45 + L);
+    UpdateOptions o;
+    o.device = dev;
+    o.stream_length = L;
+    const ScOuterProduct k(l.rows, l.cols, o);
+    std::vector<float> fast(l.rows * l.cols), portable(fast.size());
+    ::unsetenv("XBARKIT_SC_GENERIC_COUNT");
+    k.compute(l.delta, l.x, l.batch, 1, fast);
+    ::setenv("XBARKIT_SC_GENERIC_COUNT", "1", 1);
+    k.compute(l.delta, l.x, l.batch, 1, portable);
+    ::unsetenv("XBARKIT_SC_GENERIC_COUNT");
+    CHECK(fast == portable);
+  }
+}
