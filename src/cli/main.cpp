@@ -27,15 +27,17 @@ void harden_count_options(CLI::App* app) {
 
 }  // namespace
 
-// libtorch's OpenMP runtime (libgomp) lets idle workers spin for a while before sleeping, and reads
+// xbarkit-train: libtorch's OpenMP runtime (libgomp) lets idle workers spin for a while before sleeping, and reads
 // that policy from OMP_WAIT_POLICY once, when it loads. On shared cores (2 cores, several jobs)
 // spinning workers burn the time slices the working threads need: the MLP trained 10-30x slower
-// than with passive waiting (docs/PERFORMANCE.md). So the CLI re-executes itself once with passive
-// waiting unless the user chose a policy.
-static void use_passive_openmp_waiting(char** argv) {
+// than with passive waiting (docs/PERFORMANCE.md). So xbarkit-train re-executes itself once with
+// passive waiting unless the user chose a policy.
+static void use_passive_openmp_waiting([[maybe_unused]] char** argv) {
+#ifdef XBARKIT_CLI_TRAINS  // only xbarkit-train loads libtorch's OpenMP runtime
   if (std::getenv("OMP_WAIT_POLICY")) return;
   ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
   ::execv("/proc/self/exe", argv);  // returns only on failure: then run with the default policy
+#endif
 }
 
 int main(int argc, char** argv) {
