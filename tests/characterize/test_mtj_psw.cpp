@@ -9,7 +9,7 @@ using namespace xbarkit;
 using namespace test_helpers;
 namespace fs = std::filesystem;
 
-TEST_CASE("mtj_psw: P_sw rises from 0 to 1 across the critical current; fit inside the sweep; thread-count independent") {
+TEST_CASE("mtj_psw: P_sw rises from 0 to 1 across the critical current - fit inside the sweep - thread-count independent") {
   const auto dir = temp_dir("mtj");
   const std::string body =
       "[mtj_psw]\ndevices = [\"sot_imtj_typey\"]\ncurrent_range_ic0 = [0.4, 2.0]\ncurrent_points = 9\n"

@@ -156,3 +156,29 @@ TEST_CASE("infer on 1T-1ReRAM tiles with an array_ps LUT works for every convert
     if (conv == "calibrated") CHECK(j.at("accuracy").get<double>() >= 0.8);
   }
 }
+
+TEST_CASE("train --hardware refuses a bundle that does not fit before training and writes nothing", "[cli][errors][train]") {
+  const auto dir = scratch("train_hw");
+  {
+    std::ofstream(dir / "adc.toml") << "[characterize]\nkind = \"adc\"\nseed = 1\n[adc]\nbits = 3\nfull_scale_A = 8e-4\ncolumns = 8\n";
+  }
+  const std::string arch = std::string(XBARKIT_SOURCE_DIR) + "/models/networks/bnn_cnn.toml";
+  auto r = run("characterize " + (dir / "adc.toml").string() + " -o " + (dir / "adc").string());
+  REQUIRE(r.status == 0);
+  const std::string out = (dir / "w.safetensors").string();
+  // An adc bundle where an mtj_psw bundle is needed: the bundle and the kind are named.
+  r = run("train " + arch + " -o " + out + " --hardware --stochastic-psum --converter mtj:" + (dir / "adc").string() + ":2");
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains((dir / "adc").string()) && Catch::Contains("expected 'mtj_psw'"));
+  // --stochastic-psum with a converter that does not sample.
+  r = run("train " + arch + " -o " + out + " --hardware --stochastic-psum --converter adc:" + (dir / "adc").string());
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("--stochastic-psum") && Catch::Contains("mtj"));
+  // A missing LUT directory.
+  r = run("train " + arch + " -o " + out + " --hardware --array-lut " + (dir / "none").string());
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains((dir / "none").string()));
+  CHECK_FALSE(fs::exists(out));
+  CHECK_FALSE(fs::exists(out + ".checkpoint"));
+  fs::remove_all(dir);
+}
