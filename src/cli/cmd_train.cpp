@@ -88,8 +88,8 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
                 "MTJ, the samples' mean forward, their expected value backward; the output layer stays digital)")
       ->needs(hw);
   cmd->add_option("--train-chips", opt->train_chips,
-                  "Variation-aware training on a converter population (adc bundle with many instances): every batch "
-                  "uses a chip drawn from 0..N-1 (0 = always --chip)")
+                  "Variation-aware training on a converter population (adc bundle): every training image runs on a "
+                  "chip drawn from 0..N-1 (0 = always --chip); --chip is the chip the per-epoch test uses")
       ->needs(hw);
   xbarkit::cli::add_sim_options(cmd, opt->sim, false);
   cmd->callback([opt] {

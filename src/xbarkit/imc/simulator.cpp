@@ -159,12 +159,17 @@ void Simulator::sense_exact(const LayerMapping& m, int t, const uint64_t* active
 
 void Simulator::matmul(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out) const {
   const uint64_t key = t_ctx.sim == this ? t_ctx.image : hash_inputs(inputs, positions * size_t(layer.fan_in));
-  matmul_impl(layer, inputs, positions, out, key);
+  matmul_impl(layer, inputs, positions, out, key, cfg_.chip);
 }
 
 void Simulator::matmul_keyed(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out,
                              uint64_t key) const {
-  matmul_impl(layer, inputs, positions, out, key);
+  matmul_impl(layer, inputs, positions, out, key, cfg_.chip);
+}
+
+void Simulator::matmul_keyed(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out,
+                             uint64_t key, uint64_t chip) const {
+  matmul_impl(layer, inputs, positions, out, key, chip);
 }
 
 // The column loop, built with and without the popcnt instruction (chosen at load time).
@@ -172,7 +177,7 @@ void Simulator::matmul_keyed(const nn::BinaryLayer& layer, const int8_t* inputs,
 __attribute__((target_clones("popcnt", "default")))
 #endif
 void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out,
-                            uint64_t key) const {
+                            uint64_t key, uint64_t chip) const {
   if (layer.index >= maps_.size() || maps_[layer.index].tiles() == 0)
     throw Error(fmt::format("crossbar simulator: layer {} is not a binary layer of network {}", layer.index,
                             net_->architecture().name));
@@ -200,7 +205,7 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
   cc.tile_capacity = M.inputs_per_tile();
   cc.layer_slot = slot_[layer.index];
   cc.tile_columns = cfg_.cols;
-  cc.chip = cfg_.chip;
+  cc.chip = chip;
   const bool sampled = layer.stochastic_psum();
   const int L = sampled ? conv_->sampling_length(cc.layer_slot) : 0;
   const FeatureNeeds needs = lut_ ? lut_->needs() : FeatureNeeds{};

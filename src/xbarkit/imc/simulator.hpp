@@ -74,16 +74,17 @@ public:
   Simulator(const nn::Network& net, SimConfig config);
 
   void matmul(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out) const override;
-  // The same, drawing from Rng(seed, derive_seed(key, layer)) (the trainer keys reads by image and step).
+  // The same, drawing from Rng(seed, derive_seed(key, layer)) (the trainer keys reads by image and
+  // step), on chip `chip` of the converter population (default: SimConfig::chip).
   void matmul_keyed(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out,
                     uint64_t key) const;
+  void matmul_keyed(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out,
+                    uint64_t key, uint64_t chip) const;
   // 1/L for layers trained for stochastic conversion (sums of 2·ones − L), else 1.
   double output_scale(const nn::BinaryLayer& layer) const override;
   // Maps another parameter set of the same architecture (the trainer, after each update), keeping
   // the sensing and converter.
   void rebind(const nn::Network& net);
-  // Another chip of the converter population (variation-aware training draws one per batch).
-  void set_chip(uint64_t chip) { cfg_.chip = chip; }
 
   // Predictions of the first n images (0 = all) on `threads` threads (0 = all cores); per-image
   // random streams, so the result does not depend on the thread count.
@@ -102,7 +103,7 @@ public:
 
 private:
   void matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out,
-                   uint64_t key) const;
+                   uint64_t key, uint64_t chip) const;
   void map_layers();
   void check_stochastic_layers() const;
   void sense_exact(const LayerMapping& m, int t, const uint64_t* active, double* currents) const;

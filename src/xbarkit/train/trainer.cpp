@@ -164,10 +164,11 @@ public:
     sim_->rebind(*next);
     net_ = std::move(next);
   }
-  void set_chip(uint64_t chip) { sim_->set_chip(chip); }
   const imc::Simulator& simulator() const { return *sim_; }
   const nn::BinaryLayer& layer(size_t li) const { return net_->layers().at(li); }
   int sampling_length(size_t li) const { return sim_->converter().sampling_length(slot(li)); }
+  // Training draws a chip per image (HardwareInLoop::train_chips); evaluation uses sim.chip.
+  void set_training(bool on) { training_ = on; }
   int slot(size_t li) const {
     int s = 0;
     for (size_t i = 0; i < li; ++i) s += net_->layers()[i].binary();
@@ -186,8 +187,14 @@ public:
     parallel_for(
         size_t(B), threads_,
         [&](size_t b) {
+          // Variation-aware training: each image on its own chip, drawn from its key, so a batch
+          // mixes chips and batch norm's batch statistics are those of the population the running
+          // statistics (and every evaluated chip) see; one chip per batch would let batch norm
+          // normalize each chip away during training only.
+          const uint64_t chip = hw_.train_chips && training_ ? derive_seed(keys[b], 0xC41BULL) % hw_.train_chips
+                                                             : hw_.sim.chip;
           sim_->matmul_keyed(L, xin + b * size_t(P * N), size_t(P), zout + b * size_t(P) * size_t(L.out_channels),
-                             keys[b]);
+                             keys[b], chip);
         },
         1);
     return z.to(torch::kFloat32);
@@ -197,6 +204,7 @@ private:
   nn::Architecture arch_;
   HardwareInLoop hw_;
   unsigned threads_;
+  bool training_ = false;
   std::unique_ptr<nn::Network> net_;
   std::unique_ptr<imc::Simulator> sim_;
 };
@@ -572,10 +580,12 @@ TrainResult train_network(const nn::Architecture& arch, const nn::Dataset& train
   const bool stochastic = opt.hardware && opt.hardware->stochastic_psum;
   Model model(arch, opt.init ? *opt.init : initial_params(arch, cfg.seed), stochastic);
   std::unique_ptr<Crossbar> xbar;
-  if (opt.hardware) xbar = std::make_unique<Crossbar>(arch, model.export_params(), *opt.hardware, threads);
+  if (opt.hardware) {
+    xbar = std::make_unique<Crossbar>(arch, model.export_params(), *opt.hardware, threads);
+    xbar->set_training(true);  // also for the final recalibration: statistics over the chip population
+  }
   torch::optim::Adam adam(model.parameters(), torch::optim::AdamOptions(cfg.lr));
   Rng rng(cfg.seed, 1);
-  Rng chip_rng(cfg.seed, 2);
   std::vector<uint32_t> order(train.count);
   std::iota(order.begin(), order.end(), 0u);
   const int B = cfg.batch;
@@ -597,7 +607,7 @@ TrainResult train_network(const nn::Architecture& arch, const nn::Dataset& train
     if (opt.hardware)
       *opt.log << fmt::format("\n  crossbar in the loop: {}{}{}", imc::describe(opt.hardware->sim),
                               stochastic ? ", stochastic partial sums (psum affine learned, output layer digital)" : "",
-                              opt.hardware->train_chips ? fmt::format(", a chip of {} per batch", opt.hardware->train_chips)
+                              opt.hardware->train_chips ? fmt::format(", each image on a chip drawn from {}", opt.hardware->train_chips)
                                                         : std::string());
     *opt.log << "\n" << std::flush;
   }
@@ -616,7 +626,6 @@ TrainResult train_network(const nn::Architecture& arch, const nn::Dataset& train
       ctx.mode = BnMode::train;
       if (xbar) {
         xbar->update(model.export_params());
-        if (opt.hardware->train_chips) xbar->set_chip(chip_rng.below(opt.hardware->train_chips));
         for (int b = 0; b < B; ++b) keys[size_t(b)] = derive_seed(uint64_t(t) + 1, uint64_t(b));
         ctx.crossbar = xbar.get();
         ctx.keys = &keys;

@@ -45,7 +45,8 @@ struct HardwareInLoop {
   // the per-channel psum affine and train through the samples' expected value.
   bool stochastic_psum = false;
   // Variation-aware training on a converter population (adc bundles with many instances): every
-  // batch trains on a chip drawn uniformly from [0, train_chips); 0: always chip sim.chip.
+  // training image runs on a chip drawn uniformly from [0, train_chips) (Ghosh et al.: one network
+  // for all chips); 0: always chip sim.chip.
   uint64_t train_chips = 0;
 };
 
