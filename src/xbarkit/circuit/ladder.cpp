@@ -407,10 +407,32 @@ LadderResult solve_ladder(const LadderSpec& sp, const LadderCellType* types, con
   return out;
 }
 
+Branch with_param(const Branch& nominal, double p) {
+  Branch b = nominal;
+  if (b.kind == Branch::Kind::fet) b.vg += p;
+  else if (b.kind == Branch::Kind::reram) b.reram = b.reram.with_ln_r(p);
+  return b;
+}
+
+void prepare_cell_sensitivities(LadderCellType& t, const LadderSpec& sp) {
+  // Central differences with a step far inside the sigmas (30-100 mV, 0.1-0.3 in ln R) and far above
+  // the isolated solve's 1e-16 V resolution.
+  constexpr double h = 1e-4;
+  for (int e = 0; e < 2; ++e) {
+    CellBranches up = t.branches, down = t.branches;
+    (e == 0 ? up.e1 : up.e2) = with_param(e == 0 ? t.branches.e1 : t.branches.e2, h);
+    (e == 0 ? down.e1 : down.e2) = with_param(e == 0 ? t.branches.e1 : t.branches.e2, -h);
+    const auto a = solve_isolated_cell(up, sp.v_bitline_terminal, sp.v_sourceline_terminal);
+    const auto b = solve_isolated_cell(down, sp.v_bitline_terminal, sp.v_sourceline_terminal);
+    t.sx[e] = (a.x - b.x) / (2 * h);
+    t.si[e] = (a.i - b.i) / (2 * h);
+  }
+}
+
 void LadderLanesWorkspace::resize(int rows) {
   const auto m = static_cast<size_t>(rows) * ladder_lanes;
   for (auto* v : {&b, &s, &x, &i, &c0, &cb, &cs, &x0, &xb, &xs, &db, &ds, &p0, &p1, &p2, &p3, &r0, &r1, &m_i0, &m_lb,
-                  &m_ls, &m_x, &m_xb, &m_xs, &m_e, &m_ex})
+                  &m_ls, &m_x, &m_xb, &m_xs, &m_e, &m_ex, &dev1, &dev2, &par1, &par2})
     v->resize(m);
   cond_f.resize(m), leak_f.resize(m), list_f.resize(m);
   cond_t.resize(m), leak_t.resize(m), list_t.resize(m);
@@ -493,7 +515,7 @@ void eval_list(const LadderCellType* types, const BatchPlan& plan, int count, co
       for (int k = 0; k < count; ++k) {
         const int f = fl[k];
         const Branch& br = e == 0 ? types[tl[k]].branches.e1 : types[tl[k]].branches.e2;
-        qi[k] = i[f], qd[k] = e == 0 ? b[f] : x[f], qg[k] = br.vg, qs[k] = e == 0 ? x[f] : s[f];
+        qi[k] = i[f], qd[k] = e == 0 ? b[f] : x[f], qg[k] = ws.dev[e] ? ws.dev[e][f] : br.vg, qs[k] = e == 0 ? x[f] : s[f];
       }
       if (!one_batch) plan.fet[e]->residual_batch(count, qi, qd, qg, qs, rg, rgi, rga, rgb);
     } else if (plan.reram[e]) {  // as Reram::eval and Branch::residual: {I - i, 1, -di/dv, di/dv}
@@ -506,7 +528,7 @@ void eval_list(const LadderCellType* types, const BatchPlan& plan, int count, co
       sinh_cosh_batch(count, u, sh, ch);
       for (int k = 0; k < count; ++k) {
         const Branch& br = e == 0 ? types[tl[k]].branches.e1 : types[tl[k]].branches.e2;
-        const double kk = br.reram.scale_A(), d = kk * ch[k] * inv_v0;
+        const double kk = ws.dev[e] ? ws.dev[e][fl[k]] : br.reram.scale_A(), d = kk * ch[k] * inv_v0;
         rg[k] = i[fl[k]] - kk * sh[k], rgi[k] = 1.0, rga[k] = -d, rgb[k] = d;
       }
     } else if (plan.model[e] != nullptr) {  // as Branch::residual for two_terminal
@@ -520,7 +542,8 @@ void eval_list(const LadderCellType* types, const BatchPlan& plan, int count, co
     } else {
       for (int k = 0; k < count; ++k) {
         const int f = fl[k];
-        const Branch& br = e == 0 ? types[tl[k]].branches.e1 : types[tl[k]].branches.e2;
+        const Branch& nominal = e == 0 ? types[tl[k]].branches.e1 : types[tl[k]].branches.e2;
+        const Branch br = ws.par[e] ? with_param(nominal, ws.par[e][f]) : nominal;
         const BranchResidual r = e == 0 ? br.residual(i[f], b[f], x[f]) : br.residual(i[f], x[f], s[f]);
         rg[k] = r.g, rgi[k] = r.g_i, rga[k] = r.g_a, rgb[k] = r.g_b;
       }
@@ -540,7 +563,7 @@ void eval_list(const LadderCellType* types, const BatchPlan& plan, int count, co
 __attribute__((target_clones("avx2", "default")))
 #endif
 void solve_ladder_lanes(const LadderSpec& sp, const LadderCellType* types, const unsigned char* const* tor, int lanes,
-                        LadderLanesWorkspace& ws, LadderResult* out, bool* ok) {
+                        LadderLanesWorkspace& ws, LadderResult* out, bool* ok, const double* const* cell_params) {
   constexpr int W = ladder_lanes;
   const int n = sp.rows;
   const int m = n * W;
@@ -576,18 +599,51 @@ void solve_ladder_lanes(const LadderSpec& sp, const LadderCellType* types, const
     }
   for (int l = 0; l < W; ++l) model[l] = sp.model_leakers && n_leak[l] > 0;
   const BatchPlan plan = plan_batches(types, used, n_types);
+  // Cells with their own devices: each branch's parameter and its evaluation input (a batched
+  // transistor's gate voltage, a batched ReRAM's scale), per flat cell index.
+  const bool varied = cell_params != nullptr;
+  ws.dev[0] = ws.dev[1] = ws.par[0] = ws.par[1] = nullptr;
+  if (varied) {
+    double* dev[2] = {ws.dev1.data(), ws.dev2.data()};
+    double* par[2] = {ws.par1.data(), ws.par2.data()};
+    for (int r = 0; r < n; ++r)
+      for (int l = 0; l < W; ++l) {
+        const int f = r * W + l;
+        const auto& t = types[t_of[l][r]];
+        for (int e = 0; e < 2; ++e) {
+          const double p = cell_params[l < lanes ? l : 0][2 * r + e];
+          const Branch& br = e == 0 ? t.branches.e1 : t.branches.e2;
+          par[e][f] = p;
+          dev[e][f] = plan.fet[e] ? br.vg + p : plan.reram[e] ? br.reram.scale_A() * std::exp(-p) : 0.0;
+        }
+      }
+    for (int e = 0; e < 2; ++e) {
+      ws.par[e] = par[e];
+      if (plan.fet[e] || plan.reram[e]) ws.dev[e] = dev[e];
+    }
+  }
   // Start (the ideal state), the first iteration's linearization (each type's cached one) and the
-  // leak model's constants; the lists of evaluated (conducting) and leaking cells.
+  // leak model's constants; the lists of evaluated (conducting) and leaking cells. Cells with their
+  // own devices start from their first-order state (the type's state moved by its sensitivities to
+  // the cell's parameters) and a leaking one's model from its first-order log current (subthreshold
+  // current is exponential in the gate voltage); their first iteration evaluates the devices.
   int n_cond = 0, n_lk = 0;
   for (int r = 0; r < n; ++r)
     for (int l = 0; l < W; ++l) {
       const int f = r * W + l, ti = t_of[l][r];
       const auto& t = types[ti];
-      b[f] = vb0, s[f] = vs0, x[f] = t.ideal.x, ic[f] = t.ideal.i;
-      c0[f] = t.c0, cb[f] = t.cb, cs[f] = t.cs, x0[f] = t.x0, xb[f] = t.xb, xs[f] = t.xs;
+      double xs0 = t.ideal.x, is0 = t.ideal.i, i_leak = t.ideal.i;
+      if (varied) {
+        const double pa = ws.par[0][f], pb = ws.par[1][f];
+        xs0 += t.sx[0] * pa + t.sx[1] * pb;
+        is0 += t.si[0] * pa + t.si[1] * pb;
+        if (t.ideal.i != 0) i_leak = t.ideal.i * std::exp((t.si[0] * pa + t.si[1] * pb) / t.ideal.i);
+      }
       const bool lk = model[l] && t.leaking;
-      ws.m_i0[f] = lk ? t.ideal.i : 0.0, ws.m_lb[f] = lk ? t.lb : 0.0, ws.m_ls[f] = lk ? t.ls : 0.0;
-      ws.m_x[f] = lk ? t.ideal.x : 0.0, ws.m_xb[f] = lk ? t.xb : 0.0, ws.m_xs[f] = lk ? t.xs : 0.0;
+      b[f] = vb0, s[f] = vs0, x[f] = xs0, ic[f] = lk ? i_leak : is0;
+      c0[f] = t.c0, cb[f] = t.cb, cs[f] = t.cs, x0[f] = t.x0, xb[f] = t.xb, xs[f] = t.xs;
+      ws.m_i0[f] = lk ? i_leak : 0.0, ws.m_lb[f] = lk ? t.lb : 0.0, ws.m_ls[f] = lk ? t.ls : 0.0;
+      ws.m_x[f] = lk ? xs0 : 0.0, ws.m_xb[f] = lk ? t.xb : 0.0, ws.m_xs[f] = lk ? t.xs : 0.0;
       if (l >= lanes) continue;
       if (lk) ws.leak_f[n_lk] = f, ws.leak_t[n_lk++] = static_cast<unsigned char>(ti);
       else ws.cond_f[n_cond] = f, ws.cond_t[n_cond++] = static_cast<unsigned char>(ti);
@@ -596,7 +652,7 @@ void solve_ladder_lanes(const LadderSpec& sp, const LadderCellType* types, const
   // Evaluated cells of the active lanes (the list is filtered again when a lane leaves).
   int n_ev = 0, ev_lanes = -1;
   int per_lane[W] = {};
-  bool at_ideal = true;
+  bool at_ideal = !varied;
   int n_active = lanes;
   for (int it = 1; it <= sp.max_iterations && n_active > 0; ++it) {
     // 1. Condensed linearization of every cell of the active lanes.
