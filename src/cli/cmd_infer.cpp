@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,8 @@
 #include "xbarkit/imc/converter.hpp"
 #include "xbarkit/imc/evaluate.hpp"
 #include "xbarkit/netlist/cell.hpp"
+#include "xbarkit/netlist/technology.hpp"
+#include "xbarkit/netlist/variation.hpp"
 #include "xbarkit/nn/dataset.hpp"
 
 namespace {
@@ -21,9 +24,12 @@ namespace {
 struct Options {
   std::string network = "models/networks/bnn_cnn";
   std::string data, array_lut, converter = "ideal", mapping = "xnor", binsparx = "none", cell = "sram8t",
-                                tech = "7nm";
+                                tech = "7nm", corner;
   int rows = 128, cols = 0;
   double wire_scale = 1.0;
+  double variation = -1;  // < 0: identical devices
+  uint64_t chip_seed = 1;
+  int chips = 1;
   bool exact = false, json = false, lut_mean = false;
   size_t images = 0;
   uint64_t seed = 1;
@@ -101,6 +107,17 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
                                                    "wires)")
       ->capture_default_str();
   cmd->add_option("--tech", opt->tech, "Technology for exact mode and the ideal cell current")->capture_default_str();
+  cmd->add_option("--corner", opt->corner, "Global corner of the technology ([corners.<name>], e.g. tt, ss, ff): picks "
+                                           "the LUT's table of that corner; exact mode runs its arrays at it");
+  cmd->add_option("--variation", opt->variation,
+                  "Exact mode on a sampled chip: device mismatch at SCALE x the technology's sigmas ([variation] of "
+                  "the tech file), one draw per tile (layer, tile, column group) fixed for the run. (A LUT "
+                  "characterized with [array_ps.variation] marginalizes over chips instead: every read draws from "
+                  "its spread.)");
+  cmd->add_option("--chip-seed", opt->chip_seed, "Seed naming the sampled chip (with --variation)")->capture_default_str();
+  cmd->add_option("--chips", opt->chips, "Monte-Carlo over N chips (with --variation, N >= 2): accuracy mean and std "
+                                        "over chips (JSON: chips.accuracy_mean, chips.accuracy_std, chips.accuracy)")
+      ->check(CLI::Range(1, 100000));
   cmd->add_option("--images", opt->images, "Use the first N test images (0 = all)");
   cmd->add_option("--data", opt->data, "Directory with t10k-{images-idx3,labels-idx1}-ubyte[.gz] (default: Debian's "
                                        "Fashion-MNIST)");
@@ -120,6 +137,11 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
       throw xbarkit::InputError("", "--array-lut",
                                 "is not used with --exact unless --converter calibrated inverts its mean transfer; "
                                 "drop one of them");
+    if (opt->variation >= 0 && !opt->exact)
+      throw xbarkit::InputError("", "--variation", "needs --exact (a sampled chip is solved circuit by circuit; a LUT "
+                                                  "characterized with variation marginalizes over chips)");
+    if (opt->chips > 1 && opt->variation < 0)
+      throw xbarkit::InputError("", "--chips", "needs --variation (chips differ only by their device mismatch)");
     if (!(opt->wire_scale >= 0) || !std::isfinite(opt->wire_scale))
       throw xbarkit::InputError("", "--wire-scale", fmt::format("must be a finite number >= 0, got {}", opt->wire_scale));
     const auto net_path = network_path(opt->network);
@@ -134,6 +156,20 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
     cfg.cell = opt->cell;
     cfg.wire_scale = opt->wire_scale;
     cfg.tech = opt->tech;
+    cfg.corner = opt->corner;
+    if (opt->variation >= 0)
+      cfg.variation = xbarkit::netlist::default_variation(xbarkit::netlist::load_technology(opt->tech), opt->variation,
+                                                          opt->chip_seed, "--variation");
+    if (!opt->corner.empty()) {  // an unknown corner is refused before any work, naming the technology's
+      const auto tech = xbarkit::netlist::load_technology(opt->tech);
+      if (!tech.corners.count(opt->corner)) {
+        std::string known;
+        for (const auto& [n, c] : tech.corners) known += (known.empty() ? "" : ", ") + n;
+        throw xbarkit::InputError(tech.file.string(), "--corner",
+                                  fmt::format("unknown corner '{}' (the technology has: {})", opt->corner,
+                                              known.empty() ? "none" : known));
+      }
+    }
     cfg.converter = opt->converter;
     cfg.seed = opt->seed;
     cfg.lut_noise = !opt->lut_mean;
@@ -152,7 +188,7 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
       std::string scales;
       bool found = false, any = false;
       for (const auto& c : cfg.array_lut->configs()) {
-        if (c.cell != opt->cell || c.rows != opt->rows) continue;
+        if (c.cell != opt->cell || c.rows != opt->rows || (!opt->corner.empty() && c.corner != opt->corner)) continue;
         any = true;
         scales += fmt::format("{}{:g}", scales.empty() ? "" : ", ", c.wire_scale);
         if (std::abs(c.wire_scale - opt->wire_scale) <= 1e-9 * std::max(1.0, std::abs(opt->wire_scale))) found = true;
@@ -166,9 +202,22 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
     cfg.sensing = opt->exact ? imc::Sensing::exact : (cfg.array_lut ? imc::Sensing::lut : imc::Sensing::ideal);
     const auto software = net.predict_all(test, opt->images, opt->threads);
     const double software_accuracy = nn::Network::accuracy(software, test);
-    const auto e = imc::evaluate(net, test, cfg, opt->images, opt->threads, &software);
+    imc::Evaluation e;
+    std::optional<imc::ChipStudy> chips;
+    if (opt->chips > 1)  // the report's evaluation is chip 0's
+      chips = imc::evaluate_chips(net, test, cfg, opt->images, opt->threads, opt->chips, &software, &e);
+    else
+      e = imc::evaluate(net, test, cfg, opt->images, opt->threads, &software);
     if (opt->json) {
       auto j = e.to_json();
+      if (chips) j["chips"] = chips->to_json();
+      if (cfg.array_lut && cfg.sensing == imc::Sensing::lut) {
+        const auto& lc = cfg.array_lut->find(cfg.cell, cfg.rows, cfg.wire_scale, cfg.corner);
+        if (lc.variation.is_object())
+          j["variation"] = {{"mode", "marginalized over chips: every read draws from the LUT's spread, which "
+                                     "includes device mismatch"},
+                            {"lut_variation", lc.variation}};
+      }
       j["network"] = net_path.string();
       j["dataset"] = test.name;
       j["software_accuracy"] = software_accuracy;
@@ -177,6 +226,10 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
       return;
     }
     print_text(e, net.architecture().name, software_accuracy, opt->array_lut);
+    if (chips)
+      std::cout << fmt::format("over {} chips (first seed {}): accuracy {:.2f}% +- {:.2f}% (mean +- std), {:.1f} s\n",
+                               chips->accuracy.size(), chips->seeds.front(), 100 * chips->accuracy_mean,
+                               100 * chips->accuracy_std, chips->seconds);
   });
 });
 
