@@ -87,6 +87,7 @@ struct LadderCellType {
   // Sensitivities of the ideal state to each branch's variation parameter (branch_param): dx/dp_e,
   // dI/dp_e (prepare_cell_sensitivities; zero unless arrays with mismatch are solved).
   double sx[2] = {0, 0}, si[2] = {0, 0};
+  double lii[2] = {0, 0};  // d^2 ln I / dp_e^2 (the leak model's curvature in each parameter)
 };
 
 // A branch's one variation parameter p (netlist/variation.hpp): a transistor's gate shift (V; p =
