@@ -12,9 +12,10 @@
 //     ReRAM, R is proportional to exp(gap / g0), so this is a gap shift of g0 ln(R / R_nominal).
 //   - Wires (optional, sigma_ln_wire): every line's per-segment resistance is lognormal, one draw per
 //     line (each column's bitline and source line, each row's wordline), the same for all its
-//     segments. Width and thickness variation of a patterned metal line is dominated by its
-//     line-to-line (mask, etch, CMP) component; the along-line roughness averages over the hundreds
-//     of segments of a line. No default: the technology's [variation] may set one, a recipe may.
+//     segments. A modelling assumption, not a measured fact: a line's width/thickness deviation is
+//     taken as fully correlated along the line (line-to-line patterning and CMP variation), the
+//     along-line roughness as averaged out over its many segments. No default value (no source at
+//     hand): the technology's [variation] or a recipe sets sigma_ln_wire.
 // A device's dVt enters the MVS equations only through Vgs' - Vt0 (docs/REFERENCES.md §1), so the
 // native solver applies it exactly as a gate-voltage shift of -dVt.
 //
