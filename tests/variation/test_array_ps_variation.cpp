@@ -103,7 +103,7 @@ TEST_CASE("array_ps with variation: the table's spread at k conducting cells is 
   fs::remove_all(dir);
 }
 
-TEST_CASE("array_ps corners: one table per corner, picked by name, same draws for any corner list",
+TEST_CASE("array_ps corners: one table per corner picked by name - same draws for any corner list",
           "[variation][characterize]") {
   const auto dir = temp_dir("corners");
   const std::string common = "patterns = 40\nholdout_patterns = 20\n[array_ps.variation]\nseed = 5\n";

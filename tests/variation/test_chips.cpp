@@ -28,7 +28,7 @@ imc::SimConfig exact_config(double sigma_scale, uint64_t chip) {
 
 }  // namespace
 
-TEST_CASE("chips: a sampled chip is fixed by its seed, on any thread count; mismatch adds partial-sum error",
+TEST_CASE("chips: a sampled chip is fixed by its seed on any thread count - mismatch adds partial-sum error",
           "[variation][imc]") {
   // A small random binary MLP (tests/imc): 192 XNOR rows per output = 3 tiles of 64 rows.
   const auto net = imc_test::random_network(imc_test::kSmallMlp, 5);
@@ -63,7 +63,7 @@ TEST_CASE("chips: a sampled chip is fixed by its seed, on any thread count; mism
   CHECK(j.contains("accuracy_std"));
 }
 
-TEST_CASE("chips: a chip needs exact sensing; bad sigma scales are refused naming the option", "[variation][imc][errors]") {
+TEST_CASE("chips: a chip needs exact sensing - bad sigma scales are refused naming the option", "[variation][imc][errors]") {
   const auto tech = netlist::load_technology("7nm");
   CHECK_THROWS_WITH(netlist::default_variation(tech, -1, 1, "--variation"), Catch::Contains("--variation"));
   CHECK_THROWS_WITH(netlist::default_variation(tech, 100, 1, "--variation"), Catch::Contains("--variation"));

@@ -46,7 +46,7 @@ double worst_rel(const std::vector<double>& a, const std::vector<double>& b, dou
 // Tolerances as for device variation (test_variation.cpp): 1e-5 per column for transistor and
 // ReRAM arrays, 1e-9 for linear resistor grids. Wires x8 so that the lines' spread moves the column
 // currents by far more than the tolerance (checked: the nominal-wire solution differs by > 100x it).
-TEST_CASE("wire spread: native vs ngspice, same draws, every cell kind at 16x16", "[variation][ngspice]") {
+TEST_CASE("wire spread: native vs ngspice with the same draws for every cell kind at 16x16", "[variation][ngspice]") {
   spice::Session session;
   const auto tech = netlist::load_technology("7nm");
   for (const char* kind : {"sram8t", "rram1t1r", "mram1t1mtj", "passive"}) {
@@ -67,7 +67,7 @@ TEST_CASE("wire spread: native vs ngspice, same draws, every cell kind at 16x16"
   }
 }
 
-TEST_CASE("wire spread: line draws match their sigma, leave the device draws unchanged, bad sigma refused",
+TEST_CASE("wire spread: line draws match their sigma and leave the device draws unchanged - bad sigma refused",
           "[variation]") {
   const auto tech = netlist::load_technology("7nm");
   auto x = netlist::make_crossbar(tech, "sram8t", 4, 3000);
@@ -93,7 +93,7 @@ TEST_CASE("wire spread: line draws match their sigma, leave the device draws unc
   CHECK_THROWS_WITH(netlist::read_variation(doc2.root().require_table("variation"), tech), Catch::Contains("sigma_ln_wire"));
 }
 
-TEST_CASE("variation: the lockstep solver with per-cell devices equals full Newton column by column",
+TEST_CASE("lockstep solver with per-cell devices equals full Newton column by column",
           "[variation][circuit]") {
   // A wire spread of 1e-30 leaves every line at its nominal resistance (exp(1e-30) == 1 in double)
   // but sends the array through the scalar column solver with every device evaluated at every
