@@ -96,10 +96,11 @@ TEST_CASE("array_ps with variation: the table's spread at k conducting cells is 
   const auto& v = with.bundle().validation;
   INFO(v.dump());
   CHECK(v.at("coverage_2sigma").get<double>() > 0.9);
-  // Without variation the same recipe's spread is only the leakage: far below the mismatch.
+  // Without variation the same recipe's spread is only the off cells' pA leakage, i.e. the table's
+  // std floor (1e-5 of full scale, ~2 nA here): far below the mismatch's 1.9 uA per cell.
   const auto without = run_recipe(dir, "wire_scale = [0.0]\naxes = [\"k\"]\npatterns = 50\nholdout_patterns = 10\n");
   const auto& t0 = without.bundle().table(without.find("sram8t", 16, 0.0).table);
-  CHECK(t0.value(4, t0.column_index("std_A")) < 1e-3 * sigma_cell);
+  CHECK(t0.value(4, t0.column_index("std_A")) < 1e-2 * sigma_cell);
   fs::remove_all(dir);
 }
 
