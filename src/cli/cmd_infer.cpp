@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -16,6 +17,8 @@
 #include "xbarkit/imc/sim_options.hpp"
 #include "sim_options_cli.hpp"
 #include "xbarkit/netlist/cell.hpp"
+#include "xbarkit/netlist/technology.hpp"
+#include "xbarkit/netlist/variation.hpp"
 #include "xbarkit/nn/dataset.hpp"
 
 namespace {
@@ -24,6 +27,7 @@ struct Options {
   std::string network = "models/networks/bnn_cnn";
   std::string data;
   xbarkit::imc::SimOptions sim;
+  int chips = 1;
   bool json = false;
   size_t images = 0;
   uint64_t seed = 1;
@@ -82,6 +86,9 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
   cmd->add_option("--network", opt->network, "Network architecture path without extension (NET.toml + NET.safetensors)")
       ->capture_default_str();
   xbarkit::cli::add_sim_options(cmd, opt->sim, true);
+  cmd->add_option("--chips", opt->chips, "Monte-Carlo over N chips (with --variation, N >= 2): accuracy mean and std "
+                                        "over chips (JSON: chips.accuracy_mean, chips.accuracy_std, chips.accuracy)")
+      ->check(CLI::Range(1, 100000));
   cmd->add_option("--images", opt->images, "Use the first N test images (0 = all)");
   cmd->add_option("--data", opt->data, "Directory with t10k-{images-idx3,labels-idx1}-ubyte[.gz] (default: Debian's "
                                        "Fashion-MNIST)");
@@ -94,6 +101,8 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
     namespace imc = xbarkit::imc;
     opt->sim.seed = opt->seed;
     const imc::SimConfig cfg = imc::make_sim_config(opt->sim);
+    if (opt->chips > 1 && opt->sim.variation < 0)
+      throw xbarkit::InputError("", "--chips", "needs --variation (chips differ only by their device mismatch)");
     const auto net_path = network_path(opt->network);
     const auto net = nn::load_network(net_path);
     const auto test = nn::load_fashion_mnist(opt->data.empty() ? nn::default_fashion_mnist_dir() : std::filesystem::path(opt->data),
@@ -105,17 +114,35 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
       software = net.predict_all(test, opt->images, opt->threads);
       software_accuracy = nn::Network::accuracy(software, test);
     }
-    const auto e = imc::evaluate(net, test, cfg, opt->images, opt->threads, software.empty() ? nullptr : &software);
+    const std::vector<int>* sw = software.empty() ? nullptr : &software;
+    imc::Evaluation e;
+    std::optional<imc::ChipStudy> chips;
+    if (opt->chips > 1)  // the report's evaluation is chip 0's
+      chips = imc::evaluate_chips(net, test, cfg, opt->images, opt->threads, opt->chips, sw, &e);
+    else
+      e = imc::evaluate(net, test, cfg, opt->images, opt->threads, sw);
     if (opt->json) {
       auto j = e.to_json();
+      if (chips) j["chips"] = chips->to_json();
+      if (cfg.array_lut && cfg.sensing == imc::Sensing::lut) {
+        const auto& lc = cfg.array_lut->find(cfg.cell, cfg.rows, cfg.wire_scale, cfg.corner);
+        if (lc.variation.is_object())
+          j["variation"] = {{"mode", "marginalized over chips: every read draws from the LUT's spread, which "
+                                     "includes device mismatch"},
+                            {"lut_variation", lc.variation}};
+      }
       j["network"] = net_path.string();
       j["dataset"] = test.name;
-      j["software_accuracy"] = software_accuracy;
+      j["software_accuracy"] = software_accuracy >= 0 ? nlohmann::json(software_accuracy) : nlohmann::json();
       if (!opt->sim.array_lut.empty()) j["array_lut"] = opt->sim.array_lut;
       std::cout << j.dump(2) << "\n";
       return;
     }
     print_text(e, net.architecture().name, software_accuracy, opt->sim.array_lut);
+    if (chips)
+      std::cout << fmt::format("over {} chips (first seed {}): accuracy {:.2f}% +- {:.2f}% (mean +- std), {:.1f} s\n",
+                               chips->accuracy.size(), chips->seeds.front(), 100 * chips->accuracy_mean,
+                               100 * chips->accuracy_std, chips->seconds);
   });
 });
 

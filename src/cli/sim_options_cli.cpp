@@ -29,6 +29,16 @@ void add_sim_options(CLI::App* cmd, imc::SimOptions& o, bool with_exact) {
   cmd->add_option("--wire-scale", o.wire_scale, "Wire-resistance scale (picks the LUT table; scales exact mode's wires)")
       ->capture_default_str();
   cmd->add_option("--tech", o.tech, "Technology for exact mode and the ideal cell current")->capture_default_str();
+  cmd->add_option("--corner", o.corner, "Global corner of the technology ([corners.<name>], e.g. tt, ss, ff): picks "
+                                      "the LUT's table of that corner; exact mode runs its arrays at it");
+  if (with_exact) {
+    cmd->add_option("--variation", o.variation,
+                    "Exact mode on a sampled chip: device mismatch at SCALE x the technology's sigmas ([variation] of "
+                    "the tech file), one draw per tile (layer, tile, column group) fixed for the run. (A LUT "
+                    "characterized with [array_ps.variation] marginalizes over chips instead: every read draws from "
+                    "its spread.)");
+    cmd->add_option("--chip-seed", o.chip_seed, "Seed naming the sampled chip (with --variation)")->capture_default_str();
+  }
   cmd->add_option("--chip", o.chip, "Chip of a converter population: with an adc bundle, chip K gives every column of every "
                                     "array an ADC instance drawn from the bundle by a hash of K and the column's place")
       ->capture_default_str();

@@ -22,6 +22,11 @@
 //   hrs_points = 6                    # grid points on [0, 1] for hrs
 //   k_step = 1                        # spacing of the k axis
 //   min_samples = 24                  # effective samples per node before the kernel widens
+//   corners = ["tt", "ss", "ff"]      # global corners of the technology ([corners.<name>]): one
+//                                     # table per corner (default: none, the nominal technology)
+//   [array_ps.variation]              # optional device mismatch (netlist/variation.hpp keys:
+//   scale = 1.0                       # enabled, avt_mV_um, sigma_ln_lrs, sigma_ln_hrs, scale, seed,
+//   seed = 7                          # corner); every pattern array gets a fresh draw
 //   [array_ps.spice_check]            # optional: ngspice on fresh patterns for some configurations
 //   rows = 64                         # configurations with this many rows ...
 //   cells = ["sram8t"]                # ... of these cell kinds (default: all)
@@ -40,6 +45,16 @@
 // conducts (~1/8 of LRS) when its row is active, so the column current also counts those cells.
 // For passive arrays rows carry current, so the column's
 // position and the tile's row activity enter: (k, column, activity).
+//
+// Variation and corners. With [array_ps.variation] every Monte-Carlo array (anchors, training,
+// held-out and SPICE patterns alike) gets its own fresh mismatch draw, from a stream named after the
+// pattern: a pattern is a new piece of silicon, so a table's spread is over placements AND devices,
+// i.e. over chips, and the held-out check sees devices the fit never saw. Draw streams do not depend on
+// the corner, so the corners' tables see the same patterns and the same local mismatch, and differ
+// only by the corner. Corners are separate tables (attribute `corner`, table name suffix `_<corner>`),
+// not an axis: a corner is a discrete global condition of a whole chip (supply, temperature and global
+// Vt move together), there is nothing meaningful between tt and ss to interpolate, and an inference
+// run reads one chip at one corner (`xbarkit infer --corner`).
 #include <algorithm>
 #include <cmath>
 
@@ -51,6 +66,7 @@
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/core/file_io.hpp"
 #include "xbarkit/netlist/technology.hpp"
+#include "xbarkit/netlist/variation.hpp"
 #include "xbarkit/spice/crossbar_op.hpp"
 
 namespace xbarkit::characterize {
@@ -58,6 +74,8 @@ namespace {
 
 struct Config {
   std::string name;  // table name
+  std::string base;  // name without the corner: pattern and mismatch streams (shared by the corners)
+  std::string corner;  // empty: the nominal technology
   const netlist::Cell* cell = nullptr;
   int rows = 0, cols = 0;
   double wire_scale = 1;
@@ -167,20 +185,47 @@ public:
     }
     spice_patterns_ = spice_patterns;
 
+    if (auto v = s.table("variation")) variation_ = netlist::read_variation(*v, tech_);
+    auto corners = s.string_array("corners").value_or(std::vector<std::string>{});
+    if (!variation_.corner.empty()) {
+      if (!corners.empty())
+        throw s.error("corners", "give the corners here or as [array_ps.variation] corner, not both");
+      corners = {variation_.corner};
+    }
+    for (size_t a = 0; a < corners.size(); ++a) {
+      if (!tech_.corners.count(corners[a])) {
+        std::string known;
+        for (const auto& [n, c] : tech_.corners) known += (known.empty() ? "" : ", ") + n;
+        throw s.error("corners", fmt::format("unknown corner '{}' (technology {} has: {})", corners[a],
+                                             tech_.file.string(), known.empty() ? "none" : known));
+      }
+      if (std::count(corners.begin(), corners.begin() + static_cast<long>(a), corners[a]))
+        throw s.error("corners", fmt::format("corner '{}' is listed twice", corners[a]));
+    }
+    if (corners.empty()) corners = {""};
+
     for (auto kind : kinds)
       for (auto r : rows)
-        for (double w : scales) {
-          Config c;
-          c.cell = kind;
-          c.rows = static_cast<int>(r);
-          c.cols = cols_opt ? static_cast<int>(*cols_opt) : c.rows;
-          c.wire_scale = w;
-          c.name = fmt::format("{}_r{}_w{}", kind->name(), r, scale_name(w));
-          c.spice_check = spice_rows == c.rows &&
-                          (spice_cells.empty() || std::count(spice_cells.begin(), spice_cells.end(), kind->name())) &&
-                          (spice_scales.empty() || std::count(spice_scales.begin(), spice_scales.end(), w));
-          configs_.push_back(c);
-        }
+        for (double w : scales)
+          for (const auto& corner : corners) {
+            Config c;
+            c.cell = kind;
+            c.rows = static_cast<int>(r);
+            c.cols = cols_opt ? static_cast<int>(*cols_opt) : c.rows;
+            c.wire_scale = w;
+            c.base = fmt::format("{}_r{}_w{}", kind->name(), r, scale_name(w));
+            c.corner = corner;
+            c.name = corner.empty() ? c.base : c.base + "_" + corner;
+            c.spice_check = spice_rows == c.rows &&
+                            (spice_cells.empty() || std::count(spice_cells.begin(), spice_cells.end(), kind->name())) &&
+                            (spice_scales.empty() || std::count(spice_scales.begin(), spice_scales.end(), w));
+            configs_.push_back(c);
+            // A sigma that makes devices unphysical is refused now, not point by point.
+            if (variation_.enabled) {
+              auto x = array_of(c);
+              netlist::draw_variation(x, variation_);
+            }
+          }
     for (size_t ci = 0; ci < configs_.size(); ++ci) {
       const auto& c = configs_[ci];
       auto add = [&](Set set, int total, int per) {
@@ -212,20 +257,29 @@ public:
     return f;
   }
 
+  // The nominal array of a configuration: its wires and its corner, identical devices.
   netlist::Crossbar array_of(const Config& c) const {
     auto x = netlist::make_crossbar(tech_, c.cell->name(), c.rows, c.cols);
     netlist::scale_wires(x, c.wire_scale);
+    netlist::apply_corner(x, tech_, c.corner);
     return x;
   }
 
-  // Pattern `p` of a set: anchors are deterministic; the others draw from their own RNG stream.
+  // Pattern `p` of a set: anchors are deterministic; the others draw from their own RNG stream. With
+  // variation the array's devices get a fresh draw of their own stream (the same for every corner).
   netlist::Crossbar pattern(const Config& c, Set set, int p) const {
     auto x = array_of(c);
+    const std::string id = fmt::format("{}/{}/{}", c.base, set_name(set), p);
     if (set == Set::anchors) {
       anchor_pattern(x, p);
     } else {
-      Rng rng(seed_, stream_of(fmt::format("{}/{}/{}", c.name, set_name(set), p)));
+      Rng rng(seed_, stream_of(id));
       generate_pattern(x, stats_, rng);
+    }
+    if (variation_.enabled) {
+      auto spec = variation_;
+      spec.seed = derive_seed(derive_seed(seed_, variation_.seed), stream_of(id + "/variation"));
+      netlist::draw_variation(x, spec);  // after the pattern: a stored bit picks the LRS or HRS sigma
     }
     return x;
   }
@@ -354,6 +408,7 @@ public:
       }
       nlohmann::json cj{{"table", c.name}, {"cell", c.cell->name()}, {"rows", c.rows}, {"cols", c.cols},
                         {"wire_scale", c.wire_scale}, {"failed_points", failed}};
+      if (!c.corner.empty()) cj["corner"] = c.corner;
       if (fit_samples.empty() || train.empty()) {
         cj["error"] = "no samples (every training point failed); no table";
         configs.push_back(cj);
@@ -379,6 +434,10 @@ public:
       attrs.transfer_table = transfer_name;
       attrs.samples = fit_samples.size();
       attrs.axes_reason = c.cell->array_ps_axes_reason();
+      attrs.corner = c.corner;
+      attrs.vdd_V = x0.vdd_V;
+      attrs.temperature_K = x0.transistor.temperature_K;
+      if (variation_.enabled) attrs.variation = variation_json(x0);
       table.attributes = attrs.to_attributes();
       transfer.attributes = {{"role", "array_ps_transfer"}, {"of", c.name}, {"samples", train.size()}};
       const auto check = check_held_out(table, holdout, c.rows, rails, ideal_cell);
@@ -443,12 +502,34 @@ public:
       b.validation["spice_nrmse_mean"] = worst_spice_nrmse;
       b.validation["spice_coverage_2sigma"] = worst_spice_cov;
     }
-    b.provenance = {{"pattern_seed_streams", "Rng(seed, first 64 bits of SHA-256(\"<table>/<set>/<pattern>\"))"}};
+    b.provenance = {{"pattern_seed_streams", "Rng(seed, first 64 bits of SHA-256(\"<table>/<set>/<pattern>\")), <table> "
+                                             "without the corner suffix"}};
+    if (variation_.enabled) {
+      b.info["variation"] = {
+          {"draws", "fresh per pattern array (anchors, training, held-out, spice): the spread is over placements and "
+                    "devices, i.e. over chips; the same draws at every corner"},
+          {"seed_streams", "draw_variation with seed derive_seed(derive_seed(seed, variation.seed), first 64 bits of "
+                           "SHA-256(\"<table>/<set>/<pattern>/variation\"))"}};
+      b.provenance["variation_source"] = tech_.variation.source;
+    }
     return b;
   }
 
 private:
+  // What the table's mismatch was (its attributes): the sigmas as drawn for this array.
+  nlohmann::json variation_json(const netlist::Crossbar& x0) const {
+    const bool transistors = x0.kind().uses_transistor(x0);
+    return {{"sigma_vt_V", transistors ? netlist::transistor_vt_sigma_V(x0, variation_) : 0.0},
+            {"avt_V_m", variation_.avt_V_m},
+            {"sigma_ln_lrs", variation_.scale * variation_.sigma_ln_lrs},
+            {"sigma_ln_hrs", variation_.scale * variation_.sigma_ln_hrs},
+            {"scale", variation_.scale},
+            {"seed", variation_.seed},
+            {"draws", "fresh per pattern"}};
+  }
+
   uint64_t seed_;
+  netlist::VariationSpec variation_;  // enabled = false without [array_ps.variation]
   netlist::Technology tech_;
   std::vector<Config> configs_;
   std::vector<PointInfo> infos_;

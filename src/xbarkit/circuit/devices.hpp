@@ -12,6 +12,8 @@
 //     g(Id; Vd, Vg, Vs) = Id - Ib(Vg - V(si), V(di) - V(si)) = 0.
 // g is strictly increasing in Id, so the root is unique; the solvers carry Id as an unknown (one per
 // transistor) instead of the two internal nodes of the SPICE subcircuit, which is the same circuit.
+#include <cmath>
+
 #include "xbarkit/netlist/technology.hpp"
 
 namespace xbarkit::circuit {
@@ -78,6 +80,12 @@ public:
   // Current for V = V(p) - V(n) and dI/dV.
   void eval(double v, double& i, double& di_dv) const;
   double scale_A() const { return k_; }          // i0 exp(-gap/g0)
+  // The same device with its resistance times exp(ln_r) (a gap shift of g0 ln_r; variation.hpp).
+  Reram with_ln_r(double ln_r) const {
+    Reram r = *this;
+    r.k_ *= std::exp(-ln_r);
+    return r;
+  }
   double inv_v0_per_V() const { return inv_v0_; }
 
 private:

@@ -407,10 +407,43 @@ LadderResult solve_ladder(const LadderSpec& sp, const LadderCellType* types, con
   return out;
 }
 
+Branch with_param(const Branch& nominal, double p) {
+  Branch b = nominal;
+  if (b.kind == Branch::Kind::fet) b.vg += p;
+  else if (b.kind == Branch::Kind::reram) b.reram = b.reram.with_ln_r(p);
+  return b;
+}
+
+void prepare_cell_sensitivities(LadderCellType& t, const LadderSpec& sp) {
+  // Central differences with a step far inside the sigmas (30-100 mV, 0.1-0.3 in ln R) and far above
+  // the isolated solve's 1e-16 V resolution.
+  constexpr double h = 1e-4;
+  for (int e = 0; e < 2; ++e) {
+    CellBranches up = t.branches, down = t.branches;
+    (e == 0 ? up.e1 : up.e2) = with_param(e == 0 ? t.branches.e1 : t.branches.e2, h);
+    (e == 0 ? down.e1 : down.e2) = with_param(e == 0 ? t.branches.e1 : t.branches.e2, -h);
+    const auto a = solve_isolated_cell(up, sp.v_bitline_terminal, sp.v_sourceline_terminal);
+    const auto b = solve_isolated_cell(down, sp.v_bitline_terminal, sp.v_sourceline_terminal);
+    t.sx[e] = (a.x - b.x) / (2 * h);
+    t.si[e] = (a.i - b.i) / (2 * h);
+    // Curvature of ln I over the scale of the sigmas (10 mV / 0.01 in ln R): a leaking cell's
+    // current is nearly exponential in its gate shift, the rest (MVS's smooth transition, the
+    // series device) is second order.
+    constexpr double h2 = 1e-2;
+    CellBranches up2 = t.branches, down2 = t.branches;
+    (e == 0 ? up2.e1 : up2.e2) = with_param(e == 0 ? t.branches.e1 : t.branches.e2, h2);
+    (e == 0 ? down2.e1 : down2.e2) = with_param(e == 0 ? t.branches.e1 : t.branches.e2, -h2);
+    const double iu = solve_isolated_cell(up2, sp.v_bitline_terminal, sp.v_sourceline_terminal).i;
+    const double id = solve_isolated_cell(down2, sp.v_bitline_terminal, sp.v_sourceline_terminal).i;
+    t.lii[e] = t.ideal.i > 0 && iu > 0 && id > 0
+                   ? (std::log(iu) - 2 * std::log(t.ideal.i) + std::log(id)) / (h2 * h2) : 0.0;
+  }
+}
+
 void LadderLanesWorkspace::resize(int rows) {
   const auto m = static_cast<size_t>(rows) * ladder_lanes;
   for (auto* v : {&b, &s, &x, &i, &c0, &cb, &cs, &x0, &xb, &xs, &db, &ds, &p0, &p1, &p2, &p3, &r0, &r1, &m_i0, &m_lb,
-                  &m_ls, &m_x, &m_xb, &m_xs, &m_e, &m_ex})
+                  &m_ls, &m_x, &m_xb, &m_xs, &m_e, &m_ex, &dev1, &dev2, &par1, &par2})
     v->resize(m);
   cond_f.resize(m), leak_f.resize(m), list_f.resize(m);
   cond_t.resize(m), leak_t.resize(m), list_t.resize(m);
@@ -493,7 +526,7 @@ void eval_list(const LadderCellType* types, const BatchPlan& plan, int count, co
       for (int k = 0; k < count; ++k) {
         const int f = fl[k];
         const Branch& br = e == 0 ? types[tl[k]].branches.e1 : types[tl[k]].branches.e2;
-        qi[k] = i[f], qd[k] = e == 0 ? b[f] : x[f], qg[k] = br.vg, qs[k] = e == 0 ? x[f] : s[f];
+        qi[k] = i[f], qd[k] = e == 0 ? b[f] : x[f], qg[k] = ws.dev[e] ? ws.dev[e][f] : br.vg, qs[k] = e == 0 ? x[f] : s[f];
       }
       if (!one_batch) plan.fet[e]->residual_batch(count, qi, qd, qg, qs, rg, rgi, rga, rgb);
     } else if (plan.reram[e]) {  // as Reram::eval and Branch::residual: {I - i, 1, -di/dv, di/dv}
@@ -506,7 +539,7 @@ void eval_list(const LadderCellType* types, const BatchPlan& plan, int count, co
       sinh_cosh_batch(count, u, sh, ch);
       for (int k = 0; k < count; ++k) {
         const Branch& br = e == 0 ? types[tl[k]].branches.e1 : types[tl[k]].branches.e2;
-        const double kk = br.reram.scale_A(), d = kk * ch[k] * inv_v0;
+        const double kk = ws.dev[e] ? ws.dev[e][fl[k]] : br.reram.scale_A(), d = kk * ch[k] * inv_v0;
         rg[k] = i[fl[k]] - kk * sh[k], rgi[k] = 1.0, rga[k] = -d, rgb[k] = d;
       }
     } else if (plan.model[e] != nullptr) {  // as Branch::residual for two_terminal
@@ -520,7 +553,8 @@ void eval_list(const LadderCellType* types, const BatchPlan& plan, int count, co
     } else {
       for (int k = 0; k < count; ++k) {
         const int f = fl[k];
-        const Branch& br = e == 0 ? types[tl[k]].branches.e1 : types[tl[k]].branches.e2;
+        const Branch& nominal = e == 0 ? types[tl[k]].branches.e1 : types[tl[k]].branches.e2;
+        const Branch br = ws.par[e] ? with_param(nominal, ws.par[e][f]) : nominal;
         const BranchResidual r = e == 0 ? br.residual(i[f], b[f], x[f]) : br.residual(i[f], x[f], s[f]);
         rg[k] = r.g, rgi[k] = r.g_i, rga[k] = r.g_a, rgb[k] = r.g_b;
       }
@@ -540,7 +574,7 @@ void eval_list(const LadderCellType* types, const BatchPlan& plan, int count, co
 __attribute__((target_clones("avx2", "default")))
 #endif
 void solve_ladder_lanes(const LadderSpec& sp, const LadderCellType* types, const unsigned char* const* tor, int lanes,
-                        LadderLanesWorkspace& ws, LadderResult* out, bool* ok) {
+                        LadderLanesWorkspace& ws, LadderResult* out, bool* ok, const double* const* cell_params) {
   constexpr int W = ladder_lanes;
   const int n = sp.rows;
   const int m = n * W;
@@ -576,18 +610,53 @@ void solve_ladder_lanes(const LadderSpec& sp, const LadderCellType* types, const
     }
   for (int l = 0; l < W; ++l) model[l] = sp.model_leakers && n_leak[l] > 0;
   const BatchPlan plan = plan_batches(types, used, n_types);
+  // Cells with their own devices: each branch's parameter and its evaluation input (a batched
+  // transistor's gate voltage, a batched ReRAM's scale), per flat cell index.
+  const bool varied = cell_params != nullptr;
+  ws.dev[0] = ws.dev[1] = ws.par[0] = ws.par[1] = nullptr;
+  if (varied) {
+    double* dev[2] = {ws.dev1.data(), ws.dev2.data()};
+    double* par[2] = {ws.par1.data(), ws.par2.data()};
+    for (int r = 0; r < n; ++r)
+      for (int l = 0; l < W; ++l) {
+        const int f = r * W + l;
+        const auto& t = types[t_of[l][r]];
+        for (int e = 0; e < 2; ++e) {
+          const double p = cell_params[l < lanes ? l : 0][2 * r + e];
+          const Branch& br = e == 0 ? t.branches.e1 : t.branches.e2;
+          par[e][f] = p;
+          dev[e][f] = plan.fet[e] ? br.vg + p : plan.reram[e] ? br.reram.scale_A() * std::exp(-p) : 0.0;
+        }
+      }
+    for (int e = 0; e < 2; ++e) {
+      ws.par[e] = par[e];
+      if (plan.fet[e] || plan.reram[e]) ws.dev[e] = dev[e];
+    }
+  }
   // Start (the ideal state), the first iteration's linearization (each type's cached one) and the
-  // leak model's constants; the lists of evaluated (conducting) and leaking cells.
+  // leak model's constants; the lists of evaluated (conducting) and leaking cells. Cells with their
+  // own devices start from their first-order state (the type's state moved by its sensitivities to
+  // the cell's parameters) and a leaking one's model from its first-order log current (subthreshold
+  // current is exponential in the gate voltage); their first iteration evaluates the devices.
   int n_cond = 0, n_lk = 0;
   for (int r = 0; r < n; ++r)
     for (int l = 0; l < W; ++l) {
       const int f = r * W + l, ti = t_of[l][r];
       const auto& t = types[ti];
-      b[f] = vb0, s[f] = vs0, x[f] = t.ideal.x, ic[f] = t.ideal.i;
-      c0[f] = t.c0, cb[f] = t.cb, cs[f] = t.cs, x0[f] = t.x0, xb[f] = t.xb, xs[f] = t.xs;
+      double xs0 = t.ideal.x, is0 = t.ideal.i, i_leak = t.ideal.i;
+      if (varied) {
+        const double pa = ws.par[0][f], pb = ws.par[1][f];
+        xs0 += t.sx[0] * pa + t.sx[1] * pb;
+        is0 += t.si[0] * pa + t.si[1] * pb;
+        if (t.ideal.i != 0)
+          i_leak = t.ideal.i * std::exp((t.si[0] * pa + t.si[1] * pb) / t.ideal.i +
+                                        0.5 * (t.lii[0] * pa * pa + t.lii[1] * pb * pb));
+      }
       const bool lk = model[l] && t.leaking;
-      ws.m_i0[f] = lk ? t.ideal.i : 0.0, ws.m_lb[f] = lk ? t.lb : 0.0, ws.m_ls[f] = lk ? t.ls : 0.0;
-      ws.m_x[f] = lk ? t.ideal.x : 0.0, ws.m_xb[f] = lk ? t.xb : 0.0, ws.m_xs[f] = lk ? t.xs : 0.0;
+      b[f] = vb0, s[f] = vs0, x[f] = xs0, ic[f] = lk ? i_leak : is0;
+      c0[f] = t.c0, cb[f] = t.cb, cs[f] = t.cs, x0[f] = t.x0, xb[f] = t.xb, xs[f] = t.xs;
+      ws.m_i0[f] = lk ? i_leak : 0.0, ws.m_lb[f] = lk ? t.lb : 0.0, ws.m_ls[f] = lk ? t.ls : 0.0;
+      ws.m_x[f] = lk ? xs0 : 0.0, ws.m_xb[f] = lk ? t.xb : 0.0, ws.m_xs[f] = lk ? t.xs : 0.0;
       if (l >= lanes) continue;
       if (lk) ws.leak_f[n_lk] = f, ws.leak_t[n_lk++] = static_cast<unsigned char>(ti);
       else ws.cond_f[n_cond] = f, ws.cond_t[n_cond++] = static_cast<unsigned char>(ti);
@@ -596,213 +665,242 @@ void solve_ladder_lanes(const LadderSpec& sp, const LadderCellType* types, const
   // Evaluated cells of the active lanes (the list is filtered again when a lane leaves).
   int n_ev = 0, ev_lanes = -1;
   int per_lane[W] = {};
-  bool at_ideal = true;
+  bool at_ideal = !varied;
   int n_active = lanes;
-  for (int it = 1; it <= sp.max_iterations && n_active > 0; ++it) {
-    // 1. Condensed linearization of every cell of the active lanes.
-    if (!at_ideal) {
-      const LaneV act = LaneV{active[0] ? 1.0 : 0.0, active[1] ? 1.0 : 0.0, active[2] ? 1.0 : 0.0, active[3] ? 1.0 : 0.0};
-      if (any_model) {  // leaking cells: I = I0 exp(lb db + ls ds), x linear in (db, ds)
-        double* e = ws.m_e.data();
-#pragma omp simd
-        for (int f = 0; f < m; ++f) e[f] = ws.m_lb[f] * (b[f] - vb0) + ws.m_ls[f] * (s[f] - vs0);
-        exp_batch(m, e, ws.m_ex.data());
-        for (int f = 0; f < m; f += W) {
-          const LaneV db = ld(b + f) - vb0, ds = ld(s + f) - vs0, mxb = ld(&ws.m_xb[f]), mxs = ld(&ws.m_xs[f]);
-          const LaneV im = ld(&ws.m_i0[f]) * ld(&ws.m_ex[f]);
-          const auto keep = act == 0;  // a lane that left the loop keeps its last linearization
-          st(c0 + f, keep ? ld(c0 + f) : im - ld(ic + f));
-          st(cb + f, keep ? ld(cb + f) : ld(&ws.m_lb[f]) * im);
-          st(cs + f, keep ? ld(cs + f) : ld(&ws.m_ls[f]) * im);
-          st(x0 + f, keep ? ld(x0 + f) : ld(&ws.m_x[f]) + mxb * db + mxs * ds - ld(x + f));
-          st(xb + f, keep ? ld(xb + f) : mxb);
-          st(xs + f, keep ? ld(xs + f) : mxs);
+  int first_it = 1, last_it = 0;
+  bool lane_leak_failed[W] = {};
+  for (int pass = 0; pass < 2; ++pass) {
+    for (int it = first_it; it <= sp.max_iterations && n_active > 0; ++it) {
+      last_it = it;
+      // 1. Condensed linearization of every cell of the active lanes.
+      if (!at_ideal) {
+        const LaneV act = LaneV{active[0] ? 1.0 : 0.0, active[1] ? 1.0 : 0.0, active[2] ? 1.0 : 0.0, active[3] ? 1.0 : 0.0};
+        if (any_model) {  // leaking cells: I = I0 exp(lb db + ls ds), x linear in (db, ds)
+          double* e = ws.m_e.data();
+  #pragma omp simd
+          for (int f = 0; f < m; ++f) e[f] = ws.m_lb[f] * (b[f] - vb0) + ws.m_ls[f] * (s[f] - vs0);
+          exp_batch(m, e, ws.m_ex.data());
+          for (int f = 0; f < m; f += W) {
+            const LaneV db = ld(b + f) - vb0, ds = ld(s + f) - vs0, mxb = ld(&ws.m_xb[f]), mxs = ld(&ws.m_xs[f]);
+            const LaneV im = ld(&ws.m_i0[f]) * ld(&ws.m_ex[f]);
+            const auto keep = act == 0;  // a lane that left the loop keeps its last linearization
+            st(c0 + f, keep ? ld(c0 + f) : im - ld(ic + f));
+            st(cb + f, keep ? ld(cb + f) : ld(&ws.m_lb[f]) * im);
+            st(cs + f, keep ? ld(cs + f) : ld(&ws.m_ls[f]) * im);
+            st(x0 + f, keep ? ld(x0 + f) : ld(&ws.m_x[f]) + mxb * db + mxs * ds - ld(x + f));
+            st(xb + f, keep ? ld(xb + f) : mxb);
+            st(xs + f, keep ? ld(xs + f) : mxs);
+          }
+        }
+        const int mask = (active[0] ? 1 : 0) | (active[1] ? 2 : 0) | (active[2] ? 4 : 0) | (active[3] ? 8 : 0);
+        if (mask != ev_lanes) {
+          ev_lanes = mask, n_ev = 0;
+          for (int k = 0; k < n_cond; ++k)
+            if (active[ws.cond_f[k] % W]) ws.list_f[n_ev] = ws.cond_f[k], ws.list_t[n_ev++] = ws.cond_t[k];
+          for (int l = 0; l < W; ++l) per_lane[l] = 0;
+          for (int k = 0; k < n_ev; ++k) ++per_lane[ws.list_f[k] % W];
+        }
+        if (n_ev > 0) {
+          eval_list(types, plan, n_ev, ws.list_f.data(), ws.list_t.data(), ws);
+          for (int l = 0; l < W; ++l)
+            if (l < lanes) out[l].device_evaluations += 2 * per_lane[l];
+          // condense (see condense()) for all listed cells; a singular cell poisons its lane's system
+          const double *g1 = ws.rg.data(), *gi1 = ws.rgi.data(), *ga1 = ws.rga.data(), *gb1 = ws.rgb.data();
+          const double *g2 = g1 + n_ev, *gi2 = gi1 + n_ev, *ga2 = ga1 + n_ev, *gb2 = gb1 + n_ev;
+          double *o0 = ws.q_id.data(), *o1 = ws.q_vd.data(), *o2 = ws.q_vg.data(), *o3 = ws.q_vs.data(),
+                 *o4 = ws.q_g.data(), *o5 = ws.q_gi.data();
+  #pragma omp simd
+          for (int k = 0; k < n_ev; ++k) {
+            const double m00 = gb1[k], m01 = gi1[k], m10 = ga2[k], m11 = gi2[k];
+            const double det = m00 * m11 - m01 * m10;
+            const bool good = std::abs(det) > 1e-300 && std::abs(det) < std::numeric_limits<double>::infinity();
+            const double inv = good ? 1 / det : 0.0;
+            o0[k] = good ? inv * (m11 * -g1[k] - m01 * -g2[k]) : 0.0;    // x0
+            o1[k] = good ? inv * (-m10 * -g1[k] + m00 * -g2[k]) : 0.0;   // c0
+            o2[k] = good ? inv * (m11 * -ga1[k]) : 0.0;                  // xb
+            o3[k] = good ? inv * (-m10 * -ga1[k]) : 1e300;               // cb (poison: the lane fails below)
+            o4[k] = good ? inv * (-m01 * -gb2[k]) : 0.0;                 // xs
+            o5[k] = good ? inv * (m00 * -gb2[k]) : 0.0;                  // cs
+          }
+          for (int k = 0; k < n_ev; ++k) {
+            const int f = ws.list_f[k];
+            x0[f] = o0[k], c0[f] = o1[k], xb[f] = o2[k], cb[f] = o3[k], xs[f] = o4[k], cs[f] = o5[k];
+          }
         }
       }
-      const int mask = (active[0] ? 1 : 0) | (active[1] ? 2 : 0) | (active[2] ? 4 : 0) | (active[3] ? 8 : 0);
-      if (mask != ev_lanes) {
-        ev_lanes = mask, n_ev = 0;
-        for (int k = 0; k < n_cond; ++k)
-          if (active[ws.cond_f[k] % W]) ws.list_f[n_ev] = ws.cond_f[k], ws.list_t[n_ev++] = ws.cond_t[k];
-        for (int l = 0; l < W; ++l) per_lane[l] = 0;
-        for (int k = 0; k < n_ev; ++k) ++per_lane[ws.list_f[k] % W];
-      }
-      if (n_ev > 0) {
-        eval_list(types, plan, n_ev, ws.list_f.data(), ws.list_t.data(), ws);
-        for (int l = 0; l < W; ++l)
-          if (l < lanes) out[l].device_evaluations += 2 * per_lane[l];
-        // condense (see condense()) for all listed cells; a singular cell poisons its lane's system
-        const double *g1 = ws.rg.data(), *gi1 = ws.rgi.data(), *ga1 = ws.rga.data(), *gb1 = ws.rgb.data();
-        const double *g2 = g1 + n_ev, *gi2 = gi1 + n_ev, *ga2 = ga1 + n_ev, *gb2 = gb1 + n_ev;
-        double *o0 = ws.q_id.data(), *o1 = ws.q_vd.data(), *o2 = ws.q_vg.data(), *o3 = ws.q_vs.data(),
-               *o4 = ws.q_g.data(), *o5 = ws.q_gi.data();
-#pragma omp simd
-        for (int k = 0; k < n_ev; ++k) {
-          const double m00 = gb1[k], m01 = gi1[k], m10 = ga2[k], m11 = gi2[k];
-          const double det = m00 * m11 - m01 * m10;
-          const bool good = std::abs(det) > 1e-300 && std::abs(det) < std::numeric_limits<double>::infinity();
-          const double inv = good ? 1 / det : 0.0;
-          o0[k] = good ? inv * (m11 * -g1[k] - m01 * -g2[k]) : 0.0;    // x0
-          o1[k] = good ? inv * (-m10 * -g1[k] + m00 * -g2[k]) : 0.0;   // c0
-          o2[k] = good ? inv * (m11 * -ga1[k]) : 0.0;                  // xb
-          o3[k] = good ? inv * (-m10 * -ga1[k]) : 1e300;               // cb (poison: the lane fails below)
-          o4[k] = good ? inv * (-m01 * -gb2[k]) : 0.0;                 // xs
-          o5[k] = good ? inv * (m00 * -gb2[k]) : 0.0;                  // cs
-        }
-        for (int k = 0; k < n_ev; ++k) {
-          const int f = ws.list_f[k];
-          x0[f] = o0[k], c0[f] = o1[k], xb[f] = o2[k], cb[f] = o3[k], xs[f] = o4[k], cs[f] = o5[k];
+      at_ideal = false;
+      // 2. Block-tridiagonal solve, all lanes (inactive lanes too: cheap, results unused). Row r:
+      //    KCL residuals F at b_r, s_r; D_r = [Gb_deg + cb, cs; -cb, Gs_deg - cs]; coupling -Gb, -Gs.
+      LaneV singular = splat(0);
+      {
+        const double ib = sp.bitline_ideal ? 0.0 : 1.0, is = sp.sourceline_ideal ? 0.0 : 1.0;
+        const LaneV zero = splat(0);
+        LaneV q0 = zero, q1 = zero, q2 = zero, q3 = zero, y0p = zero, y1p = zero;  // row r-1: Dinv, rhs
+        for (int r = 0; r < n; ++r) {
+          const int f = r * W;
+          const bool first = r == 0, last = r == n - 1;
+          const int up = first ? 0 : W, down = last ? 0 : W;  // neighbour offsets (0: none, term vanishes)
+          const double degb = gb * ((first ? 0 : 1) + (last ? 0 : 1) + (r == tb ? 1 : 0));
+          const double degs = gs * ((first ? 0 : 1) + (last ? 0 : 1) + (last ? 1 : 0));
+          const double tbb = r == tb ? gb : 0.0, tss = last ? gs : 0.0;
+          const LaneV bv = ld(b + f), sv = ld(s + f), iv = ld(ic + f), cbv = ld(cb + f), csv = ld(cs + f), c0v = ld(c0 + f);
+          const LaneV fb = iv + gb * (bv - ld(b + f - up)) + gb * (bv - ld(b + f + down)) + tbb * (bv - vb0);
+          const LaneV fs = -iv + gs * (sv - ld(s + f - up)) + gs * (sv - ld(s + f + down)) + tss * (sv - vs0);
+          // An ideal line's node is held at its terminal: its row of the system becomes d = 0.
+          LaneV d00 = ib * (degb + cbv) + (1 - ib), d01 = ib * csv;
+          LaneV d10 = is * -cbv, d11 = is * (degs - csv) + (1 - is);
+          LaneV a0 = ib * (-fb - c0v), a1 = is * (-fs + c0v);
+          // eliminate the previous row: D -= E Dinv_{r-1} E, rhs -= E Dinv_{r-1} rp_{r-1} (zero at r = 0)
+          d00 -= gb * gb * q0, d01 -= gb * gs * q1, d10 -= gs * gb * q2, d11 -= gs * gs * q3;
+          a0 += gb * (q0 * y0p + q1 * y1p), a1 += gs * (q2 * y0p + q3 * y1p);
+          const LaneV det = d00 * d11 - d01 * d10;
+          const LaneV scale = vabs(d00 * d11) + vabs(d01 * d10);
+          singular += vabs(det) > 1e-14 * scale ? 0.0 : 1.0;
+          const LaneV inv_det = 1 / det;
+          q0 = d11 * inv_det, q1 = -d01 * inv_det, q2 = -d10 * inv_det, q3 = d00 * inv_det, y0p = a0, y1p = a1;
+          st(p0 + f, q0), st(p1 + f, q1), st(p2 + f, q2), st(p3 + f, q3), st(r0 + f, a0), st(r1 + f, a1);
         }
       }
-    }
-    at_ideal = false;
-    // 2. Block-tridiagonal solve, all lanes (inactive lanes too: cheap, results unused). Row r:
-    //    KCL residuals F at b_r, s_r; D_r = [Gb_deg + cb, cs; -cb, Gs_deg - cs]; coupling -Gb, -Gs.
-    LaneV singular = splat(0);
-    {
-      const double ib = sp.bitline_ideal ? 0.0 : 1.0, is = sp.sourceline_ideal ? 0.0 : 1.0;
-      const LaneV zero = splat(0);
-      LaneV q0 = zero, q1 = zero, q2 = zero, q3 = zero, y0p = zero, y1p = zero;  // row r-1: Dinv, rhs
-      for (int r = 0; r < n; ++r) {
-        const int f = r * W;
-        const bool first = r == 0, last = r == n - 1;
-        const int up = first ? 0 : W, down = last ? 0 : W;  // neighbour offsets (0: none, term vanishes)
-        const double degb = gb * ((first ? 0 : 1) + (last ? 0 : 1) + (r == tb ? 1 : 0));
-        const double degs = gs * ((first ? 0 : 1) + (last ? 0 : 1) + (last ? 1 : 0));
-        const double tbb = r == tb ? gb : 0.0, tss = last ? gs : 0.0;
-        const LaneV bv = ld(b + f), sv = ld(s + f), iv = ld(ic + f), cbv = ld(cb + f), csv = ld(cs + f), c0v = ld(c0 + f);
-        const LaneV fb = iv + gb * (bv - ld(b + f - up)) + gb * (bv - ld(b + f + down)) + tbb * (bv - vb0);
-        const LaneV fs = -iv + gs * (sv - ld(s + f - up)) + gs * (sv - ld(s + f + down)) + tss * (sv - vs0);
-        // An ideal line's node is held at its terminal: its row of the system becomes d = 0.
-        LaneV d00 = ib * (degb + cbv) + (1 - ib), d01 = ib * csv;
-        LaneV d10 = is * -cbv, d11 = is * (degs - csv) + (1 - is);
-        LaneV a0 = ib * (-fb - c0v), a1 = is * (-fs + c0v);
-        // eliminate the previous row: D -= E Dinv_{r-1} E, rhs -= E Dinv_{r-1} rp_{r-1} (zero at r = 0)
-        d00 -= gb * gb * q0, d01 -= gb * gs * q1, d10 -= gs * gb * q2, d11 -= gs * gs * q3;
-        a0 += gb * (q0 * y0p + q1 * y1p), a1 += gs * (q2 * y0p + q3 * y1p);
-        const LaneV det = d00 * d11 - d01 * d10;
-        const LaneV scale = vabs(d00 * d11) + vabs(d01 * d10);
-        singular += vabs(det) > 1e-14 * scale ? 0.0 : 1.0;
-        const LaneV inv_det = 1 / det;
-        q0 = d11 * inv_det, q1 = -d01 * inv_det, q2 = -d10 * inv_det, q3 = d00 * inv_det, y0p = a0, y1p = a1;
-        st(p0 + f, q0), st(p1 + f, q1), st(p2 + f, q2), st(p3 + f, q3), st(r0 + f, a0), st(r1 + f, a1);
+      LaneV max_dv = splat(0), bad = splat(0);  // bad: nan unless every cell's step is finite (below)
+      {
+        LaneV dbn = splat(0), dsn = splat(0);  // row r+1's step (zero below the last row)
+        for (int r = n - 1; r >= 0; --r) {
+          const int f = r * W;
+          const LaneV a0 = ld(r0 + f) + gb * dbn, a1 = ld(r1 + f) + gs * dsn;
+          dbn = ld(p0 + f) * a0 + ld(p1 + f) * a1;
+          dsn = ld(p2 + f) * a0 + ld(p3 + f) * a1;
+          st(dbv + f, dbn), st(dsv + f, dsn);
+          max_dv = vmax(vabs(dbn), max_dv), max_dv = vmax(vabs(dsn), max_dv);
+        }
+      }
+      // 3. Damped update per lane (damp = 0 freezes a lane that left the loop).
+      double damp[W];
+      bool conv[W];
+      for (int l = 0; l < W; ++l) {
+        if (active[l] && (singular[l] != 0 || !std::isfinite(max_dv[l]))) active[l] = false, --n_active;  // !ok
+        damp[l] = !active[l] ? 0.0 : max_dv[l] > v_limit ? v_limit / max_dv[l] : 1.0;
+        conv[l] = damp[l] == 1.0;
+      }
+      const LaneV dmp = LaneV{damp[0], damp[1], damp[2], damp[3]};
+      LaneV step_v = splat(0), step_i = splat(0), limited = splat(0);
+      for (int f = 0; f < m; f += W) {
+        const LaneV db = dmp * ld(dbv + f), ds = dmp * ld(dsv + f);
+        LaneV dx = dmp * ld(x0 + f) + ld(xb + f) * db + ld(xs + f) * ds;
+        LaneV di = dmp * ld(c0 + f) + ld(cb + f) * db + ld(cs + f) * ds;
+        const LaneV adx = vabs(dx);
+        const auto lim = adx > v_limit;
+        const LaneV k = lim ? v_limit / adx : 1.0;
+        limited += lim ? 1.0 : 0.0;
+        dx *= k, di *= k;
+        st(b + f, ld(b + f) + db), st(s + f, ld(s + f) + ds), st(x + f, ld(x + f) + dx);
+        const LaneV inew = ld(ic + f) + di;
+        st(ic + f, inew);
+        step_v = vmax(vabs(db), step_v), step_v = vmax(vabs(ds), step_v);
+        step_i = vmax(vabs(di) / (vabs(inew) + sp.i_scale), step_i);
+        bad += (dx + di) * 0.0;  // (a nan or inf node step reaches di through cb, cs)
+      }
+      for (int l = 0; l < W; ++l) conv[l] = conv[l] && limited[l] == 0;
+      // 4. Convergence per lane (the rule of solve_ladder); a converged lane leaves the loop.
+      for (int l = 0; l < lanes; ++l) {
+        if (!active[l]) continue;
+        out[l].iterations = it;
+        if (!std::isfinite(step_v[l]) || !std::isfinite(step_i[l] + bad[l])) {
+          active[l] = false, --n_active;
+          continue;
+        }
+        const double e = std::max(step_v[l] / vtol, step_i[l] / sp.reltol);
+        const double theta = prev_e[l] > 0 ? e / prev_e[l] : 1.0;
+        const bool done = conv[l] && (e <= 1 || (theta < 0.5 && theta / (1 - theta) * e <= 1) ||
+                                      (theta < 0.1 && 10 * theta * theta * e <= 1));
+        prev_e[l] = conv[l] ? e : -1;
+        if (done) active[l] = false, --n_active, ok[l] = true;
       }
     }
-    LaneV max_dv = splat(0), bad = splat(0);  // bad: nan unless every cell's step is finite (below)
-    {
-      LaneV dbn = splat(0), dsn = splat(0);  // row r+1's step (zero below the last row)
-      for (int r = n - 1; r >= 0; --r) {
-        const int f = r * W;
-        const LaneV a0 = ld(r0 + f) + gb * dbn, a1 = ld(r1 + f) + gs * dsn;
-        dbn = ld(p0 + f) * a0 + ld(p1 + f) * a1;
-        dsn = ld(p2 + f) * a0 + ld(p3 + f) * a1;
-        st(dbv + f, dbn), st(dsv + f, dsn);
-        max_dv = vmax(vabs(dbn), max_dv), max_dv = vmax(vabs(dsn), max_dv);
+    // 5. Leaking cells exactly (as solve_ladder): local Newton on (x, I) of each at its converged
+    //    (b, s), to a share of the column tolerance; each step of all cells still iterating in one batch.
+    double icol[W] = {}, tol_cell[W] = {}, sum_delta[W] = {};
+    for (int r = 0; r < n; ++r)
+      for (int l = 0; l < W; ++l) icol[l] += ic[r * W + l];
+    for (int l = 0; l < W; ++l) tol_cell[l] = 0.1 * sp.reltol * (std::abs(icol[l]) + sp.i_scale) / std::max(n_leak[l], 1);
+    std::fill(r0, r0 + m, 0.0), std::fill(r1, r1 + m, 0.0);
+    double* i_model = ws.m_e.data();  // each leaking cell's current before its exact solve
+    int count = 0;
+    for (int k = 0; k < n_lk; ++k) {
+      const int f = ws.leak_f[k];
+      if (ok[f % W]) ws.list_f[count] = f, ws.list_t[count++] = ws.leak_t[k], i_model[f] = ic[f];
+    }
+    for (int step = 0; step < 30 && count > 0; ++step) {
+      eval_list(types, plan, count, ws.list_f.data(), ws.list_t.data(), ws);
+      const double *g1 = ws.rg.data(), *gi1 = ws.rgi.data(), *gb1 = ws.rgb.data();
+      const double *g2 = g1 + count, *gi2 = gi1 + count, *ga2 = ws.rga.data() + count;
+      const int* fl = ws.list_f.data();
+      double *xn = ws.q_id.data(), *in = ws.q_vd.data(), *cv = ws.q_vg.data();  // (batch inputs: free now)
+  #pragma omp simd
+      for (int k = 0; k < count; ++k) {
+        const int f = fl[k];
+        const double m00 = gb1[k], m01 = gi1[k], m10 = ga2[k], m11 = gi2[k];
+        const double det = m00 * m11 - m01 * m10;
+        const bool good = std::abs(det) > 1e-300 && std::abs(det) < std::numeric_limits<double>::infinity();
+        const double inv = 1 / det;
+        double dx = inv * (m11 * -g1[k] - m01 * -g2[k]), di = inv * (-m10 * -g1[k] + m00 * -g2[k]);
+        const double adx = std::abs(dx);
+        const double kk = adx > v_limit ? v_limit / adx : 1.0;
+        dx *= kk, di *= kk;
+        const double xi = x[f] + dx, ii = ic[f] + di;
+        const double tol = tol_cell[f % W];
+        // Quadratic convergence: what is left after this step is ~ di^2 / |I| (relative error squared).
+        const double adi = std::abs(di), left = di * di / (std::abs(ii) + 1e-300);
+        xn[k] = xi, in[k] = ii;
+        // 1: converged, 0: iterate, -1: singular or non-finite (the lane is re-solved by solve_ladder)
+        cv[k] = !(good && std::abs(ii) < std::numeric_limits<double>::infinity()) ? -1.0
+                : adi <= tol || (adi <= 0.1 * std::abs(ii) && left <= tol) ? 1.0 : 0.0;
       }
-    }
-    // 3. Damped update per lane (damp = 0 freezes a lane that left the loop).
-    double damp[W];
-    bool conv[W];
-    for (int l = 0; l < W; ++l) {
-      if (active[l] && (singular[l] != 0 || !std::isfinite(max_dv[l]))) active[l] = false, --n_active;  // !ok
-      damp[l] = !active[l] ? 0.0 : max_dv[l] > v_limit ? v_limit / max_dv[l] : 1.0;
-      conv[l] = damp[l] == 1.0;
-    }
-    const LaneV dmp = LaneV{damp[0], damp[1], damp[2], damp[3]};
-    LaneV step_v = splat(0), step_i = splat(0), limited = splat(0);
-    for (int f = 0; f < m; f += W) {
-      const LaneV db = dmp * ld(dbv + f), ds = dmp * ld(dsv + f);
-      LaneV dx = dmp * ld(x0 + f) + ld(xb + f) * db + ld(xs + f) * ds;
-      LaneV di = dmp * ld(c0 + f) + ld(cb + f) * db + ld(cs + f) * ds;
-      const LaneV adx = vabs(dx);
-      const auto lim = adx > v_limit;
-      const LaneV k = lim ? v_limit / adx : 1.0;
-      limited += lim ? 1.0 : 0.0;
-      dx *= k, di *= k;
-      st(b + f, ld(b + f) + db), st(s + f, ld(s + f) + ds), st(x + f, ld(x + f) + dx);
-      const LaneV inew = ld(ic + f) + di;
-      st(ic + f, inew);
-      step_v = vmax(vabs(db), step_v), step_v = vmax(vabs(ds), step_v);
-      step_i = vmax(vabs(di) / (vabs(inew) + sp.i_scale), step_i);
-      bad += (dx + di) * 0.0;  // (a nan or inf node step reaches di through cb, cs)
-    }
-    for (int l = 0; l < W; ++l) conv[l] = conv[l] && limited[l] == 0;
-    // 4. Convergence per lane (the rule of solve_ladder); a converged lane leaves the loop.
-    for (int l = 0; l < lanes; ++l) {
-      if (!active[l]) continue;
-      out[l].iterations = it;
-      if (!std::isfinite(step_v[l]) || !std::isfinite(step_i[l] + bad[l])) {
-        active[l] = false, --n_active;
-        continue;
+      int next = 0;
+      for (int k = 0; k < count; ++k) {
+        const int f = fl[k], l = f % W;
+        out[l].device_evaluations += 2;
+        x[f] = xn[k], ic[f] = in[k];
+        if (cv[k] < 0) ok[l] = false;
+        else if (cv[k] == 0) ws.list_f[next] = f, ws.list_t[next++] = ws.list_t[k];
       }
-      const double e = std::max(step_v[l] / vtol, step_i[l] / sp.reltol);
-      const double theta = prev_e[l] > 0 ? e / prev_e[l] : 1.0;
-      const bool done = conv[l] && (e <= 1 || (theta < 0.5 && theta / (1 - theta) * e <= 1) ||
-                                    (theta < 0.1 && 10 * theta * theta * e <= 1));
-      prev_e[l] = conv[l] ? e : -1;
-      if (done) active[l] = false, --n_active, ok[l] = true;
+      count = next;
     }
-  }
-  // 5. Leaking cells exactly (as solve_ladder): local Newton on (x, I) of each at its converged
-  //    (b, s), to a share of the column tolerance; each step of all cells still iterating in one batch.
-  double icol[W] = {}, tol_cell[W] = {}, sum_delta[W] = {};
-  for (int r = 0; r < n; ++r)
-    for (int l = 0; l < W; ++l) icol[l] += ic[r * W + l];
-  for (int l = 0; l < W; ++l) tol_cell[l] = 0.1 * sp.reltol * (std::abs(icol[l]) + sp.i_scale) / std::max(n_leak[l], 1);
-  std::fill(r0, r0 + m, 0.0), std::fill(r1, r1 + m, 0.0);
-  double* i_model = ws.m_e.data();  // each leaking cell's current before its exact solve
-  int count = 0;
-  for (int k = 0; k < n_lk; ++k) {
-    const int f = ws.leak_f[k];
-    if (ok[f % W]) ws.list_f[count] = f, ws.list_t[count++] = ws.leak_t[k], i_model[f] = ic[f];
-  }
-  for (int step = 0; step < 30 && count > 0; ++step) {
-    eval_list(types, plan, count, ws.list_f.data(), ws.list_t.data(), ws);
-    const double *g1 = ws.rg.data(), *gi1 = ws.rgi.data(), *gb1 = ws.rgb.data();
-    const double *g2 = g1 + count, *gi2 = gi1 + count, *ga2 = ws.rga.data() + count;
-    const int* fl = ws.list_f.data();
-    double *xn = ws.q_id.data(), *in = ws.q_vd.data(), *cv = ws.q_vg.data();  // (batch inputs: free now)
-#pragma omp simd
-    for (int k = 0; k < count; ++k) {
-      const int f = fl[k];
-      const double m00 = gb1[k], m01 = gi1[k], m10 = ga2[k], m11 = gi2[k];
-      const double det = m00 * m11 - m01 * m10;
-      const bool good = std::abs(det) > 1e-300 && std::abs(det) < std::numeric_limits<double>::infinity();
-      const double inv = 1 / det;
-      double dx = inv * (m11 * -g1[k] - m01 * -g2[k]), di = inv * (-m10 * -g1[k] + m00 * -g2[k]);
-      const double adx = std::abs(dx);
-      const double kk = adx > v_limit ? v_limit / adx : 1.0;
-      dx *= kk, di *= kk;
-      const double xi = x[f] + dx, ii = ic[f] + di;
-      const double tol = tol_cell[f % W];
-      // Quadratic convergence: what is left after this step is ~ di^2 / |I| (relative error squared).
-      const double adi = std::abs(di), left = di * di / (std::abs(ii) + 1e-300);
-      xn[k] = xi, in[k] = ii;
-      // 1: converged, 0: iterate, -1: singular or non-finite (the lane is re-solved by solve_ladder)
-      cv[k] = !(good && std::abs(ii) < std::numeric_limits<double>::infinity()) ? -1.0
-              : adi <= tol || (adi <= 0.1 * std::abs(ii) && left <= tol) ? 1.0 : 0.0;
+    for (int k = 0; k < count; ++k) ok[ws.list_f[k] % W] = false;  // no convergence in 30 steps
+    for (int k = 0; k < n_lk; ++k) {
+      const int f = ws.leak_f[k], l = f % W;
+      if (!ok[l]) continue;
+      const double delta = ic[f] - i_model[f];
+      sum_delta[l] += std::abs(delta);
+      r0[f] = -delta, r1[f] = delta;  // KCL residual after the change: +delta leaves b, -delta leaves s
     }
-    int next = 0;
-    for (int k = 0; k < count; ++k) {
-      const int f = fl[k], l = f % W;
-      out[l].device_evaluations += 2;
-      x[f] = xn[k], ic[f] = in[k];
-      if (cv[k] < 0) ok[l] = false;
-      else if (cv[k] == 0) ws.list_f[next] = f, ws.list_t[next++] = ws.list_t[k];
+  bool leak_failed = false;
+  for (int l = 0; l < lanes; ++l)
+    if (ok[l] && model[l] && !(sum_delta[l] <= 0.1 * std::sqrt(sp.reltol) * (std::abs(icol[l]) + sp.i_scale))) {
+      ok[l] = false;
+      lane_leak_failed[l] = true;
+      leak_failed = true;
     }
-    count = next;
-  }
-  for (int k = 0; k < count; ++k) ok[ws.list_f[k] % W] = false;  // no convergence in 30 steps
+  if (!leak_failed || pass > 0) break;
+  // A leak correction too large to propagate in one linear step (cells with their own devices leak
+  // further from the type's model): re-centre every leaking cell's model on its exact current at the
+  // converged voltages and let Newton go on from there, all lanes that got this far (the others
+  // converge again in an iteration). The second correction is second order.
   for (int k = 0; k < n_lk; ++k) {
     const int f = ws.leak_f[k], l = f % W;
-    if (!ok[l]) continue;
-    const double delta = ic[f] - i_model[f];
-    sum_delta[l] += std::abs(delta);
-    r0[f] = -delta, r1[f] = delta;  // KCL residual after the change: +delta leaves b, -delta leaves s
+    if (!ok[l] && !lane_leak_failed[l]) continue;
+    const double db = b[f] - vb0, ds = s[f] - vs0;
+    ws.m_i0[f] = ic[f] * std::exp(-(ws.m_lb[f] * db + ws.m_ls[f] * ds));
+    ws.m_x[f] = x[f] - (ws.m_xb[f] * db + ws.m_xs[f] * ds);
   }
-  for (int l = 0; l < lanes; ++l)
-    if (ok[l] && model[l] && !(sum_delta[l] <= 0.1 * std::sqrt(sp.reltol) * (std::abs(icol[l]) + sp.i_scale)))
-      ok[l] = false;
+  n_active = 0;
+  for (int l = 0; l < lanes; ++l) {
+    active[l] = ok[l] || lane_leak_failed[l];
+    ok[l] = false, lane_leak_failed[l] = false, prev_e[l] = -1;
+    n_active += active[l];
+  }
+  ev_lanes = -1;  // rebuild the evaluation list
+  first_it = last_it + 1;
+  }
   // Propagation with each lane's last Jacobian (its inverse pivots are in p0..p3; lanes without leak
   // model have a zero rhs: no change): forward elimination of the rhs, back substitution, update.
   {

@@ -84,7 +84,17 @@ struct LadderCellType {
   double c0 = 0, cb = 0, cs = 0, x0 = 0, xb = 0, xs = 0;  // condensed linearization (see ladder.cpp)
   bool leaking = false;
   double lb = 0, ls = 0;  // d ln I / d b, d ln I / d s at the ideal point (leak model)
+  // Sensitivities of the ideal state to each branch's variation parameter (branch_param): dx/dp_e,
+  // dI/dp_e (prepare_cell_sensitivities; zero unless arrays with mismatch are solved).
+  double sx[2] = {0, 0}, si[2] = {0, 0};
+  double lii[2] = {0, 0};  // d^2 ln I / dp_e^2 (the leak model's curvature in each parameter)
 };
+
+// A branch's one variation parameter p (netlist/variation.hpp): a transistor's gate shift (V; p =
+// -dVt, exact for MVS), a ReRAM's ln(R / R_nominal); other branches have none (p is ignored).
+Branch with_param(const Branch& nominal, double p);
+// Fills t.sx, t.si by central differences of the isolated cell (t.ideal must be set).
+void prepare_cell_sensitivities(LadderCellType& t, const LadderSpec& spec);
 // Fills `t.ideal` and the linearization; `t.branches` must be set. leaking is set by the caller.
 // The column ladder of crossbar `x` (wires, terminals, voltage scale), as solve_crossbar sets it up.
 LadderSpec ladder_spec(const netlist::Crossbar& x, double reltol, int max_iterations);
@@ -133,9 +143,19 @@ struct LadderLanesWorkspace {
   std::vector<unsigned char> cond_t, leak_t, list_t;
   std::vector<double> q_id, q_vd, q_vg, q_vs, q_g, q_gi, q_ga, q_gb;  // transistor batch inputs / scratch
   std::vector<double> rg, rgi, rga, rgb;  // branch residuals of listed cell k: branch e at [e * count + k]
+  // With cell parameters: branch e of cell f evaluated with gate voltage / ReRAM scale dev[e][f]
+  // (a non-batched branch is rebuilt with with_param(p[e][f])).
+  const double* dev[2] = {nullptr, nullptr};
+  const double* par[2] = {nullptr, nullptr};
+  std::vector<double> dev1, dev2, par1, par2;
   void resize(int rows);
 };
+// `cell_params` (arrays with mismatch): lane l's cells' variation parameters, cell_params[l][2 * row + e]
+// for branch e (with_param). Each cell then starts Newton from its own first-order state (the type's
+// ideal state moved by the type's sensitivities) and its leak model from its own first-order log
+// current; every evaluation uses its own devices, still in one batch per device model.
 void solve_ladder_lanes(const LadderSpec& spec, const LadderCellType* types, const unsigned char* const* type_of_row,
-                        int lanes, LadderLanesWorkspace& ws, LadderResult* out, bool* ok);
+                        int lanes, LadderLanesWorkspace& ws, LadderResult* out, bool* ok,
+                        const double* const* cell_params = nullptr);
 
 }  // namespace xbarkit::circuit

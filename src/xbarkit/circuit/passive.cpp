@@ -74,6 +74,9 @@ struct Topology {
   int rows = 0, cols = 0;
   bool row_ideal = false, col_ideal = false;
   double g_wl = 0, g_bl = 0;
+  std::vector<double> f_wl, f_bl;  // per row / column conductance multipliers (wire spread; empty: 1)
+  double gw(int i) const { return f_wl.empty() ? g_wl : g_wl * f_wl[static_cast<size_t>(i)]; }
+  double gb(int j) const { return f_bl.empty() ? g_bl : g_bl * f_bl[static_cast<size_t>(j)]; }
   std::vector<int> rnode, cnode;  // per cell (i*cols + j): unknown index, -1 if merged into a fixed node
   std::vector<std::pair<int, int>> where;  // unknown -> (cell, 0 = row line / 1 = column line)
   std::vector<int> supernode_start;        // nested dissection's fronts (MultifrontalCholesky)
@@ -171,6 +174,10 @@ Topology make_topology(const netlist::Crossbar& x, bool nested) {
   t.col_ideal = x.parasitics.r_bitline_ohm == 0;
   t.g_wl = t.row_ideal ? 0 : 1 / x.parasitics.r_wordline_ohm;
   t.g_bl = t.col_ideal ? 0 : 1 / x.parasitics.r_bitline_ohm;
+  if (x.variation.wires()) {
+    for (int i = 0; i < x.rows; ++i) t.f_wl.push_back(1 / x.variation.wordline_factor(i));
+    for (int j = 0; j < x.cols; ++j) t.f_bl.push_back(1 / x.variation.bitline_factor(j));
+  }
   const size_t cells = static_cast<size_t>(x.rows) * x.cols;
   t.rnode.assign(cells, -1), t.cnode.assign(cells, -1);
   // Ideal lines have no unknowns: their layer is absent from the dissection.
@@ -195,11 +202,11 @@ template <class Fn>
 void for_each_wire(const Topology& t, Fn&& fn) {
   if (!t.row_ideal)
     for (int i = 0; i < t.rows; ++i)
-      for (int j = 0; j < t.cols; ++j) fn(t.g_wl, j == 0 ? Term{-1, i} : t.row_term(i, j - 1), t.row_term(i, j));
+      for (int j = 0; j < t.cols; ++j) fn(t.gw(i), j == 0 ? Term{-1, i} : t.row_term(i, j - 1), t.row_term(i, j));
   if (!t.col_ideal)
     for (int j = 0; j < t.cols; ++j) {
-      for (int i = 0; i + 1 < t.rows; ++i) fn(t.g_bl, t.col_term(i, j), t.col_term(i + 1, j));
-      fn(t.g_bl, t.col_term(t.rows - 1, j), Term{-1, -1});
+      for (int i = 0; i + 1 < t.rows; ++i) fn(t.gb(j), t.col_term(i, j), t.col_term(i + 1, j));
+      fn(t.gb(j), t.col_term(t.rows - 1, j), Term{-1, -1});
     }
 }
 
@@ -234,12 +241,12 @@ SpMat nodal_lower(const Topology& t, CellG&& cell_g) {
       if (v > u) below[nb++] = {v, -g};
     };
     if (kind == 0) {  // row-line node: driver or left neighbour, right neighbour, cell to the column line
-      link(j == 0 ? -1 : t.rnode[static_cast<size_t>(cell - 1)], t.g_wl);
-      if (j + 1 < t.cols) link(t.rnode[static_cast<size_t>(cell + 1)], t.g_wl);
+      link(j == 0 ? -1 : t.rnode[static_cast<size_t>(cell - 1)], t.gw(i));
+      if (j + 1 < t.cols) link(t.rnode[static_cast<size_t>(cell + 1)], t.gw(i));
       link(t.col_ideal ? -1 : t.cnode[static_cast<size_t>(cell)], cell_g(i, j));
     } else {          // column-line node: upper neighbour, lower neighbour or the sense node, cell
-      if (i > 0) link(t.cnode[static_cast<size_t>(cell - t.cols)], t.g_bl);
-      link(i + 1 < t.rows ? t.cnode[static_cast<size_t>(cell + t.cols)] : -1, t.g_bl);
+      if (i > 0) link(t.cnode[static_cast<size_t>(cell - t.cols)], t.gb(j));
+      link(i + 1 < t.rows ? t.cnode[static_cast<size_t>(cell + t.cols)] : -1, t.gb(j));
       link(t.row_ideal ? -1 : t.rnode[static_cast<size_t>(cell)], cell_g(i, j));
     }
     for (int a = 1; a < nb; ++a)  // at most three entries: insertion sort by row
@@ -355,7 +362,7 @@ PassiveNetwork::PassiveNetwork(const netlist::Crossbar& x, PassiveOrdering order
       }
     }
   if (!t.col_ideal)
-    for (int j = 0; j < t.cols; ++j) c.emplace_back(j, t.col_term(t.rows - 1, j).idx, t.g_bl);
+    for (int j = 0; j < t.cols; ++j) c.emplace_back(j, t.col_term(t.rows - 1, j).idx, t.gb(j));
   m.b.resize(t.n, t.rows), m.cmat.resize(t.cols, t.n), m.dmat.resize(t.cols, t.rows);
   m.b.setFromTriplets(st.b.begin(), st.b.end());
   m.cmat.setFromTriplets(c.begin(), c.end());
@@ -567,7 +574,7 @@ CrossbarSolution solve_passive_reram(const netlist::Crossbar& x, const PassiveOp
   s.column_current_A.assign(static_cast<size_t>(t.cols), 0.0);
   for (int j = 0; j < t.cols; ++j) {
     if (!t.col_ideal) {
-      s.column_current_A[j] = t.g_bl * value(t.col_term(t.rows - 1, j), v);
+      s.column_current_A[j] = t.gb(j) * value(t.col_term(t.rows - 1, j), v);
     } else {
       double sum = 0, cur, g;
       for (int i = 0; i < t.rows; ++i) {

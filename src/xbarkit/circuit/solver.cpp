@@ -146,12 +146,16 @@ Branch varied_branch(const Branch& nominal, const BranchSpec& nominal_spec, cons
   return b;
 }
 
-// Arrays with per-device mismatch: every column by solve_ladder with its cells' own branches (full
-// Newton from the types' ideal states), columns in parallel.
+// Arrays with per-device mismatch. Ideal wires: every cell isolated with its own devices. Otherwise
+// the columns go through the lockstep solver as identical cells do, each cell with its own branch
+// parameters (a transistor's gate shift -dVt, a ReRAM's ln R shift) and its own first-order starting
+// state; a lane the lockstep solver does not finish is solved alone by solve_ladder with the cells'
+// own branches (full Newton), which handles and reports every irregular case.
 CrossbarSolution solve_varied_ladder_array(const Crossbar& x, const SolveOptions& opt, LadderCells& lc) {
   if (opt.transistor_table)
     throw InputError("crossbar", "variation", "device variation needs the built-in transistor equations (a "
                                               "SPICE-characterized I-V table describes the nominal transistor)");
+  for (auto& t : lc.types) prepare_cell_sensitivities(t, lc.spec);
   CrossbarSolution sol;
   sol.rows = x.rows, sol.cols = x.cols;
   sol.column_current_A.assign(static_cast<size_t>(x.cols), 0.0);
@@ -159,44 +163,99 @@ CrossbarSolution solve_varied_ladder_array(const Crossbar& x, const SolveOptions
   if (opt.node_voltages) sol.bitline_V.resize(nn), sol.sourceline_V.resize(nn), sol.wordline_V.resize(nn), sol.internal_V.resize(nn);
   std::vector<int> iterations(static_cast<size_t>(x.cols), 0);
   const bool ideal = lc.spec.bitline_ideal && lc.spec.sourceline_ideal;
-  parallel_for(static_cast<size_t>(x.cols), opt.threads, [&](size_t jc) {
-    const int j = static_cast<int>(jc);
-    thread_local LadderWorkspace ws;
-    thread_local std::vector<unsigned char> tor;
-    thread_local std::vector<CellBranches> rb;
-    tor.resize(static_cast<size_t>(x.rows));
+  auto type_at = [&](int i, int j) { return static_cast<unsigned char>(x.input(i) * 2 + x.weight(i, j)); };
+  // Cell (i, j)'s own branches (solve_ladder and the ideal-wire path).
+  auto own_branches = [&](int j, std::vector<CellBranches>& rb) {
     rb.resize(static_cast<size_t>(x.rows));
     for (int i = 0; i < x.rows; ++i) {
-      const size_t t = static_cast<size_t>(x.input(i) * 2 + x.weight(i, j)), k = static_cast<size_t>(i) * x.cols + j;
-      tor[static_cast<size_t>(i)] = static_cast<unsigned char>(t);
+      const size_t t = type_at(i, j), k = static_cast<size_t>(i) * x.cols + j;
       rb[static_cast<size_t>(i)] = {varied_branch(lc.types[t].branches.e1, lc.specs[t].e1, x, k, 0),
                                     varied_branch(lc.types[t].branches.e2, lc.specs[t].e2, x, k, 1)};
     }
-    double current = 0;
-    if (ideal) {
-      for (int i = 0; i < x.rows; ++i) {
-        const auto c = solve_isolated_cell(rb[static_cast<size_t>(i)], lc.spec.v_bitline_terminal, lc.spec.v_sourceline_terminal);
-        current += c.i;
-        if (opt.node_voltages) {
-          const size_t k = static_cast<size_t>(i) * x.cols + j;
-          sol.bitline_V[k] = lc.spec.v_bitline_terminal, sol.sourceline_V[k] = lc.spec.v_sourceline_terminal;
-          sol.internal_V[k] = c.x;
-        }
-      }
-    } else {
-      const auto res = solve_ladder(lc.spec, lc.types.data(), tor.data(), ws, j, rb.data());
-      current = res.current_A;
-      iterations[jc] = res.iterations;
-      if (opt.node_voltages)
-        for (int i = 0; i < x.rows; ++i) {
-          const size_t k = static_cast<size_t>(i) * x.cols + j;
-          sol.bitline_V[k] = ws.b[static_cast<size_t>(i)], sol.sourceline_V[k] = ws.s[static_cast<size_t>(i)];
-          sol.internal_V[k] = ws.x[static_cast<size_t>(i)];
-        }
+  };
+  auto store_nodes = [&](int j, const double* b, const double* s, const double* xi, size_t stride, size_t off) {
+    if (!opt.node_voltages) return;
+    for (int i = 0; i < x.rows; ++i) {
+      const size_t k = static_cast<size_t>(i) * x.cols + j, f = static_cast<size_t>(i) * stride + off;
+      sol.bitline_V[k] = b[f], sol.sourceline_V[k] = s[f], sol.internal_V[k] = xi[f];
+      sol.wordline_V[k] = x.input(i) ? x.vdd_V : 0.0;
     }
-    sol.column_current_A[jc] = current;
-    if (opt.node_voltages)
-      for (int i = 0; i < x.rows; ++i) sol.wordline_V[static_cast<size_t>(i) * x.cols + j] = x.input(i) ? x.vdd_V : 0.0;
+  };
+  const size_t groups = (static_cast<size_t>(x.cols) + ladder_lanes - 1) / ladder_lanes;
+  parallel_for(groups, opt.threads, [&](size_t g) {
+    const int j0 = static_cast<int>(g) * ladder_lanes, lanes = std::min(ladder_lanes, x.cols - j0);
+    thread_local LadderWorkspace ws;
+    thread_local LadderLanesWorkspace lws;
+    thread_local std::vector<CellBranches> rb;
+    thread_local std::vector<unsigned char> type_of_row;
+    thread_local std::vector<double> params;
+    if (ideal) {
+      for (int l = 0; l < lanes; ++l) {
+        const int j = j0 + l;
+        own_branches(j, rb);
+        double current = 0;
+        for (int i = 0; i < x.rows; ++i) {
+          const auto c = solve_isolated_cell(rb[static_cast<size_t>(i)], lc.spec.v_bitline_terminal, lc.spec.v_sourceline_terminal);
+          current += c.i;
+          if (opt.node_voltages) {
+            const size_t k = static_cast<size_t>(i) * x.cols + j;
+            sol.bitline_V[k] = lc.spec.v_bitline_terminal, sol.sourceline_V[k] = lc.spec.v_sourceline_terminal;
+            sol.internal_V[k] = c.x, sol.wordline_V[k] = x.input(i) ? x.vdd_V : 0.0;
+          }
+        }
+        sol.column_current_A[static_cast<size_t>(j)] = current;
+      }
+      return;
+    }
+    const size_t rows = static_cast<size_t>(x.rows);
+    type_of_row.resize(rows * ladder_lanes);
+    if (x.variation.wires()) {
+      // Wire spread: each column has its own line conductances, which the lockstep solver (one
+      // conductance per line for all lanes) does not take: columns one by one, full Newton.
+      for (int l = 0; l < lanes; ++l) {
+        const int j = j0 + l;
+        LadderSpec sp = lc.spec;
+        sp.g_bitline /= x.variation.bitline_factor(j);
+        sp.g_sourceline /= x.variation.sourceline_factor(j);
+        for (int i = 0; i < x.rows; ++i) type_of_row[static_cast<size_t>(i)] = type_at(i, j);
+        own_branches(j, rb);
+        const auto res = solve_ladder(sp, lc.types.data(), type_of_row.data(), ws, j, rb.data());
+        store_nodes(j, ws.b.data(), ws.s.data(), ws.x.data(), 1, 0);
+        sol.column_current_A[static_cast<size_t>(j)] = res.current_A;
+        iterations[static_cast<size_t>(j)] = res.iterations;
+      }
+      return;
+    }
+    params.resize(2 * rows * ladder_lanes);
+    const unsigned char* tor[ladder_lanes];
+    const double* par[ladder_lanes];
+    for (int l = 0; l < lanes; ++l) {
+      unsigned char* t = &type_of_row[static_cast<size_t>(l) * rows];
+      double* p = &params[2 * static_cast<size_t>(l) * rows];
+      for (int i = 0; i < x.rows; ++i) {
+        const size_t k = static_cast<size_t>(i) * x.cols + j0 + l;
+        t[i] = type_at(i, j0 + l);
+        // with_param's parameter: gate shift -dVt for a transistor, ln(R/R0) for a ReRAM (draw_variation
+        // fills only the slot that applies to each device, the other is 0).
+        for (int e = 0; e < 2; ++e) p[2 * i + e] = x.variation.ln_r(k, e) - x.variation.dvt(k, e);
+      }
+      tor[l] = t, par[l] = p;
+    }
+    LadderResult res[ladder_lanes];
+    bool ok[ladder_lanes];
+    solve_ladder_lanes(lc.spec, lc.types.data(), tor, lanes, lws, res, ok, par);
+    for (int l = 0; l < lanes; ++l) {
+      const int j = j0 + l;
+      if (ok[l]) {
+        store_nodes(j, lws.b.data(), lws.s.data(), lws.x.data(), ladder_lanes, static_cast<size_t>(l));
+      } else {
+        own_branches(j, rb);
+        res[l] = solve_ladder(lc.spec, lc.types.data(), tor[l], ws, j, rb.data());
+        store_nodes(j, ws.b.data(), ws.s.data(), ws.x.data(), 1, 0);
+      }
+      sol.column_current_A[static_cast<size_t>(j)] = res[l].current_A;
+      iterations[static_cast<size_t>(j)] = res[l].iterations;
+    }
   });
   sol.newton_iterations = *std::max_element(iterations.begin(), iterations.end());
   return sol;

@@ -1,10 +1,13 @@
 #include "xbarkit/imc/evaluate.hpp"
 
 #include <chrono>
+#include <cmath>
 
 #include <fmt/format.h>
 
+#include "xbarkit/core/error.hpp"
 #include "xbarkit/core/parallel.hpp"
+#include "xbarkit/core/rng.hpp"
 
 namespace xbarkit::imc {
 
@@ -57,6 +60,10 @@ nlohmann::json Evaluation::to_json() const {
                    {"seconds", seconds},
                    {"images_per_s", images_per_s()},
                    {"threads", threads}};
+  if (!config.corner.empty()) j["config"]["corner"] = config.corner;
+  if (config.variation.enabled)
+    j["config"]["chip"] = {{"seed", config.variation.seed}, {"sigma_scale", config.variation.scale},
+                           {"draws", "one mismatch draw per tile (layer, tile, column group), fixed for the run"}};
   if (agreement >= 0) {
     j["agreement_with_software"] = agreement;
     j["disagreements_with_software"] = disagreements;
@@ -90,12 +97,50 @@ Evaluation evaluate(const nn::Network& net, const nn::Dataset& data, const SimCo
   return e;
 }
 
+nlohmann::json ChipStudy::to_json() const {
+  return {{"count", accuracy.size()},
+          {"seeds", seeds},
+          {"accuracy", accuracy},
+          {"ps_rmse", ps_rmse},
+          {"accuracy_mean", accuracy_mean},
+          {"accuracy_std", accuracy_std},
+          {"seconds", seconds},
+          {"draws", "chip c: one mismatch draw per tile (layer, tile, column group) with seed "
+                    "derive_seed(variation seed, c); the same images for every chip"}};
+}
+
+ChipStudy evaluate_chips(const nn::Network& net, const nn::Dataset& data, const SimConfig& config, size_t n,
+                         unsigned threads, int chips, const std::vector<int>* software, Evaluation* first) {
+  if (chips < 2) throw Error(fmt::format("a Monte-Carlo over chips needs at least 2 chips, got {}", chips));
+  if (!config.variation.enabled) throw Error("a Monte-Carlo over chips needs device variation (SimConfig::variation)");
+  ChipStudy s;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int c = 0; c < chips; ++c) {
+    SimConfig chip = config;
+    chip.variation.seed = derive_seed(config.variation.seed, static_cast<uint64_t>(c));
+    auto e = evaluate(net, data, chip, n, threads, software);
+    s.seeds.push_back(chip.variation.seed);
+    s.accuracy.push_back(e.accuracy);
+    s.ps_rmse.push_back(e.total.ps_rmse());
+    if (c == 0 && first) *first = std::move(e);
+  }
+  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double sum = 0, sq = 0;
+  for (double a : s.accuracy) sum += a;
+  s.accuracy_mean = sum / chips;
+  for (double a : s.accuracy) sq += (a - s.accuracy_mean) * (a - s.accuracy_mean);
+  s.accuracy_std = std::sqrt(sq / (chips - 1));
+  return s;
+}
+
 std::string describe(const SimConfig& c) {
   const int cols = c.cols > 0 ? c.cols : c.rows;
   std::string s = fmt::format("{}x{} {}, {} mapping, BinSparX {}, {} sensing", c.rows, cols, c.cell,
                               c.mapping == Mapping::Xnor ? "XNOR" : "AND", to_string(c.binsparx), to_string(c.sensing));
   if (c.sensing == Sensing::lut && !c.lut_noise) s += " (mean only)";
   if (c.wire_scale != 1.0) s += fmt::format(", wires x{:g}", c.wire_scale);
+  if (!c.corner.empty()) s += ", corner " + c.corner;
+  if (c.variation.enabled) s += fmt::format(", chip {} (mismatch x{:g})", c.variation.seed, c.variation.scale);
   s += ", converter " + c.converter;
   return s;
 }

@@ -37,6 +37,22 @@ struct Evaluation {
 Evaluation evaluate(const nn::Network& net, const nn::Dataset& data, const SimConfig& config, size_t n,
                     unsigned threads, const std::vector<int>* software = nullptr);
 
+// Monte-Carlo over chips: `chips` runs of evaluate() on exact sensing, chip c with mismatch seed
+// derive_seed(config.variation.seed, c), every other setting (and so the LUT/converter draws) the same.
+struct ChipStudy {
+  std::vector<uint64_t> seeds;      // the chips' variation seeds
+  std::vector<double> accuracy;     // per chip (fraction)
+  std::vector<double> ps_rmse;      // per chip
+  double accuracy_mean = 0, accuracy_std = 0;  // std: sample standard deviation over chips (n - 1)
+  double seconds = 0;
+  nlohmann::json to_json() const;
+};
+// Requires config.variation.enabled and exact sensing (Simulator's checks); chips >= 2. `first`
+// (optional) receives chip 0's whole Evaluation (with agreement against `software`, if given).
+ChipStudy evaluate_chips(const nn::Network& net, const nn::Dataset& data, const SimConfig& config, size_t n,
+                         unsigned threads, int chips, const std::vector<int>* software = nullptr,
+                         Evaluation* first = nullptr);
+
 // One-line description of a configuration, e.g. "128x128 sram8t, AND mapping, BinSparX both, LUT sensing".
 std::string describe(const SimConfig& config);
 

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "xbarkit/core/error.hpp"
+#include "xbarkit/netlist/technology.hpp"
+#include "xbarkit/netlist/variation.hpp"
 
 namespace xbarkit::imc {
 
@@ -19,6 +21,9 @@ SimConfig make_sim_config(const SimOptions& o) {
   if (o.exact && !o.array_lut.empty() && o.converter != "calibrated")
     throw InputError("", "--array-lut",
                      "is not used with --exact unless --converter calibrated inverts its mean transfer; drop one of them");
+  if (o.variation >= 0 && !o.exact)
+    throw InputError("", "--variation", "needs --exact (a sampled chip is solved circuit by circuit; a LUT "
+                                        "characterized with variation marginalizes over chips)");
   if (!(o.wire_scale >= 0) || !std::isfinite(o.wire_scale))
     throw InputError("", "--wire-scale", fmt::format("must be a finite number >= 0, got {}", o.wire_scale));
   SimConfig cfg;
@@ -33,6 +38,18 @@ SimConfig make_sim_config(const SimOptions& o) {
   cfg.seed = o.seed;
   cfg.chip = o.chip;
   cfg.lut_noise = !o.lut_mean;
+  cfg.corner = o.corner;
+  if (o.variation >= 0)
+    cfg.variation = netlist::default_variation(netlist::load_technology(o.tech), o.variation, o.chip_seed, "--variation");
+  if (!o.corner.empty()) {  // an unknown corner is refused before any work, naming the technology's
+    const auto tech = netlist::load_technology(o.tech);
+    if (!tech.corners.count(o.corner)) {
+      std::string known;
+      for (const auto& [n, c] : tech.corners) known += (known.empty() ? "" : ", ") + n;
+      throw InputError(tech.file.string(), "--corner",
+                       fmt::format("unknown corner '{}' (the technology has: {})", o.corner, known.empty() ? "none" : known));
+    }
+  }
   if (!o.array_lut.empty()) {
     try {
       cfg.array_lut = std::make_shared<const lut::ArrayPsLut>(lut::ArrayPsLut::load(o.array_lut));
@@ -47,7 +64,7 @@ SimConfig make_sim_config(const SimOptions& o) {
     std::string scales;
     bool found = false, any = false;
     for (const auto& c : cfg.array_lut->configs()) {
-      if (c.cell != o.cell || c.rows != o.rows) continue;
+      if (c.cell != o.cell || c.rows != o.rows || (!o.corner.empty() && c.corner != o.corner)) continue;
       any = true;
       scales += fmt::format("{}{:g}", scales.empty() ? "" : ", ", c.wire_scale);
       if (std::abs(c.wire_scale - o.wire_scale) <= 1e-9 * std::max(1.0, std::abs(o.wire_scale))) found = true;

@@ -18,7 +18,10 @@ struct SimOptions {
   bool lut_mean = false;            // LUT sensing without sampling
   bool exact = false;               // the native circuit solver senses every tile
   uint64_t seed = 1;
-  uint64_t chip = 0;
+  uint64_t chip = 0;                // chip of a converter population (adc bundles)
+  std::string corner;               // global corner of the technology ([corners.<name>]); empty: none
+  double variation = -1;            // exact mode on a sampled chip: mismatch at this x the tech's sigmas (< 0: none)
+  uint64_t chip_seed = 1;           // names the sampled chip (with variation)
 };
 
 // Refuses combinations that would be ignored or silently substituted (errors name the option, e.g.

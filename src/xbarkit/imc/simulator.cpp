@@ -71,7 +71,7 @@ Simulator::Simulator(const nn::Network& net, SimConfig config) : net_(&net), cfg
   map_layers();
 
   const lut::ArrayPsConfig* lut_config = nullptr;
-  if (cfg_.array_lut) lut_config = &cfg_.array_lut->find(cfg_.cell, cfg_.rows, cfg_.wire_scale);
+  if (cfg_.array_lut) lut_config = &cfg_.array_lut->find(cfg_.cell, cfg_.rows, cfg_.wire_scale, cfg_.corner);
   if (cfg_.sensing == Sensing::lut) {
     if (!cfg_.array_lut) throw Error("LUT sensing needs an array_ps bundle (--array-lut)");
     lut_ = std::make_unique<FastArrayLut>(cfg_.array_lut, *lut_config);
@@ -80,9 +80,17 @@ Simulator::Simulator(const nn::Network& net, SimConfig config) : net_(&net), cfg
   if (cfg_.sensing == Sensing::exact || !(cell_A_ > 0)) {
     if (!netlist::find_cell(cfg_.cell))
       throw Error(fmt::format("unknown cell kind '{}' ({})", cfg_.cell, netlist::cell_names()));
-    tile_ = netlist::make_crossbar(netlist::load_technology(cfg_.tech), cfg_.cell, cfg_.rows, cfg_.cols);
+    const auto tech = netlist::load_technology(cfg_.tech);
+    tile_ = netlist::make_crossbar(tech, cfg_.cell, cfg_.rows, cfg_.cols);
     netlist::scale_wires(tile_, cfg_.wire_scale);
+    netlist::apply_corner(tile_, tech, cfg_.corner);
     cell_A_ = circuit::isolated_cell_current(tile_, true, true);
+  }
+  if (cfg_.variation.enabled) {
+    if (cfg_.sensing != Sensing::exact)
+      throw Error("a sampled chip (device mismatch per tile) needs exact sensing; a LUT characterized with "
+                  "[array_ps.variation] already marginalizes over chips in every read");
+    draw_chip();
   }
   ConverterSetup cs;
   cs.cell_current_A = cell_A_;
@@ -138,8 +146,36 @@ double Simulator::output_scale(const nn::BinaryLayer& layer) const {
   return 1.0 / double(conv_->sampling_length(slot_.at(layer.index)));
 }
 
-void Simulator::sense_exact(const LayerMapping& m, int t, const uint64_t* active, double* currents) const {
+// Tile (t, group g) of a layer holds the stored columns g*C .. g*C + C - 1 of slice t; its devices are
+// drawn once, with the weights as stored (a stored bit picks the ReRAM LRS or HRS sigma).
+void Simulator::draw_chip() {
+  const int R = cfg_.rows, C = cfg_.cols;
+  chip_.assign(maps_.size(), {});
+  for (size_t l = 0; l < maps_.size(); ++l) {
+    const LayerMapping& m = maps_[l];
+    if (m.tiles() == 0) continue;
+    const int O = m.outputs(), groups = (O + C - 1) / C;
+    for (int t = 0; t < m.tiles(); ++t)
+      for (int g = 0; g < groups; ++g) {
+        netlist::Crossbar x = tile_;
+        const int cg = std::min(C, O - g * C);
+        x.cols = cg;
+        x.weights.assign(size_t(R) * size_t(cg), 0);
+        for (int j = 0; j < cg; ++j) {
+          const uint64_t* s = m.stored(t, g * C + j);
+          for (int r = 0; r < R; ++r) x.weights[size_t(r) * size_t(cg) + size_t(j)] = uint8_t((s[r / 64] >> (r % 64)) & 1);
+        }
+        auto spec = cfg_.variation;
+        spec.seed = derive_seed(cfg_.variation.seed, derive_seed(l, uint64_t(t) * uint64_t(groups) + uint64_t(g)));
+        netlist::draw_variation(x, spec);
+        chip_[l].push_back(std::move(x.variation));
+      }
+  }
+}
+
+void Simulator::sense_exact(size_t layer, const LayerMapping& m, int t, const uint64_t* active, double* currents) const {
   const int R = cfg_.rows, C = cfg_.cols, O = m.outputs();
+  const int groups = (O + C - 1) / C;
   circuit::SolveOptions opt;
   opt.threads = 1;  // parallelism is across images
   netlist::Crossbar x = tile_;
@@ -152,6 +188,7 @@ void Simulator::sense_exact(const LayerMapping& m, int t, const uint64_t* active
       const uint64_t* s = m.stored(t, g + j);
       for (int r = 0; r < R; ++r) x.weights[size_t(r) * size_t(cg) + size_t(j)] = uint8_t((s[r / 64] >> (r % 64)) & 1);
     }
+    if (!chip_.empty()) x.variation = chip_[layer][size_t(t) * size_t(groups) + size_t(g / C)];
     const auto sol = circuit::solve_crossbar(x, opt);
     for (int j = 0; j < cg; ++j) currents[g + j] = sol.column_current_A[size_t(j)];
   }
@@ -226,7 +263,7 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
       b.active_rows[size_t(t)] = rows_on;
       st.dynamic_flipped += flip;
       ++st.slices;
-      if (cfg_.sensing == Sensing::exact) sense_exact(M, t, a, b.currents.data() + size_t(t) * size_t(O));
+      if (cfg_.sensing == Sensing::exact) sense_exact(layer.index, M, t, a, b.currents.data() + size_t(t) * size_t(O));
     }
     std::fill(b.z.begin(), b.z.end(), 0);
     std::fill(b.zi.begin(), b.zi.end(), 0);

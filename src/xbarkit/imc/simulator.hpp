@@ -35,9 +35,17 @@ struct SimConfig {
   std::shared_ptr<const lut::ArrayPsLut> array_lut;  // Sensing::lut (and the calibrated converter)
   std::string cell = "sram8t";
   double wire_scale = 1.0;      // picks the LUT table / scales the exact solver's wires
+  std::string corner;           // global corner of the technology (picks the LUT table; exact mode's
+                                // supply, temperature and Vt); "" = nominal
   std::string tech = "7nm";     // exact solver and the ideal cell current
   std::string converter = "ideal";
   bool lut_noise = true;        // LUT sensing: sample N(mean, std); false: the mean alone
+  // Exact sensing on one sampled chip: enabled = every tile (layer, tile, group of C columns) gets
+  // its own mismatch draw (netlist/variation.hpp), fixed for the whole run, from a stream named by
+  // (variation.seed, layer, tile, group); variation.seed names the chip. LUT sensing does not take
+  // it: a LUT characterized with variation marginalizes over chips (every read draws from a spread
+  // that includes device mismatch).
+  netlist::VariationSpec variation;
   uint64_t seed = 1;
   uint64_t chip = 0;            // which chip of a converter population (adc bundles with many instances)
 };
@@ -106,7 +114,8 @@ private:
                    uint64_t key, uint64_t chip) const;
   void map_layers();
   void check_stochastic_layers() const;
-  void sense_exact(const LayerMapping& m, int t, const uint64_t* active, double* currents) const;
+  void sense_exact(size_t layer, const LayerMapping& m, int t, const uint64_t* active, double* currents) const;
+  void draw_chip();
 
   const nn::Network* net_;
   SimConfig cfg_;
@@ -117,6 +126,8 @@ private:
   bool fast_ideal_ = false;          // ideal sensing + a converter exact on ideal currents
   double cell_A_ = 0;
   netlist::Crossbar tile_;           // exact mode: R × C template
+  // Exact mode on a sampled chip: the mismatch of (layer index)[tile * groups + column group].
+  std::vector<std::vector<netlist::CellVariation>> chip_;
   mutable std::mutex mutex_;
   mutable std::vector<LayerStats> stats_;  // by layer index
 };

@@ -140,7 +140,7 @@ double axis_value(const std::string& axis, const ColumnFeatures& f, const LoadNo
 }
 
 nlohmann::json ArrayPsConfig::to_attributes() const {
-  return {{"role", "array_ps"},
+  nlohmann::json a{{"role", "array_ps"},
           {"cell", cell},
           {"rows", rows},
           {"cols", cols},
@@ -157,6 +157,11 @@ nlohmann::json ArrayPsConfig::to_attributes() const {
           {"transfer_table", transfer_table},
           {"samples", samples},
           {"axes_reason", axes_reason}};
+  if (!corner.empty()) a["corner"] = corner;
+  if (vdd_V > 0) a["vdd_V"] = vdd_V;
+  if (temperature_K > 0) a["temperature_K"] = temperature_K;
+  if (!variation.is_null()) a["variation"] = variation;
+  return a;
 }
 
 ArrayPsConfig ArrayPsConfig::from_table(const Table& t, const std::string& bundle_name) {
@@ -203,6 +208,14 @@ ArrayPsConfig ArrayPsConfig::from_table(const Table& t, const std::string& bundl
     throw Error(fmt::format("{}: rail weights must be >= 0 and sum to 1", where("rail_weight_top")));
   c.samples = static_cast<size_t>(number("samples", 0.0));
   c.axes_reason = text("axes_reason", "");
+  c.corner = text("corner", "");
+  c.vdd_V = number("vdd_V", 0.0);
+  c.temperature_K = number("temperature_K", 0.0);
+  if (c.vdd_V < 0 || c.temperature_K < 0) throw Error(fmt::format("{}: negative", where("vdd_V / temperature_K")));
+  if (a.contains("variation")) {
+    if (!a.at("variation").is_object()) throw Error(fmt::format("{}: not an object", where("variation")));
+    c.variation = a.at("variation");
+  }
   for (const auto& ax : t.axes()) {
     const auto parsed = parse_axis(ax.name);
     if (!parsed)
@@ -229,11 +242,35 @@ ArrayPsLut::ArrayPsLut(Bundle bundle) : bundle_(std::move(bundle)) {
   if (configs_.empty()) throw Error(fmt::format("array_ps bundle {} holds no array tables", bundle_.dir.string()));
 }
 
-const ArrayPsConfig& ArrayPsLut::find(const std::string& cell, int rows, std::optional<double> wire_scale) const {
+std::vector<std::string> ArrayPsLut::corners(const std::string& cell, int rows) const {
+  std::vector<std::string> out;
+  for (const auto& c : configs_)
+    if (c.cell == cell && c.rows == rows && std::find(out.begin(), out.end(), c.corner) == out.end())
+      out.push_back(c.corner);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+const ArrayPsConfig& ArrayPsLut::find(const std::string& cell, int rows, std::optional<double> wire_scale,
+                                      const std::string& corner) const {
+  const auto have_corners = corners(cell, rows);
+  auto list = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& c : v) s += fmt::format("{}{}", s.empty() ? "" : ", ", c.empty() ? "(nominal)" : c);
+    return s;
+  };
+  if (corner.empty() && have_corners.size() > 1)
+    throw Error(fmt::format("array_ps bundle {} has {} {}-row tables for several corners ({}); name one (infer "
+                            "--corner)", bundle_.dir.string(), cell, rows, list(have_corners)));
+  if (!corner.empty() && !have_corners.empty() &&
+      std::find(have_corners.begin(), have_corners.end(), corner) == have_corners.end())
+    throw Error(fmt::format("array_ps bundle {} has no {} {}-row table for corner '{}' (it has: {})",
+                            bundle_.dir.string(), cell, rows, corner, list(have_corners)));
   const ArrayPsConfig* best = nullptr;
   double best_d = 0;
   for (const auto& c : configs_) {
     if (c.cell != cell || c.rows != rows) continue;
+    if (!corner.empty() && c.corner != corner) continue;
     const double d = std::abs(c.wire_scale - wire_scale.value_or(1.0));
     if (!best || d < best_d) {
       best = &c;

@@ -7,7 +7,10 @@
 // "<cell>_r<rows>_w<scale>" (e.g. "sram8t_r128_w1", "rram1t1r_r64_w0p5"), with attributes
 // (lut.json tables[].attributes): role = "array_ps", cell, rows, cols, wire_scale, r_bitline_ohm,
 // r_sourceline_ohm, r_wordline_ohm, v_read_V, full_scale_A (largest mean current in the table: every
-// cell conducting), ideal_cell_current_A, rail_weight_top, rail_weight_bottom, transfer_table.
+// cell conducting), ideal_cell_current_A, rail_weight_top, rail_weight_bottom, transfer_table; with
+// corners and variation (netlist/variation.hpp) also corner (name; the table name ends in
+// "_<corner>"), vdd_V, temperature_K and variation (the sigmas drawn: sigma_vt_V, sigma_ln_lrs, ...).
+// A corner is a separate table, not an axis: it is one global condition of a whole chip.
 // Axes (a subset chosen by the recipe; defaults below), all dimensionless (unit "1"):
 //   k         number of conducting cells in the column (input 1 AND weight 1): integers 0..rows
 //   q         normalized IR-drop load of those cells (see load_q): 0 = the placement with the least
@@ -134,6 +137,9 @@ struct ArrayPsConfig {
   RailWeights rails;
   size_t samples = 0;
   std::string axes_reason;
+  std::string corner;             // global corner ("" = the nominal technology)
+  double vdd_V = 0, temperature_K = 0;  // the array's supply and temperature (0: not recorded)
+  nlohmann::json variation;       // the mismatch drawn (null: identical devices)
   std::vector<ArrayPsAxis> axes;  // the table's axes (from its grid, not stored in the attributes)
 
   nlohmann::json to_attributes() const;
@@ -155,8 +161,13 @@ public:
   const Bundle& bundle() const { return bundle_; }
   const std::vector<ArrayPsConfig>& configs() const { return configs_; }
   // The configuration for a cell kind and row count; among several wire scales the nearest to
-  // `wire_scale` (default 1.0). Throws naming what the bundle has.
-  const ArrayPsConfig& find(const std::string& cell, int rows, std::optional<double> wire_scale = std::nullopt) const;
+  // `wire_scale` (default 1.0). `corner`: only tables of that corner; without it the bundle must hold
+  // one corner for the cell and rows (a silent pick among tt/ss/ff would mislabel a run). Throws
+  // naming what the bundle has.
+  const ArrayPsConfig& find(const std::string& cell, int rows, std::optional<double> wire_scale = std::nullopt,
+                            const std::string& corner = "") const;
+  // Corners of the bundle's tables for a cell and row count (sorted, "" for nominal tables).
+  std::vector<std::string> corners(const std::string& cell, int rows) const;
 
   // Mean and standard deviation of the sensed current (linear interpolation, clamped to the grid).
   CurrentPrediction predict(const ArrayPsConfig& config, const ColumnFeatures& f) const;

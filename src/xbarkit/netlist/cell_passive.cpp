@@ -83,8 +83,9 @@ public:
       d.text(fmt::format("* column {}\n", j));
       d.sense_source(j, fmt::format("sn{}", j), "0");
       if (!col.ideal) {
-        d.column_segments(col, j, "RBL", rbl);
-        d.resistor(fmt::format("RBLS{}", j), col.node(x.rows - 1, j), col.merged, rbl);
+        const double rblj = rbl * x.variation.bitline_factor(j);
+        d.column_segments(col, j, "RBL", rblj);
+        d.resistor(fmt::format("RBLS{}", j), col.node(x.rows - 1, j), col.merged, rblj);
       }
       cols.push_back(col);
     }
@@ -97,7 +98,8 @@ public:
       d.text(fmt::format("VROW{} rd{} 0 {}\n", i, i, x.input(i) ? x.v_read_V : 0.0));
       if (!row.ideal)
         for (int c = 0; c < x.cols; ++c)
-          d.resistor(fmt::format("RWL{}_{}", i, c), c == 0 ? row.merged : row.node(i, c - 1), row.node(i, c), rwl);
+          d.resistor(fmt::format("RWL{}_{}", i, c), c == 0 ? row.merged : row.node(i, c - 1), row.node(i, c),
+                     rwl * x.variation.wordline_factor(i));
       for (int j = 0; j < x.cols; ++j) {
         const auto& col = cols[static_cast<size_t>(j)];
         if (reram)

@@ -35,13 +35,14 @@ public:
       Line sl{"sl", "0", rsl == 0};
       d.text(fmt::format("* column {}\n", j));
       d.sense_source(j, "vclamp", fmt::format("sn{}", j));
+      const double rblj = rbl * x.variation.bitline_factor(j), rslj = rsl * x.variation.sourceline_factor(j);
       if (!bl.ideal) {
-        d.column_segments(bl, j, "RBL", rbl);
-        d.resistor(fmt::format("RBLS{}", j), bl.node(x.rows - 1, j), bl.merged, rbl);
+        d.column_segments(bl, j, "RBL", rblj);
+        d.resistor(fmt::format("RBLS{}", j), bl.node(x.rows - 1, j), bl.merged, rblj);
       }
       if (!sl.ideal) {
-        d.column_segments(sl, j, "RSL", rsl);
-        d.resistor(fmt::format("RSLG{}", j), sl.node(x.rows - 1, j), "0", rsl);
+        d.column_segments(sl, j, "RSL", rslj);
+        d.resistor(fmt::format("RSLG{}", j), sl.node(x.rows - 1, j), "0", rslj);
       }
       columns.push_back({bl, sl});
     }

@@ -47,6 +47,10 @@ void Crossbar::validate(const std::string& origin) const {
   for (const auto* v : {&variation.dvt_V, &variation.dln_r})
     if (!v->empty() && v->size() != 2 * static_cast<size_t>(rows) * cols)
       throw InputError(origin, "variation", fmt::format("has {} entries, expected 2x{}x{}", v->size(), rows, cols));
+  if (variation.wires() && (variation.ln_r_bitline.size() != static_cast<size_t>(cols) ||
+                            variation.ln_r_sourceline.size() != static_cast<size_t>(cols) ||
+                            variation.ln_r_wordline.size() != static_cast<size_t>(rows)))
+    throw InputError(origin, "variation", fmt::format("wire spread needs {} column and {} row entries", cols, rows));
   if (!variation.empty() && user_models)
     throw InputError(origin, "variation", "device variation needs the shipped device models (the user's subcircuits "
                                           "have no mismatch parameters)");

@@ -44,7 +44,7 @@ void DeckContext::sense_source(int j, const std::string& from, const std::string
 }
 
 Line DeckContext::wordline(int i, double v_V) {
-  const double r = x.parasitics.r_wordline_ohm;
+  const double r = x.parasitics.r_wordline_ohm * x.variation.wordline_factor(i);
   Line wl{"wl", fmt::format("wd{}", i), r == 0};
   out_ += fmt::format("VWL{} wd{} 0 {}\n", i, i, v_V);
   if (!wl.ideal)

@@ -79,13 +79,14 @@ void DeckContext::one_transistor_one_resistor_array(const std::string& device_pr
     Line sl{"sl", fmt::format("sn{}", j), rsl == 0};
     text(fmt::format("* column {}\n", j));
     sense_source(j, fmt::format("sn{}", j), "0");
+    const double rblj = rbl * x.variation.bitline_factor(j), rslj = rsl * x.variation.sourceline_factor(j);
     if (!bl.ideal) {
-      resistor(fmt::format("RBL0_{}", j), "vbl", bl.node(0, j), rbl);
-      column_segments(bl, j, "RBL", rbl);
+      resistor(fmt::format("RBL0_{}", j), "vbl", bl.node(0, j), rblj);
+      column_segments(bl, j, "RBL", rblj);
     }
     if (!sl.ideal) {
-      column_segments(sl, j, "RSL", rsl);
-      resistor(fmt::format("RSLS{}", j), sl.node(x.rows - 1, j), sl.merged, rsl);
+      column_segments(sl, j, "RSL", rslj);
+      resistor(fmt::format("RSLS{}", j), sl.node(x.rows - 1, j), sl.merged, rslj);
     }
     columns.push_back({bl, sl});
   }

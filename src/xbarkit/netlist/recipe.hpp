@@ -10,7 +10,8 @@
 //                 0/1 text file), density (P(1) for random, default 0.5), input_density and
 //                 weight_density (override density), seed (default 1)
 //   [variation]   mismatch and corner (netlist/variation.hpp): avt_mV_um, sigma_ln_lrs, sigma_ln_hrs
-//                 (technology defaults), scale, seed, corner (a [corners.<name>] of the technology)
+//                 (technology defaults), sigma_ln_wire (optional per-line wire spread), scale, seed,
+//                 corner (a [corners.<name>] of the technology)
 //   [models]      library (user SPICE library), osdi (list of .osdi files), transistor and reram
 //                 (subcircuit names in that library)
 #include <filesystem>

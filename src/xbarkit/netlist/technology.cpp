@@ -134,6 +134,7 @@ Technology load_technology(const std::string& name_or_path, const std::filesyste
     tech.variation.avt_V_m = sigma("avt_mV_um") * 1e-9;
     tech.variation.sigma_ln_lrs = sigma("sigma_ln_lrs");
     tech.variation.sigma_ln_hrs = sigma("sigma_ln_hrs");
+    if (v->has("sigma_ln_wire")) tech.variation.sigma_ln_wire = sigma("sigma_ln_wire");  // optional
     tech.variation.vt_sigma_global_V = sigma("vt_sigma_global");
     tech.variation.source = v->string("source").value_or("");
     v->reject_unknown_keys();

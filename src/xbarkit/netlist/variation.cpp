@@ -1,5 +1,6 @@
 #include "xbarkit/netlist/variation.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -31,8 +32,10 @@ VariationSpec read_variation(const TomlSection& t, const Technology& tech) {
   s.avt_V_m = sigma("avt_mV_um", d.avt_V_m * 1e9) * 1e-9;
   s.sigma_ln_lrs = sigma("sigma_ln_lrs", d.sigma_ln_lrs);
   s.sigma_ln_hrs = sigma("sigma_ln_hrs", d.sigma_ln_hrs);
+  s.sigma_ln_wire = sigma("sigma_ln_wire", d.sigma_ln_wire);
   s.scale = sigma("scale", 1.0);
-  for (auto [key, v] : {std::pair{"sigma_ln_lrs", s.sigma_ln_lrs * s.scale}, std::pair{"sigma_ln_hrs", s.sigma_ln_hrs * s.scale}})
+  for (auto [key, v] : {std::pair{"sigma_ln_lrs", s.sigma_ln_lrs * s.scale}, std::pair{"sigma_ln_hrs", s.sigma_ln_hrs * s.scale},
+                        std::pair{"sigma_ln_wire", s.sigma_ln_wire * s.scale}})
     if (v > kMaxSigmaLn)
       throw t.error(key, fmt::format("sigma {} (after scale) exceeds {}: a lognormal resistance that wide is not a "
                                      "device spread", v, kMaxSigmaLn));
@@ -47,6 +50,22 @@ VariationSpec read_variation(const TomlSection& t, const Technology& tech) {
                                         known.empty() ? "none" : known));
   }
   t.reject_unknown_keys();
+  return s;
+}
+
+VariationSpec default_variation(const Technology& tech, double scale, uint64_t seed, const std::string& key) {
+  if (!(scale >= 0) || !std::isfinite(scale))
+    throw InputError(tech.file.string(), key, fmt::format("must be a finite sigma scale >= 0, got {}", scale));
+  VariationSpec s;
+  s.enabled = true;
+  s.avt_V_m = tech.variation.avt_V_m;
+  s.sigma_ln_lrs = tech.variation.sigma_ln_lrs;
+  s.sigma_ln_hrs = tech.variation.sigma_ln_hrs;
+  s.sigma_ln_wire = tech.variation.sigma_ln_wire;
+  s.scale = scale;
+  s.seed = seed;
+  if (std::max({s.sigma_ln_lrs, s.sigma_ln_hrs, s.sigma_ln_wire}) * scale > kMaxSigmaLn)
+    throw InputError(tech.file.string(), key, fmt::format("scale {} makes a ln-resistance sigma exceed {}", scale, kMaxSigmaLn));
   return s;
 }
 
@@ -114,6 +133,21 @@ void draw_variation(Crossbar& x, const VariationSpec& spec, uint64_t stream) {
         }
       }
     }
+  if (spec.sigma_ln_wire > 0) {
+    // Line streams: bitline j -> 3j, source line j -> 3j + 1, wordline i -> 3i + 2, under a seed of
+    // their own (so adding wire spread leaves the device draws unchanged).
+    const uint64_t wire_seed = derive_seed(spec.seed, 0x77697265);  // "wire"
+    const double s = spec.scale * spec.sigma_ln_wire;
+    auto line = [&](uint64_t id) { return s * Rng(wire_seed, (stream << 32) ^ id).normal(); };
+    x.variation.ln_r_bitline.resize(static_cast<size_t>(x.cols));
+    x.variation.ln_r_sourceline.resize(static_cast<size_t>(x.cols));
+    x.variation.ln_r_wordline.resize(static_cast<size_t>(x.rows));
+    for (int j = 0; j < x.cols; ++j) {
+      x.variation.ln_r_bitline[static_cast<size_t>(j)] = line(3 * static_cast<uint64_t>(j));
+      x.variation.ln_r_sourceline[static_cast<size_t>(j)] = line(3 * static_cast<uint64_t>(j) + 1);
+    }
+    for (int i = 0; i < x.rows; ++i) x.variation.ln_r_wordline[static_cast<size_t>(i)] = line(3 * static_cast<uint64_t>(i) + 2);
+  }
 }
 
 }  // namespace xbarkit::netlist
