@@ -445,6 +445,17 @@ ReadResult read_native(const Crossbar& x, const ReadOptions& opt) {
   }
   auto r = summarize_read(x, "native", window, opt.settle_fraction, std::move(sense), sources);
   r.steps = steps;
+  r.active_rows = static_cast<int>(std::count_if(x.inputs.begin(), x.inputs.end(), [](uint8_t v) { return v != 0; }));
+  if (is_ladder(x)) {
+    // Sources are [VWL<i> for active rows..., bitline source of column 0, 1, ...] (see above).
+    const double t_end = r.all_settled() ? r.read_latency_s : window;
+    const size_t first_column = static_cast<size_t>(r.active_rows);
+    for (int j = 0; j < x.cols; ++j) {
+      const auto& w = sources[first_column + static_cast<size_t>(j)];
+      r.column_energy_J.push_back(integral_to(w.t, w.y, t_end));
+    }
+    if (r.active_rows > 0) r.wordline_energy_per_row_J = integral_to(sources[0].t, sources[0].y, t_end);
+  }
   r.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

@@ -58,6 +58,11 @@ struct ReadResult {
   double read_latency_s = 0;            // slowest column (NaN if any column did not settle)
   double read_energy_J = 0;             // all sources, 0 .. latency (0 .. window if unsettled)
   std::vector<SourceEnergy> sources;
+  // Native ladder arrays: the energy column j's bitline source delivered (0 .. latency), and the
+  // energy one active row's wordline driver delivered (every active row's is the same).
+  std::vector<double> column_energy_J;
+  double wordline_energy_per_row_J = 0;
+  int active_rows = 0;
   double elapsed_s = 0;
   int steps = 0;                        // native: accepted steps summed over the networks
   std::vector<Wave> columns;            // the sense-current waveforms (for plots and checks)
