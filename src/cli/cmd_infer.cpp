@@ -192,8 +192,10 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
     }
     if (opt->json) {
       auto j = e.to_json();
-      if (costs)
-        for (const auto& [k, v] : costs->to_json().items()) j[k] = v;
+      if (costs) {
+        const auto cj = costs->to_json();
+        for (const auto& [k, v] : cj.items()) j[k] = v;
+      }
       j["network"] = net_path.string();
       j["dataset"] = test.name;
       j["software_accuracy"] = software_accuracy;

@@ -30,7 +30,12 @@ namespace xbarkit::cost {
 
 struct InferenceCostConfig {
   std::string read_lut;          // array_read bundle directory
-  AdcSpec adc;                   // for ideal/calibrated/adc converters; bits 0 = full precision
+  // For ideal/calibrated/adc converters; bits 0 = full precision, log2(rows + 1) bits.
+  AdcSpec adc = [] {
+    AdcSpec a;
+    a.bits = 0;
+    return a;
+  }();
   std::string mtj_device = "sot_pma_7nm";  // for mtj converters (models/mtj/<name>.toml)
   double mtj_pulse_s = 2e-9;     // the write pulse (the shortest pulse of characterization/mtj_psw_7nm.toml)
   double mtj_write_current_A = 0;  // 0: the device's critical-current estimate ic0
