@@ -23,7 +23,7 @@ TEST_CASE("cost: 7nm node constants from the technology file", "[cost]") {
   CHECK(n.fo4_s < 6e-12);
 }
 
-TEST_CASE("cost: SAR ADC energy doubles per bit, scales as C V^2, takes n + 1 cycles", "[cost]") {
+TEST_CASE("cost: SAR ADC energy doubles per bit - scales as C V^2 - takes n + 1 cycles", "[cost]") {
   const auto n = node_from(netlist::load_technology("7nm"));
   AdcSpec s;
   s.bits = 4;
@@ -47,7 +47,7 @@ TEST_CASE("cost: SAR ADC energy doubles per bit, scales as C V^2, takes n + 1 cy
   CHECK_THROWS_WITH(adc(s, n), Catch::Contains("sar | flash"));
 }
 
-TEST_CASE("cost: adders from Horowitz's 45 nm energies, scaled to 7nm", "[cost]") {
+TEST_CASE("cost: adders from Horowitz's 45 nm energies - scaled to 7nm", "[cost]") {
   const auto n = node_from(netlist::load_technology("7nm"));
   // 32-bit add: 0.1 pJ x (7/45) x (0.7/0.9)^2 = 9.41 fJ.
   CHECK(adder(32, n).energy_J == Approx(0.1e-12 * (7.0 / 45) * (0.7 / 0.9) * (0.7 / 0.9)).epsilon(1e-12));

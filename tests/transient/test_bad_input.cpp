@@ -59,7 +59,7 @@ TEST_CASE("read transient: a technology without a capacitance names the key", "[
   }
 }
 
-TEST_CASE("read transient: DC decks are unchanged by the capacitances; the .tran deck carries them", "[transient]") {
+TEST_CASE("read transient: DC decks are unchanged by the capacitances - the .tran deck carries them", "[transient]") {
   const auto tech = netlist::load_technology("7nm");
   auto x = netlist::make_crossbar(tech, "sram8t", 4, 4);
   netlist::fill_random_inputs(x, 0.5, 3);
@@ -85,7 +85,7 @@ TEST_CASE("read transient: DC decks are unchanged by the capacitances; the .tran
   CHECK(count("CS") == 16);
 }
 
-TEST_CASE("read transient: a window too short to settle is reported, not a silent latency", "[transient]") {
+TEST_CASE("read transient: a window too short to settle is reported - not a silent latency", "[transient]") {
   const auto tech = netlist::load_technology("7nm");
   auto x = netlist::make_crossbar(tech, "sram8t", 4, 4);
   std::fill(x.inputs.begin(), x.inputs.end(), 1);

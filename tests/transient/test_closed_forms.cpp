@@ -105,7 +105,7 @@ TEST_CASE("RC step response: single RC and the distributed-RC limit within 1%", 
   }
 }
 
-TEST_CASE("charging C through R from a step: C V^2 from the source, half stored, half dissipated (1e-6)", "[transient]") {
+TEST_CASE("charging C through R from a step: C V^2 from the source - half stored - half dissipated (1e-6)", "[transient]") {
   const double r = 2e3, c = 3e-15, tau = r * c, v = 0.7;
   Network net;
   // A step: a ramp 1e-9 RC long changes the source energy by ~ramp / (2 RC) = 5e-10 relative.
@@ -134,7 +134,7 @@ TEST_CASE("charging C through R from a step: C V^2 from the source, half stored,
   CHECK(0.5 * c * v_end * v_end == Approx(cv2 / 2).epsilon(1e-6));
 }
 
-TEST_CASE("MVS gate charge: capacitance, strong-inversion and subthreshold limits, nonlinear charging energy", "[transient]") {
+TEST_CASE("MVS gate charge: capacitance - strong-inversion and subthreshold limits - nonlinear charging energy", "[transient]") {
   const auto tech = netlist::load_technology("7nm");
   const auto& p = tech.finfet("sramvt");
   const MvsGateCharge q(p, 2);

@@ -65,123 +65,123 @@ void compare(spice::Session& session, const std::string& kind, int n, double r_w
 // kinds run here at 8x8 within the one-minute test budget; 16x16, 32x32 and 64x64 of every kind are
 // the validation run of docs/VALIDATION.md (bench_transient_read). Passive arrays are cheap in both
 // engines and run at 16x16 and 32x32 here.
-TEST_CASE("read transient native vs ngspice: sram8t 8x8, ideal wires, random", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: sram8t 8x8 - ideal wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "sram8t", 8, 0.0, false);
 }
-TEST_CASE("read transient native vs ngspice: sram8t 8x8, ideal wires, all-ones", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: sram8t 8x8 - ideal wires - all-ones", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "sram8t", 8, 0.0, true);
 }
-TEST_CASE("read transient native vs ngspice: sram8t 8x8, default wires, random", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: sram8t 8x8 - default wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "sram8t", 8, -1.0, false);
 }
-TEST_CASE("read transient native vs ngspice: sram8t 8x8, default wires, all-ones", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: sram8t 8x8 - default wires - all-ones", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "sram8t", 8, -1.0, true);
 }
-TEST_CASE("read transient native vs ngspice: sram8t 8x8, 50 ohm wires, random", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: sram8t 8x8 - 50 ohm wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "sram8t", 8, 50.0, false);
 }
-TEST_CASE("read transient native vs ngspice: sram8t 8x8, 50 ohm wires, all-ones", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: sram8t 8x8 - 50 ohm wires - all-ones", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "sram8t", 8, 50.0, true);
 }
-TEST_CASE("read transient native vs ngspice: rram1t1r 8x8, ideal wires, random", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: rram1t1r 8x8 - ideal wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "rram1t1r", 8, 0.0, false);
 }
-TEST_CASE("read transient native vs ngspice: rram1t1r 8x8, ideal wires, all-ones", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: rram1t1r 8x8 - ideal wires - all-ones", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "rram1t1r", 8, 0.0, true);
 }
-TEST_CASE("read transient native vs ngspice: rram1t1r 8x8, default wires, random", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: rram1t1r 8x8 - default wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "rram1t1r", 8, -1.0, false);
 }
-TEST_CASE("read transient native vs ngspice: rram1t1r 8x8, default wires, all-ones", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: rram1t1r 8x8 - default wires - all-ones", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "rram1t1r", 8, -1.0, true);
 }
-TEST_CASE("read transient native vs ngspice: rram1t1r 8x8, 50 ohm wires, random", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: rram1t1r 8x8 - 50 ohm wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "rram1t1r", 8, 50.0, false);
 }
-TEST_CASE("read transient native vs ngspice: rram1t1r 8x8, 50 ohm wires, all-ones", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: rram1t1r 8x8 - 50 ohm wires - all-ones", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "rram1t1r", 8, 50.0, true);
 }
-TEST_CASE("read transient native vs ngspice: mram1t1mtj 8x8, ideal wires, random", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: mram1t1mtj 8x8 - ideal wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "mram1t1mtj", 8, 0.0, false);
 }
-TEST_CASE("read transient native vs ngspice: mram1t1mtj 8x8, ideal wires, all-ones", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: mram1t1mtj 8x8 - ideal wires - all-ones", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "mram1t1mtj", 8, 0.0, true);
 }
-TEST_CASE("read transient native vs ngspice: mram1t1mtj 8x8, default wires, random", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: mram1t1mtj 8x8 - default wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "mram1t1mtj", 8, -1.0, false);
 }
-TEST_CASE("read transient native vs ngspice: mram1t1mtj 8x8, default wires, all-ones", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: mram1t1mtj 8x8 - default wires - all-ones", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "mram1t1mtj", 8, -1.0, true);
 }
-TEST_CASE("read transient native vs ngspice: mram1t1mtj 8x8, 50 ohm wires, random", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: mram1t1mtj 8x8 - 50 ohm wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "mram1t1mtj", 8, 50.0, false);
 }
-TEST_CASE("read transient native vs ngspice: mram1t1mtj 8x8, 50 ohm wires, all-ones", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: mram1t1mtj 8x8 - 50 ohm wires - all-ones", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "mram1t1mtj", 8, 50.0, true);
 }
-TEST_CASE("read transient native vs ngspice: passive 16x16, ideal wires, random", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: passive 16x16 - ideal wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "passive", 16, 0.0, false);
 }
-TEST_CASE("read transient native vs ngspice: passive 16x16, ideal wires, all-ones", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: passive 16x16 - ideal wires - all-ones", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "passive", 16, 0.0, true);
 }
-TEST_CASE("read transient native vs ngspice: passive 16x16, default wires, random", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: passive 16x16 - default wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "passive", 16, -1.0, false);
 }
-TEST_CASE("read transient native vs ngspice: passive 16x16, default wires, all-ones", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: passive 16x16 - default wires - all-ones", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "passive", 16, -1.0, true);
 }
-TEST_CASE("read transient native vs ngspice: passive 16x16, 50 ohm wires, random", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: passive 16x16 - 50 ohm wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "passive", 16, 50.0, false);
 }
-TEST_CASE("read transient native vs ngspice: passive 16x16, 50 ohm wires, all-ones", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: passive 16x16 - 50 ohm wires - all-ones", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "passive", 16, 50.0, true);
 }
-TEST_CASE("read transient native vs ngspice: passive 32x32, ideal wires, random", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: passive 32x32 - ideal wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "passive", 32, 0.0, false);
 }
-TEST_CASE("read transient native vs ngspice: passive 32x32, ideal wires, all-ones", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: passive 32x32 - ideal wires - all-ones", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "passive", 32, 0.0, true);
 }
-TEST_CASE("read transient native vs ngspice: passive 32x32, default wires, random", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: passive 32x32 - default wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "passive", 32, -1.0, false);
 }
-TEST_CASE("read transient native vs ngspice: passive 32x32, default wires, all-ones", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: passive 32x32 - default wires - all-ones", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "passive", 32, -1.0, true);
 }
-TEST_CASE("read transient native vs ngspice: passive 32x32, 50 ohm wires, random", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: passive 32x32 - 50 ohm wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "passive", 32, 50.0, false);
 }
-TEST_CASE("read transient native vs ngspice: passive 32x32, 50 ohm wires, all-ones", "[transient][ngspice]") {
+TEST_CASE("read transient native vs ngspice: passive 32x32 - 50 ohm wires - all-ones", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "passive", 32, 50.0, true);
 }
