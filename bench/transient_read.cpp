@@ -5,7 +5,8 @@
 //
 // K: sram8t rram1t1r mram1t1mtj passive (default sram8t); W: default or ohm per segment (default:
 // default); stimulus default random (seed 11, density 0.5). Both engines integrate the same circuit
-// over the same window (transient::auto_window) with the same largest step (window / 200), in this
+// over the same window (transient::auto_window) (ngspice TMAX window / 200; native steps at most
+// window / 100 and samples every step and stage point), in this
 // process, one after the other; the native engine on one thread.
 #include <cmath>
 #include <cstdio>

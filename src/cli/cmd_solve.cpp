@@ -61,7 +61,7 @@ const xbarkit::cli::Register reg("solve", [](CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--window-s", opt->window_s, "--analysis read: simulated time in s (0 = automatic from the circuit's RC)")
       ->capture_default_str();
-  cmd->add_option("--points", opt->points, "--analysis read: ngspice's largest time step (TMAX) = window / points; the native engine steps at most window / 200 under its own error control")
+  cmd->add_option("--points", opt->points, "--analysis read: ngspice's largest time step (TMAX) = window / points; the native engine steps at most window / 100 under its own error control and samples every step and stage point")
       ->capture_default_str();
   cmd->add_option("--deck-out", opt->deck_out, "--analysis read: also write the ngspice .tran deck to this file");
   cmd->callback([opt] {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 
 #include <Eigen/SparseLU>
@@ -560,6 +562,9 @@ public:
       if (res.steps > 20000000) throw SolverError(fmt::format("transient: more than 2e7 steps by t = {:.4g} s", t));
     }
     res.newton_iterations = newton_;
+    if (std::getenv("XBARKIT_TRANSIENT_STATS"))
+      std::fprintf(stderr, "transient: %d nodes, %zu elements, %d steps, %d rejected, %d Newton iterations, %d factorizations\n",
+                   net_.nodes(), net_.elements().size(), res.steps, res.rejected, newton_, factorizations_);
     res.factorizations = factorizations_;
     return res;
   }

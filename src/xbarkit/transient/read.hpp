@@ -26,7 +26,7 @@ struct ReadOptions {
   int output_points = 200;        // ngspice: largest step (TMAX) = window / output_points
   // native: largest step = window / native_points; its waveforms are sampled at every step end and
   // TR-BDF2 stage point, and its own error control (lte_*) sets the accuracy
-  int native_points = 200;
+  int native_points = 100;
   double lte_abs_V = 1e-6;        // native TR-BDF2 local error tolerance (abs + rel |v|)
   double lte_rel = 1e-5;
   unsigned threads = 1;           // native: columns integrated in parallel
