@@ -12,6 +12,7 @@
 #include "registry.hpp"
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/core/paths.hpp"
+#include "xbarkit/cost/inference.hpp"
 #include "xbarkit/imc/converter.hpp"
 #include "xbarkit/imc/evaluate.hpp"
 #include "xbarkit/imc/sim_options.hpp"
@@ -20,6 +21,7 @@
 #include "xbarkit/netlist/technology.hpp"
 #include "xbarkit/netlist/variation.hpp"
 #include "xbarkit/nn/dataset.hpp"
+#include "xbarkit/netlist/technology.hpp"
 
 namespace {
 
@@ -32,6 +34,9 @@ struct Options {
   size_t images = 0;
   uint64_t seed = 1;
   unsigned threads = 0;
+  // Costs (issue 19): with an array_read bundle, energy / latency / area per image
+  std::string read_lut;
+  xbarkit::cost::InferenceCostConfig cost;
 };
 
 // "models/networks/bnn_cnn" works from any directory: relative paths that do not exist here are
@@ -94,6 +99,18 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
                                        "Fashion-MNIST)");
   cmd->add_option("--seed", opt->seed, "Seed of every random draw (LUT sampling, MTJ samples)")->capture_default_str();
   cmd->add_option("--threads", opt->threads, "Threads (0 = all cores); results do not depend on it");
+  cmd->add_option("--read-lut", opt->read_lut,
+                  "array_read bundle (xbarkit characterize characterization/array_read_7nm.toml): also report energy per "
+                  "image, latency per image, area and a per-layer breakdown (array, drivers, converters, digital)");
+  cmd->add_option("--adc-bits", opt->cost.adc.bits, "Costs: ADC resolution in bits (0 = full precision, log2(rows + 1))")
+      ->capture_default_str();
+  cmd->add_option("--adc-type", opt->cost.adc.type, "Costs: ADC architecture, sar | flash")->capture_default_str();
+  cmd->add_option("--mtj-device", opt->cost.mtj_device, "Costs of mtj converters: the SOT-MTJ device (models/mtj/<name>.toml)")
+      ->capture_default_str();
+  cmd->add_option("--mtj-pulse-s", opt->cost.mtj_pulse_s, "Costs of mtj converters: write pulse (s)")->capture_default_str();
+  cmd->add_option("--mtj-current-A", opt->cost.mtj_write_current_A,
+                  "Costs of mtj converters: write current (A; 0 = the device's critical-current estimate)")
+      ->capture_default_str();
   cmd->add_flag("--json", opt->json, "Print one JSON object (accuracy as a fraction, images, conducting_fraction, "
                                      "layers, ...)");
   cmd->callback([opt] {
@@ -121,9 +138,18 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
       chips = imc::evaluate_chips(net, test, cfg, opt->images, opt->threads, opt->chips, sw, &e);
     else
       e = imc::evaluate(net, test, cfg, opt->images, opt->threads, sw);
+    std::optional<xbarkit::cost::InferenceCost> costs;
+    if (!opt->read_lut.empty()) {
+      opt->cost.read_lut = opt->read_lut;
+      costs = xbarkit::cost::inference_cost(e, net, xbarkit::netlist::load_technology(opt->sim.tech), opt->cost);
+    }
     if (opt->json) {
       auto j = e.to_json();
       if (chips) j["chips"] = chips->to_json();
+      if (costs) {
+        const auto cj = costs->to_json();
+        for (const auto& [k, v] : cj.items()) j[k] = v;
+      }
       if (cfg.array_lut && cfg.sensing == imc::Sensing::lut) {
         const auto& lc = cfg.array_lut->find(cfg.cell, cfg.rows, cfg.wire_scale, cfg.corner);
         if (lc.variation.is_object())
@@ -143,6 +169,17 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
       std::cout << fmt::format("over {} chips (first seed {}): accuracy {:.2f}% +- {:.2f}% (mean +- std), {:.1f} s\n",
                                chips->accuracy.size(), chips->seeds.front(), 100 * chips->accuracy_mean,
                                100 * chips->accuracy_std, chips->seconds);
+    if (costs) {
+      std::cout << fmt::format("costs ({}; array from {}):\n  energy {:.4g} J/image, latency {:.4g} s/image, area {:.4g} mm^2\n",
+                               costs->converter, costs->lut_table, costs->energy_per_image_J, costs->latency_per_image_s,
+                               costs->area_m2 * 1e6);
+      std::cout << fmt::format("  {:>5} {:>12} {:>12} {:>12} {:>12} {:>12}\n", "layer", "array J", "drivers J", "convert J",
+                               "digital J", "latency s");
+      for (const auto& l : costs->layers)
+        std::cout << fmt::format("  {:>5} {:>12.4g} {:>12.4g} {:>12.4g} {:>12.4g} {:>12.4g}\n", l.layer, l.array_J, l.drivers_J,
+                                 l.converters_J, l.digital_J, l.latency_s);
+      std::cout << "  assumptions: " << costs->assumptions << "\n";
+    }
   });
 });
 

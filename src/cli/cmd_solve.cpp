@@ -7,6 +7,7 @@
 
 #include "memory_check.hpp"
 #include "registry.hpp"
+#include "read_report.hpp"
 #include "solve_report.hpp"
 #include "xbarkit/netlist/cell.hpp"
 #include "xbarkit/circuit/iv_table.hpp"
@@ -22,6 +23,12 @@ struct Options {
   std::string map;
   std::string cell_table;
   unsigned threads = 1;
+  // --analysis read (issue 19): one read as a transient
+  std::string analysis = "op";
+  double settle = 0.01;
+  double window_s = 0;
+  int points = 200;
+  std::string deck_out;
 };
 
 const xbarkit::cli::Register reg("solve", [](CLI::App& app) {
@@ -45,8 +52,35 @@ const xbarkit::cli::Register reg("solve", [](CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--threads", opt->threads, "Native engine: columns solved in parallel (0 = all cores)")
       ->capture_default_str();
+  cmd->add_option("--analysis", opt->analysis,
+                  "op: DC column currents; read: one read as a transient (wordline drivers ramp, columns settle): "
+                  "read_latency_s, read_energy_J, per-column settle_s, energy per source")
+      ->check(CLI::IsMember({"op", "read"}))
+      ->capture_default_str();
+  cmd->add_option("--settle", opt->settle, "--analysis read: settling band, fraction of each column's final current")
+      ->capture_default_str();
+  cmd->add_option("--window-s", opt->window_s, "--analysis read: simulated time in s (0 = automatic from the circuit's RC)")
+      ->capture_default_str();
+  cmd->add_option("--points", opt->points, "--analysis read: ngspice's largest time step (TMAX) = window / points; the native engine steps at most window / 100 under its own error control and samples every step and stage point")
+      ->capture_default_str();
+  cmd->add_option("--deck-out", opt->deck_out, "--analysis read: also write the ngspice .tran deck to this file");
   cmd->callback([opt] {
     const auto recipe = xbarkit::netlist::load_crossbar_recipe(opt->recipe);
+    if (opt->analysis == "read") {
+      if (!opt->map.empty() || !opt->cell_table.empty())
+        throw xbarkit::InputError("", "--analysis", "--map and --cell-table apply to the operating point (--analysis op)");
+      xbarkit::transient::ReadOptions ro;
+      ro.settle_fraction = opt->settle;
+      ro.window_s = opt->window_s;
+      ro.output_points = opt->points;
+      ro.threads = opt->threads;
+      const auto rep = xbarkit::cli::read_recipe(recipe, opt->engine, ro, opt->deck_out);
+      if (opt->json) std::cout << xbarkit::cli::to_json(rep).dump(2) << "\n";
+      else xbarkit::cli::print_report(std::cout, rep);
+      const auto& main = rep.native ? *rep.native : *rep.ngspice;
+      if (!main.all_settled()) throw xbarkit::SolverError("the read did not settle within its window (see the report above)");
+      return;
+    }
     xbarkit::cli::SolveSettings s;
     s.engine = opt->engine;
     s.native.threads = opt->threads;

@@ -18,6 +18,7 @@ void link_kind_array_ps();
 void link_kind_mtj_psw();
 void link_kind_cell_iv();
 void link_kind_cbram_psw();
+void link_kind_array_read();  // issue 19
 
 namespace {
 std::map<std::string, KindFactory>& registry() {
@@ -31,6 +32,7 @@ std::map<std::string, KindFactory>& kinds() {
     link_kind_mtj_psw();
     link_kind_cell_iv();
     link_kind_cbram_psw();
+    link_kind_array_read();
     return true;
   }();
   (void)linked;

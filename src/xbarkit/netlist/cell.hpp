@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "xbarkit/netlist/capacitance.hpp"
+
 namespace xbarkit {
 class TomlSection;
 }
@@ -133,6 +135,13 @@ public:
 
   // Published read-current checks for `xbarkit models check` (empty: none).
   virtual std::vector<CellCheck> device_checks(const Technology& tech) const;
+
+  // Read transients (issue 19, netlist/capacitance.hpp): the capacitances of one cell of this kind,
+  // from the technology's device capacitances (ladder kinds: ladder_cell_caps, grid kinds:
+  // grid_cell_caps). Throw InputError naming the missing technology key; the default throws
+  // "this kind has no capacitance model".
+  virtual LadderCellCaps ladder_cell_caps(const Crossbar& x) const;
+  virtual GridCellCaps grid_cell_caps(const Crossbar& x) const;
 
   // Whether Crossbar::state (per-cell analog state) is meaningful for this kind, and its unit.
   virtual bool analog_state() const { return false; }

@@ -67,6 +67,12 @@ public:
     positive("r_p");
     positive("tmr");
     positive("v_half");
+    // c_mtj (F, optional): the junction's own capacitance, read transients only (capacitance.hpp).
+    if (t.has("c_mtj")) {
+      const double c = t.require_number("c_mtj");
+      if (!(c >= 0) || !std::isfinite(c)) throw t.error("c_mtj", fmt::format("must be a finite capacitance >= 0 F, got {}", c));
+      d.params.numbers["c_mtj"] = c;
+    }
     t.reject_unknown_keys();
     return d;
   }
@@ -96,6 +102,21 @@ public:
     return c;
   }
   LadderRails ladder_rails(const Crossbar& x) const override { return {true, x.v_read_V, 0.0}; }
+
+  // As rram1t1r, with the MTJ's tunnel-barrier capacitance (c_mtj) between bitline and access drain.
+  LadderCellCaps ladder_cell_caps(const Crossbar& x) const override {
+    const auto t = transistor_caps(x);
+    LadderCellCaps c;
+    const auto it = x.params.numbers.find("c_mtj");
+    c.bitline_internal_F = require_capacitance(it == x.params.numbers.end() ? kNotGiven : it->second, x.technology_file,
+                                               "mram1t1mtj.c_mtj", "the MTJ capacitance");
+    c.internal_F = t.junction_F + t.overlap_F;
+    c.sourceline_F = t.junction_F + t.overlap_F;
+    c.wordline_F = 2 * t.overlap_F;
+    c.gate_fins = x.nfin;
+    c.wordline_branch = 2;
+    return c;
+  }
 
   // Antiparallel cells on active rows conduct 1 / (1 + TMR) of a parallel one: the hrs axis counts them.
   std::vector<std::string> default_array_ps_axes() const override { return {"k", "q", "hrs"}; }

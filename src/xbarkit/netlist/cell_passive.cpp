@@ -95,7 +95,7 @@ public:
     for (int i = 0; i < x.rows; ++i) {
       d.text(fmt::format("* row {}\n", i));
       Line row{"r", fmt::format("rd{}", i), rwl == 0};
-      d.text(fmt::format("VROW{} rd{} 0 {}\n", i, i, x.input(i) ? x.v_read_V : 0.0));
+      d.row_driver(fmt::format("VROW{}", i), fmt::format("rd{}", i), i, x.input(i) ? x.v_read_V : 0.0);
       if (!row.ideal)
         for (int c = 0; c < x.cols; ++c)
           d.resistor(fmt::format("RWL{}_{}", i, c), c == 0 ? row.merged : row.node(i, c - 1), row.node(i, c),
@@ -107,6 +107,7 @@ public:
                              d.reram_instance(i, j, 0, x.weight(i, j))));
         else
           d.resistor(fmt::format("RC{}_{}", i, j), row.node(i, j), col.node(i, j), d.resistance(i, j, 0, resistance(i, j)));
+        if (d.transient()) d.grid_caps(i, j, row, col);
       }
     }
   }
@@ -121,6 +122,15 @@ public:
       b.resistance_ohm = state ? 1 / *state : x.params.number(weight ? "r_lrs_ohm" : "r_hrs_ohm");
     }
     return b;
+  }
+
+  // The cell is a resistive switching element (ReRAM abstraction): its electrode/oxide/electrode
+  // capacitance sits between row and column ([reram] c_cell); row and column wire capacitances are
+  // the engines' (c_wordline, c_bitline).
+  GridCellCaps grid_cell_caps(const Crossbar& x) const override {
+    GridCellCaps c;
+    c.cell_F = require_capacitance(x.reram.c_cell_F, x.technology_file, "reram.c_cell", "the ReRAM cell capacitance");
+    return c;
   }
 
   std::vector<std::string> default_array_ps_axes() const override { return {"k", "column", "activity"}; }

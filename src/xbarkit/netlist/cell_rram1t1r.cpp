@@ -37,6 +37,19 @@ public:
     return c;
   }
   LadderRails ladder_rails(const Crossbar& x) const override { return {true, x.v_read_V, 0.0}; }
+  // The ReRAM's own capacitance between bitline and the access drain; the access NMOS's junctions
+  // and overlaps at its drain and source, its two overlaps and MVS channel charge on the wordline.
+  LadderCellCaps ladder_cell_caps(const Crossbar& x) const override {
+    const auto t = transistor_caps(x);
+    LadderCellCaps c;
+    c.bitline_internal_F = require_capacitance(x.reram.c_cell_F, x.technology_file, "reram.c_cell", "the ReRAM cell capacitance");
+    c.internal_F = t.junction_F + t.overlap_F;
+    c.sourceline_F = t.junction_F + t.overlap_F;
+    c.wordline_F = 2 * t.overlap_F;
+    c.gate_fins = x.nfin;
+    c.wordline_branch = 2;
+    return c;
+  }
 
   // hrs: a stored 0 is an HRS ReRAM that still conducts (~1/8 of LRS at 7nm defaults) when its row
   // is active, so the column current also counts those cells.

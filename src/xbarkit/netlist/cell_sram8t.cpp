@@ -55,6 +55,7 @@ public:
         d.text(fmt::format("XA{}_{} {} {} {} {} {}\n", i, j, bl.node(i, j), wl.node(i, j), mid, fet, d.fet_params(i, j, 0)));
         d.text(fmt::format("XB{}_{} {} {} {} {} {}\n", i, j, mid, x.weight(i, j) ? "vdd" : "0", sl.node(i, j), fet,
                            d.fet_params(i, j, 1)));
+        if (d.transient()) d.ladder_caps(i, j, bl, mid, sl);
       }
     }
   }
@@ -67,6 +68,22 @@ public:
     return c;
   }
   LadderRails ladder_rails(const Crossbar& x) const override { return {false, x.v_read_V, 0.0}; }
+
+  // NMOS A (gate = read wordline) drains into the bitline, sources into x; NMOS B (gate = storage
+  // node, held during a read) drains x into the source line. Each source/drain carries a junction
+  // cj and one overlap cof (grounded halves, capacitance.hpp); A's two overlaps and its MVS channel
+  // charge load the wordline. B's gate-side halves sit on the held storage node: no charge moves.
+  LadderCellCaps ladder_cell_caps(const Crossbar& x) const override {
+    const auto t = transistor_caps(x);
+    LadderCellCaps c;
+    c.bitline_F = t.junction_F + t.overlap_F;
+    c.internal_F = 2 * (t.junction_F + t.overlap_F);
+    c.sourceline_F = t.junction_F + t.overlap_F;
+    c.wordline_F = 2 * t.overlap_F;
+    c.gate_fins = x.nfin;
+    c.wordline_branch = 1;
+    return c;
+  }
 
   std::vector<std::string> default_array_ps_axes() const override { return {"k", "q"}; }
   std::string array_ps_axes_reason() const override {

@@ -21,7 +21,7 @@ int Crossbar::conducting_count(int j) const {
 
 Crossbar Crossbar::ideal() const {
   Crossbar c = *this;
-  c.parasitics = Parasitics{};
+  c.parasitics.r_bitline_ohm = c.parasitics.r_sourceline_ohm = c.parasitics.r_wordline_ohm = 0;  // capacitances stay
   return c;
 }
 
@@ -74,7 +74,7 @@ Crossbar make_crossbar(const Technology& tech, std::string_view kind, int rows, 
   c.cols = cols;
   c.cell = cell;
   c.params = d.params;
-  c.parasitics = {d.r_bitline_ohm, d.r_sourceline_ohm, d.r_wordline_ohm};
+  c.parasitics = {d.r_bitline_ohm, d.r_sourceline_ohm, d.r_wordline_ohm, d.wire_caps};
   c.v_read_V = d.v_read_V;
   c.vdd_V = tech.vdd_V;
   if (!d.transistor.empty()) c.transistor = tech.finfet(d.transistor);
@@ -82,6 +82,8 @@ Crossbar make_crossbar(const Technology& tech, std::string_view kind, int rows, 
   c.reram = tech.reram;
   c.finfet_spice_lib = tech.finfet_spice_lib;
   c.reram_spice_lib = tech.reram_spice_lib;
+  c.read_driver = tech.read_driver;
+  c.technology_file = tech.file.string();
   c.inputs.assign(static_cast<size_t>(std::max(rows, 0)), 0);
   c.weights.assign(static_cast<size_t>(std::max(rows, 0)) * std::max(cols, 0), 0);
   return c;

@@ -27,6 +27,7 @@ struct Parasitics {
   double r_bitline_ohm = 0;
   double r_sourceline_ohm = 0;
   double r_wordline_ohm = 0;
+  WireCapacitance c;          // per cell segment (read transients only; capacitance.hpp)
 };
 
 // A user's own device library replaces the shipped models in SPICE runs: `library` is included,
@@ -55,6 +56,8 @@ struct Crossbar {
   std::optional<UserModels> user_models;
   std::filesystem::path finfet_spice_lib;  // shipped SPICE equations (from the technology)
   std::filesystem::path reram_spice_lib;
+  ReadDriver read_driver;      // read transients: wordline drivers (capacitance.hpp)
+  std::string technology_file; // where the capacitances came from (error messages)
 
   // Stimulus: inputs[i] for each row, weights[i*cols + j] for each cell; 0 or 1.
   std::vector<uint8_t> inputs;

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "xbarkit/core/error.hpp"
 #include "xbarkit/core/file_io.hpp"
 
 namespace xbarkit::netlist {
@@ -30,6 +31,14 @@ std::string finfet_flavour_library(const Technology& tech) {
   return out;
 }
 
+std::string gate_charge_subckt(const FinfetParams& p) {
+  return fmt::format(
+      ".subckt qg_{0} g nfin=1\n"
+      "Xq g mvs_gate_charge nfin={{nfin}} w={1} leff={2} cg={3} alpha={4} vt0={5} n0={6} tdev={7}\n"
+      ".ends qg_{0}\n",
+      p.flavour, p.w_m, p.leff_m, p.cg_F_per_m2, p.alpha, p.vt0_V, p.n0, p.temperature_K);
+}
+
 std::string sense_source_name(int col) { return fmt::format("VSENSE{}", col); }
 std::string sense_vector_name(int col) { return fmt::format("vsense{}#branch", col); }
 
@@ -43,14 +52,75 @@ void DeckContext::sense_source(int j, const std::string& from, const std::string
   out_ += fmt::format("{} {} {} 0\n", sense_source_name(j), from, to);
 }
 
+void DeckContext::row_driver(const std::string& source, const std::string& node, int i, double v_V) {
+  if (!transient_) {
+    out_ += fmt::format("{} {} 0 {}\n", source, node, v_V);
+    return;
+  }
+  const auto& d = x.read_driver;
+  if (v_V != 0)
+    out_ += fmt::format("{} w{} 0 PWL(0 0 {:.17g} {})\n", source, node, d.t_slew_s, v_V);
+  else
+    out_ += fmt::format("{} w{} 0 0\n", source, node);
+  resistor(fmt::format("RDRV{}", i), "w" + node, node, d.r_driver_ohm);
+}
+
 Line DeckContext::wordline(int i, double v_V) {
   const double r = x.parasitics.r_wordline_ohm * x.variation.wordline_factor(i);
   Line wl{"wl", fmt::format("wd{}", i), r == 0};
-  out_ += fmt::format("VWL{} wd{} 0 {}\n", i, i, v_V);
+  row_driver(fmt::format("VWL{}", i), fmt::format("wd{}", i), i, v_V);
   if (!wl.ideal)
     for (int c = 0; c < x.cols; ++c)
       resistor(fmt::format("RWL{}_{}", i, c), c == 0 ? wl.merged : wl.node(i, c - 1), wl.node(i, c), r);
+  if (transient_) wordline_caps(i, wl);
   return wl;
+}
+
+namespace {
+std::string key_of(const Crossbar& x, const char* key) { return fmt::format("{}.{}", x.cell_name(), key); }
+}  // namespace
+
+void DeckContext::wordline_caps(int i, const Line& wl) {
+  const auto caps = x.kind().ladder_cell_caps(x);
+  const double c_wire =
+      require_capacitance(x.parasitics.c.c_wordline_F, x.technology_file, key_of(x, "c_wordline"), "the wordline wire capacitance per cell");
+  for (int c = 0; c < x.cols; ++c) {
+    const double cap = c_wire + caps.wordline_F;
+    if (cap > 0) out_ += fmt::format("CWL{}_{} {} 0 {:.17g}\n", i, c, wl.node(i, c), cap);
+    if (caps.gate_fins > 0)
+      out_ += fmt::format("XQ{}_{} {} qg_{} nfin={}\n", i, c, wl.node(i, c), x.transistor.flavour, caps.gate_fins);
+  }
+}
+
+void DeckContext::ladder_caps(int i, int j, const Line& bl, const std::string& mid, const Line& sl) {
+  const auto caps = x.kind().ladder_cell_caps(x);
+  if (!bl.ideal) {
+    const double c = require_capacitance(x.parasitics.c.c_bitline_F, x.technology_file, key_of(x, "c_bitline"),
+                                         "the bitline wire capacitance per cell") + caps.bitline_F;
+    if (c > 0) out_ += fmt::format("CB{}_{} {} 0 {:.17g}\n", i, j, bl.node(i, j), c);
+  }
+  if (caps.internal_F > 0) out_ += fmt::format("CI{}_{} {} 0 {:.17g}\n", i, j, mid, caps.internal_F);
+  if (!sl.ideal) {
+    const double c = require_capacitance(x.parasitics.c.c_sourceline_F, x.technology_file, key_of(x, "c_sourceline"),
+                                         "the source-line wire capacitance per cell") + caps.sourceline_F;
+    if (c > 0) out_ += fmt::format("CS{}_{} {} 0 {:.17g}\n", i, j, sl.node(i, j), c);
+  }
+  if (caps.bitline_internal_F > 0)
+    out_ += fmt::format("CD{}_{} {} {} {:.17g}\n", i, j, bl.node(i, j), mid, caps.bitline_internal_F);
+}
+
+void DeckContext::grid_caps(int i, int j, const Line& row, const Line& col) {
+  const auto caps = x.kind().grid_cell_caps(x);
+  // A row line is never source-held in a transient deck (its driver sits behind r_driver).
+  const double c_row = require_capacitance(x.parasitics.c.c_wordline_F, x.technology_file, key_of(x, "c_wordline"),
+                                           "the row (wordline) wire capacitance per cell") + caps.row_F;
+  if (c_row > 0) out_ += fmt::format("CR{}_{} {} 0 {:.17g}\n", i, j, row.node(i, j), c_row);
+  if (!col.ideal) {
+    const double c = require_capacitance(x.parasitics.c.c_bitline_F, x.technology_file, key_of(x, "c_bitline"),
+                                         "the column (bitline) wire capacitance per cell") + caps.column_F;
+    if (c > 0) out_ += fmt::format("CC{}_{} {} 0 {:.17g}\n", i, j, col.node(i, j), c);
+  }
+  if (caps.cell_F > 0) out_ += fmt::format("CX{}_{} {} {} {:.17g}\n", i, j, row.node(i, j), col.node(i, j), caps.cell_F);
 }
 
 void DeckContext::column_segments(const Line& line, int j, const std::string& name, double seg_ohm) {
@@ -101,10 +171,39 @@ public:
                         x_.v_read_V, x_.vdd_V);
     out_ += "* column j current: i(VSENSE<j>), positive when the column conducts\n";
     models();
-    out_ += fmt::format(".options reltol={} vntol={} abstol={}\n", o_.reltol, o_.vntol, o_.abstol);
-    DeckContext ctx(x_, out_);
+    if (o_.tran) {
+      transient_models();
+      // chgtol: ngspice's default charge tolerance (1e-14 C) is a thousand times the charge of a
+      // cell's capacitance at these voltages; 1e-22 C lets the LTE control see attocoulombs.
+      out_ += fmt::format(".options reltol={} vntol={} abstol={} chgtol=1e-22\n", o_.tran->reltol, o_.vntol, o_.abstol);
+    } else {
+      out_ += fmt::format(".options reltol={} vntol={} abstol={}\n", o_.reltol, o_.vntol, o_.abstol);
+    }
+    const size_t array_begin = out_.size();
+    DeckContext ctx(x_, out_, o_.tran.has_value());
     x_.kind().write_array(ctx);
-    if (o_.op) out_ += ".op\n";
+    if (o_.tran) {
+      // Keep only what a read report needs (every independent source's current): a 64x64 array
+      // has ~3e4 node vectors, which would take hundreds of MB over a thousand time points.
+      std::string save = ".save";
+      size_t pos = array_begin;
+      while (pos < out_.size()) {
+        const size_t end = out_.find('\n', pos);
+        const std::string_view line(out_.data() + pos, (end == std::string::npos ? out_.size() : end) - pos);
+        if (!line.empty() && (line[0] == 'V' || line[0] == 'v')) {
+          // "V<name> <n+> <n-> ...": its current, and the voltage of n+ when n- is ground.
+          const size_t s1 = line.find(' '), s2 = line.find(' ', s1 + 1), s3 = line.find(' ', s2 + 1);
+          save += fmt::format(" i({})", line.substr(0, s1));
+          if (s2 != std::string_view::npos && line.substr(s2 + 1, s3 - s2 - 1) == "0")
+            save += fmt::format(" v({})", line.substr(s1 + 1, s2 - s1 - 1));
+        }
+        pos = end == std::string::npos ? out_.size() : end + 1;
+      }
+      out_ += save + "\n";
+      out_ += fmt::format(".tran {:.17g} {:.17g} 0 {:.17g}\n", o_.tran->t_max_step_s, o_.tran->t_stop_s, o_.tran->t_max_step_s);
+    } else if (o_.op) {
+      out_ += ".op\n";
+    }
     out_ += ".end\n";
     return std::move(out_);
   }
@@ -144,6 +243,17 @@ private:
                             r.i0_A, r.g0_m, r.v0_V, name);
       }
     }
+  }
+
+  // The MVS gate charge of the kind's wordline transistors (transient decks only).
+  void transient_models() {
+    const Cell& cell = x_.kind();
+    if (cell.topology() != Topology::column_ladder || cell.ladder_cell_caps(x_).gate_fins == 0) return;
+    if (user() && !user()->transistor_subckt.empty())
+      throw InputError("", "user_models", "read transients need the shipped MVS transistor (its gate charge); a user "
+                                          "transistor subcircuit has no charge model here");
+    inline_library(x_.finfet_spice_lib.parent_path() / "mvs_gate_charge.lib");
+    out_ += gate_charge_subckt(x_.transistor);
   }
 
   const Crossbar& x_;

@@ -2,6 +2,7 @@
 // SPICE deck writer: turns a Crossbar into a standalone ngspice deck. The shipped device models are
 // inlined (so `ngspice -b deck.cir` runs anywhere and golden decks are self-contained); a user
 // library is .include'd by absolute path and its OSDI files are loaded with pre_osdi.
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,7 +21,20 @@ struct DeckOptions {
   double vntol = 1e-10;
   double abstol = 1e-15;
   bool op = true;  // emit ".op" so the deck runs as is in batch mode
+  // Read transient (issue 19): with `tran`, the deck also carries every capacitance of the circuit
+  // description (netlist/capacitance.hpp), wordline (row) drivers become a ramp behind r_driver,
+  // and it ends in ".tran" instead of ".op". Without it the deck is the DC deck, byte for byte.
+  struct Tran {
+    double t_stop_s = 0;
+    double t_max_step_s = 0;  // ngspice's TMAX: also bounds the output spacing used for settling
+    double reltol = 1e-6;     // trapezoidal LTE control (trtol default) at this reltol
+  };
+  std::optional<Tran> tran;
 };
+
+// Name of the driver source of row i in a transient deck (the DC deck's VWL<i>/VROW<i>), and of the
+// MVS intrinsic gate-charge subcircuit of a transistor flavour.
+std::string gate_charge_subckt(const FinfetParams& p);
 
 std::string write_deck(const Crossbar& xbar, const DeckOptions& options = {});
 
@@ -37,8 +51,18 @@ struct Line {
 // primitives every kind shares (the deck's naming conventions live here, once).
 class DeckContext {
 public:
-  DeckContext(const Crossbar& x, std::string& out) : x(x), out_(out) {}
+  DeckContext(const Crossbar& x, std::string& out, bool transient = false) : x(x), out_(out), transient_(transient) {}
   const Crossbar& x;
+  // A read-transient deck (DeckOptions::tran): cells add their capacitances (ladder_caps/grid_caps).
+  bool transient() const { return transient_; }
+  // The driver of row i at node `node`: DC deck "<source> <node> 0 <v>"; transient deck a 0 -> v
+  // ramp of t_slew at node w<node> behind RDRV<i> (r_driver) into `node`.
+  void row_driver(const std::string& source, const std::string& node, int i, double v_V);
+  // Transient decks: the capacitances of ladder cell (i, j) (its kind's ladder_cell_caps plus the
+  // bitline/source-line wire capacitance at its taps; lines that are ideal are held by a source
+  // and get none), and of grid cell (i, j) between row node and column node.
+  void ladder_caps(int i, int j, const Line& bl, const std::string& mid, const Line& sl);
+  void grid_caps(int i, int j, const Line& row, const Line& col);
 
   void text(std::string_view s) { out_ += s; }
   void resistor(const std::string& name, const std::string& a, const std::string& b, double r_ohm);
@@ -65,7 +89,9 @@ public:
   double resistance(int i, int j, int slot, double nominal_ohm) const;  // nominal * exp(ln-shift)
 
 private:
+  void wordline_caps(int i, const Line& wl);
   std::string& out_;
+  bool transient_ = false;
 };
 
 template <class DeviceInstance>
@@ -98,6 +124,7 @@ void DeckContext::one_transistor_one_resistor_array(const std::string& device_pr
       const auto mid = fmt::format("m{}_{}", i, j);
       text(fmt::format("{}{}_{} {} {} {}\n", device_prefix, i, j, bl.node(i, j), mid, device_instance(i, j)));
       text(fmt::format("XT{}_{} {} {} {} {} {}\n", i, j, mid, wl.node(i, j), sl.node(i, j), fet, fet_params(i, j, 1)));
+      if (transient()) ladder_caps(i, j, bl, mid, sl);
     }
   }
 }

@@ -1,5 +1,6 @@
 #include "xbarkit/netlist/recipe.hpp"
 
+#include <cmath>
 #include <fmt/format.h>
 
 #include <sstream>
@@ -112,6 +113,16 @@ CrossbarRecipe parse_crossbar_recipe(const std::string& text, const std::string&
     c.parasitics.r_bitline_ohm = resistance(*par, "r_bitline", c.parasitics.r_bitline_ohm);
     c.parasitics.r_sourceline_ohm = resistance(*par, "r_sourceline", c.parasitics.r_sourceline_ohm);
     c.parasitics.r_wordline_ohm = resistance(*par, "r_wordline", c.parasitics.r_wordline_ohm);
+    // Wire capacitance per cell segment (F), read transients only (netlist/capacitance.hpp).
+    auto capacitance = [&](std::string_view key, double fallback) {
+      const auto v = par->number(key);
+      if (!v) return fallback;
+      if (!(*v >= 0) || !std::isfinite(*v)) throw par->error(key, fmt::format("must be a finite capacitance >= 0 F, got {}", *v));
+      return *v;
+    };
+    c.parasitics.c.c_bitline_F = capacitance("c_bitline", c.parasitics.c.c_bitline_F);
+    c.parasitics.c.c_sourceline_F = capacitance("c_sourceline", c.parasitics.c.c_sourceline_F);
+    c.parasitics.c.c_wordline_F = capacitance("c_wordline", c.parasitics.c.c_wordline_F);
     par->reject_unknown_keys();
   }
 

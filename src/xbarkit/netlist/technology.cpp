@@ -36,6 +36,15 @@ double non_negative(const TomlSection& s, std::string_view key) {
   return v;
 }
 
+// An optional capacitance (F): absent -> NaN (a read transient then names the key); present -> a
+// finite value >= 0.
+double optional_capacitance(const TomlSection& s, std::string_view key) {
+  if (!s.has(key)) return kNotGiven;
+  const double c = s.require_number(key);
+  if (!(c >= 0) || !std::isfinite(c)) throw s.error(key, fmt::format("must be a finite capacitance >= 0 F, got {}", c));
+  return c;
+}
+
 std::filesystem::path model_file(const TomlSection& s, std::string_view key) {
   const auto rel = s.require_string(key);
   auto path = source_dir() / rel;
@@ -65,6 +74,9 @@ ArrayDefaults read_common_defaults(const TomlSection& t, const Technology& tech)
   d.r_sourceline_ohm = wire("r_sourceline");
   d.r_wordline_ohm = wire("r_wordline");
   d.v_read_V = non_negative(t, "v_read");
+  d.wire_caps.c_bitline_F = optional_capacitance(t, "c_bitline");
+  d.wire_caps.c_sourceline_F = optional_capacitance(t, "c_sourceline");
+  d.wire_caps.c_wordline_F = optional_capacitance(t, "c_wordline");
   return d;
 }
 
@@ -99,8 +111,12 @@ Technology load_technology(const std::string& name_or_path, const std::filesyste
   common.alpha = positive(fin, "alpha");
   common.beta = positive(fin, "beta");
   common.temperature_K = tech.temperature_K;
+  common.cof_F = optional_capacitance(fin, "cof");
+  common.cj_F = optional_capacitance(fin, "cj");
   for (const auto& key : fin.keys()) {
-    if (key == "spice_model" || key == "w" || key == "leff" || key == "cg" || key == "alpha" || key == "beta") continue;
+    if (key == "spice_model" || key == "w" || key == "leff" || key == "cg" || key == "alpha" || key == "beta" ||
+        key == "cof" || key == "cj")
+      continue;
     const auto fl = fin.table(key);
     if (!fl) continue;
     FinfetParams p = common;
@@ -123,7 +139,16 @@ Technology load_technology(const std::string& name_or_path, const std::filesyste
   tech.reram.v0_V = positive(rr, "v0");
   tech.reram.gap_lrs_m = positive(rr, "gap_lrs");
   tech.reram.gap_hrs_m = positive(rr, "gap_hrs");
+  tech.reram.c_cell_F = optional_capacitance(rr, "c_cell");
   rr.reject_unknown_keys();
+
+  if (auto rd = root.table("read")) {
+    tech.read_driver.r_driver_ohm = non_negative(*rd, "r_driver");
+    tech.read_driver.t_slew_s = non_negative(*rd, "t_slew");
+    if (!std::isfinite(tech.read_driver.r_driver_ohm) || !std::isfinite(tech.read_driver.t_slew_s))
+      throw rd->error("r_driver", "r_driver and t_slew must be finite");
+    rd->reject_unknown_keys();
+  }
 
   if (auto v = root.table("variation")) {
     auto sigma = [&](const char* key) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include "xbarkit/netlist/capacitance.hpp"
 #include "xbarkit/netlist/cell.hpp"
 #include "xbarkit/netlist/variation.hpp"
 
@@ -25,6 +26,11 @@ struct FinfetParams {
   double n0 = 1.0654;
   double delta = 0.0213;
   double temperature_K = 298.15;
+  // Capacitances per fin (issue 19; NaN when the technology file has none): cof_F overlap + outer
+  // fringe of ONE side (gate-drain or gate-source), cj_F junction of one source/drain. The
+  // intrinsic channel charge is MVS's own (cg, w, leff).
+  double cof_F = kNotGiven;
+  double cj_F = kNotGiven;
 };
 
 // Stanford/ASU ReRAM, DC read: I = i0 exp(-gap/g0) sinh(V/v0) (Jiang et al., SISPAD 2014, the Stanford/ASU RRAM model; docs/REFERENCES.md).
@@ -34,6 +40,7 @@ struct ReramParams {
   double v0_V = 0.25;
   double gap_lrs_m = 0.948e-9;
   double gap_hrs_m = 1.524e-9;
+  double c_cell_F = kNotGiven;  // cell capacitance (electrode/oxide/electrode), issue 19
 };
 
 // Defaults of one array kind ([<cell>] table): wire resistance per cell segment, read voltage,
@@ -45,6 +52,7 @@ struct ArrayDefaults {
   double r_sourceline_ohm = 0;
   double r_wordline_ohm = 0;
   double v_read_V = 0;
+  WireCapacitance wire_caps;  // c_bitline, c_sourceline, c_wordline (optional keys)
   CellParams params;
 };
 
@@ -64,6 +72,7 @@ struct Technology {
   std::map<std::string, ArrayDefaults> arrays;  // by cell kind, for every kind with a table
   VariationDefaults variation;                  // [variation] (all zero without the table)
   std::map<std::string, Corner> corners;        // [corners.<name>]
+  ReadDriver read_driver;                       // [read] (NaN without the table)
 
   const FinfetParams& finfet(const std::string& flavour) const;
   const ArrayDefaults& array(const std::string& kind) const;

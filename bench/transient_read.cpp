@@ -1,0 +1,76 @@
+// Native read transient vs ngspice .tran (issue 19): speed ratio and agreement, one markdown row per
+// array, for docs/PERFORMANCE.md and docs/VALIDATION.md.
+//
+//   bench_transient_read [--kind K]... [--wires default|W]... [--stimulus random|ones]... [--header] SIZE...
+//
+// K: sram8t rram1t1r mram1t1mtj passive (default sram8t); W: default or ohm per segment (default:
+// default); stimulus default random (seed 11, density 0.5). Both engines integrate the same circuit
+// over the same window (transient::auto_window) (ngspice TMAX window / 200; native steps at most
+// window / 100 and samples every step and stage point), in this
+// process, one after the other; the native engine on one thread.
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "xbarkit/netlist/recipe.hpp"
+#include "xbarkit/spice/session.hpp"
+#include "xbarkit/transient/read.hpp"
+
+using namespace xbarkit;
+
+int main(int argc, char** argv) {
+  std::vector<std::string> kinds, wires, stimuli;
+  std::vector<int> sizes;
+  bool header = false;
+  for (int a = 1; a < argc; ++a) {
+    const std::string s = argv[a];
+    auto next = [&]() -> std::string {
+      if (a + 1 >= argc) {
+        std::fprintf(stderr, "bench_transient_read: %s needs a value\n", s.c_str());
+        std::exit(2);
+      }
+      return argv[++a];
+    };
+    if (s == "--kind") kinds.push_back(next());
+    else if (s == "--wires") wires.push_back(next());
+    else if (s == "--stimulus") stimuli.push_back(next());
+    else if (s == "--header") header = true;
+    else sizes.push_back(std::stoi(s));
+  }
+  if (kinds.empty()) kinds = {"sram8t"};
+  if (wires.empty()) wires = {"default"};
+  if (stimuli.empty()) stimuli = {"random"};
+  if (sizes.empty()) sizes = {64};
+  if (header) {
+    std::printf("| array | wires | stimulus | latency native (ps) | latency ngspice (ps) | diff | energy native (fJ) | "
+                "energy ngspice (fJ) | diff | native (s) | ngspice (s) | ratio |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  }
+  const auto tech = netlist::load_technology("7nm");
+  spice::Session session;
+  for (int n : sizes)
+    for (const auto& kind : kinds)
+      for (const auto& w : wires)
+        for (const auto& st : stimuli) {
+          auto x = netlist::make_crossbar(tech, kind, n, n);
+          if (w != "default") x.parasitics.r_bitline_ohm = x.parasitics.r_sourceline_ohm = x.parasitics.r_wordline_ohm = std::stod(w);
+          if (st == "ones") {
+            std::fill(x.inputs.begin(), x.inputs.end(), 1);
+            std::fill(x.weights.begin(), x.weights.end(), 1);
+          } else {
+            netlist::fill_random_inputs(x, 0.5, 11);
+            netlist::fill_random_weights(x, 0.5, 11);
+          }
+          transient::ReadOptions o;
+          o.window_s = transient::auto_window(x);
+          const auto nat = transient::read_native(x, o);
+          const auto ref = transient::read_ngspice(session, x, o);
+          std::printf("| %s %dx%d | %s | %s | %.4f | %.4f | %.3f%% | %.5g | %.5g | %.3f%% | %.4g | %.4g | %.0fx |\n", kind.c_str(),
+                      n, n, w.c_str(), st.c_str(), 1e12 * nat.read_latency_s, 1e12 * ref.read_latency_s,
+                      100 * std::abs(nat.read_latency_s - ref.read_latency_s) / ref.read_latency_s, 1e15 * nat.read_energy_J,
+                      1e15 * ref.read_energy_J, 100 * std::abs(nat.read_energy_J - ref.read_energy_J) / ref.read_energy_J,
+                      nat.elapsed_s, ref.elapsed_s, ref.elapsed_s / nat.elapsed_s);
+          std::fflush(stdout);
+        }
+}
