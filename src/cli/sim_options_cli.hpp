@@ -8,7 +8,7 @@
 namespace xbarkit::cli {
 
 // Adds --rows --cols --mapping --binsparx --array-lut --converter --lut-mean --cell --wire-scale --tech
-// --chip (and --exact when `with_exact`) to `cmd`, bound to `o`. `what` prefixes the help texts.
+// --corner --chip (and --exact --variation --chip-seed when `with_exact`) to `cmd`, bound to `o`.
 void add_sim_options(CLI::App* cmd, imc::SimOptions& o, bool with_exact);
 
 }  // namespace xbarkit::cli

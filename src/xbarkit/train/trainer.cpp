@@ -165,7 +165,6 @@ public:
     net_ = std::move(next);
   }
   const imc::Simulator& simulator() const { return *sim_; }
-  const nn::BinaryLayer& layer(size_t li) const { return net_->layers().at(li); }
   int sampling_length(size_t li) const { return sim_->converter().sampling_length(slot(li)); }
   // Training draws a chip per image (HardwareInLoop::train_chips); evaluation uses sim.chip.
   void set_training(bool on) { training_ = on; }
