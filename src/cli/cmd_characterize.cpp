@@ -3,7 +3,9 @@
 #include <iostream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "progress_cli.hpp"
 #include "registry.hpp"
 #include "xbarkit/characterize/runner.hpp"
 #include "xbarkit/lut/bundle.hpp"
@@ -14,9 +16,8 @@ struct Options {
   std::string recipe;
   xbarkit::characterize::RunOptions run;
   std::string output;
-  bool progress = false, no_progress = false;
   std::string shard;
-  bool merge = false;
+  bool merge = false, json = false;
   double job_timeout_s = 0;
 };
 
@@ -50,11 +51,18 @@ const xbarkit::cli::Register reg("characterize", [](CLI::App& app) {
                   "Seconds one SPICE point may run before its ngspice worker is killed and the point fails "
                   "(default: the recipe's characterize.job_timeout_s, 7200)")
       ->check(CLI::Range(1e-3, 2592000.0));
-  cmd->add_flag("--progress", opt->progress, "Always show progress on stderr (default: only on a terminal)");
-  cmd->add_flag("--no-progress", opt->no_progress, "Never show progress");
+  xbarkit::cli::add_progress_options(cmd, opt->run.progress);
+  cmd->add_flag("--json", opt->json,
+                "Print one JSON summary on stdout (bundle, points, computed, reused, failed, failed_ids, seconds, "
+                "held-out validation); messages go to stderr");
   cmd->callback([opt] {
+    using nlohmann::json;
     opt->run.output = opt->output;
-    opt->run.progress = opt->no_progress ? 0 : (opt->progress ? 1 : -1);
+    const auto summary_json = [&](const xbarkit::characterize::RunSummary& s, const char* mode) {
+      return json{{"mode", mode},          {"recipe", opt->recipe},   {"bundle", opt->output},
+                  {"points", s.points},    {"computed", s.computed},  {"reused", s.reused},
+                  {"failed", s.failed},    {"failed_ids", s.failed_ids}, {"seconds", s.elapsed_s}};
+    };
     if (opt->job_timeout_s > 0) opt->run.job_timeout_s = opt->job_timeout_s;
     namespace ch = xbarkit::characterize;
     if (!opt->shard.empty()) opt->run.shard = ch::parse_shard(opt->shard, "--shard");
@@ -62,6 +70,10 @@ const xbarkit::cli::Register reg("characterize", [](CLI::App& app) {
       if (auto env = ch::shard_from_slurm_environment()) opt->run.shard = *env;
     if (opt->merge) {
       const auto s = ch::merge_shards(opt->recipe, opt->run);
+      if (opt->json) {
+        std::cout << summary_json(s, "merge").dump(2) << "\n";
+        return;
+      }
       std::cout << fmt::format("wrote {}: merged {} points from the shard journals ({} failed) in {:.1f} s\n",
                                opt->output, s.points, s.failed, s.elapsed_s);
       if (s.failed > 0)
@@ -71,6 +83,13 @@ const xbarkit::cli::Register reg("characterize", [](CLI::App& app) {
     }
     if (opt->run.shard.enabled) {
       const auto s = ch::run_characterization(opt->recipe, opt->run);
+      if (opt->json) {
+        auto j = summary_json(s, "shard");
+        j["shard"] = opt->run.shard.label();
+        j["shard_points"] = s.shard_points;
+        std::cout << j.dump(2) << "\n";
+        return;
+      }
       std::cout << fmt::format("shard {} of {}: {} of {} points ({} computed, {} reused from its journal, {} failed) "
                                "in {:.1f} s; merge with: xbarkit characterize {} -o {} --merge\n",
                                opt->run.shard.label(), opt->output, s.shard_points, s.points, s.computed, s.reused,
@@ -81,13 +100,20 @@ const xbarkit::cli::Register reg("characterize", [](CLI::App& app) {
       return;
     }
     const auto s = xbarkit::characterize::run_characterization(opt->recipe, opt->run);
+    const auto b = xbarkit::lut::load_bundle(opt->output);
+    if (opt->json) {
+      auto j = summary_json(s, "run");
+      j["kind"] = b.kind;
+      j["validation"] = b.validation;
+      std::cout << j.dump(2) << "\n";
+      return;
+    }
     std::cout << fmt::format("wrote {}: {} points ({} computed, {} reused from the journal, {} failed) in {:.1f} s\n",
                              opt->output, s.points, s.computed, s.reused, s.failed, s.elapsed_s);
     if (s.failed > 0)
       std::cout << fmt::format("{} points failed; their errors are listed in {}/lut.json (failures) and by "
                                "'xbarkit lut check {}'\n",
                                s.failed, opt->output, opt->output);
-    const auto b = xbarkit::lut::load_bundle(opt->output);
     if (b.validation.contains("nrmse_mean"))
       std::cout << fmt::format("held-out check: nrmse_mean {:.4f} of full scale, coverage_2sigma {:.3f} (worst "
                                "configuration); details: xbarkit lut check {}\n",

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "progress_cli.hpp"
 #include "registry.hpp"
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/core/paths.hpp"
@@ -31,6 +32,7 @@ struct Options {
   xbarkit::imc::SimOptions sim;
   int chips = 1;
   bool json = false;
+  xbarkit::ProgressMode progress = xbarkit::ProgressMode::automatic;
   size_t images = 0;
   uint64_t seed = 1;
   unsigned threads = 0;
@@ -111,6 +113,7 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
   cmd->add_option("--mtj-current-A", opt->cost.mtj_write_current_A,
                   "Costs of mtj converters: write current (A; 0 = the device's critical-current estimate)")
       ->capture_default_str();
+  xbarkit::cli::add_progress_options(cmd, opt->progress);
   cmd->add_flag("--json", opt->json, "Print one JSON object (accuracy as a fraction, images, conducting_fraction, "
                                      "layers, ...)");
   cmd->callback([opt] {
@@ -134,10 +137,13 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
     const std::vector<int>* sw = software.empty() ? nullptr : &software;
     imc::Evaluation e;
     std::optional<imc::ChipStudy> chips;
+    const size_t images = opt->images == 0 || opt->images > test.count ? test.count : opt->images;
+    xbarkit::ProgressReporter progress("infer", "images", images * size_t(std::max(1, opt->chips)), opt->progress);
     if (opt->chips > 1)  // the report's evaluation is chip 0's
-      chips = imc::evaluate_chips(net, test, cfg, opt->images, opt->threads, opt->chips, sw, &e);
+      chips = imc::evaluate_chips(net, test, cfg, opt->images, opt->threads, opt->chips, sw, &e, &progress);
     else
-      e = imc::evaluate(net, test, cfg, opt->images, opt->threads, sw);
+      e = imc::evaluate(net, test, cfg, opt->images, opt->threads, sw, &progress);
+    progress.finish();
     std::optional<xbarkit::cost::InferenceCost> costs;
     if (!opt->read_lut.empty()) {
       opt->cost.read_lut = opt->read_lut;

@@ -1,15 +1,14 @@
 // xbarkit mtj info|trace|psw : the SOT-MTJ macrospin LLGS solver.
-#include <unistd.h>
-
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "progress_cli.hpp"
 #include "registry.hpp"
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/core/file_io.hpp"
@@ -201,6 +200,7 @@ const xbarkit::cli::Register reg("mtj", [](CLI::App& app) {
       int trials = 100;
       unsigned threads = 0;
       bool json = false;
+      xbarkit::ProgressMode progress = xbarkit::ProgressMode::automatic;
     };
     auto o = std::make_shared<O>();
     auto* cmd = mtj->add_subcommand("psw", "Monte-Carlo switching probability vs current, with a logistic fit");
@@ -209,6 +209,7 @@ const xbarkit::cli::Register reg("mtj", [](CLI::App& app) {
     cmd->add_option("--pulse", o->pulse, "Pulse width, full width at half maximum (s; 10n)")->required();
     cmd->add_option("--trials", o->trials, "Trajectories per current")->capture_default_str();
     cmd->add_option("--threads", o->threads, "Threads (0 = all cores); results do not depend on it")->capture_default_str();
+    xbarkit::cli::add_progress_options(cmd, o->progress);
     cmd->add_flag("--json", o->json, "Print one JSON object: points[{current_A, p_switch, stderr, ...}], fit{i50_A, scale_A, ...}");
     cmd->callback([o] {
       const Device d = load_device(o->c.device);
@@ -230,19 +231,17 @@ const xbarkit::cli::Register reg("mtj", [](CLI::App& app) {
       req.thermal_initial = !o->c.cold_start;
       req.tilt_rad = o->c.tilt_deg * phys::pi / 180;
       xbarkit::StopSignals stop;  // a long run stops within milliseconds of SIGINT/SIGTERM
-      const bool tty = ::isatty(2);
-      const auto t0 = std::chrono::steady_clock::now();
-      Progress progress;
-      if (tty)
-        progress = [t0](size_t done, size_t total) {
-          const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          if (el < 1.0 && done != total) return;
-          const double eta = done > 0 ? el * (total - done) / done : 0;
-          std::fprintf(stderr, "\rpsw: %zu/%zu trajectories (%.0f%%), %.0f s elapsed, ~%.0f s left   ", done, total,
-                       100.0 * done / total, el, eta);
-          if (done == total) std::fprintf(stderr, "\n");
-        };
+      // Created at the first report, when the trajectory count is known; switching_probability calls
+      // the callback from one thread at a time.
+      std::unique_ptr<xbarkit::ProgressReporter> reporter;
+      size_t reported = 0;
+      const Progress progress = [&](size_t done, size_t total) {
+        if (!reporter) reporter = std::make_unique<xbarkit::ProgressReporter>("psw", "trajectories", total, o->progress);
+        reporter->advance(done - reported);
+        reported = done;
+      };
       const auto r = switching_probability(d, req, progress);
+      if (reporter) reporter->finish();
       if (o->json) {
         json pts = json::array();
         for (const auto& p : r.points)

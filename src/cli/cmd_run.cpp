@@ -82,13 +82,15 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
   cmd->add_option("--data", opt->data, "Fashion-MNIST directory (default: Debian's)");
   cmd->add_option("--threads", opt->threads, "Threads (0 = all cores); results do not depend on it");
   cmd->add_option("--seed", opt->seed, "Seed of the LUT sampling")->capture_default_str();
-  cmd->add_flag("--json", opt->json, "Also print every configuration's results as one JSON object at the end");
+  cmd->add_flag("--json", opt->json, "Print every configuration's results as one JSON document on stdout (the log "
+                                     "goes to stderr)");
   cmd->callback([opt] {
     namespace nn = xbarkit::nn;
     namespace imc = xbarkit::imc;
     const auto t_start = std::chrono::steady_clock::now();
     const std::string cmdline = xbarkit::this_command_line();
-    auto& log = std::cout;
+    // With --json, stdout carries the one JSON document and everything else goes to stderr.
+    std::ostream& log = opt->json ? std::cerr : std::cout;
     log << fmt::format("xbarkit main job: how much accuracy does IR drop cost a binary CNN on 7nm {} crossbars, and "
                        "how much does BinSparX recover?\n", opt->cell);
     if (!xbarkit::netlist::find_cell(opt->cell))

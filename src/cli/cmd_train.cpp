@@ -1,13 +1,13 @@
 // xbarkit train ARCH -o WEIGHTS : train a binary network on libtorch (train/trainer.hpp), optionally
 // with the crossbar in the loop (--hardware plus the crossbar options of `xbarkit infer`), and write
 // its safetensors weights with metadata naming the data, the configuration and the hardware.
-#include <unistd.h>
-
 #include <iostream>
 #include <optional>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "progress_cli.hpp"
 #include "registry.hpp"
 #include "sim_options_cli.hpp"
 #include "xbarkit/core/error.hpp"
@@ -29,7 +29,8 @@ struct Options {
   double lr = -1, lr_final = -1;
   unsigned threads = 0;
   size_t train_images = 0, test_images = 0;
-  bool quiet = false, no_test = false, resume = false;
+  bool quiet = false, no_test = false, resume = false, json = false;
+  xbarkit::ProgressMode progress = xbarkit::ProgressMode::automatic;
   bool hardware = false, stochastic = false;
   uint64_t train_chips = 0;
   xbarkit::imc::SimOptions sim;
@@ -80,6 +81,10 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
   cmd->add_option("--test-images", opt->test_images, "Evaluate on the first N test images (0 = all)");
   cmd->add_flag("--no-test", opt->no_test, "Skip the per-epoch test-set evaluation");
   cmd->add_flag("-q,--quiet", opt->quiet, "Print nothing but errors");
+  xbarkit::cli::add_progress_options(cmd, opt->progress);
+  cmd->add_flag("--json", opt->json,
+                "Print one JSON summary on stdout (weights file, per-epoch loss/accuracy/lr/seconds, final test "
+                "accuracy, hardware); the log goes to stderr");
   auto* hw = cmd->add_flag("--hardware", opt->hardware,
                            "Crossbar in the loop: every binary layer's forward pass is the simulated crossbar of the "
                            "options below (as `xbarkit infer` runs it), the backward pass a straight-through estimator");
@@ -126,8 +131,8 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
     if (!opt->no_test) test = nn::load_fashion_mnist(dir, nn::Split::Test);
     to.threads = opt->threads;
     to.test_images = opt->test_images;
-    to.log = opt->quiet ? nullptr : &std::cout;
-    to.progress_bar = !opt->quiet && ::isatty(STDERR_FILENO);
+    to.log = opt->quiet ? nullptr : opt->json ? &std::cerr : &std::cout;
+    to.progress = opt->quiet ? xbarkit::ProgressMode::off : opt->progress;
     to.checkpoint = opt->output + ".checkpoint";  // removed once the weights are written
     to.resume = opt->resume;
     const xbarkit::StopSignals stop;  // SIGINT/SIGTERM end the current batch; the checkpoint stays
@@ -161,7 +166,24 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
     nn::write_params(arch, result.params, opt->output);
     std::error_code ec;
     std::filesystem::remove(to.checkpoint, ec);
-    if (!opt->quiet) std::cout << fmt::format("wrote {} ({:.1f} s)\n", opt->output, result.seconds);
+    if (opt->json) {
+      nlohmann::json epochs = nlohmann::json::array();
+      for (const auto& r : result.epochs)
+        epochs.push_back({{"epoch", r.epoch}, {"loss", r.loss}, {"train_accuracy", r.train_accuracy},
+                          {"test_accuracy", r.test_accuracy >= 0 ? nlohmann::json(r.test_accuracy) : nlohmann::json()},
+                          {"lr", r.lr}, {"seconds", r.seconds}});
+      nlohmann::json j{{"output", opt->output},
+                       {"architecture", arch.name},
+                       {"train_images", data.count},
+                       {"epochs", epochs},
+                       {"test_accuracy", result.test_accuracy >= 0 ? nlohmann::json(result.test_accuracy) : nlohmann::json()},
+                       {"test_on", to.hardware ? "crossbar" : "bit-packed path"},
+                       {"seconds", result.seconds},
+                       {"metadata", md}};
+      std::cout << j.dump(2) << "\n";
+    } else if (!opt->quiet) {
+      std::cout << fmt::format("wrote {} ({:.1f} s)\n", opt->output, result.seconds);
+    }
   });
 });
 

@@ -10,6 +10,7 @@
 
 #include "registry.hpp"
 #include "xbarkit/core/error.hpp"
+#include "xbarkit/core/stop.hpp"
 
 namespace {
 
@@ -24,6 +25,20 @@ void harden_count_options(CLI::App* app) {
   }
   for (CLI::App* sub : app->get_subcommands([](CLI::App*) { return true; })) harden_count_options(sub);
 }
+
+// Exit status (README "Exit status"): the same scheme for every command and both executables.
+constexpr int kExitInputError = 1;     // a file, value or command line the user can fix
+constexpr int kExitInternalError = 2;  // a bug: please report it
+// Interrupted by SIGINT / SIGTERM: 128 + signal, the shell's convention (130 / 143), so scripts and
+// Slurm see the same status as for a process killed by the signal; the work done is kept and the
+// command's --resume (characterize, train) continues it.
+int interrupted_status(int signal) { return 128 + signal; }
+
+const char* const kExitStatusHelp =
+    "Exit status: 0 success; 1 error the message explains (a file, value or command line to fix, or a failed "
+    "computation such as ngspice's own error); "
+    "2 internal error (a bug: please report it); 130 / 143 interrupted by SIGINT / SIGTERM (finished work is "
+    "kept: characterize and train continue with --resume).";
 
 }  // namespace
 
@@ -47,25 +62,31 @@ int main(int argc, char** argv) {
       "Run 'xbarkit <command> --help' for each command's options."};
   app.require_subcommand(1);
   app.set_version_flag("--version", XBARKIT_VERSION);
+  app.footer(kExitStatusHelp);
   auto& commands = xbarkit::cli::registry();
   std::sort(commands.begin(), commands.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [name, setup] : commands) setup(app);
   harden_count_options(&app);
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) sub->footer(kExitStatusHelp);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version (CLI11's "errors" with status 0) print and succeed; a malformed command
+    // line is an input error, whatever CLI11's own numbering (105, 106, 109, ...).
+    const int status = app.exit(e);
+    return status == 0 ? 0 : kExitInputError;
   } catch (const xbarkit::Error& e) {
     std::cerr << "xbarkit: error: " << e.what() << "\n";
-    return 1;
+    if (const int sig = xbarkit::stop_signal()) return interrupted_status(sig);
+    return kExitInputError;
   } catch (const std::filesystem::filesystem_error& e) {
     // The environment refused a file operation (read-only filesystem, permissions, disk full): the
     // message names the path and the operation, and it is the user's to fix, not an internal error.
     std::cerr << "xbarkit: error: " << e.what() << "\n";
-    return 1;
+    return kExitInputError;
   } catch (const std::exception& e) {
     std::cerr << "xbarkit: unexpected error: " << e.what() << "\n";
-    return 2;
+    return kExitInternalError;
   }
   return 0;
 }

@@ -22,6 +22,7 @@
 #include "xbarkit/core/file_io.hpp"
 #include "xbarkit/core/file_lock.hpp"
 #include "xbarkit/core/parallel.hpp"
+#include "xbarkit/core/progress.hpp"
 #include "xbarkit/core/stop.hpp"
 #include "xbarkit/spice/worker_pool.hpp"
 
@@ -168,51 +169,6 @@ void read_journal(const fs::path& path, const Recipe& recipe, const std::vector<
   }
 }
 
-class Progress {
-public:
-  Progress(std::string label, size_t total, size_t already, int mode)
-      : label_(std::move(label)), total_(total), done_(already), start_done_(already),
-        enabled_(mode == 1 || (mode == -1 && ::isatty(STDERR_FILENO))) {
-    draw(true);
-  }
-  void tick() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++done_;
-    draw(false);
-  }
-  void finish() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    draw(true);
-    if (enabled_) std::cerr << "\n";
-  }
-
-private:
-  void draw(bool force) {
-    if (!enabled_) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (!force && now - last_ < std::chrono::milliseconds(200)) return;
-    last_ = now;
-    const double el = std::chrono::duration<double>(now - start_).count();
-    const size_t fresh = done_ - start_done_;
-    std::string eta = "ETA --";
-    if (fresh > 0 && done_ < total_) eta = fmt::format("ETA {}", fmt_time(el / fresh * (total_ - done_)));
-    else if (done_ >= total_) eta = "done";
-    std::cerr << fmt::format("\r[{}] {}/{} points ({:.0f}%), {} elapsed, {}   ", label_, done_, total_,
-                             total_ ? 100.0 * done_ / total_ : 100.0, fmt_time(el), eta)
-              << std::flush;
-  }
-  static std::string fmt_time(double s) {
-    if (s < 60) return fmt::format("{:.0f} s", s);
-    if (s < 3600) return fmt::format("{}m{:02d}s", static_cast<int>(s / 60), static_cast<int>(s) % 60);
-    return fmt::format("{}h{:02d}m", static_cast<int>(s / 3600), static_cast<int>(s / 60) % 60);
-  }
-  std::string label_;
-  size_t total_, done_, start_done_;
-  bool enabled_;
-  std::mutex mutex_;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_{};
-};
-
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -240,12 +196,12 @@ void compute_points(const fs::path& recipe_path, const fs::path& out, const fs::
   const double job_timeout_s = options.job_timeout_s.value_or(recipe.job_timeout_s);
   Journal journal(journal_path);
   StopSignals stop;
-  Progress progress(recipe.kind, progress_total, progress_done, options.progress);
+  ProgressReporter progress(recipe.kind, "points", progress_total, options.progress, progress_done);
   auto record = [&](size_t i, PointResult r) {
     r.done = true;
     journal.append(result_line(i, points[i], r));
     results[i] = std::move(r);
-    progress.tick();
+    progress.advance();
   };
   std::atomic<size_t> computed{0};
   parallel_for(thread_todo.size(), threads, [&](size_t n) {

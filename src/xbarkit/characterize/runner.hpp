@@ -23,6 +23,7 @@
 
 #include "xbarkit/characterize/shard.hpp"
 #include "xbarkit/core/error.hpp"
+#include "xbarkit/core/progress.hpp"
 
 namespace xbarkit::characterize {
 
@@ -31,7 +32,7 @@ struct RunOptions {
   bool resume = false;      // continue from OUTPUT/journal.jsonl
   bool force = false;       // discard an existing journal/bundle at OUTPUT and start over
   unsigned threads = 0;     // overrides the recipe's [characterize] threads when > 0
-  int progress = -1;        // -1: on stderr when it is a terminal; 0: never; 1: always
+  ProgressMode progress = ProgressMode::automatic;  // on stderr (core/progress.hpp)
   std::optional<double> job_timeout_s;  // overrides the recipe's [characterize] job_timeout_s
   Shard shard;              // enabled: compute only this shard's points into its own journal
 };

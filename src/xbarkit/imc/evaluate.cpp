@@ -72,7 +72,7 @@ nlohmann::json Evaluation::to_json() const {
 }
 
 Evaluation evaluate(const nn::Network& net, const nn::Dataset& data, const SimConfig& config, size_t n,
-                    unsigned threads, const std::vector<int>* software) {
+                    unsigned threads, const std::vector<int>* software, ProgressReporter* progress) {
   if (n == 0 || n > data.count) n = data.count;
   Evaluation e;
   const Simulator sim(net, config);
@@ -82,7 +82,7 @@ Evaluation evaluate(const nn::Network& net, const nn::Dataset& data, const SimCo
   e.cell_current_A = sim.cell_current_A();
   e.threads = threads == 0 ? default_threads() : threads;
   const auto t0 = std::chrono::steady_clock::now();
-  e.predictions = sim.predict_all(data, n, threads);
+  e.predictions = sim.predict_all(data, n, threads, progress);
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   e.images = n;
   e.accuracy = nn::Network::accuracy(e.predictions, data);
@@ -110,7 +110,8 @@ nlohmann::json ChipStudy::to_json() const {
 }
 
 ChipStudy evaluate_chips(const nn::Network& net, const nn::Dataset& data, const SimConfig& config, size_t n,
-                         unsigned threads, int chips, const std::vector<int>* software, Evaluation* first) {
+                         unsigned threads, int chips, const std::vector<int>* software, Evaluation* first,
+                         ProgressReporter* progress) {
   if (chips < 2) throw Error(fmt::format("a Monte-Carlo over chips needs at least 2 chips, got {}", chips));
   if (!config.variation.enabled) throw Error("a Monte-Carlo over chips needs device variation (SimConfig::variation)");
   ChipStudy s;
@@ -118,7 +119,7 @@ ChipStudy evaluate_chips(const nn::Network& net, const nn::Dataset& data, const 
   for (int c = 0; c < chips; ++c) {
     SimConfig chip = config;
     chip.variation.seed = derive_seed(config.variation.seed, static_cast<uint64_t>(c));
-    auto e = evaluate(net, data, chip, n, threads, software);
+    auto e = evaluate(net, data, chip, n, threads, software, progress);
     s.seeds.push_back(chip.variation.seed);
     s.accuracy.push_back(e.accuracy);
     s.ps_rmse.push_back(e.total.ps_rmse());

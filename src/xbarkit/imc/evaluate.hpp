@@ -33,9 +33,11 @@ struct Evaluation {
 };
 
 // Runs the first n images (0 = all) through `net` on the crossbar described by `config`.
-// `software` (optional): the software network's predictions for agreement counting.
+// `software` (optional): the software network's predictions for agreement counting; `progress`
+// (optional) advances once per image.
 Evaluation evaluate(const nn::Network& net, const nn::Dataset& data, const SimConfig& config, size_t n,
-                    unsigned threads, const std::vector<int>* software = nullptr);
+                    unsigned threads, const std::vector<int>* software = nullptr,
+                    ProgressReporter* progress = nullptr);
 
 // Monte-Carlo over chips: `chips` runs of evaluate() on exact sensing, chip c with mismatch seed
 // derive_seed(config.variation.seed, c), every other setting (and so the LUT/converter draws) the same.
@@ -51,7 +53,7 @@ struct ChipStudy {
 // (optional) receives chip 0's whole Evaluation (with agreement against `software`, if given).
 ChipStudy evaluate_chips(const nn::Network& net, const nn::Dataset& data, const SimConfig& config, size_t n,
                          unsigned threads, int chips, const std::vector<int>* software = nullptr,
-                         Evaluation* first = nullptr);
+                         Evaluation* first = nullptr, ProgressReporter* progress = nullptr);
 
 // One-line description of a configuration, e.g. "128x128 sram8t, AND mapping, BinSparX both, LUT sensing".
 std::string describe(const SimConfig& config);

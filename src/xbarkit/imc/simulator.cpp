@@ -334,7 +334,8 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
   stats_[layer.index].add(st);
 }
 
-std::vector<int> Simulator::predict_all(const nn::Dataset& data, size_t n, unsigned threads) const {
+std::vector<int> Simulator::predict_all(const nn::Dataset& data, size_t n, unsigned threads,
+                                       ProgressReporter* progress) const {
   if (n == 0 || n > data.count) n = data.count;
   std::vector<int> pred(n);
   parallel_for(
@@ -345,6 +346,7 @@ std::vector<int> Simulator::predict_all(const nn::Dataset& data, size_t n, unsig
           ~Scope() { t_ctx = {}; }
         } scope(this, i);
         pred[i] = net_->predict(data.image(i), this);
+        if (progress) progress->advance();
       },
       8);
   return pred;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "xbarkit/core/progress.hpp"
 #include "xbarkit/imc/converter.hpp"
 #include "xbarkit/imc/mapping.hpp"
 #include "xbarkit/imc/sensing.hpp"
@@ -95,8 +96,10 @@ public:
   void rebind(const nn::Network& net);
 
   // Predictions of the first n images (0 = all) on `threads` threads (0 = all cores); per-image
-  // random streams, so the result does not depend on the thread count.
-  std::vector<int> predict_all(const nn::Dataset& data, size_t n = 0, unsigned threads = 0) const;
+  // random streams, so the result does not depend on the thread count. `progress` (optional)
+  // advances once per image.
+  std::vector<int> predict_all(const nn::Dataset& data, size_t n = 0, unsigned threads = 0,
+                               ProgressReporter* progress = nullptr) const;
 
   const SimConfig& config() const { return cfg_; }
   const LayerMapping& mapping(size_t layer_index) const { return maps_.at(layer_index); }

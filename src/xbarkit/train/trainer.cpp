@@ -618,6 +618,7 @@ TrainResult train_network(const nn::Architecture& arch, const nn::Dataset& train
     double loss_sum = 0;
     int64_t correct = 0;
     double lr = cfg.lr;
+    ProgressReporter progress(fmt::format("epoch {}/{}", epoch, cfg.epochs), "batches", batches, opt.progress);
     for (size_t bi = 0; bi < batches; ++bi) {
       throw_if_stopped("training (rerun with --resume to continue after the last finished epoch)");
       const uint32_t* idx = order.data() + bi * size_t(B);
@@ -634,8 +635,8 @@ TrainResult train_network(const nn::Architecture& arch, const nn::Dataset& train
       const auto loss = F::cross_entropy(out.logits, labels);
       adam.zero_grad();
       loss.backward();
-      const double progress = total_steps > 0 ? double(t) / double(total_steps) : 0.0;
-      lr = cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1.0 + std::cos(M_PI * progress));
+      const double schedule = total_steps > 0 ? double(t) / double(total_steps) : 0.0;
+      lr = cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1.0 + std::cos(M_PI * schedule));
       for (auto& g : adam.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
       adam.step();
       ++t;
@@ -645,13 +646,12 @@ TrainResult train_network(const nn::Architecture& arch, const nn::Dataset& train
       }
       loss_sum += loss.item<double>();
       correct += out.logits.argmax(1).eq(labels).sum().item<int64_t>();
-      if (opt.progress_bar && (bi % 20 == 0 || bi + 1 == batches))
-        std::cerr << fmt::format("\repoch {}/{}  {:5.1f}%  loss {:.4f}  train {:.2f}%  ", epoch, cfg.epochs,
-                                 100.0 * double(bi + 1) / double(batches), loss_sum / double(bi + 1),
-                                 100.0 * double(correct) / double((bi + 1) * size_t(B)))
-                  << std::flush;
+      if (progress.enabled())
+        progress.set_detail(fmt::format("loss {:.4f}, train {:.2f}%", loss_sum / double(bi + 1),
+                                        100.0 * double(correct) / double((bi + 1) * size_t(B))));
+      progress.advance();
     }
-    if (opt.progress_bar) std::cerr << "\r" << std::string(70, ' ') << "\r";
+    progress.finish();
     EpochReport r;
     r.epoch = epoch;
     r.epochs = cfg.epochs;

@@ -27,6 +27,7 @@
 #include <optional>
 #include <vector>
 
+#include "xbarkit/core/progress.hpp"
 #include "xbarkit/imc/simulator.hpp"
 #include "xbarkit/nn/dataset.hpp"
 #include "xbarkit/nn/model.hpp"
@@ -55,7 +56,7 @@ struct TrainOptions {
   unsigned threads = 0;      // 0 = all cores (libtorch intra-op threads and the crossbar simulator)
   size_t test_images = 0;    // per-epoch test evaluation on the first n test images (0 = all)
   std::ostream* log = nullptr;
-  bool progress_bar = false;  // in-epoch progress on stderr
+  ProgressMode progress = ProgressMode::off;  // in-epoch progress on stderr (core/progress.hpp)
   std::function<void(const EpochReport&)> on_epoch;
   // Non-empty: after every epoch the complete training state is written there atomically; with
   // `resume` training continues from it (same architecture, configuration, data) bit-identically.
