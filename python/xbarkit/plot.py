@@ -6,6 +6,10 @@
 - ``psw_curves(bundle)`` / ``psw_result(result)``: P_sw(I) with binomial error bars and the fitted
   logistic curve, from an ``mtj_psw`` bundle or an ``mtj_psw()`` result.
 - ``lut_mean_std(lut, table)``: an ``array_ps`` table's mean and standard deviation over its axes.
+- ``accuracy_sweep(results, x)``: accuracy against tile rows, wire scale or MTJ sampling length,
+  from ``xbarkit infer --json`` documents or one ``xbarkit run --json`` document.
+- ``energy_breakdown(results)``: energy per image by component (array, drivers, converters,
+  digital) as shares and on a log scale, from ``xbarkit infer --read-lut ... --json`` documents.
 
 Each returns the matplotlib Figure and, given ``path``, saves it there (PNG, SVG or PDF by the file
 extension). The same figures from a shell: ``python3 -m xbarkit.plot --help``.
@@ -23,7 +27,7 @@ import numpy as np  # noqa: E402
 
 from . import _xbarkit as _x  # noqa: E402
 
-__all__ = ["ir_drop_map", "psw_curves", "psw_result", "lut_mean_std", "main"]
+__all__ = ["ir_drop_map", "psw_curves", "psw_result", "lut_mean_std", "accuracy_sweep", "energy_breakdown", "main"]
 
 _DPI = 120
 
@@ -243,9 +247,175 @@ def _edges(points):
     return np.concatenate([[p[0] - (mid[0] - p[0])], mid, [p[-1] + (p[-1] - mid[-1])]])
 
 
+def _load_documents(results):
+    """A list of JSON documents from paths, dicts, or a mix (one file may hold one document)."""
+    import json
+
+    if isinstance(results, (dict, str, os.PathLike)):
+        results = [results]
+    docs = []
+    for r in results:
+        if isinstance(r, dict):
+            docs.append(r)
+            continue
+        try:
+            with open(os.fspath(r)) as f:
+                docs.append(json.load(f))
+        except OSError as e:
+            raise ValueError(f"results: cannot read {os.fspath(r)}: {e.strerror}") from None
+        except json.JSONDecodeError as e:
+            raise ValueError(f"results: {os.fspath(r)} is not a JSON document ({e})") from None
+    if not docs:
+        raise ValueError("results: no documents given")
+    return docs
+
+
+def _sampling_length(converter):
+    """L of an ``mtj:...:L`` converter spec, else None."""
+    if not converter.startswith("mtj:"):
+        return None
+    try:
+        return int(converter.rsplit(":", 1)[1])
+    except ValueError:
+        return None
+
+
+_SWEEP_AXES = {"rows": "tile rows", "wire_scale": "wire resistance scale", "sampling_length": "MTJ samples per read (L)"}
+
+
+def accuracy_sweep(results, x="rows", path=None, title=None):
+    """Accuracy (%) against ``x`` (``rows``, ``wire_scale`` or ``sampling_length``).
+
+    ``results``: ``xbarkit infer --json`` documents (paths or dicts), one point each, grouped into
+    curves by everything in their configuration but ``x``; or one ``xbarkit run --json`` document,
+    one curve per configuration of the main job against rows, with the software accuracy as a
+    dashed line. Chip studies (``infer --chips``) are drawn with their standard deviation."""
+    if x not in _SWEEP_AXES:
+        raise ValueError(f"x: expected one of {', '.join(_SWEEP_AXES)}, got '{x}'")
+    docs = _load_documents(results)
+    series = {}
+    software = None
+    for d in docs:
+        if "configurations" in d:  # xbarkit run --json
+            if x != "rows":
+                raise ValueError("x: a main-job (xbarkit run) document sweeps rows only")
+            software = d.get("software_accuracy")
+            for c in d["configurations"]:
+                series.setdefault(c["name"], []).append((c["config"]["rows"], c["accuracy"], 0.0))
+            continue
+        if "accuracy" not in d or "config" not in d:
+            raise ValueError("results: expected xbarkit infer --json or xbarkit run --json documents "
+                             f"(keys 'accuracy' and 'config'), got keys {sorted(d)[:8]}")
+        c = dict(d["config"])
+        conv = c.get("converter", "")
+        value = {"rows": c.get("rows"), "wire_scale": c.get("wire_scale"), "sampling_length": _sampling_length(conv)}[x]
+        if value is None:
+            raise ValueError(f"x: sampling_length needs mtj:...:L converters, got '{conv}'")
+        if x == "sampling_length":
+            conv = conv.rsplit(":", 1)[0]
+        label = f"{os.path.basename(d.get('network', 'network'))}: {c.get('cell', '')} {c.get('mapping', '')}"
+        if c.get("binsparx", "none") != "none":
+            label += f" + BinSparX {c['binsparx']}"
+        if x != "rows":
+            label += f", {c.get('rows')} rows"
+        if x != "wire_scale" and c.get("wire_scale", 1.0) != 1.0:
+            label += f", wires x{c['wire_scale']:g}"
+        label += f", {c.get('sensing', '')} sensing, {conv}"
+        chips = d.get("chips")
+        acc = chips["accuracy_mean"] if chips else d["accuracy"]
+        err = chips["accuracy_std"] if chips else 0.0
+        series.setdefault(label, []).append((value, acc, err))
+        if software is None and d.get("software_accuracy") is not None:
+            software = d["software_accuracy"]
+    fig, ax = plt.subplots(figsize=(7.6, 4.8))
+    for label, pts in series.items():
+        pts.sort()
+        xs, ys, es = (np.array(v, dtype=float) for v in zip(*pts))
+        ax.errorbar(xs, 100 * ys, yerr=100 * es if es.any() else None, fmt="o-", ms=5, capsize=3, label=label)
+    if software is not None:
+        ax.axhline(100 * software, ls="--", color="0.3", label=f"software {100 * software:.2f}%")
+    if x in ("rows", "sampling_length"):
+        ax.set_xscale("log", base=2)
+        ticks = sorted({p[0] for pts in series.values() for p in pts})
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([f"{t:g}" for t in ticks])
+    ax.set_xlabel(_SWEEP_AXES[x])
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    images = {d.get("images") for d in docs}
+    ax.set_title(title or f"Accuracy vs {_SWEEP_AXES[x]} ({'/'.join(str(i) for i in sorted(images, key=str))} images)")
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+_ENERGY_PARTS = [("array_J", "array"), ("drivers_J", "drivers"), ("converters_J", "converters"), ("digital_J", "digital")]
+
+
+def _si_energy(joules):
+    for scale, unit in ((1e-6, "uJ"), (1e-9, "nJ"), (1e-12, "pJ")):
+        if abs(joules) >= scale:
+            return f"{joules / scale:.3g} {unit}"
+    return f"{joules / 1e-15:.3g} fJ"
+
+
+def energy_breakdown(results, labels=None, path=None):
+    """Energy per image by component (array, drivers, converters, digital) from ``xbarkit infer
+    --read-lut BUNDLE --json`` documents (paths or dicts), one bar group per configuration. Left:
+    each component's share of the total (the total printed above the bar); right: each component's
+    energy per image on a log scale, so a component a thousand times smaller than the dominant one
+    is still visible."""
+    import textwrap
+
+    docs = _load_documents(results)
+    for d in docs:
+        if "breakdown" not in d:
+            raise ValueError("results: a document has no energy breakdown (run xbarkit infer with --read-lut and --json)")
+    if labels is None:
+        labels = [f"{d['config']['rows']} rows, {d.get('converter', d['config'].get('converter', ''))}" for d in docs]
+    if len(labels) != len(docs):
+        raise ValueError(f"labels: {len(labels)} labels for {len(docs)} documents")
+    wrapped = ["\n".join(textwrap.wrap(l, 26)) for l in labels]
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, (ax_s, ax_e) = plt.subplots(1, 2, figsize=(12, 5.2))
+    n = len(docs)
+    for i, d in enumerate(docs):
+        total = sum(d["breakdown"]["total"][key] for key, _ in _ENERGY_PARTS)
+        bottom = 0.0
+        for k, (key, name) in enumerate(_ENERGY_PARTS):
+            share = 100 * d["breakdown"]["total"][key] / total if total > 0 else 0.0
+            ax_s.bar(i, share, bottom=bottom, color=colours[k], label=name if i == 0 else None)
+            bottom += share
+        ax_s.text(i, 101, _si_energy(total), ha="center", va="bottom", fontsize=8)
+    ax_s.set_xticks(range(n))
+    ax_s.set_xticklabels(wrapped, fontsize=7)
+    ax_s.set_ylim(0, 112)
+    ax_s.set_ylabel("share of the energy per image (%)")
+    ax_s.set_title("Energy per image: shares (total above each bar)", fontsize=10)
+    ax_s.legend(fontsize=8, loc="lower right")
+    width = 0.8 / n
+    for i, d in enumerate(docs):
+        values = [max(d["breakdown"]["total"][key], 1e-18) * 1e12 for key, _ in _ENERGY_PARTS]
+        xs = np.arange(len(_ENERGY_PARTS)) + (i - (n - 1) / 2) * width
+        ax_e.bar(xs, values, width=width * 0.95, color=colours[(i + len(_ENERGY_PARTS)) % len(colours)], label=labels[i])
+    ax_e.set_yscale("log")
+    ax_e.set_xticks(range(len(_ENERGY_PARTS)))
+    ax_e.set_xticklabels([name for _, name in _ENERGY_PARTS])
+    ax_e.set_ylabel("energy per image (pJ)")
+    ax_e.set_title("Energy per image by component", fontsize=10)
+    ax_e.legend(fontsize=7, loc="upper left")
+    for ax in (ax_s, ax_e):
+        ax.grid(axis="y", alpha=0.3)
+    images = {d.get("images") for d in docs}
+    fig.suptitle(f"Inference energy ({os.path.basename(docs[0].get('network', 'network'))}, "
+                 f"{'/'.join(str(i) for i in sorted(images, key=str))} images)", fontsize=11)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
 def main(argv=None):
-    """``python3 -m xbarkit.plot {ir-map,psw,lut} ... -o FILE.png``."""
-    ap = argparse.ArgumentParser(prog="python3 -m xbarkit.plot", description="Figures of xbarkit results.")
+    """``python3 -m xbarkit.plot {ir-map,psw,lut,accuracy,energy} ... -o FILE.png`` (also ``xbarkit plot``)."""
+    ap = argparse.ArgumentParser(prog=os.environ.get("XBARKIT_PLOT_PROG", "python3 -m xbarkit.plot"), description="Figures of xbarkit results.")
     sub = ap.add_subparsers(dest="figure", required=True)
     p = sub.add_parser("ir-map", help="IR-drop map of a crossbar recipe's native solve")
     p.add_argument("recipe", help="crossbar recipe (TOML)")
@@ -258,17 +428,40 @@ def main(argv=None):
     p.add_argument("bundle")
     p.add_argument("--table", help="table name (default: the first)")
     p.add_argument("-o", "--output", required=True)
-    args = ap.parse_args(argv)
+    p = sub.add_parser("accuracy", help="accuracy vs rows, wire scale or sampling length from infer/run JSON documents")
+    p.add_argument("results", nargs="+", help="xbarkit infer --json outputs, or one xbarkit run --json output")
+    p.add_argument("--x", default="rows", choices=sorted(_SWEEP_AXES), help="the swept quantity (default: rows)")
+    p.add_argument("--title")
+    p.add_argument("-o", "--output", required=True)
+    p = sub.add_parser("energy", help="energy per image by component from infer --read-lut --json documents")
+    p.add_argument("results", nargs="+", help="xbarkit infer --read-lut BUNDLE --json outputs")
+    p.add_argument("--labels", help="comma-separated bar labels, one per document")
+    p.add_argument("-o", "--output", required=True)
+    try:
+        args = ap.parse_args(argv)
+    except SystemExit as e:  # argparse: 0 after --help, 2 for a bad command line
+        return 0 if e.code in (0, None) else 1  # xbarkit's scheme: a command line to fix is status 1
     try:
         if args.figure == "ir-map":
             x = _x.load_recipe(args.recipe)
             ir_drop_map(_x.solve(x, engine="native", node_voltages=True), x, path=args.output)
         elif args.figure == "psw":
             psw_curves(args.bundle, path=args.output, device=args.device)
+        elif args.figure == "accuracy":
+            accuracy_sweep(args.results, x=args.x, path=args.output, title=args.title)
+        elif args.figure == "energy":
+            energy_breakdown(args.results, labels=args.labels.split(",") if args.labels else None, path=args.output)
         else:
             lut_mean_std(args.bundle, table=args.table, path=args.output)
     except (_x.Error, ValueError) as e:
         print(f"xbarkit plot: error: {e}", file=sys.stderr)
+        return 1
+    except (KeyError, TypeError, IndexError) as e:  # a JSON document of another shape
+        print(f"xbarkit plot: error: results: not the documents the '{args.figure}' figure reads (missing or "
+              f"malformed {e})", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"xbarkit plot: error: {args.output}: {e.strerror}", file=sys.stderr)
         return 1
     print(f"wrote {args.output}")
     return 0

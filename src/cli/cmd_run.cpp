@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "figure.hpp"
 #include "registry.hpp"
 #include "xbarkit/characterize/cache.hpp"
 #include "xbarkit/core/command_line.hpp"
@@ -225,13 +226,27 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
                            100 * c["held_out"].value("nrmse_mean", 0.0), c["held_out"].value("coverage_2sigma", 0.0));
     const fs::path report = opt->report.empty() ? fs::path(opt->cache) / "report.md" : fs::path(opt->report);
     if (report.has_parent_path()) fs::create_directories(report.parent_path());
-    xbarkit::write_file_atomic(report, rep.str());
-    log << fmt::format("\nreport: {} ({:.0f} s in total)\n", report.string(), total_s);
-    if (opt->json) {
-      nlohmann::json j{{"software_accuracy", soft_acc}, {"images", n}, {"bundle", bundle_dir.string()},
-                       {"report", report.string()}, {"configurations", all}, {"seconds", total_s}};
-      std::cout << j.dump(2) << "\n";
+    // The results as JSON beside the report (what --json prints), and the figure drawn from them.
+    const fs::path results_json = fs::path(report).replace_extension(".json");
+    const fs::path figure = fs::path(report).replace_extension("").string() + "_accuracy_vs_rows.png";
+    nlohmann::json j{{"software_accuracy", soft_acc}, {"images", n}, {"bundle", bundle_dir.string()},
+                     {"report", report.string()}, {"configurations", all}, {"seconds", total_s}};
+    xbarkit::write_file_atomic(results_json, j.dump(2) + "\n");
+    const int plot_status = xbarkit::cli::draw_figure(
+        {"accuracy", results_json.string(), "--x", "rows", "-o", figure.string(), "--title",
+         fmt::format("{} on 7nm {} tiles: accuracy vs rows ({} images)", net.architecture().name, opt->cell, n)});
+    rep << "\n## Figure\n\n";
+    if (plot_status == 0) {
+      rep << "![accuracy vs rows](" << figure.filename().string() << ")\n";
+      j["figure"] = figure.string();
+    } else {
+      rep << fmt::format("Not drawn: `xbarkit plot accuracy {}` ended with status {} (its message is in the log).\n",
+                         results_json.string(), plot_status);
     }
+    xbarkit::write_file_atomic(report, rep.str());
+    log << fmt::format("\nreport: {}{} ({:.0f} s in total)\n", report.string(),
+                       plot_status == 0 ? ", figure " + figure.string() : "", total_s);
+    if (opt->json) std::cout << j.dump(2) << "\n";
   });
 });
 

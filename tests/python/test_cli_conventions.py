@@ -57,6 +57,12 @@ def test_run_json_is_one_document(tmp_path):
                          "--images", 40, "--cache", tmp_path / "cache", "--threads", 2)
     assert doc["images"] == 40 and len(doc["configurations"]) == 6
     assert "software (bit-packed) accuracy" in err  # the log is on stderr
+    # the report embeds the accuracy-vs-rows figure drawn from the results saved beside it
+    report = (tmp_path / "cache/report.md").read_text()
+    assert "![accuracy vs rows](report_accuracy_vs_rows.png)" in report
+    assert doc["figure"] == str(tmp_path / "cache/report_accuracy_vs_rows.png")
+    assert (tmp_path / "cache/report_accuracy_vs_rows.png").stat().st_size > 10_000
+    assert json.loads((tmp_path / "cache/report.json").read_text())["configurations"] == doc["configurations"]
 
 
 def test_mtj_eval_models_train(tmp_path):

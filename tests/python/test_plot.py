@@ -1,4 +1,5 @@
 """Every figure type is written and is a real picture (size, dimensions, more than a blank canvas)."""
+import json
 import subprocess
 import sys
 
@@ -8,6 +9,7 @@ import pytest
 
 import xbarkit
 import xbarkit.plot as xplot
+from conftest import SOURCE_DIR, cli_path
 
 
 def check_png(path, min_width, min_height):
@@ -86,3 +88,57 @@ def test_psw_result(tmp_path):
     assert r["fit"]["ok"]
     xplot.psw_result(r, path=tmp_path / "r.png")
     check_png(tmp_path / "r.png", 600, 400)
+
+
+def _infer_json(tmp_path, name, *args):
+    from conftest import run_cli
+
+    _, out, _ = run_cli("infer", "--network", SOURCE_DIR / "models/networks/bnn_mlp", "--images", 150, "--rows", 16,
+                        *args, "--json")
+    path = tmp_path / f"{name}.json"
+    path.write_text(out)
+    return path
+
+
+def test_accuracy_vs_sampling_length_and_the_cli(tmp_path):
+    # StoX-Net's ideal stochastic converter: accuracy rises with the samples per read
+    docs = [_infer_json(tmp_path, f"L{L}", "--converter", f"mtj:stox:{L}") for L in (1, 4, 16)]
+    fig = xplot.accuracy_sweep(docs, x="sampling_length", path=tmp_path / "acc.png")
+    ax = fig.axes[0]
+    curve = [l for l in ax.lines if l.get_marker() == "o"]
+    assert len(curve) == 1 and list(curve[0].get_xdata()) == [1, 4, 16]
+    acc = [json.loads(p.read_text())["accuracy"] for p in docs]
+    np.testing.assert_allclose(curve[0].get_ydata(), 100 * np.array(acc))
+    assert acc[0] < acc[2]  # one sample of a logistic is a coin flip near zero: L = 1 is the worst
+    check_png(tmp_path / "acc.png", 700, 450)
+    # the same figure from `xbarkit plot` (the C++ CLI runs the module); bad input exits 1
+    out = tmp_path / "acc_cli.svg"
+    p = subprocess.run([str(cli_path()), "plot", "accuracy", *map(str, docs), "--x", "sampling_length", "-o", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert out.read_text().lstrip().startswith("<?xml") and out.stat().st_size > 10_000
+    for bad in (["accuracy", str(tmp_path / "nope.json"), "-o", str(out)],  # missing file
+                ["accuracy", str(docs[0]), "--x", "rows_per_tile", "-o", str(out)],  # argparse usage error
+                ["energy", str(docs[0]), "-o", str(out)]):  # no --read-lut costs in the document
+        p = subprocess.run([str(cli_path()), "plot", *bad], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 1, (bad, p.returncode, p.stderr)
+
+
+def test_energy_breakdown(tmp_path, data_dir):
+    from conftest import run_cli
+
+    bundle = tmp_path / "read"
+    run_cli("characterize", data_dir / "array_read_tiny.toml", "-o", bundle, "--no-progress")
+    docs = [_infer_json(tmp_path, "adc", "--read-lut", bundle),
+            _infer_json(tmp_path, "mtj4", "--read-lut", bundle, "--converter", "mtj:stox:4")]
+    fig = xplot.energy_breakdown(docs, labels=["ADC", "MTJ L=4"], path=tmp_path / "energy.png")
+    shares, log_axis = fig.axes
+    # shares: every bar stack sums to 100 %; the log panel's bar heights are the documents' totals in pJ
+    for i in range(2):
+        stack = [r.get_height() for r in shares.patches if abs(r.get_x() + r.get_width() / 2 - i) < 1e-9]
+        assert len(stack) == 4 and abs(sum(stack) - 100) < 1e-9
+    d = json.loads(docs[1].read_text())
+    heights = sorted(r.get_height() for r in log_axis.patches)
+    assert any(abs(h - d["breakdown"]["total"]["converters_J"] * 1e12) < 1e-9 * h for h in heights)
+    assert log_axis.get_yscale() == "log"
+    check_png(tmp_path / "energy.png", 1000, 450)
