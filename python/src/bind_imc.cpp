@@ -13,6 +13,7 @@
 
 #include "common.hpp"
 #include "xbarkit/core/error.hpp"
+#include "xbarkit/core/rng.hpp"
 #include "xbarkit/imc/evaluate.hpp"
 #include "xbarkit/imc/simulator.hpp"
 #include "xbarkit/nn/model.hpp"
@@ -33,6 +34,29 @@ std::vector<int8_t> signs_arg(py::handle obj, const std::string& name, const std
     out[i] = v[i] > 0 ? 1 : -1;
   }
   return out;
+}
+
+// Optional per-row draw keys: None, or integers >= 0, one per row of the batch.
+std::vector<uint64_t> keys_arg(py::handle obj, size_t batch) {
+  if (obj.is_none()) return {};
+  const auto arr = py::array::ensure(obj);
+  if (!arr) throw py::type_error("keys: expected an array of integers >= 0, one per row of inputs");
+  if (arr.dtype().kind() != 'i' && arr.dtype().kind() != 'u')
+    throw py::type_error(fmt::format("keys: expected an integer array, got dtype {}", std::string(py::str(arr.dtype()))));
+  if (arr.ndim() != 1 || static_cast<size_t>(arr.shape(0)) != batch)
+    throw py::value_error(fmt::format("keys: expected shape ({},) (one key per row of inputs), got {} dimensions{}", batch,
+                                      arr.ndim(), arr.ndim() == 1 ? fmt::format(" of length {}", arr.shape(0)) : ""));
+  if (arr.dtype().kind() == 'i') {
+    const auto signed_keys = arr.cast<py::array_t<int64_t, py::array::c_style | py::array::forcecast>>();
+    std::vector<uint64_t> out(batch);
+    for (size_t b = 0; b < batch; ++b) {
+      if (signed_keys.at(b) < 0) throw py::value_error(fmt::format("keys: element {} is {}, expected >= 0", b, signed_keys.at(b)));
+      out[b] = static_cast<uint64_t>(signed_keys.at(b));
+    }
+    return out;
+  }
+  const auto u = arr.cast<py::array_t<uint64_t, py::array::c_style | py::array::forcecast>>();
+  return std::vector<uint64_t>(u.data(), u.data() + batch);
 }
 
 class CrossbarLayer {
@@ -73,16 +97,23 @@ public:
     sim_ = std::make_unique<imc::Simulator>(*net_, cfg);
   }
 
-  py::array_t<int32_t> matmul(py::handle inputs) const {
+  py::array_t<int32_t> matmul(py::handle inputs, py::handle keys_obj) const {
     Checked c;
     const auto x = signs_arg(inputs, "inputs", {{in_}, {kAny, in_}},
                              fmt::format("(in_features,) or (batch, in_features) with in_features = {}", in_), &c);
     const size_t batch = c.shape.size() == 2 ? static_cast<size_t>(c.shape[0]) : 1;
+    const auto keys = keys_arg(keys_obj, batch);
     const int outs = std::max(out_, 2);
     std::vector<int32_t> z(batch * static_cast<size_t>(outs));
     {
       py::gil_scoped_release release;
-      if (batch > 0) sim_->matmul(net_->layers()[1], x.data(), batch, z.data());
+      const auto& layer = net_->layers()[1];
+      if (keys.empty()) {
+        if (batch > 0) sim_->matmul(layer, x.data(), batch, z.data());
+      } else {  // one read per row, keyed as `infer` keys image i (key i) and the trainer its batch
+        for (size_t b = 0; b < batch; ++b)
+          sim_->matmul_keyed(layer, x.data() + b * size_t(in_), 1, z.data() + b * size_t(outs), keys[b]);
+      }
     }
     if (outs != out_) {  // drop the padding row
       std::vector<int32_t> kept(batch * static_cast<size_t>(out_));
@@ -122,13 +153,18 @@ private:
 }  // namespace
 
 void bind_imc(py::module_& m) {
+  m.def("derive_seed", &derive_seed, py::arg("seed"), py::arg("stream"),
+        "xbarkit's seed derivation (SplitMix64 of seed and stream; core/rng.hpp): the key of image b in training "
+        "step t is derive_seed(t + 1, b), as in the C++ trainer.");
   py::class_<CrossbarLayer>(m, "CrossbarLayer", R"doc(
 A binary matrix product z = W x (W: (out_features, in_features) of +-1, x: +-1) computed on simulated
 crossbar tiles exactly as `infer` does for a network layer: mapping (xnor | and), BinSparX, sensing
 (ideal; LUT with array_lut, sampled unless lut_mean; exact native solver) and converter. Options have
 the names and defaults of `xbarkit infer`. matmul(inputs) takes (in_features,) or (batch,
 in_features) and returns int32 dot products; the random draws come from (seed, the inputs), so a
-call is reproducible. The GIL is released during the product.
+call is reproducible. matmul(inputs, keys=K) draws row b from (seed, K[b]) instead, exactly as `infer`
+draws image i (K = 0, 1, ...) and the C++ trainer image b of step t (K[b] = derive_seed(t + 1, b)).
+The GIL is released during the product.
 )doc")
       .def(py::init<py::handle, int, int, const std::string&, const std::string&, const std::optional<std::string>&,
                     const std::string&, bool, bool, const std::string&, double, const std::string&, long long>(),
@@ -136,7 +172,7 @@ call is reproducible. The GIL is released during the product.
            py::arg("binsparx") = "none", py::arg("array_lut") = py::none(), py::arg("converter") = "ideal",
            py::arg("lut_mean") = false, py::arg("exact") = false, py::arg("cell") = "sram8t",
            py::arg("wire_scale") = 1.0, py::arg("tech") = "7nm", py::arg("seed") = 1)
-      .def("matmul", &CrossbarLayer::matmul, py::arg("inputs"))
+      .def("matmul", &CrossbarLayer::matmul, py::arg("inputs"), py::arg("keys") = py::none())
       .def("stats", &CrossbarLayer::stats, "Partial-sum statistics since the last reset: reads, ps_rmse, z_wrong, ...")
       .def("reset_stats", &CrossbarLayer::reset_stats)
       .def_property_readonly("in_features", &CrossbarLayer::in_features)

@@ -312,7 +312,7 @@ bundle's configuration for the cell kind and rows, at the wire scale nearest to 
         o.resume = resume;
         o.force = force;
         o.threads = static_cast<unsigned>(non_negative(threads, "threads"));
-        o.progress = progress ? 1 : 0;
+        o.progress = progress ? ProgressMode::automatic : ProgressMode::off;  // lines in a notebook, a bar on a terminal
         characterize::RunSummary s;
         {
           py::gil_scoped_release release;

@@ -28,6 +28,7 @@ from ._xbarkit import (  # noqa: F401
     cell_current,
     cells,
     characterize,
+    derive_seed,
     infer,
     load_bundle,
     load_fashion_mnist,
@@ -40,6 +41,6 @@ from ._xbarkit import (  # noqa: F401
 
 __all__ = [
     "ArrayLut", "Bundle", "Crossbar", "CrossbarLayer", "Error", "InputError", "Interrupted", "Network", "Solution",
-    "SolverError", "SpiceError", "Table", "__version__", "cell_current", "cells", "characterize", "infer",
+    "SolverError", "SpiceError", "Table", "__version__", "cell_current", "cells", "characterize", "derive_seed", "infer",
     "load_bundle", "load_fashion_mnist", "load_network", "load_recipe", "mtj_device", "mtj_psw", "solve",
 ]

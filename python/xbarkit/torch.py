@@ -48,14 +48,14 @@ def sign_ste(x):
 
 class _CrossbarProduct(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, hardware):
+    def forward(ctx, x, weight, hardware, keys):
         wb = _binarize(weight.detach())
         if hardware is None:
             z = x.detach() @ wb.t()
         else:
             layer = _x.CrossbarLayer(wb.cpu().numpy().astype(np.int8), **hardware)
             xs = x.detach().cpu().numpy().astype(np.int8)
-            z = torch.from_numpy(layer.matmul(xs)).to(device=x.device, dtype=x.dtype)
+            z = torch.from_numpy(layer.matmul(xs, keys=keys)).to(device=x.device, dtype=x.dtype)
         ctx.save_for_backward(x, wb)
         return z
 
@@ -64,7 +64,7 @@ class _CrossbarProduct(torch.autograd.Function):
         x, wb = ctx.saved_tensors
         grad_x = g @ wb if ctx.needs_input_grad[0] else None
         grad_w = g.t() @ x if ctx.needs_input_grad[1] else None
-        return grad_x, grad_w, None
+        return grad_x, grad_w, None, None
 
 
 class CrossbarLinear(nn.Module):
@@ -73,9 +73,14 @@ class CrossbarLinear(nn.Module):
     Inputs must be +-1 (e.g. from ``sign_ste``); shape (batch, in_features). ``hardware=False``
     computes the ideal product in torch (the same values as ideal hardware, faster); otherwise the
     keyword options go to ``xbarkit.CrossbarLayer``: rows, cols, mapping, binsparx, array_lut,
-    converter, lut_mean, exact, cell, wire_scale, tech, seed. ``seed`` is advanced after each
-    training-mode forward pass so successive batches draw fresh hardware noise; in eval mode every
-    pass uses ``seed`` itself (reproducible evaluation).
+    converter, lut_mean, exact, cell, wire_scale, tech, seed.
+
+    The hardware's random draws (LUT samples, MTJ samples) are keyed per row, as in the C++ trainer
+    and ``xbarkit infer``: ``forward(x, keys=K)`` draws row b from (seed, K[b]). Without ``keys``, a
+    training-mode pass number t (counted from 0) uses the trainer's keys K[b] = derive_seed(t + 1, b),
+    so successive batches draw fresh noise and the same weights and batch give the C++ trainer's
+    forward values; an eval-mode pass draws from (seed, the inputs), reproducibly. ``infer``'s draws
+    for test images i0, i0 + 1, ... are ``keys=numpy.arange(i0, i0 + batch)``.
     """
 
     def __init__(self, in_features, out_features, hardware=True, **options):
@@ -93,7 +98,7 @@ class CrossbarLinear(nn.Module):
         if self.hardware:  # check the options once, with the error messages of xbarkit
             _x.CrossbarLayer(np.ones((out_features, in_features), np.int8), **self.options)
 
-    def forward(self, x):
+    def forward(self, x, keys=None):
         if x.dim() != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"input: expected shape (batch, {self.in_features}), got {tuple(x.shape)}")
         if not torch.all((x == 1) | (x == -1)):
@@ -101,10 +106,12 @@ class CrossbarLinear(nn.Module):
         hw = None
         if self.hardware:
             hw = dict(self.options)
-            if self.training:
-                hw["seed"] = int(self.options["seed"]) + self._step
+            if keys is None and self.training:
                 self._step += 1
-        return _CrossbarProduct.apply(x, self.weight, hw)
+                keys = np.array([_x.derive_seed(self._step, b) for b in range(x.shape[0])], dtype=np.uint64)
+        elif keys is not None:
+            raise ValueError("keys: only a layer with hardware draws (hardware=True) takes keys")
+        return _CrossbarProduct.apply(x, self.weight, hw, keys)
 
     @torch.no_grad()
     def clip_weights_(self):
