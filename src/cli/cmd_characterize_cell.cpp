@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "progress_cli.hpp"
 #include "registry.hpp"
 #include "xbarkit/characterize/transistor_sweep.hpp"
 #include "xbarkit/core/error.hpp"
@@ -18,6 +19,7 @@ struct Options {
   std::string recipe;
   std::string out;
   double v_min = -0.1, v_max = 0.8, step = 0.005;
+  xbarkit::ProgressMode progress = xbarkit::ProgressMode::automatic;
 };
 
 const xbarkit::cli::Register reg("characterize-cell", [](CLI::App& app) {
@@ -33,6 +35,7 @@ const xbarkit::cli::Register reg("characterize-cell", [](CLI::App& app) {
   cmd->add_option("--v-min", opt->v_min, "Lowest drain/source voltage (V)")->capture_default_str();
   cmd->add_option("--v-max", opt->v_max, "Highest drain/source voltage (V)")->capture_default_str();
   cmd->add_option("--step", opt->step, "Grid step (V); interpolation error falls as step^4")->capture_default_str();
+  xbarkit::cli::add_progress_options(cmd, opt->progress);
   cmd->callback([opt] {
     using xbarkit::InputError;
     // The grid reaches ngspice's dc sweep, which neither bounds the point count nor names our options.
@@ -54,8 +57,10 @@ const xbarkit::cli::Register reg("characterize-cell", [](CLI::App& app) {
     xbarkit::check_output_file(opt->out, "--output");  // before minutes of ngspice, not after
     const auto recipe = xbarkit::netlist::load_crossbar_recipe(opt->recipe);
     xbarkit::spice::Session session;
+    xbarkit::ProgressReporter progress("characterize-cell", "gate levels", 2, opt->progress);
     const auto table = xbarkit::characterize::characterize_transistor(session, recipe.crossbar,
-                                                                 {opt->v_min, opt->v_max, opt->step});
+                                                                 {opt->v_min, opt->v_max, opt->step}, &progress);
+    progress.finish();
     table.save(opt->out);
     fmt::print("{}: {} gate levels x {}x{} points ({})\n", opt->out, table.gate_levels_V().size(),
                table.points_per_axis(), table.points_per_axis(), table.description());

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "figure.hpp"
+#include "progress_cli.hpp"
 #include "registry.hpp"
 #include "xbarkit/characterize/cache.hpp"
 #include "xbarkit/core/command_line.hpp"
@@ -43,6 +44,7 @@ struct Options {
   unsigned threads = 0;
   uint64_t seed = 1;
   bool json = false;
+  xbarkit::ProgressMode progress = xbarkit::ProgressMode::automatic;
 };
 
 std::string pct(double f) { return fmt::format("{:.2f}%", 100 * f); }
@@ -83,6 +85,7 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
   cmd->add_option("--data", opt->data, "Fashion-MNIST directory (default: Debian's)");
   cmd->add_option("--threads", opt->threads, "Threads (0 = all cores); results do not depend on it");
   cmd->add_option("--seed", opt->seed, "Seed of the LUT sampling")->capture_default_str();
+  xbarkit::cli::add_progress_options(cmd, opt->progress);
   cmd->add_flag("--json", opt->json, "Print every configuration's results as one JSON document on stdout (the log "
                                      "goes to stderr)");
   cmd->callback([opt] {
@@ -112,6 +115,11 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
     log << fmt::format("network {}: software (bit-packed) accuracy {} on {} Fashion-MNIST test images\n",
                        net.architecture().name, pct(soft_acc), n);
 
+    // Every configuration runs the images once, and each LUT row once more on ideal currents.
+    size_t lut_rows = 0;
+    for (const auto& row : kRows) lut_rows += row.lut;
+    xbarkit::ProgressReporter progress("run", "images", n * opt->rows.size() * (std::size(kRows) + lut_rows),
+                                       opt->progress);
     std::vector<std::vector<Evaluation>> results(opt->rows.size());
     // Conducting-cell statistics with the network's own activations: the same mapping and flips on
     // ideal currents (under IR drop, wrong activations would change what is counted).
@@ -132,7 +140,8 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
           c.array_lut = array;
           c.converter = opt->converter;
         }
-        const auto e = imc::evaluate(net, test, c, n, opt->threads, &soft);
+        const auto e = imc::evaluate(net, test, c, n, opt->threads, &soft, &progress);
+        progress.clear_line();
         log << fmt::format("  {:>3} rows  {:<34} accuracy {:>7}  conducting/weight {:.3f}  ps rms err {:6.2f}  "
                            "({:.1f} s)\n",
                            R, row.name, pct(e.accuracy), e.total.conducting_per_weight(), e.total.ps_rmse(), e.seconds);
@@ -145,7 +154,7 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
           ic.sensing = imc::Sensing::ideal;
           ic.array_lut = nullptr;
           ic.converter = "ideal";
-          activity[ri].push_back(imc::evaluate(net, test, ic, n, opt->threads).total);
+          activity[ri].push_back(imc::evaluate(net, test, ic, n, opt->threads, nullptr, &progress).total);
         } else {
           activity[ri].push_back(e.total);
         }
@@ -160,6 +169,7 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
       }
     }
 
+    progress.finish();
     // The table.
     std::ostringstream md;
     md << "| configuration |";

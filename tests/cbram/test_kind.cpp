@@ -35,7 +35,7 @@ TEST_CASE("cbram_psw: the shipped recipe's LUT agrees with the closed form (chi2
   write(dir / "a.toml", std::string(text).insert(thr + 9, "threads = 1\n"));
   write(dir / "b.toml", std::string(text).insert(thr + 9, "threads = 2\n"));
   characterize::RunOptions o;
-  o.progress = 0;
+  o.progress = xbarkit::ProgressMode::off;
   o.output = dir / "a";
   characterize::run_characterization(dir / "a.toml", o);
   o.output = dir / "b";
@@ -73,7 +73,7 @@ TEST_CASE("cbram_psw: device population: the LUT follows the lognormal-mixture c
         "[characterize]\nkind = \"cbram_psw\"\nseed = 2\nthreads = 1\n[cbram_psw]\ndevices = [\"ag_asi_gaba2013\"]\n"
         "voltages_V = [2.8, 3.0, 3.2]\npulses_s = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]\ntrials = 4000\npopulation = true\n");
   characterize::RunOptions o;
-  o.progress = 0;
+  o.progress = xbarkit::ProgressMode::off;
   o.output = dir / "out";
   characterize::run_characterization(dir / "r.toml", o);
   const auto a = lut::load_bundle(dir / "out");

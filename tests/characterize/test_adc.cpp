@@ -18,7 +18,7 @@ lut::Bundle run(const fs::path& dir, const std::string& recipe_text, const std::
   characterize::RunOptions o;
   o.output = dir / (name + ".bundle");
   o.force = true;
-  o.progress = 0;
+  o.progress = xbarkit::ProgressMode::off;
   characterize::run_characterization(dir / name, o);
   return lut::load_bundle(o.output);
 }

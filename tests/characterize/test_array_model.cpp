@@ -134,7 +134,7 @@ TEST_CASE("array_ps with ideal wires: the LUT is exactly k times the isolated ce
         "wire_scale = [0.0]\npatterns = 20\nholdout_patterns = 5\n");
   RunOptions o;
   o.output = dir / "b";
-  o.progress = 0;
+  o.progress = xbarkit::ProgressMode::off;
   run_characterization(dir / "r.toml", o);
   const auto lutp = lut::ArrayPsLut::load(dir / "b");
   for (const std::string cell : {"sram8t", "rram1t1r"}) {

@@ -17,7 +17,7 @@ TEST_CASE("mtj_psw: P_sw rises from 0 to 1 across the critical current - fit ins
   write(dir / "a.toml", "[characterize]\nkind = \"mtj_psw\"\nseed = 3\nthreads = 1\n" + body);
   write(dir / "b.toml", "[characterize]\nkind = \"mtj_psw\"\nseed = 3\nthreads = 2\n" + body);
   characterize::RunOptions o;
-  o.progress = 0;
+  o.progress = xbarkit::ProgressMode::off;
   o.output = dir / "a";
   characterize::run_characterization(dir / "a.toml", o);
   o.output = dir / "b";

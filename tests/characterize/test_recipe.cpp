@@ -57,7 +57,7 @@ TEST_CASE("cell_iv: the transistor tables come from ngspice and match the MVS ch
                                       "v_min = 0.0\nv_max = 0.7\nstep = 0.05\n");
   RunOptions o;
   o.output = dir / "b";
-  o.progress = 0;
+  o.progress = xbarkit::ProgressMode::off;
   run_characterization(dir / "r.toml", o);
   const auto b = xbarkit::lut::load_bundle(dir / "b");
   const auto& on = b.table("rram1t1r_rvt_vg0.7");

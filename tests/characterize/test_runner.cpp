@@ -27,7 +27,7 @@ characterize::RunSummary run(const fs::path& recipe, const fs::path& out, bool r
   o.output = out;
   o.resume = resume;
   o.force = force;
-  o.progress = 0;
+  o.progress = xbarkit::ProgressMode::off;
   return characterize::run_characterization(recipe, o);
 }
 

@@ -32,7 +32,7 @@ const std::filesystem::path& bundle_dir() {
                                            "k_points = 5\n";
     characterize::RunOptions o;
     o.output = base / "bundle";
-    o.progress = 0;
+    o.progress = xbarkit::ProgressMode::off;
     characterize::run_characterization(base / "recipe.toml", o);
     return base / "bundle";
   }();

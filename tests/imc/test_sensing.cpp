@@ -157,7 +157,7 @@ TEST_CASE("ADC converter from an adc bundle: 8 bits are exact on 64 ideal rows, 
                                          "full_scale_A = {:.17g}\ncolumns = 8\n", bits, 64 * cell);
     characterize::RunOptions ro;
     ro.output = dir.path / fmt::format("adc{}", bits);
-    ro.progress = 0;
+    ro.progress = xbarkit::ProgressMode::off;
     ro.threads = 1;
     characterize::run_characterization(recipe, ro);
     return ro.output.string();

@@ -157,7 +157,7 @@ TEST_CASE("fuzz: characterization journals (resume)", "[reliability][fuzz]") {
     xbarkit::characterize::RunOptions o;
     o.output = dir / "b";
     o.resume = true;
-    o.progress = 0;
+    o.progress = xbarkit::ProgressMode::off;
     one(f, t, [&] { (void)xbarkit::characterize::run_characterization(seeds / "journal_recipe.toml", o); });
   }
   fs::remove_all(dir);

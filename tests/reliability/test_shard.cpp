@@ -27,7 +27,7 @@ const char* kArrayPs = "[characterize]\nkind = \"array_ps\"\nseed = 5\nthreads =
 ch::RunOptions options(const fs::path& out) {
   ch::RunOptions o;
   o.output = out;
-  o.progress = 0;
+  o.progress = xbarkit::ProgressMode::off;
   return o;
 }
 

@@ -37,7 +37,7 @@ lut::ArrayPsLut run_recipe(const fs::path& dir, const std::string& body) {
   }
   characterize::RunOptions o;
   o.output = dir / "b";
-  o.progress = 0;
+  o.progress = xbarkit::ProgressMode::off;
   o.force = true;
   characterize::run_characterization(dir / "r.toml", o);
   return lut::ArrayPsLut::load(dir / "b");

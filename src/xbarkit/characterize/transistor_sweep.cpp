@@ -10,7 +10,7 @@
 namespace xbarkit::characterize {
 
 circuit::TransistorTable characterize_transistor(spice::Session& session, const netlist::Crossbar& xbar,
-                                                 const circuit::TableGrid& grid) {
+                                                 const circuit::TableGrid& grid, ProgressReporter* progress) {
   if (!xbar.kind().uses_transistor(xbar))
     throw InputError("crossbar", "array.cell",
                      fmt::format("{} arrays have no transistor to characterize", xbar.cell_name()));
@@ -56,6 +56,7 @@ circuit::TransistorTable characterize_transistor(spice::Session& session, const 
     for (double v : f)
       if (std::isnan(v)) throw spice::SpiceError("ngspice: the I-V sweep missed grid points");
     samples.push_back(std::move(f));
+    if (progress) progress->advance();
   }
   const std::string what = user ? fmt::format("user subcircuit {} ({}), nfin={}", subckt,
                                               xbar.user_models->library.string(), xbar.nfin)

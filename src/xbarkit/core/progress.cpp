@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -72,6 +73,14 @@ void ProgressReporter::set_detail(std::string detail) {
   detail_ = std::move(detail);
 }
 
+void ProgressReporter::clear_line() {
+  if (mode_ != ProgressMode::bar) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::fprintf(stderr, "\r%s\r", std::string(bar_width_, ' ').c_str());
+  std::fflush(stderr);
+  last_draw_ = {};  // redraw at the next advance
+}
+
 void ProgressReporter::finish() {
   if (mode_ == ProgressMode::off) return;
   std::lock_guard<std::mutex> lock(mutex_);
@@ -96,7 +105,9 @@ void ProgressReporter::draw_locked(bool final) {
   if (mode_ == ProgressMode::bar) {
     if (!final && now - last_draw_ < kBarRedraw) return;
     last_draw_ = now;
-    std::fprintf(stderr, "\r%s   %s", status_locked(now).c_str(), final ? "\n" : "");
+    const std::string status = status_locked(now);
+    bar_width_ = std::max(bar_width_, status.size() + 3);
+    std::fprintf(stderr, "\r%s   %s", status.c_str(), final ? "\n" : "");
     std::fflush(stderr);
     return;
   }

@@ -34,6 +34,9 @@ public:
   void advance(size_t n = 1);  // thread-safe
   // Extra text after the counts (e.g. "loss 0.4123"); thread-safe, shown on the next draw.
   void set_detail(std::string detail);
+  // Bar mode: erases the bar so that a log line can be printed on the terminal; the next draw
+  // brings it back. Other modes: nothing.
+  void clear_line();
   // Last draw (bar: final state and newline; lines: a closing line if any line was written). Idempotent.
   void finish();
   bool enabled() const { return mode_ != ProgressMode::off; }
@@ -47,6 +50,7 @@ private:
   size_t total_, done_, start_done_;
   ProgressMode mode_;
   bool finished_ = false, wrote_line_ = false;
+  size_t bar_width_ = 0;
   size_t last_line_done_ = 0;
   std::mutex mutex_;
   Clock::time_point start_ = Clock::now(), last_draw_{}, last_line_{};
