@@ -289,7 +289,8 @@ def accuracy_sweep(results, x="rows", path=None, title=None):
     ``results``: ``xbarkit infer --json`` documents (paths or dicts), one point each, grouped into
     curves by everything in their configuration but ``x``; or one ``xbarkit run --json`` document,
     one curve per configuration of the main job against rows, with the software accuracy as a
-    dashed line. Chip studies (``infer --chips``) are drawn with their standard deviation."""
+    dashed line. Error bars: the binomial standard error over the images, or for chip studies
+    (``infer --chips``) the standard deviation over chips."""
     if x not in _SWEEP_AXES:
         raise ValueError(f"x: expected one of {', '.join(_SWEEP_AXES)}, got '{x}'")
     docs = _load_documents(results)
@@ -301,7 +302,7 @@ def accuracy_sweep(results, x="rows", path=None, title=None):
                 raise ValueError("x: a main-job (xbarkit run) document sweeps rows only")
             software = d.get("software_accuracy")
             for c in d["configurations"]:
-                series.setdefault(c["name"], []).append((c["config"]["rows"], c["accuracy"], 0.0))
+                series.setdefault(c["name"], []).append((c["config"]["rows"], c["accuracy"], c.get("accuracy_stderr", 0.0)))
             continue
         if "accuracy" not in d or "config" not in d:
             raise ValueError("results: expected xbarkit infer --json or xbarkit run --json documents "
@@ -323,7 +324,8 @@ def accuracy_sweep(results, x="rows", path=None, title=None):
         label += f", {c.get('sensing', '')} sensing, {conv}"
         chips = d.get("chips")
         acc = chips["accuracy_mean"] if chips else d["accuracy"]
-        err = chips["accuracy_std"] if chips else 0.0
+        # chip studies: the spread over chips; single runs: the binomial standard error over the images
+        err = chips["accuracy_std"] if chips else float(np.sqrt(acc * (1 - acc) / max(d.get("images", 1), 1)))
         series.setdefault(label, []).append((value, acc, err))
         if software is None and d.get("software_accuracy") is not None:
             software = d["software_accuracy"]

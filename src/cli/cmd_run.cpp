@@ -8,6 +8,7 @@
 // both, per array size, with the conducting-cell statistics. The table also goes to a Markdown report
 // (written atomically) with the exact command line.
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -43,11 +44,15 @@ struct Options {
   size_t images = 0;
   unsigned threads = 0;
   uint64_t seed = 1;
-  bool json = false;
+  bool json = false, quick = false, full = false;
   xbarkit::ProgressMode progress = xbarkit::ProgressMode::automatic;
 };
 
 std::string pct(double f) { return fmt::format("{:.2f}%", 100 * f); }
+
+// Binomial standard error of an accuracy measured on n images: sqrt(p (1 - p) / n).
+double accuracy_stderr(double p, size_t n) { return n ? std::sqrt(p * (1 - p) / double(n)) : 0.0; }
+std::string pct_se(double p, size_t n) { return fmt::format("{:.2f} ± {:.2f}%", 100 * p, 100 * accuracy_stderr(p, n)); }
 
 struct Row {
   std::string name;
@@ -77,7 +82,13 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
                                           xbarkit::netlist::cell_names())
       ->capture_default_str();
   cmd->add_option("--rows", opt->rows, "Crossbar rows per tile (each must be in the recipe)")->delimiter(',')->capture_default_str();
-  cmd->add_option("--images", opt->images, "Use the first N test images (0 = all 10,000)");
+  auto* images = cmd->add_option("--images", opt->images, "Use the first N test images (0 = all 10,000)");
+  auto* quick = cmd->add_flag("--quick", opt->quick,
+                              "A first look in about a minute: 64 and 128 rows on the first 500 test images")
+                    ->excludes(images);
+  cmd->add_flag("--full", opt->full, "All 10,000 test images in every configuration (the default today)")
+      ->excludes(images)
+      ->excludes(quick);
   cmd->add_option("--converter", opt->converter, "Partial-sum converter of the IR-drop rows (see xbarkit infer)")
       ->capture_default_str();
   cmd->add_option("--cache", opt->cache, "Directory of cached characterization bundles")->capture_default_str();
@@ -109,6 +120,11 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
     const auto net = nn::load_network(net_base);
     const auto test = nn::load_fashion_mnist(opt->data.empty() ? nn::default_fashion_mnist_dir() : fs::path(opt->data),
                                              nn::Split::Test);
+    if (opt->quick) {
+      opt->images = 500;
+      opt->rows = {64, 128};
+    }
+    if (opt->full) opt->images = 0;
     const size_t n = opt->images == 0 || opt->images > test.count ? test.count : opt->images;
     const auto soft = net.predict_all(test, n, opt->threads);
     const double soft_acc = nn::Network::accuracy(soft, test);
@@ -163,6 +179,7 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
         j["conducting_per_weight_ideal_activations"] = activity[ri].back().conducting_per_weight();
         j["mean_conducting_per_read_ideal_activations"] = activity[ri].back().mean_conducting_per_read();
         j["name"] = row.name;
+        j["accuracy_stderr"] = accuracy_stderr(e.accuracy, n);
         j["lut_table"] = row.lut ? cfg_lut.table : "";
         all.push_back(j);
         results[ri].push_back(e);
@@ -177,11 +194,11 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
     md << "\n|---|";
     for (size_t i = 0; i < opt->rows.size(); ++i) md << "---|";
     md << "\n| software (no crossbar) |";
-    for (size_t i = 0; i < opt->rows.size(); ++i) md << " " << pct(soft_acc) << " |";
+    for (size_t i = 0; i < opt->rows.size(); ++i) md << " " << pct_se(soft_acc, n) << " |";
     md << "\n";
     for (size_t k = 0; k < std::size(kRows); ++k) {
       md << "| " << kRows[k].name << " |";
-      for (size_t ri = 0; ri < opt->rows.size(); ++ri) md << " " << pct(results[ri][k].accuracy) << " |";
+      for (size_t ri = 0; ri < opt->rows.size(); ++ri) md << " " << pct_se(results[ri][k].accuracy, n) << " |";
       md << "\n";
     }
     std::ostringstream cond;
@@ -203,7 +220,7 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
       cond << "\n";
     }
     const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-    log << "\nAccuracy on " << n << " Fashion-MNIST test images (" << net.architecture().name
+    log << "\nAccuracy ± binomial standard error on " << n << " Fashion-MNIST test images (" << net.architecture().name
         << "; IR-drop rows: array_ps LUT sensing, converter " << opt->converter << "):\n\n"
         << md.str() << "\nConducting cells per weight (dot-product term) and per tile column read, with the "
                        "network's own activations (ideal currents):\n\n"
@@ -225,7 +242,7 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
         << "` from `" << opt->recipe << "`.  \n"
         << "IR-drop rows sample each tile column's current from the bundle's predicted distribution at the column's "
            "LUT features (its table's axes) and convert it with the `"
-        << opt->converter << "` converter; seed " << opt->seed << ".\n\n## Accuracy\n\n"
+        << opt->converter << "` converter; seed " << opt->seed << ".\n\n## Accuracy\n\nAccuracy ± its binomial standard error, sqrt(p (1 − p) / n) over the n test images.\n\n"
         << md.str() << "\n## Conducting cells\n\nPer weight (dot-product term; change against the XNOR mapping and, "
                        "for BinSparX, the plain AND mapping) and per tile column read, with the network's own "
                        "activations (same mapping and flips on ideal currents):\n\n"
@@ -239,7 +256,7 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
     // The results as JSON beside the report (what --json prints), and the figure drawn from them.
     const fs::path results_json = fs::path(report).replace_extension(".json");
     const fs::path figure = fs::path(report).replace_extension("").string() + "_accuracy_vs_rows.png";
-    nlohmann::json j{{"software_accuracy", soft_acc}, {"images", n}, {"bundle", bundle_dir.string()},
+    nlohmann::json j{{"software_accuracy", soft_acc}, {"software_accuracy_stderr", accuracy_stderr(soft_acc, n)}, {"images", n}, {"bundle", bundle_dir.string()},
                      {"report", report.string()}, {"configurations", all}, {"seconds", total_s}};
     xbarkit::write_file_atomic(results_json, j.dump(2) + "\n");
     const int plot_status = xbarkit::cli::draw_figure(
