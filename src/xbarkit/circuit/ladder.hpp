@@ -51,7 +51,9 @@ struct CellState {
   double x = 0;
   double i = 0;
 };
-CellState solve_isolated_cell(const CellBranches& cell, double va, double vb);
+// x_start: Newton's first point when it lies inside the bracket (default: the bracket's midpoint);
+// the root and its tolerance do not depend on it.
+CellState solve_isolated_cell(const CellBranches& cell, double va, double vb, double x_start = -1e300);
 
 struct LadderSpec {
   int rows = 0;
