@@ -41,36 +41,76 @@ double FlipStats::conducting(const std::vector<uint8_t>& flip) const {
   return c;
 }
 
-std::vector<uint8_t> choose_flips(const FlipStats& s, const std::vector<uint8_t>& paper) {
+double ActivationStats::wrong(const std::vector<uint8_t>& flip) const {
+  const size_t n = size_t(2) * size_t(tiles);
+  double total = 0;
+  for (const auto& w : windows) {
+    // Software activation, and P(the crossbar's fires) = P(max_p ẑ_p >= T) (direction +1) or
+    // P(max_p ẑ_p <= T) (direction −1); ẑ_p is integer, so the normal is cut halfway.
+    int32_t zmax = z[w.front()];
+    double p_all = 1.0;  // Π_p P(ẑ_p < T) (+1) or Π_p P(ẑ_p <= T) (−1)
+    for (size_t vi : w) {
+      zmax = std::max(zmax, z[vi]);
+      double m = z[vi], v = 0;
+      for (int t = 0; t < tiles; ++t) {
+        const size_t i = vi * n + size_t(2 * t + (flip[size_t(t)] ? 1 : 0));
+        m += mean[i];
+        v += var[i];
+      }
+      const double cut = direction > 0 ? threshold - 0.5 : threshold + 0.5;
+      const double below = v > 0 ? 0.5 * std::erfc(-(cut - m) / std::sqrt(2 * v)) : (m < cut ? 1.0 : 0.0);
+      p_all *= below;
+    }
+    const bool sw = direction > 0 ? zmax >= threshold : zmax <= threshold;
+    const double fire = direction > 0 ? 1.0 - p_all : p_all;
+    total += sw ? 1.0 - fire : fire;
+  }
+  return total;
+}
+
+FlipObjective flip_objective(const FlipStats& s, const ActivationStats* act, const std::vector<uint8_t>& flip) {
+  return {act ? act->wrong(flip) : 0.0, s.objective(flip), s.conducting(flip)};
+}
+
+std::vector<uint8_t> choose_flips(const FlipStats& s, const ActivationStats* act, const std::vector<uint8_t>& paper) {
   const int T = s.tiles;
   const size_t n = size_t(2) * size_t(T);
-  // Lexicographic: smaller J first, then fewer conducting cells.
-  auto better = [&](double j1, double c1, double j0, double c0) { return j1 < j0 || (j1 == j0 && c1 < c0); };
+  auto descend = [&](std::vector<uint8_t> best, auto&& eval) {
+    auto bo = eval(best);
+    for (int sweep = 0; sweep < 100; ++sweep) {
+      bool changed = false;
+      for (int t = 0; t < T; ++t) {
+        best[size_t(t)] ^= 1;
+        const auto o = eval(best);
+        if (o < bo) {
+          bo = o, changed = true;
+        } else {
+          best[size_t(t)] ^= 1;
+        }
+      }
+      if (!changed) break;
+    }
+    return best;
+  };
+  // Each column's own J-best, then a descent on (J, cells) alone.
   std::vector<uint8_t> own(size_t(T), 0);
   for (int t = 0; t < T; ++t) {
     const size_t k = size_t(2 * t), f = k + 1;
-    own[size_t(t)] = better(s.m[f * n + f] + s.v[f], s.cells[f], s.m[k * n + k] + s.v[k], s.cells[k]);
+    const FlipObjective keep{0, s.m[k * n + k] + s.v[k], s.cells[k]}, flip{0, s.m[f * n + f] + s.v[f], s.cells[f]};
+    own[size_t(t)] = flip < keep;
   }
-  std::vector<uint8_t> best(size_t(T), 0);
-  double bj = s.objective(best), bc = s.conducting(best);
-  for (const std::vector<uint8_t>* cand : std::initializer_list<const std::vector<uint8_t>*>{&paper, &own}) {
-    const double j = s.objective(*cand), c = s.conducting(*cand);
-    if (better(j, c, bj, bc)) best = *cand, bj = j, bc = c;
+  auto sq_only = [&](const std::vector<uint8_t>& a) { return flip_objective(s, nullptr, a); };
+  auto full = [&](const std::vector<uint8_t>& a) { return flip_objective(s, act, a); };
+  const std::vector<uint8_t> none(size_t(T), 0);
+  auto start = descend(std::min({none, paper, own}, [&](const auto& x, const auto& y) { return sq_only(x) < sq_only(y); }),
+                       sq_only);
+  std::vector<uint8_t> best = none;
+  auto bo = full(best);
+  for (const std::vector<uint8_t>* cand : std::initializer_list<const std::vector<uint8_t>*>{&paper, &own, &start}) {
+    const auto o = full(*cand);
+    if (o < bo) best = *cand, bo = o;
   }
-  for (int sweep = 0; sweep < 100; ++sweep) {
-    bool changed = false;
-    for (int t = 0; t < T; ++t) {
-      best[size_t(t)] ^= 1;
-      const double j = s.objective(best), c = s.conducting(best);
-      if (better(j, c, bj, bc)) {
-        bj = j, bc = c, changed = true;
-      } else {
-        best[size_t(t)] ^= 1;
-      }
-    }
-    if (!changed) break;
-  }
-  return best;
+  return act ? descend(best, full) : best;
 }
 
 void step_moments(const std::vector<double>& th, int max_count, double mean, double sd, int c, double d, double& m1,
@@ -104,30 +144,36 @@ namespace {
 // Records a binary layer's inputs while computing the exact products.
 class Recorder : public nn::BinaryMatmulHook {
 public:
-  explicit Recorder(std::vector<std::vector<int8_t>>* inputs) : inputs_(inputs) {}
+  Recorder(std::vector<std::vector<int8_t>>* inputs, std::vector<std::vector<int32_t>>* outputs)
+      : inputs_(inputs), outputs_(outputs) {}
   void matmul(const nn::BinaryLayer& layer, const int8_t* x, size_t positions, int32_t* out) const override {
     (*inputs_)[layer.index].assign(x, x + positions * size_t(layer.fan_in));
     nn::ideal_matmul(layer, x, positions, out);
+    (*outputs_)[layer.index].assign(out, out + positions * size_t(layer.out_channels));
   }
 
 private:
   std::vector<std::vector<int8_t>>* inputs_;
+  std::vector<std::vector<int32_t>>* outputs_;
 };
 
 }  // namespace
 
 FlipCalibration calibrate_static_flips(const nn::Network& net, const std::vector<LayerMapping>& maps,
                                        const ReadModel& model, const nn::Dataset& data, size_t images, bool dynamic,
-                                       unsigned threads, std::vector<std::vector<FlipStats>>* stats_out) {
+                                       unsigned threads, std::vector<std::vector<FlipStats>>* stats_out,
+                                       std::vector<std::vector<ActivationStats>>* act_out) {
   if (!model.converter) throw Error("calibrate_static_flips: no converter");
   if (images == 0 || images > data.count) images = data.count;
   if (images == 0) throw Error("BinSparX static-data: the calibration set has no images");
   const auto& layers = net.layers();
   // Layer inputs of every calibration image: [image][layer index].
   std::vector<std::vector<std::vector<int8_t>>> rec(images);
+  std::vector<std::vector<std::vector<int32_t>>> zrec(images);
   parallel_for(images, threads, [&](size_t i) {
     rec[i].assign(layers.size(), {});
-    Recorder r(&rec[i]);
+    zrec[i].assign(layers.size(), {});
+    Recorder r(&rec[i], &zrec[i]);
     (void)net.predict(data.image(i), &r);
   });
 
@@ -135,6 +181,7 @@ FlipCalibration calibrate_static_flips(const nn::Network& net, const std::vector
   out.images = images;
   out.flips.assign(layers.size(), {});
   if (stats_out) stats_out->assign(layers.size(), {});
+  if (act_out) act_out->assign(layers.size(), {});
   const FeatureNeeds needs = model.lut ? model.lut->needs() : FeatureNeeds{};
   int slot = 0;
   for (const auto& layer : layers) {
@@ -164,11 +211,44 @@ FlipCalibration calibrate_static_flips(const nn::Network& net, const std::vector
         }
       }
     }
+    // Pooled activations of a hidden layer: the vectors (image, conv position) each takes the max of.
+    const bool hidden = !layer.is_output;
+    std::vector<std::vector<size_t>> windows;
+    if (hidden) {
+      const auto& sp = layer.spec;
+      for (size_t i = 0; i < images; ++i)
+        for (int y = 0; y < sp.out_height; ++y)
+          for (int x = 0; x < sp.out_width; ++x) {
+            if (sp.pool) {
+              const size_t p00 = size_t(2 * y * sp.conv_width + 2 * x), cw = size_t(sp.conv_width);
+              windows.push_back({i * P + p00, i * P + p00 + 1, i * P + p00 + cw, i * P + p00 + cw + 1});
+            } else {
+              windows.push_back({i * P + size_t(y * sp.out_width + x)});
+            }
+          }
+    }
     std::vector<FlipStats> stats(static_cast<size_t>(O), FlipStats(T));
+    std::vector<ActivationStats> acts(hidden && act_out ? static_cast<size_t>(O) : 0);
+    std::vector<FlipObjective> obj_none(static_cast<size_t>(O)), obj_paper(static_cast<size_t>(O)),
+        obj_chosen(static_cast<size_t>(O));
+    auto& chosen = out.flips[layer.index];
+    chosen.assign(size_t(T) * size_t(O), 0);
     parallel_for(size_t(O), threads, [&](size_t oi) {
       const int o = int(oi);
       FlipStats& st = stats[oi];
       st = FlipStats(T);
+      ActivationStats act;
+      if (hidden) {
+        act.tiles = T;
+        act.mean.resize(V * size_t(2 * T));
+        act.var.resize(V * size_t(2 * T));
+        act.z.resize(V);
+        for (size_t i = 0; i < images; ++i)
+          for (size_t p = 0; p < P; ++p) act.z[i * P + p] = zrec[i][layer.index][p * size_t(O) + oi];
+        act.threshold = layer.threshold[oi];
+        act.direction = layer.direction[oi];
+        act.windows = windows;
+      }
       // The two stored variants of each tile column, its converter context and step thresholds.
       std::vector<uint64_t> bits(static_cast<size_t>(2 * T) * static_cast<size_t>(W));
       std::vector<ConvertContext> ctx(static_cast<size_t>(T));
@@ -230,39 +310,51 @@ FlipCalibration calibrate_static_flips(const nn::Network& net, const std::vector
             mu[i] = negated ? -m1 : m1;
             q[i] = m2;
             cnt[i] = c;
+            if (hidden) {
+              act.mean[vi * size_t(2 * T) + i] = float(mu[i]);
+              act.var[vi * size_t(2 * T) + i] = float(std::max(0.0, m2 - m1 * m1));
+            }
           }
         }
         st.add(mu.data(), q.data(), cnt.data());
       }
+      std::vector<uint8_t> none(size_t(T), 0), paper(size_t(T), 0);
+      for (int t = 0; t < T; ++t) paper[size_t(t)] = 2 * M.weight_plus_plain(t, o) > M.slice_size(t);
+      const ActivationStats* ap = hidden ? &act : nullptr;
+      const auto c = choose_flips(st, ap, paper);
+      obj_none[oi] = flip_objective(st, ap, none);
+      obj_paper[oi] = flip_objective(st, ap, paper);
+      obj_chosen[oi] = flip_objective(st, ap, c);
+      for (int t = 0; t < T; ++t) chosen[size_t(t) * size_t(O) + oi] = c[size_t(t)];
+      if (hidden && act_out) acts[oi] = std::move(act);
     });
     FlipLayerReport rep;
     rep.layer = layer.index;
     rep.vectors = int64_t(V);
     rep.tile_columns = int64_t(T) * int64_t(O);
-    auto& chosen = out.flips[layer.index];
-    chosen.assign(size_t(T) * size_t(O), 0);
     for (int o = 0; o < O; ++o) {
-      std::vector<uint8_t> none(size_t(T), 0), paper(size_t(T), 0);
-      for (int t = 0; t < T; ++t) paper[size_t(t)] = 2 * M.weight_plus_plain(t, o) > M.slice_size(t);
-      const auto c = choose_flips(stats[size_t(o)], paper);
-      const FlipStats& st = stats[size_t(o)];
-      rep.objective_none += st.objective(none);
-      rep.objective_paper += st.objective(paper);
-      rep.objective_chosen += st.objective(c);
-      rep.cells_none += st.conducting(none);
-      rep.cells_paper += st.conducting(paper);
-      rep.cells_chosen += st.conducting(c);
+      rep.objective_none += obj_none[size_t(o)].sq;
+      rep.objective_paper += obj_paper[size_t(o)].sq;
+      rep.objective_chosen += obj_chosen[size_t(o)].sq;
+      rep.wrong_none += obj_none[size_t(o)].wrong;
+      rep.wrong_paper += obj_paper[size_t(o)].wrong;
+      rep.wrong_chosen += obj_chosen[size_t(o)].wrong;
+      rep.cells_none += obj_none[size_t(o)].cells;
+      rep.cells_paper += obj_paper[size_t(o)].cells;
+      rep.cells_chosen += obj_chosen[size_t(o)].cells;
       for (int t = 0; t < T; ++t) {
-        chosen[size_t(t) * size_t(O) + size_t(o)] = c[size_t(t)];
-        rep.flipped_paper += paper[size_t(t)];
-        rep.flipped_chosen += c[size_t(t)];
+        rep.flipped_paper += 2 * M.weight_plus_plain(t, o) > M.slice_size(t);
+        rep.flipped_chosen += chosen[size_t(t) * size_t(O) + size_t(o)];
       }
     }
     const double inv = V ? 1.0 / double(V) : 0.0;
     rep.objective_none *= inv, rep.objective_paper *= inv, rep.objective_chosen *= inv;
     rep.cells_none *= inv, rep.cells_paper *= inv, rep.cells_chosen *= inv;
+    const double per_image = 1.0 / double(images);
+    rep.wrong_none *= per_image, rep.wrong_paper *= per_image, rep.wrong_chosen *= per_image;
     out.layers.push_back(rep);
     if (stats_out) (*stats_out)[layer.index] = std::move(stats);
+    if (act_out) (*act_out)[layer.index] = std::move(acts);
   }
   return out;
 }

@@ -12,13 +12,19 @@
 // every read's digitized partial-sum error u_t(a_t) = s·(ps(ĉ) − ps(c)) (s = −1 when the read's
 // partial sum is negated) has, given the read's pattern, a mean μ_t(a_t) and second moment q_t(a_t)
 // over the sensing noise (LUT: current ~ N(mean, std), truncated at 0) and the converter. Reads are
-// drawn independently, so the expected squared error of z at one input vector is
-//     (Σ_t μ_t(a_t))² + Σ_t (q_t(a_t) − μ_t(a_t)²),
-// and the objective J(a) is its sum over the calibration vectors. The choice minimizes J: start from
-// the best of {no flips, the paper's flips, each column's own best}, then single-column changes while J
-// falls (ties, e.g. an ideal array where J = 0 everywhere, go to fewer conducting cells). J(chosen)
-// therefore never exceeds J(no flips) or J(paper) on the calibration data.
-//
+// drawn independently, so at one input vector the output error ε = ẑ − z has mean Σ_t μ_t and variance
+// Σ_t (q_t − μ_t²), and
+//  - J(a), the expected squared output error summed over the calibration vectors, is
+//    Σ [(Σ_t μ_t(a_t))² + Σ_t (q_t(a_t) − μ_t(a_t)²)];
+//  - for a hidden layer, A(a) is the expected number of activations that differ from software: per
+//    (pooled) activation, P(fires(max_p (z_p + ε_p)) ≠ fires(max_p z_p)) with ε_p ~ N(mean, variance)
+//    independent across the pooled positions p (a normal approximation of the summed read errors).
+//    The next layer sees activations, not z, and a 2×2 max-pool turns a symmetric error into a bias
+//    (docs/VALIDATION.md, issue 18), which J does not see.
+// The objective is (A, J, conducting cells) compared in that order (A = 0 for the output layer). The
+// choice starts from the best of {no flips, the paper's flips, each column's own J-best, the J
+// descent} and changes single columns while the objective falls, so it never exceeds the objective
+// of no flips or of the paper's flips on the calibration data.
 // Hardware: the same as the paper's static rule (one stored flip bit per tile column and a digital
 // negation of its partial sum); the choice is made offline, once per network and array.
 #include <cstdint>
@@ -47,8 +53,32 @@ struct FlipStats {
   double conducting(const std::vector<uint8_t>& flip) const;       // Σ conducting cells
 };
 
-// The minimizing choice described above; `paper` = the paper's flips of this output (per tile).
-std::vector<uint8_t> choose_flips(const FlipStats& s, const std::vector<uint8_t>& paper);
+// A hidden layer's activation objective for one output channel: the per-vector error moments and
+// the software pre-activations, with the layer's pooling and threshold.
+struct ActivationStats {
+  int tiles = 0;
+  std::vector<float> mean, var;   // vectors × 2T: E[u_i], Var[u_i] (i = 2t + a)
+  std::vector<int32_t> z;         // vectors: software pre-activation of this output
+  std::vector<std::vector<size_t>> windows;  // pooled activations: the vectors whose max they take
+  int32_t threshold = 0;
+  int8_t direction = 1;
+  double wrong(const std::vector<uint8_t>& flip) const;  // A: expected activations that differ
+};
+
+// The objective triple and its order.
+struct FlipObjective {
+  double wrong = 0, sq = 0, cells = 0;  // A, J, conducting cells
+  bool operator<(const FlipObjective& o) const {
+    if (wrong != o.wrong) return wrong < o.wrong;
+    if (sq != o.sq) return sq < o.sq;
+    return cells < o.cells;
+  }
+};
+FlipObjective flip_objective(const FlipStats& s, const ActivationStats* act, const std::vector<uint8_t>& flip);
+
+// The minimizing choice described above; `paper` = the paper's flips of this output (per tile);
+// `act` = null for the output layer (J and cells only).
+std::vector<uint8_t> choose_flips(const FlipStats& s, const ActivationStats* act, const std::vector<uint8_t>& paper);
 
 // How a read is sensed and converted (what the simulator does), for the expectations.
 struct ReadModel {
@@ -72,9 +102,11 @@ struct FlipLayerReport {
   int64_t vectors = 0;           // calibration input vectors (images × positions)
   int64_t tile_columns = 0;
   int64_t flipped_paper = 0, flipped_chosen = 0;
-  // J / vectors (mean squared z error per output at one vector, summed over outputs) and conducting
-  // cells per vector, for no flips, the paper's rule and the chosen flips.
+  // J / vectors (mean squared z error per output at one vector, summed over outputs), A / images
+  // (activations differing from software per image; hidden layers) and conducting cells per vector,
+  // for no flips, the paper's rule and the chosen flips.
   double objective_none = 0, objective_paper = 0, objective_chosen = 0;
+  double wrong_none = 0, wrong_paper = 0, wrong_chosen = 0;
   double cells_none = 0, cells_paper = 0, cells_chosen = 0;
 };
 
@@ -86,10 +118,11 @@ struct FlipCalibration {
 
 // Collects the binary layers' inputs of the first `images` images of `data` (software network),
 // applies `dynamic` flips as the simulator would, and chooses every layer's static flips. The maps
-// are not changed. Deterministic for any thread count. `stats_out` (optional, tests) receives every
-// output's statistics, by layer index then output.
+// are not changed. Deterministic for any thread count. `stats_out` / `act_out` (optional, tests)
+// receive every output's statistics, by layer index then output (act_out: hidden layers only).
 FlipCalibration calibrate_static_flips(const nn::Network& net, const std::vector<LayerMapping>& maps,
                                        const ReadModel& model, const nn::Dataset& data, size_t images, bool dynamic,
-                                       unsigned threads, std::vector<std::vector<FlipStats>>* stats_out = nullptr);
+                                       unsigned threads, std::vector<std::vector<FlipStats>>* stats_out = nullptr,
+                                       std::vector<std::vector<ActivationStats>>* act_out = nullptr);
 
 }  // namespace xbarkit::imc

@@ -81,6 +81,9 @@ nlohmann::json Evaluation::to_json() const {
                     {"objective_none", l.objective_none},
                     {"objective_paper", l.objective_paper},
                     {"objective_chosen", l.objective_chosen},
+                    {"wrong_activations_none", l.wrong_none},
+                    {"wrong_activations_paper", l.wrong_paper},
+                    {"wrong_activations_chosen", l.wrong_chosen},
                     {"cells_none", l.cells_none},
                     {"cells_paper", l.cells_paper},
                     {"cells_chosen", l.cells_chosen}});
@@ -88,8 +91,9 @@ nlohmann::json Evaluation::to_json() const {
         {"images", flip_calibration.images},
         {"split", "train"},
         {"seconds", setup_seconds},
-        {"objective", "per layer, per calibration vector: expected squared output error summed over outputs "
-                      "(objective_*), conducting cells (cells_*)"},
+        {"objective", "per layer: expected activations differing from software per image (wrong_activations_*, "
+                      "hidden layers), then per calibration vector the expected squared output error summed over "
+                      "outputs (objective_*), then conducting cells (cells_*)"},
         {"layers", lj}};
   }
   if (agreement >= 0) {

@@ -25,7 +25,7 @@ struct SimOptions {
   // BinSparX static-data / both-data: training images the flips are chosen on (IDX directory; empty:
   // Debian's Fashion-MNIST) and how many of them.
   std::string calibration_data;
-  size_t calibration_images = 500;
+  size_t calibration_images = 200;
 };
 
 // Refuses combinations that would be ignored or silently substituted (errors name the option, e.g.

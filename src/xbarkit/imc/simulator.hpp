@@ -54,7 +54,7 @@ struct SimConfig {
   // calibration_images images of this set (training images, never the evaluated ones), with the LUT
   // (array_lut, also under exact sensing) and the converter; calibration_threads: 0 = all cores.
   std::shared_ptr<const nn::Dataset> calibration_data;
-  size_t calibration_images = 500;
+  size_t calibration_images = 200;
   unsigned calibration_threads = 0;
 };
 
