@@ -172,10 +172,14 @@ void Simulator::check_stochastic_layers() const {
 void Simulator::rebind(const nn::Network& net) {
   if (net.layers().size() != net_->layers().size())
     throw Error("crossbar simulator: rebind to a network of another architecture");
+  // Data-aware flips are chosen once for fixed weights (seconds of calibration); following every
+  // update of a trainer would repeat that per step.
+  if (cfg_.binsparx.data_aware)
+    throw Error("BinSparX static-data/both-data chooses its flips once for fixed weights and cannot follow "
+                "training updates; train with --binsparx none or static");
   net_ = &net;
   map_layers();
   check_stochastic_layers();
-  if (cfg_.binsparx.data_aware) choose_data_flips();
 }
 
 double Simulator::output_scale(const nn::BinaryLayer& layer) const {
