@@ -15,8 +15,8 @@ void add_sim_options(CLI::App* cmd, imc::SimOptions& o, bool with_exact) {
       ->check(CLI::IsMember({"xnor", "and"}));
   cmd->add_option("--binsparx", o.binsparx,
                   "BinSparX flips: none | static (weight columns, the paper's weight-majority rule) | dynamic (input "
-                  "slices) | both | static-data (weight columns chosen to minimize the expected output error on "
-                  "training images with the LUT and converter; same hardware as static) | both-data (static-data + "
+                  "slices) | both | static-data (weight columns chosen on training images with the LUT and "
+                  "converter to minimize the expected wrong activations, then output error; same hardware as static) | both-data (static-data + "
                   "dynamic)")
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "static", "dynamic", "both", "static-data", "both-data"}));
