@@ -13,9 +13,20 @@ void add_sim_options(CLI::App* cmd, imc::SimOptions& o, bool with_exact) {
   cmd->add_option("--mapping", o.mapping, "xnor (two AND rows per input) | and (one row per input, digital correction)")
       ->capture_default_str()
       ->check(CLI::IsMember({"xnor", "and"}));
-  cmd->add_option("--binsparx", o.binsparx, "BinSparX flips: none | static (weight columns) | dynamic (input slices) | both")
+  cmd->add_option("--binsparx", o.binsparx,
+                  "BinSparX flips: none | static (weight columns, the paper's weight-majority rule) | dynamic (input "
+                  "slices) | both | static-data (weight columns chosen on training images with the LUT and "
+                  "converter to minimize the expected wrong activations, then output error; same hardware as static) | both-data (static-data + "
+                  "dynamic)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"none", "static", "dynamic", "both"}));
+      ->check(CLI::IsMember({"none", "static", "dynamic", "both", "static-data", "both-data"}));
+  cmd->add_option("--calibration-images", o.calibration_images,
+                  "BinSparX static-data/both-data: the first N training images the flips are chosen on")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 60000));
+  cmd->add_option("--calibration-data", o.calibration_data,
+                  "BinSparX static-data/both-data: directory with train-{images-idx3,labels-idx1}-ubyte[.gz] (default: "
+                  "Debian's Fashion-MNIST)");
   cmd->add_option("--array-lut", o.array_lut, "array_ps LUT bundle: column currents sampled from its predicted "
                                               "distribution (without it and without --exact: ideal currents)");
   std::string converters;

@@ -7,8 +7,8 @@
 
 namespace xbarkit::cli {
 
-// Adds --rows --cols --mapping --binsparx --array-lut --converter --lut-mean --cell --wire-scale --tech
-// --corner --chip (and --exact --variation --chip-seed when `with_exact`) to `cmd`, bound to `o`.
+// Adds --rows --cols --mapping --binsparx --calibration-images --calibration-data --array-lut --converter
+// --lut-mean --cell --wire-scale --tech --corner --chip (and --exact --variation --chip-seed when `with_exact`) to `cmd`, bound to `o`.
 void add_sim_options(CLI::App* cmd, imc::SimOptions& o, bool with_exact);
 
 }  // namespace xbarkit::cli

@@ -5,7 +5,15 @@
 #include <filesystem>
 #include <string>
 
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include <fmt/format.h>
+
 #include "xbarkit/core/rng.hpp"
+#include "xbarkit/lut/array_ps.hpp"
+#include "xbarkit/lut/bundle.hpp"
 #include "xbarkit/nn/dataset.hpp"
 #include "xbarkit/nn/model.hpp"
 #include "xbarkit/nn/network.hpp"
@@ -100,6 +108,38 @@ inline xbarkit::nn::Dataset random_images(const xbarkit::nn::Network& net, size_
   for (auto& p : d.pixels) p = uint8_t(rng.below(256));
   for (size_t i = 0; i < n; ++i) d.labels.push_back(uint8_t(rng.below(10)));
   return d;
+}
+
+// A synthetic array_ps bundle for `rows`-row sram8t columns: mean = k I_cell (1 − droop q_or_z k/rows),
+// std = std_fraction · mean. droop = 0 and std 0 is an ideal array.
+inline std::shared_ptr<const xbarkit::lut::ArrayPsLut> synthetic_lut(int rows, double droop, double std_fraction,
+                                                     const std::string& second_axis = "q", int k_step = 1) {
+  const double cell = 1e-5;
+  std::vector<double> ks, g;
+  for (int k = 0; k < rows; k += k_step) ks.push_back(k);
+  ks.push_back(rows);
+  for (int i = 0; i <= 5; ++i) g.push_back(i / 5.0);
+  xbarkit::lut::Table t(fmt::format("sram8t_r{}_w1", rows), {{"k", "1", ks}, {second_axis, "1", g}},
+               {{"mean_A", "A"}, {"std_A", "A"}});
+  for (size_t i = 0; i < ks.size(); ++i)
+    for (size_t j = 0; j < g.size(); ++j) {
+      const double k = ks[i];
+      const double mean = k * cell * (1 - droop * (0.3 + 0.7 * g[j]) * k / rows);
+      t.value(i * g.size() + j, 0) = mean;
+      t.value(i * g.size() + j, 1) = std_fraction * mean + (std_fraction > 0 ? 1e-3 * cell * g[j] : 0.0);
+    }
+  xbarkit::lut::Table tr(t.name() + "_transfer", {{"k", "1", ks}}, {{"mean_A", "A"}, {"std_A", "A"}});
+  for (size_t i = 0; i < ks.size(); ++i) {
+    tr.value(i, 0) = ks[i] * cell * (1 - droop * 0.65 * ks[i] / rows);
+    tr.value(i, 1) = 0;
+  }
+  t.attributes = {{"role", "array_ps"}, {"cell", "sram8t"}, {"rows", rows}, {"cols", rows}, {"wire_scale", 1.0},
+                  {"full_scale_A", rows * cell}, {"ideal_cell_current_A", cell}, {"rail_weight_top", 0.0},
+                  {"rail_weight_bottom", 1.0}, {"transfer_table", tr.name()}};
+  xbarkit::lut::Bundle b;
+  b.kind = "array_ps";
+  b.tables = {t, tr};
+  return std::make_shared<const xbarkit::lut::ArrayPsLut>(b);
 }
 
 }  // namespace imc_test

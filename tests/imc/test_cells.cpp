@@ -27,7 +27,7 @@ std::filesystem::path characterize_cell(const imc_test::TempDir& dir, const std:
       cell);
   characterize::RunOptions ro;
   ro.output = dir.path / cell;
-  ro.progress = xbarkit::ProgressMode::off;
+  ro.progress = ProgressMode::off;
   ro.threads = 2;
   characterize::run_characterization(recipe, ro);
   return ro.output;
@@ -39,7 +39,7 @@ std::string adc_bundle(const imc_test::TempDir& dir, const std::string& name, do
                                        "full_scale_A = {:.17g}\ncolumns = 4\n", full_scale_A);
   characterize::RunOptions ro;
   ro.output = dir.path / name;
-  ro.progress = xbarkit::ProgressMode::off;
+  ro.progress = ProgressMode::off;
   ro.threads = 1;
   characterize::run_characterization(recipe, ro);
   return ro.output.string();

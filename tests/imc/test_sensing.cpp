@@ -18,38 +18,6 @@ using namespace xbarkit::imc;
 
 namespace {
 
-// A synthetic array_ps bundle for `rows`-row sram8t columns: mean = k I_cell (1 − droop q_or_z k/rows),
-// std = std_fraction · mean. droop = 0 and std 0 is an ideal array.
-std::shared_ptr<const lut::ArrayPsLut> synthetic_lut(int rows, double droop, double std_fraction,
-                                                     const std::string& second_axis = "q", int k_step = 1) {
-  const double cell = 1e-5;
-  std::vector<double> ks, g;
-  for (int k = 0; k < rows; k += k_step) ks.push_back(k);
-  ks.push_back(rows);
-  for (int i = 0; i <= 5; ++i) g.push_back(i / 5.0);
-  lut::Table t(fmt::format("sram8t_r{}_w1", rows), {{"k", "1", ks}, {second_axis, "1", g}},
-               {{"mean_A", "A"}, {"std_A", "A"}});
-  for (size_t i = 0; i < ks.size(); ++i)
-    for (size_t j = 0; j < g.size(); ++j) {
-      const double k = ks[i];
-      const double mean = k * cell * (1 - droop * (0.3 + 0.7 * g[j]) * k / rows);
-      t.value(i * g.size() + j, 0) = mean;
-      t.value(i * g.size() + j, 1) = std_fraction * mean + (std_fraction > 0 ? 1e-3 * cell * g[j] : 0.0);
-    }
-  lut::Table tr(t.name() + "_transfer", {{"k", "1", ks}}, {{"mean_A", "A"}, {"std_A", "A"}});
-  for (size_t i = 0; i < ks.size(); ++i) {
-    tr.value(i, 0) = ks[i] * cell * (1 - droop * 0.65 * ks[i] / rows);
-    tr.value(i, 1) = 0;
-  }
-  t.attributes = {{"role", "array_ps"}, {"cell", "sram8t"}, {"rows", rows}, {"cols", rows}, {"wire_scale", 1.0},
-                  {"full_scale_A", rows * cell}, {"ideal_cell_current_A", cell}, {"rail_weight_top", 0.0},
-                  {"rail_weight_bottom", 1.0}, {"transfer_table", tr.name()}};
-  lut::Bundle b;
-  b.kind = "array_ps";
-  b.tables = {t, tr};
-  return std::make_shared<const lut::ArrayPsLut>(b);
-}
-
 double accuracy_vs(const std::vector<int>& a, const std::vector<int>& b) {
   size_t same = 0;
   for (size_t i = 0; i < a.size(); ++i) same += a[i] == b[i];
@@ -91,7 +59,7 @@ TEST_CASE("the fast LUT evaluator equals lut::ArrayPsLut::predict", "[imc][lut]"
   Rng rng(1, 2);
   for (const char* axis : {"q", "z"})
     for (int k_step : {1, 5}) {
-      const auto lut = synthetic_lut(64, 0.4, 0.05, axis, k_step);
+      const auto lut = imc_test::synthetic_lut(64, 0.4, 0.05, axis, k_step);
       const auto& cfg = lut->find("sram8t", 64);
       const FastArrayLut fast(lut, cfg);
       for (int trial = 0; trial < 500; ++trial) {
@@ -113,13 +81,13 @@ TEST_CASE("LUT sensing: an ideal LUT reproduces software, a noisy one errs, repr
   SimConfig cfg;
   cfg.rows = 64;
   cfg.sensing = Sensing::lut;
-  cfg.array_lut = synthetic_lut(64, 0.0, 0.0);
+  cfg.array_lut = imc_test::synthetic_lut(64, 0.0, 0.0);
   {
     const Simulator sim(net, cfg);
     CHECK(sim.predict_all(data, 0, 2) == soft);
     CHECK(sim.total_stats().ps_wrong == 0);
   }
-  cfg.array_lut = synthetic_lut(64, 0.3, 0.03);
+  cfg.array_lut = imc_test::synthetic_lut(64, 0.3, 0.03);
   for (const char* map : {"xnor", "and"}) {
     cfg.mapping = parse_mapping(map);
     const Simulator one(net, cfg), two(net, cfg);
@@ -132,7 +100,7 @@ TEST_CASE("LUT sensing: an ideal LUT reproduces software, a noisy one errs, repr
     // Without noise, the calibrated converter removes the mean droop and leaves the placement (q)
     // dependent part: far smaller partial-sum errors than the ideal converter's.
     SimConfig droop = cfg;
-    droop.array_lut = synthetic_lut(64, 0.3, 0.0);
+    droop.array_lut = imc_test::synthetic_lut(64, 0.3, 0.0);
     const Simulator ideal_conv(net, droop);
     ideal_conv.predict_all(data, 0, 2);
     droop.converter = "calibrated";
@@ -157,7 +125,7 @@ TEST_CASE("ADC converter from an adc bundle: 8 bits are exact on 64 ideal rows, 
                                          "full_scale_A = {:.17g}\ncolumns = 8\n", bits, 64 * cell);
     characterize::RunOptions ro;
     ro.output = dir.path / fmt::format("adc{}", bits);
-    ro.progress = xbarkit::ProgressMode::off;
+    ro.progress = ProgressMode::off;
     ro.threads = 1;
     characterize::run_characterization(recipe, ro);
     return ro.output.string();

@@ -44,6 +44,13 @@ public:
   virtual int count(double current_A, const ConvertContext& ctx, Rng& rng) const = 0;
   // True when count(c · I_cell) == c for every c (no quantization, no noise).
   virtual bool exact_on_ideal_currents() const { return false; }
+  // Converters whose count is a fixed, non-decreasing step function of the current (no randomness):
+  // count(I) = min(max_count, #{k : thresholds[k] <= I}) with `thresholds` ascending. They fill it and
+  // return true; the others return false (expectations over their output are then sampled).
+  virtual bool step_thresholds(const ConvertContext& /*ctx*/, std::vector<double>& thresholds) const {
+    thresholds.clear();
+    return false;
+  }
   // Sampling converters (StoX-Net's SOT-MTJ) can hand over their raw samples instead of a count
   // estimate: the number of switching events among L Bernoulli draws at this read, with the layer's
   // learned affine applied at the device input. A network trained for it (psum tensors) uses the

@@ -55,6 +55,10 @@ public:
     const int c = int(std::upper_bound(bounds_.begin(), bounds_.end(), current_A) - bounds_.begin());
     return std::min(c, ctx.max_count);
   }
+  bool step_thresholds(const ConvertContext&, std::vector<double>& th) const override {
+    th = bounds_;
+    return true;
+  }
 
 private:
   std::vector<double> bounds_;

@@ -18,6 +18,11 @@ public:
     return clamp_round(current_A * inv_cell_, ctx.max_count);
   }
   bool exact_on_ideal_currents() const override { return true; }
+  bool step_thresholds(const ConvertContext& ctx, std::vector<double>& th) const override {
+    th.resize(size_t(std::max(0, ctx.max_count)));
+    for (size_t k = 0; k < th.size(); ++k) th[k] = (double(k) + 0.5) / inv_cell_;
+    return true;
+  }
 
 private:
   double inv_cell_;

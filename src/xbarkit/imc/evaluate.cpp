@@ -24,6 +24,12 @@ nlohmann::json stats_json(const LayerStats& s) {
           {"ps_mean_abs_error", frac(s.ps_error_abs, s.reads)},
           {"ps_wrong_fraction", frac(s.ps_wrong, s.reads)},
           {"ps_error_max", s.ps_error_max},
+          {"ps_mean_error", frac(s.ps_error_sum, s.reads)},
+          {"ps_mean_error_kept", frac(s.ps_error_sum - s.ps_error_sum_negated, s.reads - s.reads_negated)},
+          {"ps_mean_error_negated", frac(s.ps_error_sum_negated, s.reads_negated)},
+          {"negated_fraction", frac(s.reads_negated, s.reads)},
+          {"z_mean_error", frac(s.z_error_sum, s.outputs)},
+          {"z_rmse", s.z_rmse()},
           {"outputs", s.outputs},
           {"z_wrong_fraction", frac(s.z_wrong, s.outputs)},
           {"z_mean_abs_error", frac(s.z_error_abs, s.outputs)},
@@ -64,6 +70,32 @@ nlohmann::json Evaluation::to_json() const {
   if (config.variation.enabled)
     j["config"]["chip"] = {{"seed", config.variation.seed}, {"sigma_scale", config.variation.scale},
                            {"draws", "one mismatch draw per tile (layer, tile, column group), fixed for the run"}};
+  if (config.binsparx.data_aware) {
+    nlohmann::json lj = nlohmann::json::array();
+    for (const auto& l : flip_calibration.layers)
+      lj.push_back({{"layer", l.layer},
+                    {"vectors", l.vectors},
+                    {"tile_columns", l.tile_columns},
+                    {"flipped_paper", l.flipped_paper},
+                    {"flipped_chosen", l.flipped_chosen},
+                    {"objective_none", l.objective_none},
+                    {"objective_paper", l.objective_paper},
+                    {"objective_chosen", l.objective_chosen},
+                    {"wrong_activations_none", l.wrong_none},
+                    {"wrong_activations_paper", l.wrong_paper},
+                    {"wrong_activations_chosen", l.wrong_chosen},
+                    {"cells_none", l.cells_none},
+                    {"cells_paper", l.cells_paper},
+                    {"cells_chosen", l.cells_chosen}});
+    j["binsparx_calibration"] = {
+        {"images", flip_calibration.images},
+        {"split", "train"},
+        {"seconds", setup_seconds},
+        {"objective", "per layer: expected activations differing from software per image (wrong_activations_*, "
+                      "hidden layers), then per calibration vector the expected squared output error summed over "
+                      "outputs (objective_*), then conducting cells (cells_*)"},
+        {"layers", lj}};
+  }
   if (agreement >= 0) {
     j["agreement_with_software"] = agreement;
     j["disagreements_with_software"] = disagreements;
@@ -75,7 +107,12 @@ Evaluation evaluate(const nn::Network& net, const nn::Dataset& data, const SimCo
                     unsigned threads, const std::vector<int>* software, ProgressReporter* progress) {
   if (n == 0 || n > data.count) n = data.count;
   Evaluation e;
-  const Simulator sim(net, config);
+  SimConfig cfg = config;
+  if (cfg.calibration_threads == 0) cfg.calibration_threads = threads;
+  const auto tc = std::chrono::steady_clock::now();
+  const Simulator sim(net, cfg);
+  e.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tc).count();
+  e.flip_calibration = sim.flip_calibration();
   e.config = sim.config();
   e.converter = sim.converter().name();
   e.lut_table = sim.lut_table();

@@ -21,6 +21,8 @@ struct Evaluation {
   std::vector<LayerStats> layers; // binary layers in order
   LayerStats total;
   double seconds = 0;
+  double setup_seconds = 0;       // building the simulator (BinSparX static-data: choosing its flips)
+  FlipCalibration flip_calibration;
   unsigned threads = 0;
   std::vector<int> predictions;
   double images_per_s() const { return seconds > 0 ? double(images) / seconds : 0.0; }

@@ -15,6 +15,7 @@ Mapping parse_mapping(const std::string& s) {
 }
 
 std::string to_string(BinSparX b) {
+  if (b.data_aware) return b.dynamic_flip ? "both-data" : "static-data";
   if (b.static_flip && b.dynamic_flip) return "both";
   if (b.static_flip) return "static";
   if (b.dynamic_flip) return "dynamic";
@@ -26,7 +27,9 @@ BinSparX parse_binsparx(const std::string& s) {
   if (s == "static") return {true, false};
   if (s == "dynamic") return {false, true};
   if (s == "both") return {true, true};
-  throw Error(fmt::format("unknown BinSparX mode '{}' (none | static | dynamic | both)", s));
+  if (s == "static-data") return {true, false, true};
+  if (s == "both-data") return {true, true, true};
+  throw Error(fmt::format("unknown BinSparX mode '{}' ({})", s, kBinSparXModes));
 }
 
 LayerMapping::LayerMapping(const nn::BinaryLayer& layer, Mapping mapping, int rows, bool static_flip)
@@ -69,6 +72,35 @@ LayerMapping::LayerMapping(const nn::BinaryLayer& layer, Mapping mapping, int ro
       }
     }
   }
+}
+
+void LayerMapping::stored_variant(int t, int o, bool flip, uint64_t* out) const {
+  const uint64_t* p = stored_plain(t, o);
+  const int used = rows_used(t);
+  for (int w = 0; w < words_; ++w) {
+    const int lo = 64 * w;
+    const uint64_t mask = used >= lo + 64 ? ~uint64_t(0) : (used <= lo ? 0 : (uint64_t(1) << (used - lo)) - 1);
+    if (!flip) {
+      out[w] = p[w];
+    } else if (mapping_ == Mapping::Xnor) {  // swap rows 2i and 2i+1 (a pair never straddles a word)
+      constexpr uint64_t even = 0x5555555555555555ULL;
+      out[w] = (((p[w] & even) << 1) | ((p[w] >> 1) & even)) & mask;
+    } else {
+      out[w] = ~p[w] & mask;
+    }
+  }
+}
+
+void LayerMapping::set_flips(const std::vector<uint8_t>& flips) {
+  if (flips.size() != flip_.size())
+    throw Error(fmt::format("set_flips: {} flips for {} tile columns", flips.size(), flip_.size()));
+  for (int t = 0; t < tiles_; ++t)
+    for (int o = 0; o < outs_; ++o) {
+      const size_t ci = size_t(t) * size_t(outs_) + size_t(o);
+      flip_[ci] = flips[ci] != 0;
+      wplus_[ci] = weight_plus_variant(t, o, flip_[ci]);
+      stored_variant(t, o, flip_[ci], stored_.data() + ci * size_t(words_));
+    }
 }
 
 int8_t LayerMapping::stored_weight(int t, int o, int i) const {

@@ -19,6 +19,9 @@
 //  - dynamic: per input slice t (at run time, per input vector), if it has more +1 than −1, apply −x
 //    and negate the partial sums of every column of that tile.
 // Both can be on at once (the signs multiply). Unused rows of a last, partial tile stay inactive.
+//  - static, data-aware (binsparx.hpp; not in the paper): the same per-column flip, chosen per tile
+//    column from activation statistics of training images and the characterized LUT so that the
+//    expected squared output error is smallest (LayerMapping::set_flips applies the choice).
 //
 // Bits: a tile column is `words` 64-bit words, bit r of word r/64 = row r (row 0 at the top, row R−1
 // next to the sense end).
@@ -38,9 +41,13 @@ Mapping parse_mapping(const std::string& s);  // "xnor" | "and"; throws Error ot
 struct BinSparX {
   bool static_flip = false;
   bool dynamic_flip = false;
+  // Static flips chosen from data (binsparx.hpp) instead of the paper's weight-majority rule.
+  bool data_aware = false;
 };
-std::string to_string(BinSparX b);            // "none" | "static" | "dynamic" | "both"
+// "none" | "static" | "dynamic" | "both" | "static-data" | "both-data"
+std::string to_string(BinSparX b);
 BinSparX parse_binsparx(const std::string& s);
+inline const char* kBinSparXModes = "none | static | dynamic | both | static-data | both-data";
 
 class LayerMapping {
 public:
@@ -66,6 +73,15 @@ public:
   // Σ[w = +1] over the slice as stored (after the static flip) and as in the network.
   int weight_plus(int t, int o) const { return wplus_[size_t(t) * size_t(outs_) + size_t(o)]; }
   int weight_plus_plain(int t, int o) const { return wplus_plain_[size_t(t) * size_t(outs_) + size_t(o)]; }
+  // The bits column (o, t) would store with the static flip `flip` (words words into `out`), and its
+  // Σ[w = +1] as stored then.
+  void stored_variant(int t, int o, bool flip, uint64_t* out) const;
+  int weight_plus_variant(int t, int o, bool flip) const {
+    return flip ? slice_size(t) - weight_plus_plain(t, o) : weight_plus_plain(t, o);
+  }
+  // Replaces the static flips (tiles × outputs, index t · outputs + o; non-zero = flip).
+  void set_flips(const std::vector<uint8_t>& flips);
+  const std::vector<uint8_t>& flips() const { return flip_; }
   // Stored ±1 weight of input i of the slice (after flips), as the array holds it.
   int8_t stored_weight(int t, int o, int i) const;
 

@@ -8,6 +8,7 @@
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/netlist/technology.hpp"
 #include "xbarkit/netlist/variation.hpp"
+#include "xbarkit/nn/dataset.hpp"
 
 namespace xbarkit::imc {
 
@@ -28,7 +29,22 @@ SimConfig make_sim_config(const SimOptions& o) {
     throw InputError("", "--wire-scale", fmt::format("must be a finite number >= 0, got {}", o.wire_scale));
   SimConfig cfg;
   cfg.mapping = parse_mapping(o.mapping);
-  cfg.binsparx = parse_binsparx(o.binsparx);
+  try {
+    cfg.binsparx = parse_binsparx(o.binsparx);
+  } catch (const Error& e) {
+    throw InputError("", "--binsparx", e.what());
+  }
+  if (cfg.binsparx.data_aware) {
+    if (o.calibration_images < 1)
+      throw InputError("", "--calibration-images", "must be >= 1 (BinSparX static-data chooses its flips on them)");
+    // Training split only: the flips must not be chosen on the images they are evaluated on.
+    cfg.calibration_data = std::make_shared<const nn::Dataset>(nn::load_fashion_mnist(
+        o.calibration_data.empty() ? nn::default_fashion_mnist_dir() : std::filesystem::path(o.calibration_data),
+        nn::Split::Train));
+    cfg.calibration_images = o.calibration_images;
+  } else if (!o.calibration_data.empty()) {
+    throw InputError("", "--calibration-data", "is used only by --binsparx static-data | both-data");
+  }
   cfg.rows = o.rows;
   cfg.cols = o.cols;
   cfg.cell = o.cell;

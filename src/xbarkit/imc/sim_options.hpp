@@ -22,6 +22,10 @@ struct SimOptions {
   std::string corner;               // global corner of the technology ([corners.<name>]); empty: none
   double variation = -1;            // exact mode on a sampled chip: mismatch at this x the tech's sigmas (< 0: none)
   uint64_t chip_seed = 1;           // names the sampled chip (with variation)
+  // BinSparX static-data / both-data: training images the flips are chosen on (IDX directory; empty:
+  // Debian's Fashion-MNIST) and how many of them.
+  std::string calibration_data;
+  size_t calibration_images = 200;
 };
 
 // Refuses combinations that would be ignored or silently substituted (errors name the option, e.g.

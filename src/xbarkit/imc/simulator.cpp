@@ -57,6 +57,11 @@ void LayerStats::add(const LayerStats& o) {
   ps_error_abs += o.ps_error_abs;
   ps_wrong += o.ps_wrong;
   ps_error_max = std::max(ps_error_max, o.ps_error_max);
+  ps_error_sum += o.ps_error_sum;
+  ps_error_sum_negated += o.ps_error_sum_negated;
+  reads_negated += o.reads_negated;
+  z_error_sum += o.z_error_sum;
+  z_error_sq += o.z_error_sq;
   outputs += o.outputs;
   z_wrong += o.z_wrong;
   z_error_abs += o.z_error_abs;
@@ -99,7 +104,38 @@ Simulator::Simulator(const nn::Network& net, SimConfig config) : net_(&net), cfg
   cs.array_config = lut_config;
   conv_ = make_converter(cfg_.converter, cs);
   fast_ideal_ = cfg_.sensing == Sensing::ideal && conv_->exact_on_ideal_currents();
+  lut_config_ = lut_config;
   check_stochastic_layers();
+  if (cfg_.binsparx.data_aware) choose_data_flips();
+}
+
+// BinSparX static-data (binsparx.hpp): the reads are modelled as the simulator performs them, with the
+// LUT when there is one (under exact sensing the bundle the calibrated converter inverts), else ideal
+// currents (then only the conducting cells decide).
+void Simulator::choose_data_flips() {
+  if (!cfg_.calibration_data)
+    throw Error("BinSparX static-data needs calibration images (training images, never the evaluated ones)");
+  if (net_->stochastic_psum())
+    throw Error("BinSparX static-data: networks trained for stochastic partial-sum conversion take no flips");
+  std::unique_ptr<FastArrayLut> own;
+  const FastArrayLut* lut = lut_.get();
+  if (!lut && cfg_.array_lut && lut_config_) {
+    own = std::make_unique<FastArrayLut>(cfg_.array_lut, *lut_config_);
+    lut = own.get();
+  }
+  ReadModel rm;
+  rm.lut = lut;
+  rm.lut_noise = cfg_.lut_noise;
+  rm.cell_A = cell_A_;
+  rm.converter = conv_.get();
+  rm.rows = cfg_.rows;
+  rm.cols = cfg_.cols;
+  rm.seed = cfg_.seed;
+  rm.chip = cfg_.chip;
+  flip_cal_ = calibrate_static_flips(*net_, maps_, rm, *cfg_.calibration_data, cfg_.calibration_images,
+                                     cfg_.binsparx.dynamic_flip, cfg_.calibration_threads);
+  for (size_t l = 0; l < maps_.size(); ++l)
+    if (maps_[l].tiles() > 0) maps_[l].set_flips(flip_cal_.flips[l]);
 }
 
 void Simulator::map_layers() {
@@ -136,6 +172,11 @@ void Simulator::check_stochastic_layers() const {
 void Simulator::rebind(const nn::Network& net) {
   if (net.layers().size() != net_->layers().size())
     throw Error("crossbar simulator: rebind to a network of another architecture");
+  // Data-aware flips are chosen once for fixed weights (seconds of calibration); following every
+  // update of a trainer would repeat that per step.
+  if (cfg_.binsparx.data_aware)
+    throw Error("BinSparX static-data/both-data chooses its flips once for fixed weights and cannot follow "
+                "training updates; train with --binsparx none or static");
   net_ = &net;
   map_layers();
   check_stochastic_layers();
@@ -311,6 +352,11 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
         st.cells += used;
         st.weights += n;
         st.static_flipped += sf;
+        st.reads_negated += sign < 0;
+        if (!sampled) {
+          st.ps_error_sum += int64_t(ps) - ps_true;
+          if (sign < 0) st.ps_error_sum_negated += int64_t(ps) - ps_true;
+        }
         if (!sampled && ps != ps_true) {  // sampled outputs are in other units: no count error
           const int64_t e = std::abs(int64_t(ps) - ps_true);
           ++st.ps_wrong;
@@ -324,6 +370,8 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
     for (int o = 0; o < O; ++o) {
       zo[o] = int32_t(b.z[size_t(o)]);
       ++st.outputs;
+      st.z_error_sum += b.z[size_t(o)] - b.zi[size_t(o)];
+      st.z_error_sq += (b.z[size_t(o)] - b.zi[size_t(o)]) * (b.z[size_t(o)] - b.zi[size_t(o)]);
       if (b.z[size_t(o)] != b.zi[size_t(o)]) {
         ++st.z_wrong;
         st.z_error_abs += std::abs(b.z[size_t(o)] - b.zi[size_t(o)]);

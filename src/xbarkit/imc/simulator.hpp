@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "xbarkit/core/progress.hpp"
+#include "xbarkit/imc/binsparx.hpp"
 #include "xbarkit/imc/converter.hpp"
 #include "xbarkit/imc/mapping.hpp"
 #include "xbarkit/imc/sensing.hpp"
@@ -49,6 +50,12 @@ struct SimConfig {
   netlist::VariationSpec variation;
   uint64_t seed = 1;
   uint64_t chip = 0;            // which chip of a converter population (adc bundles with many instances)
+  // BinSparX static-data (binsparx.data_aware): the flips are chosen on the first
+  // calibration_images images of this set (training images, never the evaluated ones), with the LUT
+  // (array_lut, also under exact sensing) and the converter; calibration_threads: 0 = all cores.
+  std::shared_ptr<const nn::Dataset> calibration_data;
+  size_t calibration_images = 200;
+  unsigned calibration_threads = 0;
 };
 
 // Per binary layer, summed over every read.
@@ -63,6 +70,12 @@ struct LayerStats {
   int64_t ps_error_abs = 0;           // Σ |…|
   int64_t ps_wrong = 0;               // reads with a non-zero error
   int64_t ps_error_max = 0;
+  // Signed errors: the converter's bias shows here, not in the squared and absolute sums above.
+  int64_t ps_error_sum = 0;           // Σ (digitized − ideal) partial sum of the read as stored (before the flip sign)
+  int64_t ps_error_sum_negated = 0;   // the same over reads whose partial sum is negated (static xor dynamic flip)
+  int64_t reads_negated = 0;          // reads whose partial sum is negated
+  int64_t z_error_sum = 0;            // Σ (z − ideal z) over outputs: the bias the next layer sees
+  int64_t z_error_sq = 0;             // Σ (z − ideal z)²
   int64_t outputs = 0;                // layer outputs (z values) computed
   int64_t z_wrong = 0;                // outputs whose summed z differs from ideal
   int64_t z_error_abs = 0;
@@ -76,6 +89,7 @@ struct LayerStats {
   double conducting_per_weight_plain() const { return weights ? double(conducting_plain) / double(weights) : 0.0; }
   double mean_conducting_per_read() const { return reads ? double(conducting) / double(reads) : 0.0; }
   double ps_rmse() const { return reads ? std::sqrt(double(ps_error_sq) / double(reads)) : 0.0; }
+  double z_rmse() const { return outputs ? std::sqrt(double(z_error_sq) / double(outputs)) : 0.0; }
 };
 
 class Simulator : public nn::BinaryMatmulHook {
@@ -106,6 +120,8 @@ public:
   const Converter& converter() const { return *conv_; }
   double cell_current_A() const { return cell_A_; }
   std::string lut_table() const { return lut_ ? lut_->config().table : std::string(); }
+  // BinSparX static-data: how the flips were chosen (empty layers otherwise).
+  const FlipCalibration& flip_calibration() const { return flip_cal_; }
 
   // Statistics since the last reset (one entry per binary layer, in layer order).
   std::vector<LayerStats> stats() const;
@@ -119,6 +135,7 @@ private:
   void check_stochastic_layers() const;
   void sense_exact(size_t layer, const LayerMapping& m, int t, const uint64_t* active, double* currents) const;
   void draw_chip();
+  void choose_data_flips();
 
   const nn::Network* net_;
   SimConfig cfg_;
@@ -128,6 +145,8 @@ private:
   std::unique_ptr<Converter> conv_;
   bool fast_ideal_ = false;          // ideal sensing + a converter exact on ideal currents
   double cell_A_ = 0;
+  FlipCalibration flip_cal_;
+  const lut::ArrayPsConfig* lut_config_ = nullptr;
   netlist::Crossbar tile_;           // exact mode: R × C template
   // Exact mode on a sampled chip: the mismatch of (layer index)[tile * groups + column group].
   std::vector<std::vector<netlist::CellVariation>> chip_;
