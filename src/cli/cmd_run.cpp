@@ -65,7 +65,10 @@ const Row kRows[] = {{"ideal crossbar (XNOR, no IR drop)", false, "xnor", "none"
                      {"AND mapping", true, "and", "none"},
                      {"AND + BinSparX static", true, "and", "static"},
                      {"AND + BinSparX dynamic", true, "and", "dynamic"},
-                     {"AND + BinSparX both", true, "and", "both"}};
+                     {"AND + BinSparX both", true, "and", "both"},
+                     // flips chosen per tile column on training images with the LUT and converter
+                     // (imc/binsparx.hpp); the same hardware as the paper's static rule
+                     {"AND + BinSparX static, data-aware", true, "and", "static-data"}};
 
 const xbarkit::cli::Register reg("run", [](CLI::App& app) {
   auto opt = std::make_shared<Options>();
@@ -126,6 +129,9 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
     }
     if (opt->full) opt->images = 0;
     const size_t n = opt->images == 0 || opt->images > test.count ? test.count : opt->images;
+    // The data-aware flips are chosen on training images, never on the evaluated test images.
+    const auto calibration = std::make_shared<const nn::Dataset>(nn::load_fashion_mnist(
+        opt->data.empty() ? nn::default_fashion_mnist_dir() : fs::path(opt->data), nn::Split::Train));
     const auto soft = net.predict_all(test, n, opt->threads);
     const double soft_acc = nn::Network::accuracy(soft, test);
     log << fmt::format("network {}: software (bit-packed) accuracy {} on {} Fashion-MNIST test images\n",
@@ -151,6 +157,10 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
         c.mapping = imc::parse_mapping(row.mapping);
         c.binsparx = imc::parse_binsparx(row.binsparx);
         c.seed = opt->seed;
+        if (c.binsparx.data_aware) {
+          c.calibration_data = calibration;
+          c.calibration_threads = opt->threads;
+        }
         if (row.lut) {
           c.sensing = imc::Sensing::lut;
           c.array_lut = array;

@@ -55,7 +55,7 @@ def test_characterize_lut_and_infer(tmp_path):
 def test_run_json_is_one_document(tmp_path):
     doc, err = only_json("run", "--recipe", DATA_DIR / "array_ps_tiny.toml", "--rows", 16, "--network", MLP,
                          "--images", 40, "--cache", tmp_path / "cache", "--threads", 2)
-    assert doc["images"] == 40 and len(doc["configurations"]) == 6
+    assert doc["images"] == 40 and len(doc["configurations"]) == 7
     assert "software (bit-packed) accuracy" in err  # the log is on stderr
     # the report embeds the accuracy-vs-rows figure drawn from the results saved beside it
     report = (tmp_path / "cache/report.md").read_text()
