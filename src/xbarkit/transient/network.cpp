@@ -117,17 +117,13 @@ public:
   // Factors the collected matrix; throws SolverError if a pivot vanishes.
   void factor() {
     if (banded_) {
-      const int w = 2 * bw_ + 1;
-      for (int k = 0; k < n_; ++k) {
-        const double piv = band_[static_cast<size_t>(k) * w + bw_];
-        if (!(std::abs(piv) > 0) || !std::isfinite(piv)) throw SolverError("transient: singular nodal matrix (floating node?)");
-        for (int i = k + 1; i <= std::min(n_ - 1, k + bw_); ++i) {
-          double& lik = band_[static_cast<size_t>(i) * w + (k - i + bw_)];
-          if (lik == 0) continue;
-          lik /= piv;
-          for (int j = k + 1; j <= std::min(n_ - 1, k + bw_); ++j)
-            band_[static_cast<size_t>(i) * w + (j - i + bw_)] -= lik * band_[static_cast<size_t>(k) * w + (j - k + bw_)];
-        }
+      switch (bw_) {
+        case 0: band_factor<0>(); break;
+        case 1: band_factor<1>(); break;
+        case 2: band_factor<2>(); break;
+        case 3: band_factor<3>(); break;
+        case 4: band_factor<4>(); break;
+        default: band_factor<-1>(); break;
       }
     } else {
       Eigen::SparseMatrix<double> m(n_, n_);
@@ -143,13 +139,13 @@ public:
   }
   void solve(std::vector<double>& rhs) const {
     if (banded_) {
-      const int w = 2 * bw_ + 1;
-      for (int i = 0; i < n_; ++i)
-        for (int k = std::max(0, i - bw_); k < i; ++k) rhs[static_cast<size_t>(i)] -= band_[static_cast<size_t>(i) * w + (k - i + bw_)] * rhs[static_cast<size_t>(k)];
-      for (int i = n_ - 1; i >= 0; --i) {
-        double s = rhs[static_cast<size_t>(i)];
-        for (int j = i + 1; j <= std::min(n_ - 1, i + bw_); ++j) s -= band_[static_cast<size_t>(i) * w + (j - i + bw_)] * rhs[static_cast<size_t>(j)];
-        rhs[static_cast<size_t>(i)] = s / band_[static_cast<size_t>(i) * w + bw_];
+      switch (bw_) {
+        case 0: band_solve<0>(rhs); break;
+        case 1: band_solve<1>(rhs); break;
+        case 2: band_solve<2>(rhs); break;
+        case 3: band_solve<3>(rhs); break;
+        case 4: band_solve<4>(rhs); break;
+        default: band_solve<-1>(rhs); break;
       }
     } else {
       Eigen::Map<Eigen::VectorXd> b(rhs.data(), n_);
@@ -159,6 +155,47 @@ public:
   }
 
 private:
+  // Banded LU without pivoting, row-major band rows of width 2 bw + 1; BW >= 0 fixes the
+  // bandwidth at compile time (the inner loops unroll), -1 takes bw_.
+  template <int BW>
+  void band_factor() {
+    const int bw = BW >= 0 ? BW : bw_, w = 2 * bw + 1;
+    double* a = band_.data();
+    for (int k = 0; k < n_; ++k) {
+      const double piv = a[static_cast<size_t>(k) * w + bw];
+      if (!(std::abs(piv) > 0) || !std::isfinite(piv)) throw SolverError("transient: singular nodal matrix (floating node?)");
+      const double inv = 1 / piv;
+      const int last = std::min(n_ - 1, k + bw);
+      for (int i = k + 1; i <= last; ++i) {
+        double* ri = a + static_cast<size_t>(i) * w + (bw - i);  // ri[j] = A(i, j)
+        const double* rk = a + static_cast<size_t>(k) * w + (bw - k);
+        double& lik = ri[k];
+        if (lik == 0) continue;
+        lik *= inv;
+        for (int j = k + 1; j <= last; ++j) ri[j] -= lik * rk[j];
+      }
+    }
+  }
+  template <int BW>
+  void band_solve(std::vector<double>& rhs) const {
+    const int bw = BW >= 0 ? BW : bw_, w = 2 * bw + 1;
+    const double* a = band_.data();
+    double* x = rhs.data();
+    for (int i = 0; i < n_; ++i) {
+      const double* ri = a + static_cast<size_t>(i) * w + (bw - i);
+      double s = x[i];
+      for (int k = std::max(0, i - bw); k < i; ++k) s -= ri[k] * x[k];
+      x[i] = s;
+    }
+    for (int i = n_ - 1; i >= 0; --i) {
+      const double* ri = a + static_cast<size_t>(i) * w + (bw - i);
+      double s = x[i];
+      const int last = std::min(n_ - 1, i + bw);
+      for (int j = i + 1; j <= last; ++j) s -= ri[j] * x[j];
+      x[i] = s / ri[i];
+    }
+  }
+
   int n_, bw_;
   bool banded_;
   std::vector<double> band_;
@@ -304,6 +341,8 @@ public:
     auto leave = [&](int node, double current) {
       if (node >= 0) rhs[static_cast<size_t>(node)] -= current;  // rhs = -R
     };
+    double prev_update = 0, prev_prev_update = 0;
+    bool prev_damped = false;
     for (int it = 0; it < opt_.max_newton; ++it) {
       ++newton_;
       LinearSolver* ls = nullptr;
@@ -312,6 +351,12 @@ public:
         auto found = cache_.find(alpha);
         if (found != cache_.end()) ls = found->second.get();
       }
+      // Chord iterations: the second and third Newton iterations of a stage reuse the first one's
+      // factored Jacobian (the residual is always fresh, so the solution is the same; only the
+      // contraction is linear instead of quadratic) while the updates shrink fast; otherwise, and
+      // from the fourth iteration on, full Newton.
+      if (!linear_ && scratch_ && it > 0 && it < 3 && !prev_damped && (it == 1 || prev_update < 0.25 * prev_prev_update))
+        ls = scratch_.get();
       const bool assemble_matrix = ls == nullptr;
       double* band = nullptr;
       if (assemble_matrix) {
@@ -419,6 +464,9 @@ public:
       for (double d : rhs) biggest = std::max(biggest, std::abs(d));
       // Damping: no node moves by more than 0.2 V per iteration (exponential devices).
       const double scale = biggest > 0.2 ? 0.2 / biggest : 1.0;
+      prev_prev_update = prev_update;
+      prev_update = biggest;
+      prev_damped = scale < 1;
       bool converged = true;
       for (int k = 0; k < n; ++k) {
         const double d = scale * rhs[static_cast<size_t>(k)];
