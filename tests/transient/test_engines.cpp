@@ -73,11 +73,11 @@ void compare(spice::Session& session, const std::string& kind, int n, double r_w
 // Sizes: every kind at 16x16 and 32x32 with 0 / default / 50 ohm wires, random and all-ones (the
 // issue's table), the transistor kinds also at 8x8 with ngspice's default settings. At 16x16 one
 // test per kind and wire setting covers both stimuli (two reads in each engine, 20-30 s of CPU).
-// At 32x32 each stimulus is its own test, and the transistor kinds' are tagged [.slow] (hidden from
+// At 32x32 each stimulus is its own test; sram8t's and rram1t1r's are tagged [.slow] (hidden from
 // the default run and from ctest; run them with `test_transient "[slow]"`): one ngspice read of a
-// 32x32 transistor array takes more than a minute of CPU even with the fast settings (its sparse
-// LU of the wordline/bitline mesh dominates; docs/PERFORMANCE.md). 64x64 is the validation run of
-// docs/VALIDATION.md.
+// 32x32 array of those takes 1-4 minutes of CPU even with the fast settings (its sparse LU of the
+// wordline/bitline mesh dominates; docs/VALIDATION.md), mram1t1mtj's about 40 s. 64x64 is the
+// validation run of docs/VALIDATION.md.
 TEST_CASE("read transient native vs ngspice: sram8t 8x8 - ideal wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "sram8t", 8, 0.0, false);
@@ -292,27 +292,27 @@ TEST_CASE("read transient native vs ngspice: rram1t1r 32x32 - 50 ohm wires - all
   spice::Session s;
   compare(s, "rram1t1r", 32, 50.0, true, true);
 }
-TEST_CASE("read transient native vs ngspice: mram1t1mtj 32x32 - ideal wires - random", "[transient][ngspice][.slow]") {
+TEST_CASE("read transient native vs ngspice: mram1t1mtj 32x32 - ideal wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "mram1t1mtj", 32, 0.0, false, true);
 }
-TEST_CASE("read transient native vs ngspice: mram1t1mtj 32x32 - ideal wires - all-ones", "[transient][ngspice][.slow]") {
+TEST_CASE("read transient native vs ngspice: mram1t1mtj 32x32 - ideal wires - all-ones", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "mram1t1mtj", 32, 0.0, true, true);
 }
-TEST_CASE("read transient native vs ngspice: mram1t1mtj 32x32 - default wires - random", "[transient][ngspice][.slow]") {
+TEST_CASE("read transient native vs ngspice: mram1t1mtj 32x32 - default wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "mram1t1mtj", 32, -1.0, false, true);
 }
-TEST_CASE("read transient native vs ngspice: mram1t1mtj 32x32 - default wires - all-ones", "[transient][ngspice][.slow]") {
+TEST_CASE("read transient native vs ngspice: mram1t1mtj 32x32 - default wires - all-ones", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "mram1t1mtj", 32, -1.0, true, true);
 }
-TEST_CASE("read transient native vs ngspice: mram1t1mtj 32x32 - 50 ohm wires - random", "[transient][ngspice][.slow]") {
+TEST_CASE("read transient native vs ngspice: mram1t1mtj 32x32 - 50 ohm wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "mram1t1mtj", 32, 50.0, false, true);
 }
-TEST_CASE("read transient native vs ngspice: mram1t1mtj 32x32 - 50 ohm wires - all-ones", "[transient][ngspice][.slow]") {
+TEST_CASE("read transient native vs ngspice: mram1t1mtj 32x32 - 50 ohm wires - all-ones", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "mram1t1mtj", 32, 50.0, true, true);
 }
