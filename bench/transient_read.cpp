@@ -1,14 +1,18 @@
 // Native read transient vs ngspice .tran (issue 19): speed ratio and agreement, one markdown row per
 // array, for docs/PERFORMANCE.md and docs/VALIDATION.md.
 //
-//   bench_transient_read [--kind K]... [--wires default|W]... [--stimulus random|ones]... [--header] SIZE...
+//   bench_transient_read [--kind K]... [--wires default|W]... [--stimulus random|ones]... [--reltol R]
+//                        [--points P] [--header] SIZE...
 //
 // K: sram8t rram1t1r mram1t1mtj passive (default sram8t); W: default or ohm per segment (default:
 // default); stimulus default random (seed 11, density 0.5). Both engines integrate the same circuit
-// over the same window (transient::auto_window) (ngspice TMAX window / 200; native steps at most
-// window / 100 and samples every step and stage point), in this
-// process, one after the other; the native engine on one thread.
+// over the same window (transient::auto_window) (ngspice reltol R, default 1e-6, and TMAX window / P,
+// default 200; native steps at most window / 100 and samples every step and stage point), in this
+// process, one after the other; the native engine on one thread. Times are CPU seconds of this
+// process (CLOCK_PROCESS_CPUTIME_ID: both engines run in the calling thread), so the ratio does not
+// depend on what else shares the cores; wall seconds are printed too.
 #include <cmath>
+#include <ctime>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -19,10 +23,18 @@
 
 using namespace xbarkit;
 
+static double cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 int main(int argc, char** argv) {
   std::vector<std::string> kinds, wires, stimuli;
   std::vector<int> sizes;
   bool header = false;
+  double reltol = 1e-6;
+  int points = 200;
   for (int a = 1; a < argc; ++a) {
     const std::string s = argv[a];
     auto next = [&]() -> std::string {
@@ -36,6 +48,8 @@ int main(int argc, char** argv) {
     else if (s == "--wires") wires.push_back(next());
     else if (s == "--stimulus") stimuli.push_back(next());
     else if (s == "--header") header = true;
+    else if (s == "--reltol") reltol = std::stod(next());
+    else if (s == "--points") points = std::stoi(next());
     else sizes.push_back(std::stoi(s));
   }
   if (kinds.empty()) kinds = {"sram8t"};
@@ -44,8 +58,8 @@ int main(int argc, char** argv) {
   if (sizes.empty()) sizes = {64};
   if (header) {
     std::printf("| array | wires | stimulus | latency native (ps) | latency ngspice (ps) | diff | energy native (fJ) | "
-                "energy ngspice (fJ) | diff | native (s) | ngspice (s) | ratio |\n");
-    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                "energy ngspice (fJ) | diff | native CPU (s) | ngspice CPU (s) | ratio (CPU) | wall native / ngspice (s) |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   }
   const auto tech = netlist::load_technology("7nm");
   spice::Session session;
@@ -64,13 +78,19 @@ int main(int argc, char** argv) {
           }
           transient::ReadOptions o;
           o.window_s = transient::auto_window(x);
+          o.threads = 1;
+          o.ngspice_reltol = reltol;
+          o.output_points = points;
+          const double c0 = cpu_s();
           const auto nat = transient::read_native(x, o);
+          const double c1 = cpu_s();
           const auto ref = transient::read_ngspice(session, x, o);
-          std::printf("| %s %dx%d | %s | %s | %.4f | %.4f | %.3f%% | %.5g | %.5g | %.3f%% | %.4g | %.4g | %.0fx |\n", kind.c_str(),
-                      n, n, w.c_str(), st.c_str(), 1e12 * nat.read_latency_s, 1e12 * ref.read_latency_s,
+          const double c2 = cpu_s();
+          std::printf("| %s %dx%d | %s | %s | %.4f | %.4f | %.3f%% | %.5g | %.5g | %.3f%% | %.4g | %.4g | %.0fx | %.4g / %.4g |\n",
+                      kind.c_str(), n, n, w.c_str(), st.c_str(), 1e12 * nat.read_latency_s, 1e12 * ref.read_latency_s,
                       100 * std::abs(nat.read_latency_s - ref.read_latency_s) / ref.read_latency_s, 1e15 * nat.read_energy_J,
                       1e15 * ref.read_energy_J, 100 * std::abs(nat.read_energy_J - ref.read_energy_J) / ref.read_energy_J,
-                      nat.elapsed_s, ref.elapsed_s, ref.elapsed_s / nat.elapsed_s);
+                      c1 - c0, c2 - c1, (c2 - c1) / (c1 - c0), nat.elapsed_s, ref.elapsed_s);
           std::fflush(stdout);
         }
 }

@@ -1,6 +1,7 @@
 #include "xbarkit/netlist/deck_writer.hpp"
 
 #include <cmath>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -232,7 +233,14 @@ private:
     const bool shipped_fet = cell.uses_transistor(x_) && (!user() || user()->transistor_subckt.empty());
     const bool shipped_reram = cell.uses_reram(x_) && (!user() || user()->reram_subckt.empty());
     if (shipped_fet) {
-      inline_library(x_.finfet_spice_lib);
+      // Read transients use the library's "<stem>_tran.lib" when it exists: the same equations
+      // written for fast behavioural-source evaluation (models/spice/mvs_nfet_tran.lib).
+      auto lib = x_.finfet_spice_lib;
+      if (o_.tran) {
+        auto fast = lib.parent_path() / (lib.stem().string() + "_tran.lib");
+        if (std::filesystem::exists(fast)) lib = fast;
+      }
+      inline_library(lib);
       out_ += finfet_flavour_subckt(x_.transistor, !x_.variation.dvt_V.empty());
     }
     if (shipped_reram) {

@@ -11,16 +11,17 @@
 
 namespace xbarkit::spice {
 
-std::string tran_deck(const netlist::Crossbar& xbar, double t_stop_s, double t_max_step_s) {
+std::string tran_deck(const netlist::Crossbar& xbar, double t_stop_s, double t_max_step_s, double reltol) {
   netlist::DeckOptions o;
   o.title = "xbarkit read transient";
-  o.tran = netlist::DeckOptions::Tran{t_stop_s, t_max_step_s};
+  o.tran = netlist::DeckOptions::Tran{t_stop_s, t_max_step_s, reltol};
   return netlist::write_deck(xbar, o);
 }
 
-CrossbarTran run_crossbar_tran(Session& session, const netlist::Crossbar& xbar, double t_stop_s, double t_max_step_s) {
+CrossbarTran run_crossbar_tran(Session& session, const netlist::Crossbar& xbar, double t_stop_s, double t_max_step_s,
+                               double reltol) {
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string deck = tran_deck(xbar, t_stop_s, t_max_step_s);
+  const std::string deck = tran_deck(xbar, t_stop_s, t_max_step_s, reltol);
   session.load(deck);
   session.command("run");
   CrossbarTran out;

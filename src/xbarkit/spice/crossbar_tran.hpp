@@ -20,8 +20,10 @@ struct CrossbarTran {
 };
 
 // The deck text (for users who rerun it: `ngspice -b deck.cir`).
-std::string tran_deck(const netlist::Crossbar& xbar, double t_stop_s, double t_max_step_s);
+// reltol: ngspice's relative tolerance (its trapezoidal LTE control scales with it).
+std::string tran_deck(const netlist::Crossbar& xbar, double t_stop_s, double t_max_step_s, double reltol = 1e-6);
 
-CrossbarTran run_crossbar_tran(Session& session, const netlist::Crossbar& xbar, double t_stop_s, double t_max_step_s);
+CrossbarTran run_crossbar_tran(Session& session, const netlist::Crossbar& xbar, double t_stop_s, double t_max_step_s,
+                               double reltol = 1e-6);
 
 }  // namespace xbarkit::spice

@@ -1,6 +1,7 @@
 #include "xbarkit/transient/network.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -100,7 +101,9 @@ namespace {
 // or a sparse LU (grids).
 class LinearSolver {
 public:
-  LinearSolver(int n, int bandwidth) : n_(n), bw_(bandwidth), banded_(bandwidth <= 8) {
+  static bool is_banded(int bandwidth) { return bandwidth <= 8; }
+  double* band_data() { return banded_ ? band_.data() : nullptr; }
+  LinearSolver(int n, int bandwidth) : n_(n), bw_(bandwidth), banded_(is_banded(bandwidth)) {
     if (banded_) band_.assign(static_cast<size_t>(n) * (2 * bw_ + 1), 0.0);
   }
   void clear() {
@@ -114,17 +117,13 @@ public:
   // Factors the collected matrix; throws SolverError if a pivot vanishes.
   void factor() {
     if (banded_) {
-      const int w = 2 * bw_ + 1;
-      for (int k = 0; k < n_; ++k) {
-        const double piv = band_[static_cast<size_t>(k) * w + bw_];
-        if (!(std::abs(piv) > 0) || !std::isfinite(piv)) throw SolverError("transient: singular nodal matrix (floating node?)");
-        for (int i = k + 1; i <= std::min(n_ - 1, k + bw_); ++i) {
-          double& lik = band_[static_cast<size_t>(i) * w + (k - i + bw_)];
-          if (lik == 0) continue;
-          lik /= piv;
-          for (int j = k + 1; j <= std::min(n_ - 1, k + bw_); ++j)
-            band_[static_cast<size_t>(i) * w + (j - i + bw_)] -= lik * band_[static_cast<size_t>(k) * w + (j - k + bw_)];
-        }
+      switch (bw_) {
+        case 0: band_factor<0>(); break;
+        case 1: band_factor<1>(); break;
+        case 2: band_factor<2>(); break;
+        case 3: band_factor<3>(); break;
+        case 4: band_factor<4>(); break;
+        default: band_factor<-1>(); break;
       }
     } else {
       Eigen::SparseMatrix<double> m(n_, n_);
@@ -140,13 +139,13 @@ public:
   }
   void solve(std::vector<double>& rhs) const {
     if (banded_) {
-      const int w = 2 * bw_ + 1;
-      for (int i = 0; i < n_; ++i)
-        for (int k = std::max(0, i - bw_); k < i; ++k) rhs[static_cast<size_t>(i)] -= band_[static_cast<size_t>(i) * w + (k - i + bw_)] * rhs[static_cast<size_t>(k)];
-      for (int i = n_ - 1; i >= 0; --i) {
-        double s = rhs[static_cast<size_t>(i)];
-        for (int j = i + 1; j <= std::min(n_ - 1, i + bw_); ++j) s -= band_[static_cast<size_t>(i) * w + (j - i + bw_)] * rhs[static_cast<size_t>(j)];
-        rhs[static_cast<size_t>(i)] = s / band_[static_cast<size_t>(i) * w + bw_];
+      switch (bw_) {
+        case 0: band_solve<0>(rhs); break;
+        case 1: band_solve<1>(rhs); break;
+        case 2: band_solve<2>(rhs); break;
+        case 3: band_solve<3>(rhs); break;
+        case 4: band_solve<4>(rhs); break;
+        default: band_solve<-1>(rhs); break;
       }
     } else {
       Eigen::Map<Eigen::VectorXd> b(rhs.data(), n_);
@@ -156,6 +155,47 @@ public:
   }
 
 private:
+  // Banded LU without pivoting, row-major band rows of width 2 bw + 1; BW >= 0 fixes the
+  // bandwidth at compile time (the inner loops unroll), -1 takes bw_.
+  template <int BW>
+  void band_factor() {
+    const int bw = BW >= 0 ? BW : bw_, w = 2 * bw + 1;
+    double* a = band_.data();
+    for (int k = 0; k < n_; ++k) {
+      const double piv = a[static_cast<size_t>(k) * w + bw];
+      if (!(std::abs(piv) > 0) || !std::isfinite(piv)) throw SolverError("transient: singular nodal matrix (floating node?)");
+      const double inv = 1 / piv;
+      const int last = std::min(n_ - 1, k + bw);
+      for (int i = k + 1; i <= last; ++i) {
+        double* ri = a + static_cast<size_t>(i) * w + (bw - i);  // ri[j] = A(i, j)
+        const double* rk = a + static_cast<size_t>(k) * w + (bw - k);
+        double& lik = ri[k];
+        if (lik == 0) continue;
+        lik *= inv;
+        for (int j = k + 1; j <= last; ++j) ri[j] -= lik * rk[j];
+      }
+    }
+  }
+  template <int BW>
+  void band_solve(std::vector<double>& rhs) const {
+    const int bw = BW >= 0 ? BW : bw_, w = 2 * bw + 1;
+    const double* a = band_.data();
+    double* x = rhs.data();
+    for (int i = 0; i < n_; ++i) {
+      const double* ri = a + static_cast<size_t>(i) * w + (bw - i);
+      double s = x[i];
+      for (int k = std::max(0, i - bw); k < i; ++k) s -= ri[k] * x[k];
+      x[i] = s;
+    }
+    for (int i = n_ - 1; i >= 0; --i) {
+      const double* ri = a + static_cast<size_t>(i) * w + (bw - i);
+      double s = x[i];
+      const int last = std::min(n_ - 1, i + bw);
+      for (int j = i + 1; j <= last; ++j) s -= ri[j] * x[j];
+      x[i] = s / ri[i];
+    }
+  }
+
   int n_, bw_;
   bool banded_;
   std::vector<double> band_;
@@ -184,13 +224,41 @@ public:
       if (e.kind != Network::Element::Kind::gate_charge && e.a >= 0 && e.b >= 0) bw = std::max(bw, std::abs(e.a - e.b));
     }
     bandwidth_ = bw;
-    for (size_t k = 0; k < el.size(); ++k)
-      if (el[k].kind == Network::Element::Kind::transistor) fets_.push_back(k);
+    using K = Network::Element::Kind;
+    for (size_t k = 0; k < el.size(); ++k) {
+      switch (el[k].kind) {
+        case K::transistor: fets_.push_back(k); break;
+        case K::resistor: res_.push_back(k); break;
+        case K::capacitor: cap_.push_back(k); break;
+        case K::gate_charge: gq_.push_back(k); break;
+        default: nl_.push_back(k);
+      }
+    }
     bool uniform = !fets_.empty();
     for (size_t k : fets_) uniform = uniform && el[k].fet == el[fets_.front()].fet;
-    if (uniform) {
-      batch_fet_ = el[fets_.front()].fet;
-      for (auto* v : {&b_id_, &b_vd_, &b_vg_, &b_vs_, &b_g_, &b_gi_, &b_ga_, &b_gb_}) v->resize(fets_.size());
+    if (uniform) batch_fet_ = el[fets_.front()].fet;
+    for (auto* v : {&b_id_, &b_vd_, &b_vg_, &b_vs_, &b_g_, &b_gi_, &b_ga_, &b_gb_}) v->resize(fets_.size());
+    size_t n_fixed = 0;
+    for (const auto& e : el) n_fixed = std::max({n_fixed, static_cast<size_t>(e.a < 0 ? -e.a : 0), static_cast<size_t>(e.b < 0 ? -e.b : 0)});
+    fixed_v_.assign(n_fixed, 0.0);
+    // Band offsets of every element's four stamps (aa, ab, ba, bb; -1 where a node is fixed), and
+    // the linear elements' fixed matrices G (resistors) and C (capacitors), when the LU is banded.
+    if (LinearSolver::is_banded(bandwidth_)) {
+      const int n = net.nodes(), w = 2 * bandwidth_ + 1;
+      auto at = [&](int i, int j) { return i >= 0 && j >= 0 ? i * w + (j - i + bandwidth_) : -1; };
+      off_.resize(el.size());
+      for (size_t k = 0; k < el.size(); ++k) off_[k] = {at(el[k].a, el[k].a), at(el[k].a, el[k].b), at(el[k].b, el[k].a), at(el[k].b, el[k].b)};
+      g_band_.assign(static_cast<size_t>(n) * w, 0.0);
+      c_band_.assign(g_band_.size(), 0.0);
+      auto add = [&](std::vector<double>& m, size_t k, double g) {
+        const auto& o = off_[k];
+        if (o[0] >= 0) m[static_cast<size_t>(o[0])] += g;
+        if (o[1] >= 0) m[static_cast<size_t>(o[1])] -= g;
+        if (o[2] >= 0) m[static_cast<size_t>(o[2])] -= g;
+        if (o[3] >= 0) m[static_cast<size_t>(o[3])] += g;
+      };
+      for (size_t k : res_) add(g_band_, k, el[k].value);
+      for (size_t k : cap_) add(c_band_, k, el[k].value);
     }
   }
 
@@ -244,25 +312,37 @@ public:
     }
   }
 
+  // Fixed-node voltages at time t, once per stage (a trajectory lookup is a search and a quadratic).
+  void eval_fixed(double t) {
+    const int nf = static_cast<int>(fixed_v_.size());
+    for (int f = 0; f < nf; ++f) fixed_v_[static_cast<size_t>(f)] = net_.fixed_signal(-f - 1).at(t);
+  }
+  double nv(const std::vector<double>& v, int id) const {
+    return id >= 0 ? v[static_cast<size_t>(id)] : fixed_v_[static_cast<size_t>(-id - 1)];
+  }
+
   // Solves one implicit stage at time t: sum over elements of the current leaving each node = 0,
   // with charge element currents alpha * (q(v) - r). alpha = 0: DC. Updates s.v, s.i, and returns
   // the charge element currents in iq_out.
+  //
+  // Assembly follows a plan made once per network (constructor): the resistors' and linear
+  // capacitors' band entries are the fixed matrices G and C (the Jacobian is G + alpha C plus the
+  // nonlinear elements' stamps at precomputed band offsets), fixed-node voltages are evaluated
+  // once per stage, and each element kind is a tight loop of its own.
   void solve_stage(State& s, double t, double alpha, const std::vector<double>& r, std::vector<double>& iq_out,
                    std::vector<double>& q_out) {
     const auto& el = net_.elements();
     const int n = net_.nodes();
     auto& rhs = rhs_;
-    auto &gi = gi_, &ga = ga_, &gb = gb_, &gg = gg_, &vg_at = vg_;
     rhs.resize(static_cast<size_t>(n));
-    gi.resize(el.size());
-    ga.resize(el.size());
-    gb.resize(el.size());
-    gg.resize(el.size());
-    vg_at.resize(el.size());
-    // Gate voltages at this stage's time, once (a trajectory lookup is a search and a quadratic).
-    for (size_t k = 0; k < el.size(); ++k)
-      if (el[k].kind == Network::Element::Kind::transistor)
-        vg_at[k] = net_.signals()[static_cast<size_t>(el[k].gate_signal)].at(t);
+    eval_fixed(t);
+    for (size_t m = 0; m < fets_.size(); ++m)
+      b_vg_[m] = net_.signals()[static_cast<size_t>(el[fets_[m]].gate_signal)].at(t);
+    auto leave = [&](int node, double current) {
+      if (node >= 0) rhs[static_cast<size_t>(node)] -= current;  // rhs = -R
+    };
+    double prev_update = 0, prev_prev_update = 0;
+    bool prev_damped = false;
     for (int it = 0; it < opt_.max_newton; ++it) {
       ++newton_;
       LinearSolver* ls = nullptr;
@@ -271,7 +351,14 @@ public:
         auto found = cache_.find(alpha);
         if (found != cache_.end()) ls = found->second.get();
       }
+      // Chord iterations: the second and third Newton iterations of a stage reuse the first one's
+      // factored Jacobian (the residual is always fresh, so the solution is the same; only the
+      // contraction is linear instead of quadratic) while the updates shrink fast; otherwise, and
+      // from the fourth iteration on, full Newton.
+      if (!linear_ && scratch_ && it > 0 && it < 3 && !prev_damped && (it == 1 || prev_update < 0.25 * prev_prev_update))
+        ls = scratch_.get();
       const bool assemble_matrix = ls == nullptr;
+      double* band = nullptr;
       if (assemble_matrix) {
         if (linear_ && alpha > 0) {
           if (cache_.size() > 64) cache_.clear();
@@ -280,76 +367,93 @@ public:
           if (!scratch_) scratch_ = std::make_unique<LinearSolver>(n, bandwidth_);
           ls = scratch_.get();
         }
-        ls->clear();
+        band = ls->band_data();
+        if (band) {
+          // Jacobian of the linear elements: G + alpha C.
+          const size_t nb = g_band_.size();
+          for (size_t k = 0; k < nb; ++k) band[k] = g_band_[k] + alpha * c_band_[k];
+        } else {
+          ls->clear();
+          for (size_t k : res_) stamp_generic(*ls, el[k], el[k].value);
+          for (size_t k : cap_) stamp_generic(*ls, el[k], alpha * el[k].value);
+        }
       }
       std::fill(rhs.begin(), rhs.end(), 0.0);
-      // All transistor residuals in one vectorized batch when they share a device (a ladder column).
-      if (batch_fet_) {
-        size_t m = 0;
-        for (size_t k : fets_) {
+      auto stamp = [&](size_t k, double da, double db) {
+        if (!assemble_matrix) return;
+        if (band) {
+          const auto& o = off_[k];
+          if (o[0] >= 0) band[o[0]] += da;
+          if (o[1] >= 0) band[o[1]] += db;
+          if (o[2] >= 0) band[o[2]] -= da;
+          if (o[3] >= 0) band[o[3]] -= db;
+        } else {
           const auto& e = el[k];
-          b_id_[m] = s.i[k];
-          b_vd_[m] = node_v(s.v, e.a, t);
-          b_vg_[m] = vg_at[k];
-          b_vs_[m] = node_v(s.v, e.b, t);
-          ++m;
+          if (e.a >= 0) ls->add(e.a, e.a, da);
+          if (e.a >= 0 && e.b >= 0) ls->add(e.a, e.b, db);
+          if (e.b >= 0 && e.a >= 0) ls->add(e.b, e.a, -da);
+          if (e.b >= 0) ls->add(e.b, e.b, -db);
         }
-        batch_fet_->residual_batch(static_cast<int>(m), b_id_.data(), b_vd_.data(), b_vg_.data(), b_vs_.data(), b_g_.data(),
+      };
+      // Linear elements: currents only (their Jacobian is in G + alpha C).
+      for (size_t k : res_) {
+        const auto& e = el[k];
+        const double i = e.value * (nv(s.v, e.a) - nv(s.v, e.b));
+        leave(e.a, i);
+        leave(e.b, -i);
+      }
+      for (size_t k : cap_) {
+        const auto& e = el[k];
+        const double ic = alpha * (e.value * (nv(s.v, e.a) - nv(s.v, e.b)) - r[k]);
+        leave(e.a, ic);
+        leave(e.b, -ic);
+      }
+      for (size_t k : gq_) {
+        const auto& e = el[k];
+        double q, c;
+        e.q->eval(nv(s.v, e.a), q, c);
+        const double ic = alpha * (q - r[k]);
+        leave(e.a, ic);
+        stamp(k, alpha * c, 0.0);
+      }
+      for (size_t k : nl_) {
+        const auto& e = el[k];
+        double i, da, db;
+        static_current_v(e, nv(s.v, e.a), nv(s.v, e.b), i, da, db);
+        leave(e.a, i);
+        leave(e.b, -i);
+        stamp(k, da, db);
+      }
+      // Transistors: Id is an unknown with residual g(Id; Vd, Vg, Vs) = 0. One Newton step
+      // eliminates it: Id_new = Id - (g + g_d dVd + g_s dVs) / g_i, linear in the node updates.
+      // All residuals in one vectorized batch when they share a device (a ladder column).
+      const size_t nfet = fets_.size();
+      for (size_t m = 0; m < nfet; ++m) {
+        const auto& e = el[fets_[m]];
+        b_id_[m] = s.i[fets_[m]];
+        b_vd_[m] = nv(s.v, e.a);
+        b_vs_[m] = nv(s.v, e.b);
+      }
+      if (batch_fet_) {
+        batch_fet_->residual_batch(static_cast<int>(nfet), b_id_.data(), b_vd_.data(), b_vg_.data(), b_vs_.data(), b_g_.data(),
                                    b_gi_.data(), b_ga_.data(), b_gb_.data());
-        for (size_t j = 0; j < fets_.size(); ++j) {
-          const size_t k = fets_[j];
-          gg[k] = b_g_[j];
-          gi[k] = b_gi_[j];
-          ga[k] = b_ga_[j];
-          gb[k] = b_gb_[j];
+      } else {
+        for (size_t m = 0; m < nfet; ++m) {
+          const auto res = el[fets_[m]].fet->residual(b_id_[m], b_vd_[m], b_vg_[m], b_vs_[m]);
+          b_g_[m] = res.g;
+          b_gi_[m] = res.g_i;
+          b_ga_[m] = res.g_a;
+          b_gb_[m] = res.g_b;
         }
       }
-      auto stamp = [&](int row, int col, double val) {
-        if (row >= 0 && col >= 0 && assemble_matrix) ls->add(row, col, val);
-      };
-      auto leave = [&](int node, double current) {
-        if (node >= 0) rhs[static_cast<size_t>(node)] -= current;  // rhs = -R
-      };
-      for (size_t k = 0; k < el.size(); ++k) {
+      for (size_t m = 0; m < nfet; ++m) {
+        const size_t k = fets_[m];
         const auto& e = el[k];
-        if (is_charge(e)) {
-          double dqa, dqb;
-          const double q = charge(e, s.v, t, dqa, dqb);
-          const double ic = alpha * (q - r[k]);
-          leave(e.a, ic);
-          leave(e.b, -ic);
-          stamp(e.a, e.a, alpha * dqa);
-          stamp(e.a, e.b, alpha * dqb);
-          stamp(e.b, e.a, -alpha * dqa);
-          stamp(e.b, e.b, -alpha * dqb);
-        } else if (e.kind == Network::Element::Kind::transistor) {
-          // Id is an unknown with residual g(Id; Vd, Vg, Vs) = 0. One Newton step eliminates it:
-          // Id_new = Id - (g + g_d dVd + g_s dVs) / g_i, which is linear in the node updates.
-          circuit::BranchResidual res{gg[k], gi[k], ga[k], gb[k]};
-          if (!batch_fet_) {
-            res = e.fet->residual(s.i[k], node_v(s.v, e.a, t), vg_at[k], node_v(s.v, e.b, t));
-            gi[k] = res.g_i;
-            ga[k] = res.g_a;
-            gb[k] = res.g_b;
-            gg[k] = res.g;
-          }
-          const double i_lin = s.i[k] - res.g / res.g_i;
-          leave(e.a, i_lin);
-          leave(e.b, -i_lin);
-          stamp(e.a, e.a, -res.g_a / res.g_i);
-          stamp(e.a, e.b, -res.g_b / res.g_i);
-          stamp(e.b, e.a, res.g_a / res.g_i);
-          stamp(e.b, e.b, res.g_b / res.g_i);
-        } else {
-          double i, da, db;
-          static_current(e, s.v, t, i, da, db);
-          leave(e.a, i);
-          leave(e.b, -i);
-          stamp(e.a, e.a, da);
-          stamp(e.a, e.b, db);
-          stamp(e.b, e.a, -da);
-          stamp(e.b, e.b, -db);
-        }
+        const double inv_gi = 1 / b_gi_[m];
+        const double i_lin = b_id_[m] - b_g_[m] * inv_gi;
+        leave(e.a, i_lin);
+        leave(e.b, -i_lin);
+        stamp(k, -b_ga_[m] * inv_gi, -b_gb_[m] * inv_gi);
       }
       if (assemble_matrix) {
         ls->factor();
@@ -360,18 +464,21 @@ public:
       for (double d : rhs) biggest = std::max(biggest, std::abs(d));
       // Damping: no node moves by more than 0.2 V per iteration (exponential devices).
       const double scale = biggest > 0.2 ? 0.2 / biggest : 1.0;
+      prev_prev_update = prev_update;
+      prev_update = biggest;
+      prev_damped = scale < 1;
       bool converged = true;
       for (int k = 0; k < n; ++k) {
         const double d = scale * rhs[static_cast<size_t>(k)];
         s.v[static_cast<size_t>(k)] += d;
         if (std::abs(d) > opt_.newton_tol_V + 1e-9 * std::abs(s.v[static_cast<size_t>(k)])) converged = false;
       }
-      for (size_t k = 0; k < el.size(); ++k) {
+      for (size_t m = 0; m < nfet; ++m) {
+        const size_t k = fets_[m];
         const auto& e = el[k];
-        if (e.kind != Network::Element::Kind::transistor) continue;
         const double dvd = e.a >= 0 ? scale * rhs[static_cast<size_t>(e.a)] : 0.0;
         const double dvs = e.b >= 0 ? scale * rhs[static_cast<size_t>(e.b)] : 0.0;
-        const double di = -(gg[k] + ga[k] * dvd + gb[k] * dvs) / gi[k];
+        const double di = -(b_g_[m] + b_ga_[m] * dvd + b_gb_[m] * dvs) / b_gi_[m];
         s.i[k] += di;
         // ngspice's abstol (1e-15 A) as the absolute floor: a leaking cell's femtoamps do not
         // move any node by more than the voltage tolerance.
@@ -382,16 +489,36 @@ public:
         throw SolverError("transient: Newton diverged (non-finite node voltage)");
       if (converged || (linear_ && scale == 1)) {
         // Charge element currents and charges at the solution.
-        for (size_t k = 0; k < el.size(); ++k) {
-          if (!is_charge(el[k])) continue;
-          double dqa, dqb;
-          q_out[k] = charge(el[k], s.v, t, dqa, dqb);
+        for (size_t k : cap_) {
+          const auto& e = el[k];
+          q_out[k] = e.value * (nv(s.v, e.a) - nv(s.v, e.b));
+          iq_out[k] = alpha * (q_out[k] - r[k]);
+        }
+        for (size_t k : gq_) {
+          double c;
+          el[k].q->eval(nv(s.v, el[k].a), q_out[k], c);
           iq_out[k] = alpha * (q_out[k] - r[k]);
         }
         return;
       }
     }
     throw SolverError(fmt::format("transient: Newton did not converge at t = {:.4g} s", t));
+  }
+
+  static void stamp_generic(LinearSolver& ls, const Network::Element& e, double g) {
+    if (e.a >= 0) ls.add(e.a, e.a, g);
+    if (e.a >= 0 && e.b >= 0) ls.add(e.a, e.b, -g);
+    if (e.b >= 0 && e.a >= 0) ls.add(e.b, e.a, -g);
+    if (e.b >= 0) ls.add(e.b, e.b, g);
+  }
+
+  // Current of a two-terminal nonlinear element (ReRAM, cell branch) from a to b at Va, Vb.
+  static void static_current_v(const Network::Element& e, double va, double vb, double& i, double& da, double& db) {
+    double g;
+    if (e.kind == Network::Element::Kind::reram) e.rr.eval(va - vb, i, g);
+    else e.model->eval(va - vb, i, g);
+    da = g;
+    db = -g;
   }
 
   // Current leaving fixed node `id` into the network (the source's output current).
@@ -576,8 +703,11 @@ private:
   bool linear_ = true;
   std::map<double, std::unique_ptr<LinearSolver>> cache_;
   std::unique_ptr<LinearSolver> scratch_;
-  std::vector<double> rhs_, gi_, ga_, gb_, gg_, vg_;
-  std::vector<size_t> fets_;
+  std::vector<double> rhs_;
+  std::vector<size_t> fets_, res_, cap_, gq_, nl_;  // element indices by kind (nl_: ReRAM, branches)
+  std::vector<std::array<int, 4>> off_;           // band offsets of each element's stamps
+  std::vector<double> g_band_, c_band_;           // resistors' and linear capacitors' band matrices
+  std::vector<double> fixed_v_;                   // fixed-node voltages at the current stage's time
   const circuit::MvsFet* batch_fet_ = nullptr;
   std::vector<double> b_id_, b_vd_, b_vg_, b_vs_, b_g_, b_gi_, b_ga_, b_gb_;
   std::map<int, std::vector<size_t>> attached_;

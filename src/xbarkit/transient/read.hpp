@@ -24,6 +24,7 @@ struct ReadOptions {
   double settle_fraction = 0.01;  // settling band, fraction of the final current
   double window_s = 0;            // simulated time; 0 = automatic (auto_window)
   int output_points = 200;        // ngspice: largest step (TMAX) = window / output_points
+  double ngspice_reltol = 1e-6;   // ngspice: .options reltol (its trapezoidal LTE control scales with it)
   // native: largest step = window / native_points; its waveforms are sampled at every step end and
   // TR-BDF2 stage point, and its own error control (lte_*) sets the accuracy
   int native_points = 100;
