@@ -14,7 +14,10 @@
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/core/parallel.hpp"
 #include "xbarkit/core/paths.hpp"
+#include "xbarkit/cost/inference.hpp"
 #include "xbarkit/imc/evaluate.hpp"
+#include "xbarkit/imc/sim_options.hpp"
+#include "xbarkit/netlist/technology.hpp"
 #include "xbarkit/imc/mapping.hpp"
 #include "xbarkit/nn/dataset.hpp"
 #include "xbarkit/nn/network.hpp"
@@ -128,7 +131,11 @@ py::dict eval(const PyNetwork& n, long long images, const std::optional<std::str
 py::dict infer(py::object network, int rows, int cols, const std::string& mapping, const std::string& binsparx,
                const std::optional<std::string>& array_lut, const std::string& converter, bool lut_mean, bool exact,
                const std::string& cell, double wire_scale, const std::string& tech, long long images,
-               const std::optional<std::string>& data, long long seed, long long threads) {
+               const std::optional<std::string>& data, long long seed, long long threads, long long chip,
+               const std::optional<std::string>& corner, double variation, long long chip_seed, long long chips,
+               const std::optional<std::string>& calibration_data, long long calibration_images,
+               const std::optional<std::string>& read_lut, long long adc_bits, const std::string& adc_type,
+               const std::string& mtj_device, double mtj_pulse_s, double mtj_current_A) {
   std::shared_ptr<PyNetwork> n;
   if (py::isinstance<py::str>(network) || py::isinstance(network, py::module_::import("os").attr("PathLike")))
     n = load(py::cast<std::string>(py::str(network)), std::nullopt);
@@ -137,23 +144,68 @@ py::dict infer(py::object network, int rows, int cols, const std::string& mappin
   else
     throw py::type_error(fmt::format("network: expected a path (str) or an xbarkit.Network, got {}",
                                      std::string(py::str(py::type::of(network)))));
-  imc::SimConfig cfg = sim_config(rows, cols, mapping, binsparx, cell, wire_scale, tech, converter, seed, lut_mean);
+  // Python-style checks of what the CLI's parser checks; everything else goes through the CLI's own
+  // SimOptions -> make_sim_config, so both front ends accept and refuse the same configurations.
+  sim_config(rows, cols, mapping, binsparx, cell, wire_scale, tech, converter, seed, lut_mean);
+  if (chips < 1) throw py::value_error(fmt::format("chips: expected >= 1, got {}", chips));
+  if (adc_bits < 0 || adc_bits > 16) throw py::value_error(fmt::format("adc_bits: expected 0..16, got {}", adc_bits));
+  imc::SimOptions o;
+  o.rows = rows;
+  o.cols = cols;
+  o.mapping = mapping;
+  o.binsparx = binsparx;
+  o.array_lut = array_lut.value_or("");
+  o.converter = converter;
+  o.cell = cell;
+  o.tech = tech;
+  o.wire_scale = wire_scale;
+  o.lut_mean = lut_mean;
+  o.exact = exact;
+  o.seed = non_negative(seed, "seed");
+  o.chip = non_negative(chip, "chip");
+  o.corner = corner.value_or("");
+  o.variation = variation;
+  o.chip_seed = non_negative(chip_seed, "chip_seed");
+  o.calibration_data = calibration_data.value_or("");
+  o.calibration_images = non_negative(calibration_images, "calibration_images");
   const size_t count = non_negative(images, "images");
   const auto nthreads = static_cast<unsigned>(non_negative(threads, "threads"));
   nlohmann::json j;
   std::vector<int> predictions;
   {
     py::gil_scoped_release release;
+    const imc::SimConfig cfg = imc::make_sim_config(o);
+    if (chips > 1 && variation < 0)
+      throw InputError("", "chips", "needs variation (chips differ only by their device mismatch)");
     const auto test = dataset(data, nn::Split::Test);
-    if (array_lut) cfg.array_lut = std::make_shared<const lut::ArrayPsLut>(lut::ArrayPsLut::load(*array_lut));
-    cfg.sensing = exact ? imc::Sensing::exact : (cfg.array_lut ? imc::Sensing::lut : imc::Sensing::ideal);
-    const auto software = n->net->predict_all(test, count, nthreads);
-    const double software_accuracy = nn::Network::accuracy(software, test);
-    const auto e = imc::evaluate(*n->net, test, cfg, count, nthreads, &software);
+    std::vector<int> software;
+    double software_accuracy = -1;
+    if (!n->net->stochastic_psum()) {  // a network trained for stochastic conversion has no software path
+      software = n->net->predict_all(test, count, nthreads);
+      software_accuracy = nn::Network::accuracy(software, test);
+    }
+    const std::vector<int>* sw = software.empty() ? nullptr : &software;
+    imc::Evaluation e;
+    std::optional<imc::ChipStudy> study;
+    if (chips > 1) study = imc::evaluate_chips(*n->net, test, cfg, count, nthreads, int(chips), sw, &e);
+    else e = imc::evaluate(*n->net, test, cfg, count, nthreads, sw);
     j = e.to_json();
+    if (study) j["chips"] = study->to_json();
+    if (read_lut) {
+      cost::InferenceCostConfig cc;
+      cc.read_lut = *read_lut;
+      cc.adc.bits = int(adc_bits);
+      cc.adc.type = adc_type;
+      cc.mtj_device = mtj_device;
+      cc.mtj_pulse_s = mtj_pulse_s;
+      cc.mtj_write_current_A = mtj_current_A;
+      const auto costs = cost::inference_cost(e, *n->net, netlist::load_technology(tech), cc);
+      const auto cj = costs.to_json();  // a named document: items() of a temporary would dangle
+      for (const auto& [k, v] : cj.items()) j[k] = v;
+    }
     j["network"] = n->path.string();
     j["dataset"] = test.name;
-    j["software_accuracy"] = software_accuracy;
+    j["software_accuracy"] = software_accuracy >= 0 ? nlohmann::json(software_accuracy) : nlohmann::json();
     if (array_lut) j["array_lut"] = *array_lut;
     predictions = e.predictions;
   }
@@ -239,11 +291,16 @@ directory).
         py::arg("cols") = 0, py::arg("mapping") = "xnor", py::arg("binsparx") = "none", py::arg("array_lut") = py::none(),
         py::arg("converter") = "ideal", py::arg("lut_mean") = false, py::arg("exact") = false,
         py::arg("cell") = "sram8t", py::arg("wire_scale") = 1.0, py::arg("tech") = "7nm", py::arg("images") = 0,
-        py::arg("data") = py::none(), py::arg("seed") = 1, py::arg("threads") = 0,
+        py::arg("data") = py::none(), py::arg("seed") = 1, py::arg("threads") = 0, py::arg("chip") = 0,
+        py::arg("corner") = py::none(), py::arg("variation") = -1.0, py::arg("chip_seed") = 1, py::arg("chips") = 1,
+        py::arg("calibration_data") = py::none(), py::arg("calibration_images") = 200, py::arg("read_lut") = py::none(),
+        py::arg("adc_bits") = 0, py::arg("adc_type") = "sar", py::arg("mtj_device") = "sot_pma_7nm",
+        py::arg("mtj_pulse_s") = 2e-9, py::arg("mtj_current_A") = 0.0,
         R"doc(
-A binary network on simulated crossbars, with every option of `xbarkit infer` (same names, same
-defaults) and its --json document as a dict (accuracy as a fraction, layers, config, ...) plus
-predictions. network: a path or an xbarkit.Network. The GIL is released while it runs.
+A binary network on simulated crossbars, with every option of `xbarkit infer` (same names with
+underscores, same defaults; checked by the CLI's own code, imc::make_sim_config) and its --json
+document as a dict (accuracy as a fraction, layers, config, chips with chips > 1, costs with read_lut,
+...) plus predictions. network: a path or an xbarkit.Network. The GIL is released while it runs.
 )doc");
 }
 

@@ -134,8 +134,9 @@ imc::SimConfig sim_config(int rows, int cols, const std::string& mapping, const 
   if (cols < 0 || cols > 4096) throw py::value_error(fmt::format("cols: expected 0..4096 (0 = rows), got {}", cols));
   if (mapping != "xnor" && mapping != "and")
     throw py::value_error(fmt::format("mapping: expected 'xnor' or 'and', got '{}'", mapping));
-  if (binsparx != "none" && binsparx != "static" && binsparx != "dynamic" && binsparx != "both")
-    throw py::value_error(fmt::format("binsparx: expected 'none', 'static', 'dynamic' or 'both', got '{}'", binsparx));
+  if (binsparx != "none" && binsparx != "static" && binsparx != "dynamic" && binsparx != "both" &&
+      binsparx != "static-data" && binsparx != "both-data")
+    throw py::value_error(fmt::format("binsparx: expected one of {}, got '{}'", imc::kBinSparXModes, binsparx));
   if (!std::isfinite(wire_scale) || wire_scale < 0)
     throw py::value_error(fmt::format("wire_scale: expected a finite number >= 0, got {}", wire_scale));
   imc::SimConfig cfg;

@@ -75,3 +75,41 @@ def test_lut_infer_equals_cli(bundles):
     mean3 = xbarkit.infer(MLP, **{**plain, "lut_mean": True})
     assert mean3["config"]["lut_noise"] is False
     assert xbarkit.infer(MLP, **{**plain, "lut_mean": True, "seed": 4})["ps_rmse"] == mean3["ps_rmse"]
+
+
+def test_every_cli_option_equals_cli(bundles, data_dir, tmp_path):
+    """The options infer gained after the first binding (chips with variation, corner, data-aware
+    BinSparX, costs from an array_read bundle) give the CLI's document; bad values are refused with
+    the CLI's messages."""
+    from conftest import run_cli
+
+    _, _, lut_dir = bundles
+    read = tmp_path / "read"
+    run_cli("characterize", data_dir / "array_read_tiny.toml", "-o", read, "--no-progress")
+    cases = [
+        (dict(binsparx="static-data", mapping="and", array_lut=str(lut_dir), calibration_images=50),
+         ["--binsparx", "static-data", "--mapping", "and", "--array-lut", lut_dir, "--calibration-images", 50]),
+        (dict(read_lut=str(read), converter="mtj:stox:4", adc_bits=4),
+         ["--read-lut", read, "--converter", "mtj:stox:4", "--adc-bits", 4]),
+        (dict(exact=True, variation=1.0, chips=2, chip_seed=3, corner="ss"),
+         ["--exact", "--variation", 1, "--chips", 2, "--chip-seed", 3, "--corner", "ss"]),
+    ]
+    for py_opts, cli_args in cases:
+        images = 4 if py_opts.get("exact") else 100  # the exact solver: ~1 s per image and chip
+        r = xbarkit.infer(MLP, rows=16, images=images, threads=2, **py_opts)
+        ref = cli_json("infer", "--network", MLP, "--rows", 16, "--images", images, "--threads", 2, *cli_args)
+        assert r["accuracy"] == ref["accuracy"], py_opts
+        for key in ("chips", "energy_per_image_J", "breakdown", "config"):
+            if key in ref:
+                if key == "chips":  # wall-clock seconds differ between the two runs
+                    r[key].pop("seconds"), ref[key].pop("seconds")
+                assert r[key] == ref[key], (key, py_opts)
+        assert ("chips" in r) == ("chips" in py_opts) and ("energy_per_image_J" in r) == ("read_lut" in py_opts)
+    with pytest.raises(ValueError, match="chips: expected >= 1"):
+        xbarkit.infer(MLP, rows=16, images=10, chips=0)
+    with pytest.raises(ValueError, match="chips"):
+        xbarkit.infer(MLP, rows=16, images=10, chips=3)  # chips without variation
+    with pytest.raises(ValueError, match="corner"):
+        xbarkit.infer(MLP, rows=16, images=10, exact=True, corner="warm")
+    with pytest.raises(ValueError, match="binsparx: expected one of"):
+        xbarkit.infer(MLP, rows=16, images=10, binsparx="sometimes")
