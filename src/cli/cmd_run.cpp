@@ -84,11 +84,14 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
   cmd->add_option("--cell", opt->cell, "Cell kind of the arrays (the recipe must characterize it): " +
                                           xbarkit::netlist::cell_names())
       ->capture_default_str();
-  cmd->add_option("--rows", opt->rows, "Crossbar rows per tile (each must be in the recipe)")->delimiter(',')->capture_default_str();
+  auto* rows = cmd->add_option("--rows", opt->rows, "Crossbar rows per tile (each must be in the recipe)")
+                   ->delimiter(',')
+                   ->capture_default_str();
   auto* images = cmd->add_option("--images", opt->images, "Use the first N test images (0 = all 10,000)");
   auto* quick = cmd->add_flag("--quick", opt->quick,
                               "A first look in about a minute: 64 and 128 rows on the first 500 test images")
-                    ->excludes(images);
+                    ->excludes(images)
+                    ->excludes(rows);
   cmd->add_flag("--full", opt->full, "All 10,000 test images in every configuration (the default today)")
       ->excludes(images)
       ->excludes(quick);

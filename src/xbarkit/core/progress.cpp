@@ -8,7 +8,6 @@
 
 #include <fmt/format.h>
 
-#include "xbarkit/core/error.hpp"
 
 namespace xbarkit {
 
@@ -36,14 +35,6 @@ std::string format_duration(double s) {
 }
 
 }  // namespace
-
-ProgressMode parse_progress_mode(std::string_view text, const std::string& key) {
-  if (text == "auto") return ProgressMode::automatic;
-  if (text == "bar") return ProgressMode::bar;
-  if (text == "lines") return ProgressMode::lines;
-  if (text == "off") return ProgressMode::off;
-  throw InputError("", key, fmt::format("unknown progress mode '{}' (auto, bar, lines or off)", text));
-}
 
 ProgressMode resolve_progress_mode(ProgressMode mode) {
   if (mode != ProgressMode::automatic) return mode;

@@ -7,7 +7,6 @@
 #include <cstddef>
 #include <mutex>
 #include <string>
-#include <string_view>
 
 namespace xbarkit {
 
@@ -18,8 +17,6 @@ enum class ProgressMode {
   off,
 };
 
-// "auto", "bar", "lines", "off"; anything else is an InputError naming `key`.
-ProgressMode parse_progress_mode(std::string_view text, const std::string& key = "--progress");
 // automatic -> bar or lines by whether stderr is a terminal.
 ProgressMode resolve_progress_mode(ProgressMode mode);
 
