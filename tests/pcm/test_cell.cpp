@@ -42,11 +42,14 @@ TEST_CASE("PCM cell: native vs ngspice at 16x16 and 32x32 - ideal / default / 50
       const auto x = pcm_array(n, r, 100 + n);
       const auto ref = spice::solve_crossbar(session, x);
       const auto nat = circuit::solve_crossbar(x);
-      INFO(n << "x" << n << " r_wire " << r << ": Newton iterations " << nat.newton_iterations);
+      const double worst = worst_rel(nat.column_current_A, ref.column_current_A, 1e-12);
+      INFO(n << "x" << n << " r_wire " << r << ": Newton iterations " << nat.newton_iterations << ", worst column deviation "
+             << worst);
       // The nonlinear-array tolerance of the other cells (tests/circuit/test_cells.cpp): Newton's
       // reltol 1e-10 against ngspice's reltol 1e-7 per node; columns carry >= ~uA, far above the
       // 1e-12 A floor (ngspice abstol 1e-15 A).
-      CHECK(worst_rel(nat.column_current_A, ref.column_current_A, 1e-12) <= 1e-5);
+      CHECK(worst <= 1e-5);
+      if (r != 0) CHECK(nat.newton_iterations >= 2);  // the sinh law: a nonlinear network (ideal wires: no unknowns)
     }
   // The linear read (the analog tile's cells): a linear network on both engines.
   const auto lin = pcm_array(24, 8.3, 5, "linear");
