@@ -82,7 +82,7 @@ TEST_CASE("analog tile: factor once / solve many equals a fresh full solve per i
   }
 }
 
-TEST_CASE("analog tile: with zero wires it is G V (to rounding); the DAC quantizes signed inputs", "[pcm][tile]") {
+TEST_CASE("analog tile: with zero wires it is G V (to rounding) - the DAC quantizes signed inputs", "[pcm][tile]") {
   const auto tech = netlist::load_technology("7nm");
   Eigen::MatrixXd gp, gm;
   random_pairs(128, 8, 5, gp, gm);

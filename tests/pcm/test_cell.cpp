@@ -57,7 +57,7 @@ TEST_CASE("PCM cell: native vs ngspice at 16x16 and 32x32 - ideal / default / 50
         1e-9);
 }
 
-TEST_CASE("PCM cell: one cell conducts G V0 sinh(V / V0); the deck carries the same equation", "[pcm][cells]") {
+TEST_CASE("PCM cell: one cell conducts G V0 sinh(V / V0) - the deck carries the same equation", "[pcm][cells]") {
   auto x = netlist::make_crossbar(netlist::load_technology("7nm"), "pcm", 1, 1);
   x.parasitics = {};
   x.inputs = {1};

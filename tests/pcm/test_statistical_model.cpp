@@ -158,7 +158,7 @@ TEST_CASE("PCM model: the read noise grows with t as sqrt(ln((t + t_r) / (2 t_r)
   }
 }
 
-TEST_CASE("PCM model: explicit seeds give the same devices on any thread count; bad input is refused", "[pcm]") {
+TEST_CASE("PCM model: explicit seeds give the same devices on any thread count - bad input is refused", "[pcm]") {
   const PcmModel m;
   std::vector<double> targets(1000);
   for (size_t k = 0; k < targets.size(); ++k) targets[k] = m.g_max_S * static_cast<double>(k) / 999.0;
