@@ -11,8 +11,12 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/pcm/statistical_model.hpp"
@@ -192,4 +196,34 @@ TEST_CASE("PCM model: explicit seeds give the same devices on any thread count -
   bad = m;
   bad.prog_c0_uS = -2;
   CHECK_THROWS_WITH(program(bad, targets, 1), Catch::Contains("negative programming sigma"));
+}
+
+TEST_CASE("PCM model: the shipped device file is the published model - bad files name the file and key", "[pcm]") {
+  const auto m = load_pcm_model("joshi2020");
+  const PcmModel d;
+  CHECK(m.g_max_S == d.g_max_S);
+  CHECK(m.t0_s == d.t0_s);
+  CHECK(m.t_read_s == d.t_read_s);
+  CHECK(m.prog_c0_uS == d.prog_c0_uS);
+  CHECK(m.prog_c1_uS == d.prog_c1_uS);
+  CHECK(m.prog_c2_uS == d.prog_c2_uS);
+  CHECK(m.prog_noise_scale == 1);
+  CHECK(m.drift_scale == 1);
+  CHECK(m.read_noise_scale == 1);
+  const auto dir = std::filesystem::temp_directory_path() / ("xbarkit_pcm_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& text) {
+    const auto p = dir / name;
+    std::ofstream(p) << text;
+    return p.string();
+  };
+  CHECK_THROWS_WITH(load_pcm_model(write("a.toml", "[model]\ng_max_S = 25e-6\ndrift = 1.0\n")),
+                    Catch::Contains("a.toml") && Catch::Contains("drift"));
+  CHECK_THROWS_WITH(load_pcm_model(write("b.toml", "[model]\nread_noise_scale = -0.5\n")),
+                    Catch::Contains("b.toml") && Catch::Contains("read_noise_scale") && Catch::Contains(">= 0"));
+  CHECK_THROWS_WITH(load_pcm_model(write("c.toml", "[model]\nprog_coefficients_uS = [0.2, 1.0]\n")),
+                    Catch::Contains("prog_coefficients_uS") && Catch::Contains("3 numbers"));
+  CHECK_THROWS_WITH(load_pcm_model(write("d.toml", "[model]\nt0_s = 0\n")), Catch::Contains("t0_s") && Catch::Contains("> 0"));
+  CHECK_THROWS_WITH(load_pcm_model("no_such_device"), Catch::Contains("not found"));
+  std::filesystem::remove_all(dir);
 }

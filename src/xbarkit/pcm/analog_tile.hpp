@@ -50,6 +50,7 @@ public:
   double v_read_V() const { return xbar_.v_read_V; }
   const netlist::Crossbar& crossbar() const { return xbar_; }  // rows x 2*outputs, state = conductances
 
+  // Solves only read the factor: one tile can serve several threads at once.
   // Inputs (rows x batch, in [-1, 1]) -> row drive voltages after the DAC (rows x batch).
   Eigen::MatrixXd drive_V(const Eigen::MatrixXd& x) const;
   // Exact column currents of the physical array (2*outputs x batch) for inputs x (rows x batch).

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include "xbarkit/core/error.hpp"
+#include "xbarkit/core/paths.hpp"
+#include "xbarkit/core/toml_reader.hpp"
 
 namespace xbarkit::pcm {
 
@@ -37,15 +39,15 @@ void PcmModel::validate(const std::string& origin) const {
     if (!(v >= 0) || !std::isfinite(v))
       throw InputError(origin, key, fmt::format("is a noise scale (a multiplier of sigma); must be >= 0, got {}", v));
   };
-  positive(g_max_S, "g_max");
-  positive(t0_s, "t0");
-  positive(t_read_s, "t_read");
-  scale(prog_noise_scale, "prog_noise_scale");
-  scale(drift_scale, "drift_scale");
-  scale(read_noise_scale, "read_noise_scale");
+  positive(g_max_S, "model.g_max_S");
+  positive(t0_s, "model.t0_s");
+  positive(t_read_s, "model.t_read_s");
+  scale(prog_noise_scale, "model.prog_noise_scale");
+  scale(drift_scale, "model.drift_scale");
+  scale(read_noise_scale, "model.read_noise_scale");
   for (double g : {0.0, 0.5, 1.0})
     if (!(prog_c0_uS + prog_c1_uS * g + prog_c2_uS * g * g >= 0))
-      throw InputError(origin, "prog_coefficients",
+      throw InputError(origin, "model.prog_coefficients_uS",
                        fmt::format("give a negative programming sigma at g = {}; sigma must be >= 0", g));
 }
 
@@ -77,6 +79,35 @@ double PcmModel::read_noise_growth(double t_s) const {
   check_time(t_s);
   const double l = std::log((t_s + t_read_s) / (2 * t_read_s));
   return l > 0 ? std::sqrt(l) : 0.0;
+}
+
+PcmModel load_pcm_model(const std::string& name_or_path) {
+  std::filesystem::path path = name_or_path;
+  if (!name_or_path.ends_with(".toml")) path = models_dir() / "pcm" / (name_or_path + ".toml");
+  if (!std::filesystem::exists(path))
+    throw InputError(path.string(), "", fmt::format("PCM device file '{}' not found (shipped: models/pcm/*.toml)", name_or_path));
+  const auto doc = TomlDocument::from_file(path);
+  const auto root = doc.root();
+  if (auto dev = root.table("device")) {
+    (void)dev->string("name"), (void)dev->string("description"), (void)dev->string_array("sources");
+    dev->reject_unknown_keys();
+  }
+  PcmModel m;
+  const auto t = root.require_table("model");
+  m.g_max_S = t.number("g_max_S").value_or(m.g_max_S);
+  m.t0_s = t.number("t0_s").value_or(m.t0_s);
+  m.t_read_s = t.number("t_read_s").value_or(m.t_read_s);
+  if (auto c = t.number_array("prog_coefficients_uS")) {
+    if (c->size() != 3) throw t.error("prog_coefficients_uS", fmt::format("needs 3 numbers (c0, c1, c2), got {}", c->size()));
+    m.prog_c0_uS = (*c)[0], m.prog_c1_uS = (*c)[1], m.prog_c2_uS = (*c)[2];
+  }
+  m.prog_noise_scale = t.number("prog_noise_scale").value_or(m.prog_noise_scale);
+  m.drift_scale = t.number("drift_scale").value_or(m.drift_scale);
+  m.read_noise_scale = t.number("read_noise_scale").value_or(m.read_noise_scale);
+  t.reject_unknown_keys();
+  root.reject_unknown_keys();
+  m.validate(path.string());
+  return m;
 }
 
 ProgrammedDevice program(const PcmModel& m, double g_target_S, Rng& rng) {

@@ -24,6 +24,7 @@
 // Randomness: every draw comes from xbarkit::Rng streams derived from an explicit seed and the
 // device's index, so the same seed gives the same devices whichever thread programs or reads them.
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,12 @@ struct PcmModel {
   double q_s(double g_prog_S) const;             // 1/f noise amplitude Q_s(g)
   double read_noise_growth(double t_s) const;    // sqrt(ln((t + t_r) / (2 t_r))), 0 for t <= t_r
 };
+
+// A device file (models/pcm/*.toml, e.g. models/pcm/joshi2020.toml): [device] name, description,
+// sources; [model] g_max_S, t0_s, t_read_s, prog_coefficients_uS (3 numbers), prog_noise_scale,
+// drift_scale, read_noise_scale (any may be omitted: the defaults above). Unknown keys and
+// non-physical values are refused naming the file and key. A bare name is looked up in models/pcm/.
+PcmModel load_pcm_model(const std::string& name_or_path);
 
 // One programmed device: its conductance right after programming and its drift exponent.
 struct ProgrammedDevice {
