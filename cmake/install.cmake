@@ -26,7 +26,7 @@ install(FILES "${PROJECT_BINARY_DIR}/xbarkitConfig.cmake" "${PROJECT_BINARY_DIR}
 
 # pkg-config: static libraries in dependency order (a module before the modules it uses).
 set(XBARKIT_PC_LIBS "")
-foreach(m IN ITEMS imc characterize nn lut sc cbram mtj circuit spice netlist core)
+foreach(m IN ITEMS imc characterize nn lut sc cbram mtj pcm circuit spice netlist core)
   if(TARGET xbarkit_${m})
     string(APPEND XBARKIT_PC_LIBS " -lxbarkit_${m}")
   endif()
