@@ -67,7 +67,7 @@ double std_of(const std::vector<double>& v) {
 // 39's DC operating point failed on these decks ("Last gmin step failed", then a transient op of
 // minutes); see docs/VALIDATION.md. The check also asserts that no transient op was needed.
 TEST_CASE("variation: native vs ngspice - sram8t 16x16", "[circuit][ngspice][variation]") { check_kind("sram8t", false, 1e-5, 16, {1.0, 2.0}); }
-TEST_CASE("variation: native vs ngspice - sram8t 16x16 - 3x sigma", "[circuit][ngspice][variation]") { check_kind("sram8t", false, 1e-5, 16, {3.0}); }
+TEST_CASE("variation: native vs ngspice - sram8t 16x16 - 3x sigma", "[circuit][ngspice][variation][slow]") { check_kind("sram8t", false, 1e-5, 16, {3.0}); }
 TEST_CASE("variation: native vs ngspice - sram8t 32x32 - default sigma", "[circuit][ngspice][variation]") { check_kind("sram8t", false, 1e-5, 32, {1.0}); }
 TEST_CASE("variation: native vs ngspice - sram8t 32x32 - 2x sigma", "[circuit][ngspice][variation][slow]") { check_kind("sram8t", false, 1e-5, 32, {2.0}); }
 TEST_CASE("variation: native vs ngspice - sram8t 32x32 - 3x sigma", "[circuit][ngspice][variation][slow]") { check_kind("sram8t", false, 1e-5, 32, {3.0}); }
