@@ -42,8 +42,9 @@ void check_kind(const std::string& kind, bool reram, double tol, int n, std::ini
       const auto nat = circuit::solve_crossbar(x);
       INFO(kind << (reram ? " (reram)" : "") << " " << n << "x" << n << ", sigma x" << scale);
       const double w = worst_rel(nat.column_current_A, ref.column_current_A, 1e-12);
-      INFO("worst relative column difference " << w);
+      INFO("worst relative column difference " << w << ", ngspice " << ref.elapsed_s << " s by " << ref.op_method);
       CHECK(w <= tol);
+      CHECK(ref.op_method != "transient op");  // a DC solution by Newton, gmin or source stepping
     }
 }
 
@@ -60,11 +61,16 @@ double std_of(const std::vector<double>& v) {
 // Tolerances as without variation (tests/circuit/test_vs_ngspice.cpp): 1e-5 for transistor and
 // ReRAM arrays (ngspice's reltol 1e-7 on nonlinear devices), 1e-9 for linear resistor arrays. One
 // test per size (ngspice needs its gmin-stepping fallback on 32x32 1T-1ReRAM decks: ~20 s each).
-// sram8t only at the default sigma: at 2x and 3x (84 / 125 mV per 1-fin SRAM-VT device) ngspice 39's
-// DC operating point fails on these decks (Newton, then gmin stepping: "Last gmin step failed",
-// more than 100 s per 16x16 deck) while the native solver converges; see docs/VALIDATION.md.
-TEST_CASE("variation: native vs ngspice - sram8t 16x16", "[circuit][ngspice][variation]") { check_kind("sram8t", false, 1e-5, 16, {1.0}); }
-TEST_CASE("variation: native vs ngspice - sram8t 32x32", "[circuit][ngspice][variation]") { check_kind("sram8t", false, 1e-5, 32, {1.0}); }
+// sram8t at 2x and 3x (84 / 125 mV per 1-fin SRAM-VT device) puts cells whose two read transistors
+// are both deep in subthreshold (+200..+400 mV) into the array: before models/spice/mvs_nfet.lib
+// carried the drain current as a branch unknown and evaluated ln(1+y) without rounding loss, ngspice
+// 39's DC operating point failed on these decks ("Last gmin step failed", then a transient op of
+// minutes); see docs/VALIDATION.md. The check also asserts that no transient op was needed.
+TEST_CASE("variation: native vs ngspice - sram8t 16x16", "[circuit][ngspice][variation]") { check_kind("sram8t", false, 1e-5, 16, {1.0, 2.0}); }
+TEST_CASE("variation: native vs ngspice - sram8t 16x16 - 3x sigma", "[circuit][ngspice][variation][slow]") { check_kind("sram8t", false, 1e-5, 16, {3.0}); }
+TEST_CASE("variation: native vs ngspice - sram8t 32x32 - default sigma", "[circuit][ngspice][variation]") { check_kind("sram8t", false, 1e-5, 32, {1.0}); }
+TEST_CASE("variation: native vs ngspice - sram8t 32x32 - 2x sigma", "[circuit][ngspice][variation][slow]") { check_kind("sram8t", false, 1e-5, 32, {2.0}); }
+TEST_CASE("variation: native vs ngspice - sram8t 32x32 - 3x sigma", "[circuit][ngspice][variation][slow]") { check_kind("sram8t", false, 1e-5, 32, {3.0}); }
 TEST_CASE("variation: native vs ngspice - rram1t1r 16x16", "[circuit][ngspice][variation]") { check_kind("rram1t1r", false, 1e-5, 16, {1.0, 3.0}); }
 TEST_CASE("variation: native vs ngspice - rram1t1r 32x32 - default sigma", "[circuit][ngspice][variation][slow]") { check_kind("rram1t1r", false, 1e-5, 32, {1.0}); }
 TEST_CASE("variation: native vs ngspice - rram1t1r 32x32 - 3x sigma", "[circuit][ngspice][variation][slow]") { check_kind("rram1t1r", false, 1e-5, 32, {3.0}); }
@@ -189,3 +195,4 @@ TEST_CASE("variation: bad [variation] tables are refused naming the key", "[circ
   spec.avt_V_m = 1e-6;  // 1000 mV um: sigma(dVt) of volts
   CHECK_THROWS_WITH(netlist::draw_variation(x, spec), Catch::Contains("avt_mV_um"));
 }
+

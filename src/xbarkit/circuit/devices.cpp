@@ -25,8 +25,8 @@ MvsFet::MvsFet(const netlist::FinfetParams& p, int nfin) {
 
 // mvs_nfet.lib, term by term (same operation order, so values agree to rounding):
 //   ff    = 1/(1+exp((vgs-(vt0-delta*vds-alpha*phit/2))/(alpha*phit)))
-//   qix   = cg*n0*phit*ln(1+exp((vgs-(vt0-delta*vds-ff*alpha*phit))/(n0*phit)))
-//   vdsat = vx0*leff/mu*(1-ff)+phit*ff
+//   qix   = cg*n0*phit*lnx(exp((vgs-(vt0-delta*vds-ff*alpha*phit))/(n0*phit)))   (lnx: mvs_ln1p)
+//   vdsat = vx0*leff/mu-(vx0*leff/mu-phit)*ff
 //   fsat  = (vds/vdsat)/pwr(1+pwr(vds/vdsat,beta),1/beta)
 //   idf   = nfin*w*vx0*qix*fsat
 IV2 MvsFet::idf(double vgs, double vds) const {
@@ -36,12 +36,12 @@ IV2 MvsFet::idf(double vgs, double vds) const {
   const double ff_g = dff_dz / alpha_phit_, ff_d = dff_dz * delta_ / alpha_phit_;
 
   const double eeta = std::exp((vgs - (vt0_ - delta_ * vds - ff * alpha_phit_)) / n_phit_);
-  const double qix = cg_n_phit_ * std::log(1 + eeta);
+  const double qix = cg_n_phit_ * mvs_ln1p(eeta);
   const double dq_deta = cg_n_phit_ * eeta / (1 + eeta);
   const double q_g = dq_deta * (1 + alpha_phit_ * ff_g) / n_phit_;
   const double q_d = dq_deta * (delta_ + alpha_phit_ * ff_d) / n_phit_;
 
-  const double vdsat = vsat_ * (1 - ff) + phit_ * ff;
+  const double vdsat = vsat_ - (vsat_ - phit_) * ff;
   const double vdsat_g = (phit_ - vsat_) * ff_g, vdsat_d = (phit_ - vsat_) * ff_d;
 
   const double r = vds / vdsat;

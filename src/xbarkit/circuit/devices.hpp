@@ -34,6 +34,13 @@ struct BranchResidual {
   double g_b = 0;
 };
 
+// ln(1 + y) for y = exp(eta) >= 0 as mvs_nfet.lib's lnx(y) writes it: below 1e-5 the series
+// y (1 - y (1/2 - y/3)) (truncation y^4/4, < 2.5e-16 relative), above it ln(1 + y). In deep
+// subthreshold (y < 1e-8) ln(1 + y) evaluated as written keeps only the bits of y that survive the
+// rounding of 1 + y: a staircase in the gate voltage with steps of up to 100% of the current, whose
+// value disagrees with its smooth derivative and stalls ngspice's Newton (docs/VALIDATION.md).
+inline double mvs_ln1p(double y) { return y < 1e-5 ? y * (1 - y * (0.5 - y / 3)) : std::log(1 + y); }
+
 class MvsFet {
 public:
   MvsFet() = default;

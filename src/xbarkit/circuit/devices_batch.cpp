@@ -36,11 +36,11 @@ void MvsFet::residual_batch(int n, const double* __restrict id, const double* __
     const double dff_dz = -ff * ff * ez;
     const double ff_g = dff_dz * inv_aphit, ff_d = dff_dz * delta * inv_aphit;
     const double eeta = std::exp((vgs - (vt0 - delta * vds - ff * aphit)) * inv_nphit);
-    const double qix = cgn * std::log(1 + eeta);
+    const double qix = cgn * mvs_ln1p(eeta);
     const double dq_deta = cgn * eeta / (1 + eeta);
     const double q_g = dq_deta * (1 + aphit * ff_g) * inv_nphit;
     const double q_d = dq_deta * (delta + aphit * ff_d) * inv_nphit;
-    const double vdsat = vsat * (1 - ff) + phit * ff;
+    const double vdsat = vsat - (vsat - phit) * ff;
     const double inv_vdsat = 1 / vdsat;
     const double vdsat_g = (phit - vsat) * ff_g, vdsat_d = (phit - vsat) * ff_d;
     const double r = vds * inv_vdsat;
