@@ -67,7 +67,7 @@ def main():
     secs = {u: [] for u in updates}
     for seed in seeds:
         for u in updates:
-            path = os.path.join(args.out, f"seed{seed}_{u.replace(':', '_').replace('@', '_')}.json")
+            path = os.path.join(args.out, f"seed{seed}_{u.replace(':', '_').replace('@', '_').replace('/', '_')}.json")
             if args.table_only and not os.path.exists(path):
                 continue
             s = run(args, seed, u, path)

@@ -100,8 +100,9 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
                   "Weight gradients by stochastic computing (Lammie et al. 2021): every layer's dL/dW = sum of "
                   "delta x^T outer products (conv: im2col patches) from XNOR-counted bipolar streams of L bits, each "
                   "operand scaled by its tensor's max |value|; SOURCE:L with SOURCE = ideal (Bernoulli bits) or "
-                  "cbram[@DEVICE] (CBRAM generators of models/cbram/DEVICE.toml, default ag_asi_gaba2013, with "
-                  "device-to-device tau0 spread and per-device calibration), e.g. cbram:64. Not with --hardware");
+                  "cbram[@DEVICE][/PULSES] (CBRAM generators of models/cbram/DEVICE.toml, default ag_asi_gaba2013, with "
+                  "device-to-device tau0 spread and a per-device calibration by PULSES counted pulses, default "
+                  "1000), e.g. cbram:64. Not with --hardware");
   xbarkit::cli::add_sim_options(cmd, opt->sim, false);
   cmd->callback([opt] {
     namespace nn = xbarkit::nn;

@@ -187,6 +187,12 @@ TEST_CASE("bad SC update settings are refused with a clear message", "[train][sc
   refused("bernoulli:8", "unknown SC stream source 'bernoulli'");
   refused("cbram@:8", "needs a device");
   refused("ideal:1000000000", "above the maximum");
+  refused("cbram/0:8", "calibration pulses '0'");
+  refused("cbram@ag_asi_gaba2013/1e5:8", "calibration pulses '1e5'");
+  refused("cbramx:8", "unknown SC stream source 'cbramx'");
+  CHECK(parse_sc_update("cbram/100000:8").calibration_trials == 100000);
+  CHECK(parse_sc_update("cbram@ag_asi_gaba2013/5000:8").calibration_trials == 5000);
+  CHECK(parse_sc_update("cbram@ag_asi_gaba2013/5000:8").device == "ag_asi_gaba2013");
   CHECK_THROWS_WITH(parse_sc_update("cbram@no_such_device:8"), Catch::Contains("CBRAM device file not found"));
   const auto ok = parse_sc_update("cbram@ag_asi_gaba2013:64");
   CHECK(ok.stream_length == 64);

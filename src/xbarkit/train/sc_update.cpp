@@ -14,18 +14,28 @@ namespace xbarkit::train {
 ScUpdateConfig parse_sc_update(const std::string& spec, const std::string& option) {
   const auto colon = spec.rfind(':');
   if (colon == std::string::npos)
-    throw InputError("", option, fmt::format("'{}' is not SOURCE:L (ideal:L, cbram:L or cbram@DEVICE:L)", spec));
+    throw InputError("", option, fmt::format("'{}' is not SOURCE:L (ideal:L, cbram:L or cbram[@DEVICE][/PULSES]:L)", spec));
   const std::string source = spec.substr(0, colon), length = spec.substr(colon + 1);
   ScUpdateConfig c;
   if (source == "ideal") {
     c.source = sc::UpdateOptions::Source::ideal;
     c.device.clear();
-  } else if (source == "cbram" || source.rfind("cbram@", 0) == 0) {
+  } else if (source.rfind("cbram", 0) == 0 && (source.size() == 5 || source[5] == '@' || source[5] == '/')) {
     c.source = sc::UpdateOptions::Source::cbram;
-    if (source.size() > 5) c.device = source.substr(6);
+    std::string rest = source.substr(5);
+    if (const auto slash = rest.rfind('/'); slash != std::string::npos) {
+      const std::string trials = rest.substr(slash + 1);
+      long long n = 0;
+      const auto [e, err] = std::from_chars(trials.data(), trials.data() + trials.size(), n);
+      if (trials.empty() || err != std::errc() || e != trials.data() + trials.size() || n <= 0 || n > 100000000)
+        throw InputError("", option, fmt::format("calibration pulses '{}' is not an integer in 1..1e8", trials));
+      c.calibration_trials = n;
+      rest = rest.substr(0, slash);
+    }
+    if (!rest.empty()) c.device = rest.substr(1);
     if (c.device.empty()) throw InputError("", option, "cbram@ needs a device name or file");
   } else {
-    throw InputError("", option, fmt::format("unknown SC stream source '{}' (ideal or cbram[@DEVICE])", source));
+    throw InputError("", option, fmt::format("unknown SC stream source '{}' (ideal or cbram[@DEVICE][/PULSES])", source));
   }
   long long L = 0;
   const auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), L);

@@ -51,7 +51,8 @@ struct ScUpdateConfig {
 // accuracy benefit; longer would only exhaust memory on conv layers).
 constexpr size_t kMaxScStreamLength = size_t{1} << 18;
 
-// "ideal:L", "cbram:L" or "cbram@DEVICE:L" (DEVICE a name in models/cbram/ or a .toml path). Throws
+// "ideal:L", "cbram:L" or "cbram[@DEVICE][/PULSES]:L" (DEVICE a name in models/cbram/ or a .toml path;
+// PULSES the per-device calibration's counted pulses, default 1000). Throws
 // InputError(option, ...) naming the problem: an unknown source, L not a positive integer or above
 // kMaxScStreamLength, a device that does not load (load_device's own message).
 ScUpdateConfig parse_sc_update(const std::string& spec, const std::string& option = "--sc-update");
