@@ -23,7 +23,7 @@
 namespace {
 
 struct Options {
-  std::string arch, output, data, init;
+  std::string arch, output, data, init, sc_update;
   int epochs = -1, batch = -1;
   int64_t seed = -1;
   double lr = -1, lr_final = -1;
@@ -96,6 +96,13 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
                   "Variation-aware training on a converter population (adc bundle): every training image runs on a "
                   "chip drawn from 0..N-1 (0 = always --chip); --chip is the chip the per-epoch test uses")
       ->needs(hw);
+  cmd->add_option("--sc-update", opt->sc_update,
+                  "Weight gradients by stochastic computing (Lammie et al. 2021): every layer's dL/dW = sum of "
+                  "delta x^T outer products (conv: im2col patches) from XNOR-counted bipolar streams of L bits, each "
+                  "operand scaled by its tensor's max |value|; SOURCE:L with SOURCE = ideal (Bernoulli bits) or "
+                  "cbram[@DEVICE][/PULSES] (CBRAM generators of models/cbram/DEVICE.toml, default ag_asi_gaba2013, with "
+                  "device-to-device tau0 spread and a per-device calibration by PULSES counted pulses, default "
+                  "1000), e.g. cbram:64. Not with --hardware");
   xbarkit::cli::add_sim_options(cmd, opt->sim, false);
   cmd->callback([opt] {
     namespace nn = xbarkit::nn;
@@ -122,6 +129,10 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
       to.hardware = h;
     } else if (opt->stochastic || opt->train_chips) {
       throw xbarkit::InputError("", "--hardware", "--stochastic-psum and --train-chips need --hardware");
+    }
+    if (!opt->sc_update.empty()) {
+      if (opt->hardware) throw xbarkit::InputError("", "--sc-update", "not implemented with --hardware");
+      to.sc_update = train::parse_sc_update(opt->sc_update);
     }
     if (!opt->init.empty()) to.init = nn::read_params(arch, opt->init);
     const std::filesystem::path dir = opt->data.empty() ? nn::default_fashion_mnist_dir() : std::filesystem::path(opt->data);
@@ -160,6 +171,10 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
       md["hardware_train_chips"] = std::to_string(to.hardware->train_chips);
       if (!opt->sim.array_lut.empty()) md["hardware_array_lut_sha256"] = bundle_digest(opt->sim.array_lut);
       if (const auto b = converter_bundle(s.converter); !b.empty()) md["hardware_converter_bundle_sha256"] = bundle_digest(b);
+    }
+    if (to.sc_update) {
+      md["sc_update"] = opt->sc_update;
+      md["sc_update_description"] = train::describe(*to.sc_update);
     }
     if (result.test_accuracy >= 0) md["test_accuracy"] = fmt::format("{:.4f}", result.test_accuracy);
     md["train_seconds"] = fmt::format("{:.0f}", result.seconds);

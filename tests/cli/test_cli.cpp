@@ -157,6 +157,29 @@ TEST_CASE("infer on 1T-1ReRAM tiles with an array_ps LUT works for every convert
   }
 }
 
+TEST_CASE("train --sc-update refuses bad settings before training and writes nothing", "[cli][errors][train]") {
+  const auto dir = scratch("train_sc");
+  const std::string arch = std::string(XBARKIT_SOURCE_DIR) + "/models/networks/bnn_mlp.toml";
+  const std::string out = (dir / "w.safetensors").string();
+  // Each case starts xbarkit-train (libtorch loads in ~1 s): the parser's other cases are unit-tested
+  // (tests/train/test_sc_update.cpp).
+  const std::vector<std::pair<std::string, std::string>> bad{
+      {"ideal:0", "stream length must be > 0"},
+      {"cbram@" + (dir / "none.toml").string() + ":64", "CBRAM device file not found"}};
+  for (const auto& [spec, words] : bad) {
+    INFO(spec);
+    const auto r = run("train " + arch + " -o " + out + " --sc-update " + spec);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.output, Catch::Contains(words));
+  }
+  const auto r = run("train " + arch + " -o " + out + " --sc-update cbram:64 --hardware");
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("--sc-update") && Catch::Contains("--hardware"));
+  CHECK_FALSE(fs::exists(out));
+  CHECK_FALSE(fs::exists(out + ".checkpoint"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("train --hardware refuses a bundle that does not fit before training and writes nothing", "[cli][errors][train]") {
   const auto dir = scratch("train_hw");
   {

@@ -85,6 +85,7 @@ CbramStreamArray::CbramStreamArray(const cbram::Device& device, const CbramArray
     calibrated_factor_.push_back(factor);
     tau_calibrated_.push_back(device_.tau_s(v) * factor);
     inv_tau_cell_.push_back(1 / (device_.tau_s(v) * cells_.back().tau0_factor));
+    p_full_pulse_.push_back(-std::expm1(-device_.max_pulse_s * inv_tau_cell_.back()));
   }
 }
 
@@ -97,9 +98,12 @@ double CbramStreamArray::pulse_s(size_t i, double p) const {
 }
 
 double CbramStreamArray::device_probability(size_t i, double p) const {
+  if (device_.tau0_c2c_sigma_ln == 0 && options_.pulse_resolution_s == 0 && p == 1) return p_full_pulse_[i];
   if (device_.tau0_c2c_sigma_ln == 0 && options_.pulse_resolution_s == 0 && p >= 0 && p < 1) {
     // The same closed forms written out (two transcendentals instead of five; the update kernel calls
     // this once per stream): pulse t = -tau_cal ln(1 - p), capped, then P = 1 - exp(-t / tau_cell).
+    // The ends, which every ±1 operand asks for, without them: no pulse, or the capped pulse.
+    if (p == 0) return 0.0;
     const double t = std::min(device_.max_pulse_s, -tau_calibrated_[i] * std::log1p(-p));
     return -std::expm1(-t * inv_tau_cell_[i]);
   }

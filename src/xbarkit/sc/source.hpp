@@ -110,6 +110,7 @@ private:
   std::vector<cbram::Cell> cells_;
   std::vector<double> calibrated_factor_;
   std::vector<double> tau_calibrated_, inv_tau_cell_;  // at the program voltage, for device_probability
+  std::vector<double> p_full_pulse_;  // device_probability(i, 1): the capped pulse (±1 operands hit it)
 };
 
 }  // namespace xbarkit::sc

@@ -21,6 +21,7 @@
 #include "xbarkit/imc/converter.hpp"
 #include "xbarkit/imc/evaluate.hpp"
 #include "xbarkit/nn/network.hpp"
+#include "xbarkit/train/sc_backward.hpp"
 
 namespace xbarkit::train {
 
@@ -274,6 +275,7 @@ struct ForwardContext {
   const Crossbar* crossbar = nullptr;
   const std::vector<uint64_t>* keys = nullptr;  // per image, for the crossbar's draws
   bool keep_z = false;
+  const ScWeightGradients* sc = nullptr;  // SC weight gradients (sc_update.hpp) in the backward pass
 };
 
 ForwardOut forward(Model& model, const torch::Tensor& images, const ForwardContext& ctx) {
@@ -290,19 +292,19 @@ ForwardOut forward(Model& model, const torch::Tensor& images, const ForwardConte
     const bool on_crossbar = ctx.crossbar && !s.real_input && (L.gain.defined() || !stochastic);
     if (s.type == nn::LayerType::Conv3x3) {
       if (s.real_input) {
-        z = F::conv2d(a, wb, F::Conv2dFuncOptions().padding(1));
+        z = ctx.sc ? ctx.sc->conv(li, a, wb, 1) : F::conv2d(a, wb, F::Conv2dFuncOptions().padding(1));
       } else {
         const auto padded = F::pad(a, F::PadFuncOptions({1, 1, 1, 1}).value(-1.0));  // padding −1 (model.hpp)
         if (on_crossbar) {
           patches = F::unfold(padded, F::UnfoldFuncOptions({3, 3})).transpose(1, 2);  // [B, P, C·9]
           z = torch::matmul(patches, wb.reshape({s.out, -1}).t()).transpose(1, 2).reshape({B, s.out, s.conv_height, s.conv_width});
         } else {
-          z = F::conv2d(padded, wb);
+          z = ctx.sc ? ctx.sc->conv(li, padded, wb, 0) : F::conv2d(padded, wb);
         }
       }
     } else {
       const auto flat = a.flatten(1);
-      z = F::linear(flat, wb);
+      z = ctx.sc ? ctx.sc->linear(li, flat, wb) : F::linear(flat, wb);
       if (on_crossbar) patches = flat.unsqueeze(1);  // [B, 1, N]
     }
     if (on_crossbar) {
@@ -405,6 +407,7 @@ std::string fingerprint(const nn::Architecture& arch, const TrainOptions& opt, c
   if (opt.hardware)
     f += fmt::format("|hw {} stochastic {} chips {}", imc::describe(opt.hardware->sim), opt.hardware->stochastic_psum,
                      opt.hardware->train_chips);
+  if (opt.sc_update) f += "|sc " + describe(*opt.sc_update);
   if (opt.init) f += "|init " + sha256_hex(nn::serialize_safetensors(nn::params_to_tensors(arch, *opt.init)));
   std::string sample(reinterpret_cast<const char*>(train.labels.data()), train.labels.size());
   for (size_t i = 0; i < train.count; i += std::max<size_t>(1, train.count / 64))
@@ -574,6 +577,8 @@ TrainResult train_network(const nn::Architecture& arch, const nn::Dataset& train
   if (train.count < size_t(cfg.batch))
     throw Error(fmt::format("training set has fewer images than one batch ({})", cfg.batch));
   if (opt.hardware) check_hardware(arch, *opt.hardware);
+  if (opt.hardware && opt.sc_update)
+    throw InputError("", "--sc-update", "SC weight updates are not implemented with the crossbar in the loop (--hardware)");
   const unsigned threads = torch_threads(opt.threads);
   const auto t_start = Clock::now();
   const bool stochastic = opt.hardware && opt.hardware->stochastic_psum;
@@ -608,8 +613,11 @@ TrainResult train_network(const nn::Architecture& arch, const nn::Dataset& train
                               stochastic ? ", stochastic partial sums (psum affine learned, output layer digital)" : "",
                               opt.hardware->train_chips ? fmt::format(", each image on a chip drawn from {}", opt.hardware->train_chips)
                                                         : std::string());
+    if (opt.sc_update) *opt.log << "\n  weight gradients by stochastic computing: " << describe(*opt.sc_update);
     *opt.log << "\n" << std::flush;
   }
+  std::unique_ptr<ScWeightGradients> sc;
+  if (opt.sc_update) sc = std::make_unique<ScWeightGradients>(arch, *opt.sc_update, cfg.seed, threads);
   TrainResult result;
   std::vector<uint64_t> keys(static_cast<size_t>(B));
   for (int epoch = first_epoch; epoch <= cfg.epochs; ++epoch) {
@@ -624,6 +632,8 @@ TrainResult train_network(const nn::Architecture& arch, const nn::Dataset& train
       const uint32_t* idx = order.data() + bi * size_t(B);
       ForwardContext ctx;
       ctx.mode = BnMode::train;
+      if (sc) sc->set_step(uint64_t(t));
+      ctx.sc = sc.get();
       if (xbar) {
         xbar->update(model.export_params());
         for (int b = 0; b < B; ++b) keys[size_t(b)] = derive_seed(uint64_t(t) + 1, uint64_t(b));
@@ -692,6 +702,35 @@ TrainResult train_network(const nn::Architecture& arch, const nn::Dataset& train
   }
   result.seconds = since(t_start);
   return result;
+}
+
+GradientTrace trace_gradients(const nn::Architecture& arch, const nn::NetworkParams& params, const nn::Dataset& data,
+                              size_t first, size_t count, const ScUpdateConfig* sc_config, uint64_t seed, uint64_t step,
+                              unsigned threads) {
+  check_data(arch, data);
+  if (count == 0 || first + count > data.count) throw Error("trace_gradients: image range beyond the dataset");
+  torch_threads(threads);
+  Model model(arch, params, false);
+  std::unique_ptr<ScWeightGradients> sc;
+  if (sc_config) {
+    sc = std::make_unique<ScWeightGradients>(arch, *sc_config, seed, threads);
+    sc->set_step(step);
+    sc->record_expectation = true;
+  }
+  std::vector<uint32_t> idx(count);
+  std::iota(idx.begin(), idx.end(), uint32_t(first));
+  ForwardContext ctx;
+  ctx.mode = BnMode::train;
+  ctx.sc = sc.get();
+  const auto out = forward(model, batch_images(data, idx.data(), int64_t(count)), ctx);
+  F::cross_entropy(out.logits, batch_labels(data, idx.data(), int64_t(count))).backward();
+  GradientTrace tr;
+  for (const auto& L : model.layers()) tr.weight_grad.push_back(to_floats(L.w.grad()));
+  if (sc) {
+    tr.sc_mean = sc->expected_mean;
+    tr.sc_stddev = sc->expected_stddev;
+  }
+  return tr;
 }
 
 }  // namespace xbarkit::train

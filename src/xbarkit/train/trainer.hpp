@@ -31,6 +31,7 @@
 #include "xbarkit/imc/simulator.hpp"
 #include "xbarkit/nn/dataset.hpp"
 #include "xbarkit/nn/model.hpp"
+#include "xbarkit/train/sc_update.hpp"
 
 namespace xbarkit::train {
 
@@ -64,6 +65,9 @@ struct TrainOptions {
   bool resume = false;
   std::optional<nn::NetworkParams> init;      // fine-tune from these instead of a seeded initialization
   std::optional<HardwareInLoop> hardware;
+  // Stochastic-computing weight gradients (sc_update.hpp): every layer's weight-gradient product by
+  // sc::ScOuterProduct on streams of length L; not with hardware in the loop.
+  std::optional<ScUpdateConfig> sc_update;
 };
 
 struct TrainResult {
@@ -96,5 +100,17 @@ struct ForwardTrace {
 };
 ForwardTrace trace_forward(const nn::Architecture& arch, const nn::NetworkParams& params, const nn::Dataset& data,
                            size_t first, size_t count, const HardwareInLoop* hardware = nullptr, unsigned threads = 1);
+
+// One training step's weight gradients (dL/dW of every layer's latent weights, torch layout, for the
+// cross-entropy of images [first, first + count) as one batch, batch-norm batch statistics) from the
+// floating-point backward pass, or with `sc` from the SC kernel at stream step `step`; then also the
+// kernel's closed-form expectation and standard deviation of every element (for tests).
+struct GradientTrace {
+  std::vector<std::vector<float>> weight_grad;
+  std::vector<std::vector<double>> sc_mean, sc_stddev;  // empty without sc
+};
+GradientTrace trace_gradients(const nn::Architecture& arch, const nn::NetworkParams& params, const nn::Dataset& data,
+                              size_t first, size_t count, const ScUpdateConfig* sc = nullptr, uint64_t seed = 1,
+                              uint64_t step = 0, unsigned threads = 1);
 
 }  // namespace xbarkit::train
