@@ -8,6 +8,8 @@
 - ``lut_mean_std(lut, table)``: an ``array_ps`` table's mean and standard deviation over its axes.
 - ``accuracy_sweep(results, x)``: accuracy against tile rows, wire scale or MTJ sampling length,
   from ``xbarkit infer --json`` documents or one ``xbarkit run --json`` document.
+- ``main_job_grid(report)`` / ``main_job_pareto(report)``: the main job's (``xbarkit run``) accuracy
+  over tile rows x wire scale per mapping, and accuracy against energy per image with the Pareto front.
 - ``energy_breakdown(results)``: energy per image by component (array, drivers, converters,
   digital) as shares and on a log scale, from ``xbarkit infer --read-lut ... --json`` documents.
 
@@ -27,7 +29,8 @@ import numpy as np  # noqa: E402
 
 from . import _xbarkit as _x  # noqa: E402
 
-__all__ = ["ir_drop_map", "psw_curves", "psw_result", "lut_mean_std", "accuracy_sweep", "energy_breakdown", "main"]
+__all__ = ["ir_drop_map", "psw_curves", "psw_result", "lut_mean_std", "accuracy_sweep", "energy_breakdown", "main_job_grid",
+           "main_job_pareto", "main"]
 
 _DPI = 120
 
@@ -415,6 +418,109 @@ def energy_breakdown(results, labels=None, path=None):
     return _finish(fig, path)
 
 
+def _main_job(report):
+    doc = _load_documents(report)[0]
+    if "configurations" not in doc or "answers" not in doc:
+        raise ValueError("report: expected the report.json of xbarkit run (keys 'configurations' and 'answers')")
+    return doc
+
+
+def _ordered(values):
+    out = []
+    for v in values:
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def main_job_grid(report, path=None):
+    """Accuracy (%) over tile rows x wire scale: one heat map per mapping (columns) and cell x
+    converter (rows of panels), each square annotated with accuracy and its binomial standard error;
+    a frame marks configurations within one point of software."""
+    doc = _main_job(report)
+    confs = doc["configurations"]
+    maps = _ordered(c["name"] for c in confs)
+    groups = _ordered((c["config"]["cell"], c["converter_label"]) for c in confs)
+    rows = sorted({c["config"]["rows"] for c in confs})
+    wires = sorted({c["config"]["wire_scale"] for c in confs})
+    fig, axes = plt.subplots(len(groups), len(maps), figsize=(2.3 * len(maps) + 1.2, 2.1 * len(groups) + 0.8),
+                             squeeze=False)
+    sw = doc["software_accuracy"]
+    for gi, (cell, conv) in enumerate(groups):
+        for mi, name in enumerate(maps):
+            ax = axes[gi][mi]
+            grid = np.full((len(rows), len(wires)), np.nan)
+            for c in confs:
+                if c["config"]["cell"] == cell and c["converter_label"] == conv and c["name"] == name:
+                    grid[rows.index(c["config"]["rows"]), wires.index(c["config"]["wire_scale"])] = 100 * c["accuracy"]
+                    i, j = rows.index(c["config"]["rows"]), wires.index(c["config"]["wire_scale"])
+                    ax.text(j, i, f"{100 * c['accuracy']:.1f}\n±{100 * c['accuracy_stderr']:.1f}", ha="center",
+                            va="center", fontsize=7, color="white" if c["accuracy"] < 0.55 else "black")
+                    if c["drop"] <= 0.01:
+                        ax.add_patch(plt.Rectangle((j - 0.47, i - 0.47), 0.94, 0.94, fill=False, lw=1.6, ec="tab:green"))
+            im = ax.imshow(grid, vmin=10, vmax=100 * sw, cmap="viridis", origin="lower", aspect="auto")
+            if np.isnan(grid).all():
+                ax.text(0.5, 0.5, "not run", transform=ax.transAxes, ha="center", va="center", fontsize=8)
+            ax.set_xticks(range(len(wires)))
+            ax.set_xticklabels([f"{w:g}" for w in wires], fontsize=7)
+            ax.set_yticks(range(len(rows)))
+            ax.set_yticklabels([str(r) for r in rows], fontsize=7)
+            if gi == len(groups) - 1:
+                ax.set_xlabel("wire scale", fontsize=8)
+            if mi == 0:
+                ax.set_ylabel(f"{cell}, {conv}\nrows", fontsize=8)
+            if gi == 0:
+                ax.set_title(name.replace(" (", "\n(").replace(", ", ",\n"), fontsize=8)
+    fig.colorbar(im, ax=axes, shrink=0.6, label="test accuracy (%)")
+    fig.suptitle(f"Accuracy over tile rows x wire scale (software {100 * sw:.2f}%; green frame: within 1 point)",
+                 fontsize=10)
+    return _finish(fig, path)
+
+
+def main_job_pareto(report, path=None):
+    """Accuracy (%) against energy per image (log scale) for every configuration of the main job:
+    colour = mapping, marker = cell, filled = calibrated converter; the line is each cell's Pareto
+    front (no other configuration of that cell is both cheaper and more accurate)."""
+    doc = _main_job(report)
+    confs = [c for c in doc["configurations"] if "energy_per_image_J" in c]
+    if not confs:
+        raise ValueError("report: no energies (the main job ran without --read-recipe)")
+    maps = _ordered(c["name"] for c in confs)
+    cells = _ordered(c["config"]["cell"] for c in confs)
+    colors = {m: f"C{i}" for i, m in enumerate(maps)}
+    markers = {c: "osD^v"[i % 5] for i, c in enumerate(cells)}
+    fig, ax = plt.subplots(figsize=(8.4, 5.2))
+    for c in confs:
+        filled = c["converter_label"] != "uncalibrated"
+        ax.errorbar(c["energy_per_image_J"] * 1e9, 100 * c["accuracy"], yerr=100 * c["accuracy_stderr"],
+                    fmt=markers[c["config"]["cell"]], ms=4 + c["config"]["rows"] / 64, color=colors[c["name"]],
+                    mfc=colors[c["name"]] if filled else "none", elinewidth=0.6, capsize=0, alpha=0.85)
+    for cell in cells:
+        pts = sorted(((c["energy_per_image_J"] * 1e9, 100 * c["accuracy"]) for c in confs if c["config"]["cell"] == cell))
+        front, best = [], -1.0
+        for e, a in pts:
+            if a > best:
+                front.append((e, a))
+                best = a
+        ax.step(*zip(*front), where="post", color="0.3", lw=0.9, ls="-" if cell == cells[0] else ":",
+                label=f"{cell}: Pareto front")
+    sw = doc["software_accuracy"]
+    ax.axhline(100 * sw, ls="--", color="0.5", lw=0.8, label=f"software {100 * sw:.2f}%")
+    ax.axhline(100 * sw - 1, ls=":", color="tab:green", lw=0.8, label="software - 1 point")
+    for m in maps:
+        ax.plot([], [], "s", color=colors[m], label=m)
+    for cell in cells:
+        ax.plot([], [], markers[cell], color="0.3", mfc="none", label=f"{cell} (filled: calibrated; size: rows)")
+    ax.set_xscale("log")
+    ax.set_xlabel("energy per image (nJ)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.set_title("Accuracy vs energy per image, every configuration of the main job")
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
 def main(argv=None):
     """``python3 -m xbarkit.plot {ir-map,psw,lut,accuracy,energy} ... -o FILE.png`` (also ``xbarkit plot``)."""
     ap = argparse.ArgumentParser(prog=os.environ.get("XBARKIT_PLOT_PROG", "python3 -m xbarkit.plot"), description="Figures of xbarkit results.")
@@ -439,6 +545,11 @@ def main(argv=None):
     p.add_argument("results", nargs="+", help="xbarkit infer --read-lut BUNDLE --json outputs")
     p.add_argument("--labels", help="comma-separated bar labels, one per document")
     p.add_argument("-o", "--output", required=True)
+    p = sub.add_parser("main-job", help="the main job's figures from its report.json (xbarkit run)")
+    p.add_argument("report", help="report.json written by xbarkit run")
+    p.add_argument("--figure", dest="figure_kind", choices=["grid", "pareto"], default="grid",
+                   help="grid: accuracy over rows x wire scale per mapping; pareto: accuracy vs energy per image")
+    p.add_argument("-o", "--output", required=True)
     try:
         args = ap.parse_args(argv)
     except SystemExit as e:  # argparse: 0 after --help, 2 for a bad command line
@@ -451,6 +562,8 @@ def main(argv=None):
             psw_curves(args.bundle, path=args.output, device=args.device)
         elif args.figure == "accuracy":
             accuracy_sweep(args.results, x=args.x, path=args.output, title=args.title)
+        elif args.figure == "main-job":
+            (main_job_grid if args.figure_kind == "grid" else main_job_pareto)(args.report, path=args.output)
         elif args.figure == "energy":
             energy_breakdown(args.results, labels=args.labels.split(",") if args.labels else None, path=args.output)
         else:

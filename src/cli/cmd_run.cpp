@@ -1,22 +1,40 @@
 // xbarkit run : the main job on built-in defaults (the README's first command, scripts/run.sh).
 //
-// The whole story in one command: characterize the 7nm array (--cell, default sram8t) at 64/128/256 rows
-// (characterization/main_job.toml; the bundle is cached under out/main_job/ keyed by the recipe's and
-// the model files' SHA-256, so an unchanged setup reuses it), then run the shipped binary CNN on the
-// Fashion-MNIST test set through simulated crossbars and print one table: software accuracy, the
-// ideal crossbar, the IR-drop (LUT) XNOR baseline, the AND mapping and BinSparX static / dynamic /
-// both, per array size, with the conducting-cell statistics. The table also goes to a Markdown report
-// (written atomically) with the exact command line.
+// The design question in one command (issue 18): which tile height, cell and sensing scheme keep a
+// binary CNN within one point of its software accuracy on 7nm crossbars, and at what energy?
+//
+// 1. Characterize, per cell and wire scale, the partial-sum transfer (array_ps, the base recipe
+//    characterization/main_job.toml) and the read energy and latency (array_read,
+//    characterization/main_job_read.toml) at the requested tile heights. Each (kind, cell, wire scale,
+//    rows) slice is its own recipe, derived from the base and cached under CACHE/ keyed by its text and
+//    model files (characterize/cache.hpp), so --quick, the default and --full share the bundles they
+//    have in common, and a rerun characterizes nothing.
+// 2. Run the shipped bnn_cnn on Fashion-MNIST test images for every cell x wire scale x rows x
+//    converter (uncalibrated round(I / I_cell), calibrated) x mapping (XNOR, AND, AND + BinSparX
+//    static with the paper's rule, AND + data-aware static flips) and the hardware-aware network
+//    bnn_cnn_ir128 (XNOR; sram8t only: it was trained on sram8t currents), each through the same
+//    imc::evaluate and cost::inference_cost as `xbarkit infer --array-lut A --read-lut B`.
+// 3. Image counts: a configuration runs on the first `stages[0]` images and moves on to the next
+//    stage's count only while it is not clearly (3 paired standard errors) more than one point below
+//    software, so the images go where the one-point question is decided. Every accuracy is reported
+//    with its image count and binomial standard error; --images N and --full use one count.
+// 4. Name per cell, converter and wire scale the largest tile within one point of software (drop
+//    and its paired standard error) and its energy per image; write report.md (+ report.html),
+//    report.json and two figures (accuracy over rows x wire scale per mapping, accuracy vs energy).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <toml++/toml.h>
 
 #include "figure.hpp"
 #include "progress_cli.hpp"
@@ -27,9 +45,12 @@
 #include "xbarkit/core/file_io.hpp"
 #include "xbarkit/core/parallel.hpp"
 #include "xbarkit/core/paths.hpp"
+#include "xbarkit/cost/inference.hpp"
 #include "xbarkit/imc/evaluate.hpp"
 #include "xbarkit/lut/array_ps.hpp"
+#include "xbarkit/lut/bundle.hpp"
 #include "xbarkit/netlist/cell.hpp"
+#include "xbarkit/netlist/technology.hpp"
 #include "xbarkit/nn/dataset.hpp"
 
 namespace {
@@ -39,64 +60,172 @@ using xbarkit::imc::Evaluation;
 using xbarkit::imc::SimConfig;
 
 struct Options {
-  std::string recipe, network, cache, report, converter = "ideal", data, cell = "sram8t";
+  std::string recipe, read_recipe, network, hw_network, cache, report, data;
+  std::vector<std::string> cells{"sram8t", "rram1t1r"};
+  std::vector<std::string> converters{"ideal", "calibrated"};
   std::vector<int> rows{64, 128, 256};
+  std::vector<double> wire_scales{0.5, 1.0, 2.0};
+  std::vector<size_t> stages{60, 300, 1000};
   size_t images = 0;
+  size_t calibration_images = 100;
   unsigned threads = 0;
   uint64_t seed = 1;
   bool json = false, quick = false, full = false;
   xbarkit::ProgressMode progress = xbarkit::ProgressMode::automatic;
 };
 
-std::string pct(double f) { return fmt::format("{:.2f}%", 100 * f); }
-
 // Binomial standard error of an accuracy measured on n images: sqrt(p (1 - p) / n).
 double accuracy_stderr(double p, size_t n) { return n ? std::sqrt(p * (1 - p) / double(n)) : 0.0; }
-std::string pct_se(double p, size_t n) { return fmt::format("{:.2f} ± {:.2f}%", 100 * p, 100 * accuracy_stderr(p, n)); }
 
-struct Row {
-  std::string name;
-  bool lut = true;
-  std::string mapping, binsparx;
+// The accuracy drop against software on the same images, d_i = sw_correct_i - hw_correct_i, and the
+// standard error of its mean (paired: images both get right or both get wrong add no variance).
+struct Drop {
+  double mean = 0, stderr_ = 0;
+};
+Drop paired_drop(const std::vector<int>& hw, const std::vector<int>& sw, const xbarkit::nn::Dataset& data) {
+  const size_t n = hw.size();
+  double s = 0, s2 = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const int y = data.labels[i];
+    const double d = double(sw[i] == y) - double(hw[i] == y);
+    s += d;
+    s2 += d * d;
+  }
+  Drop r;
+  if (n == 0) return r;
+  r.mean = s / double(n);
+  r.stderr_ = n > 1 ? std::sqrt(std::max(0.0, (s2 / double(n) - r.mean * r.mean)) / double(n - 1)) : 0.0;
+  return r;
+}
+
+struct Mapping {
+  std::string key, name, mapping, binsparx;
+  bool hw_network = false;  // the hardware-aware trained network instead of the shipped one
 };
 
-const Row kRows[] = {{"ideal crossbar (XNOR, no IR drop)", false, "xnor", "none"},
-                     {"XNOR baseline (IR drop)", true, "xnor", "none"},
-                     {"AND mapping", true, "and", "none"},
-                     {"AND + BinSparX static", true, "and", "static"},
-                     {"AND + BinSparX dynamic", true, "and", "dynamic"},
-                     {"AND + BinSparX both", true, "and", "both"},
-                     // flips chosen per tile column on training images with the LUT and converter
-                     // (imc/binsparx.hpp); the same hardware as the paper's static rule
-                     {"AND + BinSparX static, data-aware", true, "and", "static-data"}};
+const Mapping kMappings[] = {
+    {"xnor", "XNOR", "xnor", "none"},
+    {"and", "AND", "and", "none"},
+    {"and_static", "AND + BinSparX static (paper)", "and", "static"},
+    // flips chosen per tile column on training images with the LUT and converter (imc/binsparx.hpp);
+    // the same hardware as the paper's static rule
+    {"and_static_data", "AND + BinSparX static, data-aware", "and", "static-data"},
+    {"hw_net", "hardware-aware net, XNOR", "xnor", "none", true}};
+
+std::string converter_label(const std::string& c) {
+  return c == "ideal" ? "uncalibrated" : c;
+}
+
+std::string fmt_scale(double w) { return fmt::format("{:g}", w); }
+
+// SI energy with a unit that keeps 3 significant digits readable.
+std::string si(double v, const char* unit) {
+  const std::pair<double, const char*> scales[] = {{1e-3, "m"}, {1e-6, "µ"}, {1e-9, "n"}, {1e-12, "p"}, {1e-15, "f"}};
+  for (const auto& [s, p] : scales)
+    if (std::abs(v) >= s) return fmt::format("{:.3g} {}{}", v / s, p, unit);
+  return fmt::format("{:.3g} {}", v, unit);
+}
+
+// The base recipe restricted to one cell, one wire scale and the requested rows, written into the
+// cache (the cache keys a bundle on the recipe's text, so equal slices are characterized once).
+fs::path slice_recipe(const fs::path& base, const std::string& section, const std::string& cell, double wire,
+                      const std::vector<int>& rows, const fs::path& cache) {
+  toml::table t;
+  try {
+    t = toml::parse_file(base.string());
+  } catch (const toml::parse_error& e) {
+    throw xbarkit::InputError(base.string(), "", fmt::format("not a TOML file: {}", e.description()));
+  }
+  auto* s = t[section].as_table();
+  if (!s) throw xbarkit::InputError(base.string(), section, fmt::format("the main job needs a [{}] recipe", section));
+  toml::array cells, wires, rr;
+  cells.push_back(cell);
+  wires.push_back(wire);
+  for (int r : rows) rr.push_back(r);
+  s->insert_or_assign("cells", cells);
+  s->insert_or_assign("wire_scale", wires);
+  s->insert_or_assign("rows", rr);
+  // A technology given as a path relative to the base recipe stays that file.
+  if (auto tech = (*s)["tech"].value<std::string>(); tech && tech->find('/') != std::string::npos &&
+                                                      fs::path(*tech).is_relative())
+    s->insert_or_assign("tech", fs::absolute(base.parent_path() / *tech).string());
+  std::string rows_s;
+  for (int r : rows) rows_s += (rows_s.empty() ? "" : "-") + std::to_string(r);
+  const fs::path out = cache / "recipes" / fmt::format("{}_{}_w{}_r{}.toml", base.stem().string(), cell, fmt_scale(wire), rows_s);
+  std::ostringstream text;
+  text << "# Derived by `xbarkit run` from " << base.string() << ": one cell, one wire scale.\n" << t << "\n";
+  fs::create_directories(out.parent_path());
+  if (!fs::exists(out) || xbarkit::read_text_file(out) != text.str()) xbarkit::write_file_atomic(out, text.str());
+  return out;
+}
+
+std::string bundle_hash(const fs::path& dir) {
+  return xbarkit::sha256_hex(xbarkit::read_text_file(dir / "lut.json"));
+}
+
+struct Slice {  // one cell and wire scale: its two bundles
+  std::string cell;
+  double wire = 1;
+  fs::path ps_dir, read_dir;
+  std::shared_ptr<const xbarkit::lut::ArrayPsLut> ps;
+};
 
 const xbarkit::cli::Register reg("run", [](CLI::App& app) {
   auto opt = std::make_shared<Options>();
   opt->recipe = (xbarkit::source_dir() / "characterization" / "main_job.toml").string();
+  opt->read_recipe = (xbarkit::source_dir() / "characterization" / "main_job_read.toml").string();
   opt->network = (xbarkit::source_dir() / "models" / "networks" / "bnn_cnn").string();
+  opt->hw_network = (xbarkit::source_dir() / "models" / "networks" / "bnn_cnn_ir128").string();
   opt->cache = (xbarkit::source_dir() / "out" / "main_job").string();
   auto* cmd = app.add_subcommand(
-      "run", "The main job on built-in defaults: characterize the 7nm 8T-SRAM array (cached), then run the shipped "
-             "binary CNN on Fashion-MNIST through simulated 64/128/256-row crossbars and print the accuracy of the "
-             "ideal crossbar, the IR-drop XNOR baseline, the AND mapping and BinSparX static/dynamic/both");
-  cmd->add_option("--recipe", opt->recipe, "array_ps characterization recipe")->check(CLI::ExistingFile)->capture_default_str();
+      "run", "The main job on built-in defaults: for 7nm sram8t and rram1t1r arrays at 64/128/256 rows and wire scales "
+             "0.5/1/2, with an uncalibrated and a calibrated converter, the accuracy of the shipped binary CNN (XNOR, "
+             "AND, BinSparX paper and data-aware) and of the hardware-aware network, with energy, latency and area "
+             "per image; names the largest tile within one point of software");
+  cmd->add_option("--recipe", opt->recipe, "array_ps characterization recipe (cells, rows and wire scales are set per slice)")
+      ->check(CLI::ExistingFile)
+      ->capture_default_str();
+  cmd->add_option("--read-recipe", opt->read_recipe,
+                  "array_read characterization recipe for energy, latency and area ('none': no costs)")
+      ->capture_default_str();
   cmd->add_option("--network", opt->network, "Network architecture path without extension")->capture_default_str();
-  cmd->add_option("--cell", opt->cell, "Cell kind of the arrays (the recipe must characterize it): " +
-                                          xbarkit::netlist::cell_names())
+  cmd->add_option("--hw-network", opt->hw_network,
+                  "Hardware-aware trained network (XNOR mapping, evaluated on sram8t arrays only; 'none': skip)")
       ->capture_default_str();
-  auto* rows = cmd->add_option("--rows", opt->rows, "Crossbar rows per tile (each must be in the recipe)")
-                   ->delimiter(',')
-                   ->capture_default_str();
-  auto* images = cmd->add_option("--images", opt->images, "Use the first N test images (0 = all 10,000)");
+  auto* cells = cmd->add_option("--cells", opt->cells, "Cell kinds: " + xbarkit::netlist::cell_names())
+                    ->delimiter(',')
+                    ->capture_default_str();
+  auto* rows = cmd->add_option("--rows", opt->rows, "Crossbar rows per tile")->delimiter(',')->capture_default_str();
+  auto* wires = cmd->add_option("--wire-scales", opt->wire_scales, "Wire-resistance scales of the 7nm defaults")
+                    ->delimiter(',')
+                    ->capture_default_str();
+  auto* convs = cmd->add_option("--converters", opt->converters,
+                                "Partial-sum converters (ideal = uncalibrated round(I / I_cell); see xbarkit infer)")
+                    ->delimiter(',')
+                    ->capture_default_str();
+  auto* images = cmd->add_option("--images", opt->images, "Use the first N test images in every configuration "
+                                                          "(0 = the staged counts of --stages)");
+  auto* stages = cmd->add_option("--stages", opt->stages,
+                                 "Staged image counts: a configuration moves to the next count while it is not clearly "
+                                 "(3 paired standard errors) more than one point below software")
+                     ->delimiter(',')
+                     ->capture_default_str();
   auto* quick = cmd->add_flag("--quick", opt->quick,
-                              "A first look in about a minute: 64 and 128 rows on the first 500 test images")
+                              "A first look in about a minute: sram8t, wire scale 1, 64 and 128 rows, 200 images")
                     ->excludes(images)
-                    ->excludes(rows);
-  cmd->add_flag("--full", opt->full, "All 10,000 test images in every configuration (the default today)")
+                    ->excludes(rows)
+                    ->excludes(cells)
+                    ->excludes(wires)
+                    ->excludes(stages);
+  cmd->add_flag("--full", opt->full, "All 10,000 test images in every configuration")
       ->excludes(images)
-      ->excludes(quick);
-  cmd->add_option("--converter", opt->converter, "Partial-sum converter of the IR-drop rows (see xbarkit infer)")
-      ->capture_default_str();
+      ->excludes(quick)
+      ->excludes(stages);
+  (void)convs;
+  cmd->add_option("--calibration-images", opt->calibration_images,
+                  "BinSparX data-aware: training images the flips are chosen on")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 60000));
   cmd->add_option("--cache", opt->cache, "Directory of cached characterization bundles")->capture_default_str();
   cmd->add_option("--report", opt->report, "Markdown report to write (default: CACHE/report.md)");
   cmd->add_option("--data", opt->data, "Fashion-MNIST directory (default: Debian's)");
@@ -110,182 +239,384 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
     namespace imc = xbarkit::imc;
     const auto t_start = std::chrono::steady_clock::now();
     const std::string cmdline = xbarkit::this_command_line();
-    // With --json, stdout carries the one JSON document and everything else goes to stderr.
     std::ostream& log = opt->json ? std::cerr : std::cout;
-    log << fmt::format("xbarkit main job: how much accuracy does IR drop cost a binary CNN on 7nm {} crossbars, and "
-                       "how much does BinSparX recover?\n", opt->cell);
-    if (!xbarkit::netlist::find_cell(opt->cell))
-      throw xbarkit::InputError("", "--cell", fmt::format("unknown cell kind '{}' ({})", opt->cell,
-                                                          xbarkit::netlist::cell_names()));
+    if (opt->quick) {
+      opt->cells = {"sram8t"};
+      opt->wire_scales = {1.0};
+      opt->rows = {64, 128};
+      opt->stages = {200};
+    }
+    if (opt->full) opt->stages = {0};
+    if (opt->images) opt->stages = {opt->images};
+    for (const auto& c : opt->cells)
+      if (!xbarkit::netlist::find_cell(c))
+        throw xbarkit::InputError("", "--cells", fmt::format("unknown cell kind '{}' ({})", c, xbarkit::netlist::cell_names()));
+    if (opt->stages.empty()) throw xbarkit::InputError("", "--stages", "needs at least one image count");
+    for (size_t i = 1; i < opt->stages.size(); ++i)
+      if (opt->stages[i] <= opt->stages[i - 1])
+        throw xbarkit::InputError("", "--stages", "image counts must increase");
+    log << "xbarkit main job: which tile height, cell and sensing scheme keep a binary CNN within one point of its "
+           "software accuracy on 7nm crossbars, and at what energy?\n";
     const fs::path net_base = opt->network;
     if (!fs::exists(net_base.string() + ".safetensors"))
       throw xbarkit::InputError(net_base.string() + ".safetensors", "",
                                 "the trained network is missing (train it with 'xbarkit train', see README.md)");
-    const auto bundle_dir = xbarkit::characterize::cached_characterization(opt->recipe, opt->cache, opt->threads, log).dir;
-    const auto array = std::make_shared<const xbarkit::lut::ArrayPsLut>(xbarkit::lut::ArrayPsLut::load(bundle_dir));
+    const bool costs = opt->read_recipe != "none";
+    if (costs && !fs::exists(opt->read_recipe)) throw xbarkit::InputError(opt->read_recipe, "--read-recipe", "no such file");
+    const bool hw = opt->hw_network != "none";
+
+    // 1. Bundles, one per (kind, cell, wire scale).
+    std::vector<Slice> slices;
+    for (const auto& cell : opt->cells)
+      for (double w : opt->wire_scales) {
+        Slice s;
+        s.cell = cell;
+        s.wire = w;
+        s.ps_dir = xbarkit::characterize::cached_characterization(
+                       slice_recipe(opt->recipe, "array_ps", cell, w, opt->rows, opt->cache), opt->cache, opt->threads, log)
+                       .dir;
+        if (costs)
+          s.read_dir = xbarkit::characterize::cached_characterization(
+                           slice_recipe(opt->read_recipe, "array_read", cell, w, opt->rows, opt->cache), opt->cache,
+                           opt->threads, log)
+                           .dir;
+        s.ps = std::make_shared<const xbarkit::lut::ArrayPsLut>(xbarkit::lut::ArrayPsLut::load(s.ps_dir));
+        slices.push_back(s);
+      }
+    const double t_char = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+
+    // 2. Networks and data.
     const auto net = nn::load_network(net_base);
-    const auto test = nn::load_fashion_mnist(opt->data.empty() ? nn::default_fashion_mnist_dir() : fs::path(opt->data),
-                                             nn::Split::Test);
-    if (opt->quick) {
-      opt->images = 500;
-      opt->rows = {64, 128};
-    }
-    if (opt->full) opt->images = 0;
-    const size_t n = opt->images == 0 || opt->images > test.count ? test.count : opt->images;
+    std::optional<nn::Network> hw_net;
+    if (hw) hw_net = nn::load_network(opt->hw_network);
+    const fs::path data_dir = opt->data.empty() ? nn::default_fashion_mnist_dir() : fs::path(opt->data);
+    const auto test = nn::load_fashion_mnist(data_dir, nn::Split::Test);
     // The data-aware flips are chosen on training images, never on the evaluated test images.
-    const auto calibration = std::make_shared<const nn::Dataset>(nn::load_fashion_mnist(
-        opt->data.empty() ? nn::default_fashion_mnist_dir() : fs::path(opt->data), nn::Split::Train));
-    const auto soft = net.predict_all(test, n, opt->threads);
-    const double soft_acc = nn::Network::accuracy(soft, test);
-    log << fmt::format("network {}: software (bit-packed) accuracy {} on {} Fashion-MNIST test images\n",
-                       net.architecture().name, pct(soft_acc), n);
+    const auto calibration = std::make_shared<const nn::Dataset>(nn::load_fashion_mnist(data_dir, nn::Split::Train));
+    for (auto& s : opt->stages)
+      if (s == 0 || s > test.count) s = test.count;
+    const size_t n_max = opt->stages.back();
+    const auto soft = net.predict_all(test, n_max, opt->threads);
+    std::vector<int> hw_soft;
+    if (hw) hw_soft = hw_net->predict_all(test, n_max, opt->threads);
+    const auto head_accuracy = [&](const std::vector<int>& p, size_t n) {
+      size_t c = 0;
+      for (size_t i = 0; i < n; ++i) c += p[i] == test.labels[i];
+      return double(c) / double(n);
+    };
+    const double soft_acc = head_accuracy(soft, n_max);
+    log << fmt::format("network {}: software accuracy {:.2f}% on the first {} Fashion-MNIST test images\n",
+                       net.architecture().name, 100 * soft_acc, n_max);
+    if (hw)
+      log << fmt::format("network {} (hardware-aware): software accuracy {:.2f}%\n", hw_net->architecture().name,
+                         100 * head_accuracy(hw_soft, n_max));
+    const auto tech = xbarkit::netlist::load_technology("7nm");
 
-    // Every configuration runs the images once, and each LUT row once more on ideal currents.
-    size_t lut_rows = 0;
-    for (const auto& row : kRows) lut_rows += row.lut;
-    xbarkit::ProgressReporter progress("run", "images", n * opt->rows.size() * (std::size(kRows) + lut_rows),
-                                       opt->progress);
-    std::vector<std::vector<Evaluation>> results(opt->rows.size());
-    // Conducting-cell statistics with the network's own activations: the same mapping and flips on
-    // ideal currents (under IR drop, wrong activations would change what is counted).
-    std::vector<std::vector<imc::LayerStats>> activity(opt->rows.size());
+    // Ideal crossbar check (first stage's images, each tile height): bit-identical to software.
+    for (int R : opt->rows) {
+      SimConfig c;
+      c.rows = R;
+      const auto e = imc::evaluate(net, test, c, opt->stages.front(), opt->threads, &soft);
+      if (e.disagreements != 0)
+        throw xbarkit::Error(fmt::format("the ideal {}-row crossbar disagrees with software on {} images: a simulator "
+                                         "bug; please report it", R, e.disagreements));
+    }
+
+    // 3. Every configuration.
+    size_t total = 0;
+    for (const auto& s : slices)
+      for (size_t k = 0; k < std::size(kMappings); ++k)
+        total += (!kMappings[k].hw_network || (hw && s.cell == "sram8t")) * opt->rows.size() * opt->converters.size();
+    xbarkit::ProgressReporter progress("run", "configurations", total, opt->progress);
     nlohmann::json all = nlohmann::json::array();
-    for (size_t ri = 0; ri < opt->rows.size(); ++ri) {
-      const int R = opt->rows[ri];
-      const auto& cfg_lut = array->find(opt->cell, R);
-      for (const auto& row : kRows) {
-        SimConfig c;
-        c.rows = R;
-        c.cell = opt->cell;
-        c.mapping = imc::parse_mapping(row.mapping);
-        c.binsparx = imc::parse_binsparx(row.binsparx);
-        c.seed = opt->seed;
-        if (c.binsparx.data_aware) {
-          c.calibration_data = calibration;
-          c.calibration_threads = opt->threads;
-        }
-        if (row.lut) {
-          c.sensing = imc::Sensing::lut;
-          c.array_lut = array;
-          c.converter = opt->converter;
-        }
-        const auto e = imc::evaluate(net, test, c, n, opt->threads, &soft, &progress);
-        progress.clear_line();
-        log << fmt::format("  {:>3} rows  {:<34} accuracy {:>7}  conducting/weight {:.3f}  ps rms err {:6.2f}  "
-                           "({:.1f} s)\n",
-                           R, row.name, pct(e.accuracy), e.total.conducting_per_weight(), e.total.ps_rmse(), e.seconds);
-        log.flush();
-        if (!row.lut && e.disagreements != 0)
-          throw xbarkit::Error(fmt::format("the ideal {}-row crossbar disagrees with software on {} images: a simulator "
-                                           "bug; please report it", R, e.disagreements));
-        if (row.lut) {
-          SimConfig ic = c;
-          ic.sensing = imc::Sensing::ideal;
-          ic.array_lut = nullptr;
-          ic.converter = "ideal";
-          activity[ri].push_back(imc::evaluate(net, test, ic, n, opt->threads, nullptr, &progress).total);
-        } else {
-          activity[ri].push_back(e.total);
-        }
-        auto j = e.to_json();
-        j.erase("layers");
-        j["conducting_per_weight_ideal_activations"] = activity[ri].back().conducting_per_weight();
-        j["mean_conducting_per_read_ideal_activations"] = activity[ri].back().mean_conducting_per_read();
-        j["name"] = row.name;
-        j["accuracy_stderr"] = accuracy_stderr(e.accuracy, n);
-        j["lut_table"] = row.lut ? cfg_lut.table : "";
-        all.push_back(j);
-        results[ri].push_back(e);
-      }
-    }
-
+    for (const auto& s : slices)
+      for (int R : opt->rows)
+        for (const auto& conv : opt->converters)
+          for (const auto& m : kMappings) {
+            if (m.hw_network && !(hw && s.cell == "sram8t")) continue;
+            const nn::Network& nw = m.hw_network ? *hw_net : net;
+            SimConfig c;
+            c.rows = R;
+            c.cell = s.cell;
+            c.wire_scale = s.wire;
+            c.mapping = imc::parse_mapping(m.mapping);
+            c.binsparx = imc::parse_binsparx(m.binsparx);
+            c.seed = opt->seed;
+            c.sensing = imc::Sensing::lut;
+            c.array_lut = s.ps;
+            c.converter = conv;
+            if (c.binsparx.data_aware) {
+              c.calibration_data = calibration;
+              c.calibration_images = opt->calibration_images;
+              c.calibration_threads = opt->threads;
+            }
+            const auto tc = std::chrono::steady_clock::now();
+            const imc::Simulator sim(nw, c);
+            const double setup = std::chrono::duration<double>(std::chrono::steady_clock::now() - tc).count();
+            Evaluation e;
+            Drop d;
+            std::vector<size_t> counts;
+            for (size_t si = 0; si < opt->stages.size(); ++si) {
+              e = imc::evaluate(sim, test, opt->stages[si], opt->threads, m.hw_network ? &hw_soft : &soft, nullptr, setup);
+              d = paired_drop(e.predictions, soft, test);
+              counts.push_back(e.images);
+              if (d.mean - 0.01 > 3 * d.stderr_) break;  // clearly more than a point below software
+            }
+            progress.advance();
+            nlohmann::json j = e.to_json();
+            j.erase("layers");
+            j["name"] = m.name;
+            j["mapping_key"] = m.key;
+            j["network"] = m.hw_network ? opt->hw_network : opt->network;
+            j["converter_spec"] = conv;
+            j["converter_label"] = converter_label(conv);
+            j["accuracy_stderr"] = accuracy_stderr(e.accuracy, e.images);
+            j["software_accuracy"] = head_accuracy(soft, e.images);
+            j["drop"] = d.mean;
+            j["drop_stderr"] = d.stderr_;
+            j["image_stages"] = counts;
+            j["setup_seconds"] = setup;
+            j["array_lut"] = s.ps_dir.string();
+            if (costs) {
+              xbarkit::cost::InferenceCostConfig cc;
+              cc.read_lut = s.read_dir.string();
+              const auto ic = xbarkit::cost::inference_cost(e, nw, tech, cc);
+              j["read_lut"] = s.read_dir.string();
+              j["energy_per_image_J"] = ic.energy_per_image_J;
+              j["latency_per_image_s"] = ic.latency_per_image_s;
+              j["area_m2"] = ic.area_m2;
+            }
+            progress.clear_line();
+            log << fmt::format("  {:<8} w x{:<3} {:>3} rows  {:<12} {:<34} {:>6.2f} ± {:4.2f}% on {:>5} images  drop "
+                               "{:+6.2f} ± {:4.2f}{}  ({:.1f} s)\n",
+                               s.cell, fmt_scale(s.wire), R, converter_label(conv), m.name, 100 * e.accuracy,
+                               100 * accuracy_stderr(e.accuracy, e.images), e.images, 100 * d.mean, 100 * d.stderr_,
+                               costs ? "  " + si(j["energy_per_image_J"].get<double>(), "J") + "/image" : "",
+                               setup + e.seconds);
+            log.flush();
+            all.push_back(j);
+          }
     progress.finish();
-    // The table.
-    std::ostringstream md;
-    md << "| configuration |";
-    for (int R : opt->rows) md << fmt::format(" {} rows |", R);
-    md << "\n|---|";
-    for (size_t i = 0; i < opt->rows.size(); ++i) md << "---|";
-    md << "\n| software (no crossbar) |";
-    for (size_t i = 0; i < opt->rows.size(); ++i) md << " " << pct_se(soft_acc, n) << " |";
-    md << "\n";
-    for (size_t k = 0; k < std::size(kRows); ++k) {
-      md << "| " << kRows[k].name << " |";
-      for (size_t ri = 0; ri < opt->rows.size(); ++ri) md << " " << pct_se(results[ri][k].accuracy, n) << " |";
-      md << "\n";
-    }
-    std::ostringstream cond;
-    cond << "| mapping |";
-    for (int R : opt->rows) cond << fmt::format(" {} rows |", R);
-    cond << "\n|---|";
-    for (size_t i = 0; i < opt->rows.size(); ++i) cond << "---|";
-    cond << "\n";
-    for (size_t k = 1; k < std::size(kRows); ++k) {
-      cond << "| " << kRows[k].name.substr(0, kRows[k].name.find(" (")) << " |";
-      for (size_t ri = 0; ri < opt->rows.size(); ++ri) {
-        const auto& a = activity[ri][k];
-        const double xnor = activity[ri][1].conducting_per_weight(), plain = activity[ri][2].conducting_per_weight();
-        cond << fmt::format(" {:.3f}", a.conducting_per_weight());
-        if (k > 1) cond << fmt::format(" ({:+.1f}% vs XNOR", 100 * (a.conducting_per_weight() / xnor - 1));
-        if (k > 2) cond << fmt::format(", {:+.1f}% vs AND", 100 * (a.conducting_per_weight() / plain - 1));
-        cond << fmt::format("{} / {:.1f} |", k > 1 ? ")" : "", a.mean_conducting_per_read());
-      }
-      cond << "\n";
-    }
-    const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-    log << "\nAccuracy ± binomial standard error on " << n << " Fashion-MNIST test images (" << net.architecture().name
-        << "; IR-drop rows: array_ps LUT sensing, converter " << opt->converter << "):\n\n"
-        << md.str() << "\nConducting cells per weight (dot-product term) and per tile column read, with the "
-                       "network's own activations (ideal currents):\n\n"
-        << cond.str();
 
-    const auto validation = xbarkit::lut::load_bundle(bundle_dir).validation;
+    // 4. Tables.
+    const auto find = [&](const std::string& cell, double w, int R, const std::string& conv,
+                          const std::string& key) -> const nlohmann::json* {
+      for (const auto& j : all)
+        if (j["config"]["cell"] == cell && std::abs(j["config"]["wire_scale"].get<double>() - w) < 1e-12 &&
+            j["config"]["rows"] == R && j["converter_spec"] == conv &&
+            j["mapping_key"] == key)
+          return &j;
+      return nullptr;
+    };
+    std::ostringstream answer;
+    answer << "| cell | converter | wire scale | largest tile within 1 point | mapping | accuracy | drop vs software "
+              "(paired SE) | energy / image |\n|---|---|---|---|---|---|---|---|\n";
+    nlohmann::json answers = nlohmann::json::array();
+    for (const auto& cell : opt->cells)
+      for (const auto& conv : opt->converters)
+        for (double w : opt->wire_scales) {
+          const nlohmann::json* best = nullptr;
+          for (int R : opt->rows)
+            for (const auto& m : kMappings) {
+              const auto* j = find(cell, w, R, conv, m.key);
+              if (!j || (*j)["drop"].get<double>() > 0.01) continue;
+              const auto better = [&](const nlohmann::json* a, const nlohmann::json* b) {  // a better than b?
+                if (!b) return true;
+                if ((*a)["config"]["rows"] != (*b)["config"]["rows"])
+                  return (*a)["config"]["rows"].get<int>() > (*b)["config"]["rows"].get<int>();
+                if (costs) return (*a)["energy_per_image_J"].get<double>() < (*b)["energy_per_image_J"].get<double>();
+                return (*a)["accuracy"].get<double>() > (*b)["accuracy"].get<double>();
+              };
+              if (better(j, best)) best = j;
+            }
+          answer << fmt::format("| {} | {} | {} | ", cell, converter_label(conv), fmt_scale(w));
+          nlohmann::json a{{"cell", cell}, {"converter", conv}, {"wire_scale", w}};
+          if (best) {
+            const auto& b = *best;
+            answer << fmt::format("{} rows | {} | {:.2f} ± {:.2f}% ({} images) | {:+.2f} ± {:.2f} | {} |\n",
+                                  b["config"]["rows"].get<int>(), b["name"].get<std::string>(),
+                                  100 * b["accuracy"].get<double>(), 100 * b["accuracy_stderr"].get<double>(),
+                                  b["images"].get<size_t>(), 100 * b["drop"].get<double>(),
+                                  100 * b["drop_stderr"].get<double>(),
+                                  costs ? si(b["energy_per_image_J"].get<double>(), "J") : "—");
+            a["rows"] = b["config"]["rows"];
+            a["mapping"] = b["name"];
+            a["accuracy"] = b["accuracy"];
+            a["drop"] = b["drop"];
+            a["drop_stderr"] = b["drop_stderr"];
+            if (costs) a["energy_per_image_J"] = b["energy_per_image_J"];
+          } else {
+            answer << "none | — | — | — | — |\n";
+            a["rows"] = nullptr;
+          }
+          answers.push_back(a);
+        }
+
+    // Per cell and converter: lines rows x wire scale, columns the mappings.
+    std::ostringstream grid;
+    for (const auto& cell : opt->cells)
+      for (const auto& conv : opt->converters) {
+        grid << fmt::format("\n### {}, {} converter\n\nAccuracy ± binomial SE [images]{}.\n\n| rows | wire scale |", cell,
+                            converter_label(conv), costs ? " · energy per image" : "");
+        size_t ncol = 0;
+        for (const auto& m : kMappings)
+          if (!m.hw_network || (hw && cell == "sram8t")) {
+            grid << " " << m.name << " |";
+            ++ncol;
+          }
+        grid << "\n|---|---|";
+        for (size_t i = 0; i < ncol; ++i) grid << "---|";
+        grid << "\n";
+        for (int R : opt->rows)
+          for (double w : opt->wire_scales) {
+            grid << fmt::format("| {} | {} |", R, fmt_scale(w));
+            for (const auto& m : kMappings) {
+              if (m.hw_network && !(hw && cell == "sram8t")) continue;
+              const auto* j = find(cell, w, R, conv, m.key);
+              if (!j) {
+                grid << " — |";
+                continue;
+              }
+              const double acc = (*j)["accuracy"].get<double>();
+              const bool within = (*j)["drop"].get<double>() <= 0.01;
+              grid << fmt::format(" {}{:.1f} ± {:.1f} [{}]{}", within ? "**" : "", 100 * acc,
+                                  100 * (*j)["accuracy_stderr"].get<double>(), (*j)["images"].get<size_t>(),
+                                  within ? "**" : "");
+              if (costs) grid << " · " << si((*j)["energy_per_image_J"].get<double>(), "J");
+              grid << " |";
+            }
+            grid << "\n";
+          }
+      }
+    // Latency and area (calibrated converter where run: they do not depend on the converter's calibration).
+    std::ostringstream lat;
+    if (costs) {
+      lat << "| cell | rows | wire scale |";
+      for (const auto& m : kMappings) lat << " " << m.name << " |";
+      lat << "\n|---|---|---|";
+      for (size_t i = 0; i < std::size(kMappings); ++i) lat << "---|";
+      lat << "\n";
+      for (const auto& cell : opt->cells)
+        for (int R : opt->rows)
+          for (double w : opt->wire_scales) {
+            lat << fmt::format("| {} | {} | {} |", cell, R, fmt_scale(w));
+            for (const auto& m : kMappings) {
+              const auto* j = find(cell, w, R, opt->converters.back(), m.key);
+              if (j)
+                lat << " " << si((*j)["latency_per_image_s"].get<double>(), "s") << " / "
+                    << fmt::format("{:.3g} mm²", (*j)["area_m2"].get<double>() * 1e6) << " |";
+              else
+                lat << " — |";
+            }
+            lat << "\n";
+          }
+    }
+
+    const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    log << fmt::format("\nThe answer: the largest tile within one point of software ({:.2f}% on the first {} images) "
+                       "per cell, converter and wire scale:\n\n",
+                       100 * soft_acc, n_max)
+        << answer.str() << grid.str();
+
+    // 5. Report.
+    std::ostringstream bundles;
+    bundles << "| cell | wire scale | array_ps bundle | SHA-256 of lut.json | array_read bundle | SHA-256 of lut.json |\n"
+               "|---|---|---|---|---|---|\n";
+    nlohmann::json bundles_j = nlohmann::json::array();
+    for (const auto& s : slices) {
+      const std::string hp = bundle_hash(s.ps_dir), hr = costs ? bundle_hash(s.read_dir) : "";
+      bundles << fmt::format("| {} | {} | `{}` | `{}` | `{}` | `{}` |\n", s.cell, fmt_scale(s.wire),
+                             s.ps_dir.filename().string(), hp, costs ? s.read_dir.filename().string() : "—",
+                             costs ? hr : "—");
+      bundles_j.push_back({{"cell", s.cell}, {"wire_scale", s.wire}, {"array_ps", s.ps_dir.string()},
+                           {"array_ps_sha256", hp}, {"array_read", costs ? s.read_dir.string() : ""},
+                           {"array_read_sha256", hr}});
+    }
+    std::ostringstream heldout;
+    heldout << "| table | NRMSE of mean (% of full scale) | ±2σ coverage |\n|---|---|---|\n";
+    for (const auto& s : slices) {
+      const auto validation = xbarkit::lut::load_bundle(s.ps_dir).validation;
+      for (const auto& c : validation.value("configs", nlohmann::json::array()))
+        if (c.contains("held_out"))
+          heldout << fmt::format("| {} | {:.3f} | {:.3f} |\n", c.value("table", ""),
+                                 100 * c["held_out"].value("nrmse_mean", 0.0),
+                                 c["held_out"].value("coverage_2sigma", 0.0));
+    }
+    const fs::path report = opt->report.empty() ? fs::path(opt->cache) / "report.md" : fs::path(opt->report);
+    if (report.has_parent_path()) fs::create_directories(report.parent_path());
+    const fs::path results_json = fs::path(report).replace_extension(".json");
+    const std::string stem = fs::path(report).replace_extension("").string();
+    const fs::path fig_grid = stem + "_accuracy_grid.png", fig_pareto = stem + "_accuracy_vs_energy.png";
+    nlohmann::json j{{"software_accuracy", soft_acc},
+                     {"software_accuracy_stderr", accuracy_stderr(soft_acc, n_max)},
+                     {"images", n_max},
+                     {"image_stages", opt->stages},
+                     {"calibration_images", opt->calibration_images},
+                     {"command", cmdline},
+                     {"bundles", bundles_j},
+                     {"answers", answers},
+                     {"report", report.string()},
+                     {"configurations", all},
+                     {"characterization_seconds", t_char},
+                     {"seconds", total_s}};
+    xbarkit::write_file_atomic(results_json, j.dump(2) + "\n");
+    const int st_grid = xbarkit::cli::draw_figure({"main-job", results_json.string(), "--figure", "grid", "-o", fig_grid.string()});
+    const int st_pareto =
+        costs ? xbarkit::cli::draw_figure({"main-job", results_json.string(), "--figure", "pareto", "-o", fig_pareto.string()})
+              : -2;
     std::ostringstream rep;
     const std::time_t now = std::time(nullptr);
     char date[64];
     std::strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));
+    std::string stages_s;
+    for (size_t s : opt->stages) stages_s += (stages_s.empty() ? "" : " → ") + std::to_string(s);
     rep << "# xbarkit main job report\n\n"
         << "Command: `" << cmdline << "`  \n"
         << "Date: " << date << "; xbarkit " << XBARKIT_VERSION << "; " << fmt::format("{:.0f}", total_s) << " s on "
-        << (opt->threads ? opt->threads : xbarkit::default_threads()) << " threads.\n\n"
-        << "Network: `" << net_base.string() << "` (" << net.architecture().name << "), " << n
-        << " Fashion-MNIST test images; software accuracy " << pct(soft_acc) << ".  \n"
-        << "Array: 7nm `" << opt->cell << "` (" << xbarkit::netlist::cell(opt->cell).summary()
-        << "), wire defaults of `models/tech/7nm.toml`; LUT bundle `" << bundle_dir.string()
-        << "` from `" << opt->recipe << "`.  \n"
-        << "IR-drop rows sample each tile column's current from the bundle's predicted distribution at the column's "
-           "LUT features (its table's axes) and convert it with the `"
-        << opt->converter << "` converter; seed " << opt->seed << ".\n\n## Accuracy\n\nAccuracy ± its binomial standard error, sqrt(p (1 − p) / n) over the n test images.\n\n"
-        << md.str() << "\n## Conducting cells\n\nPer weight (dot-product term; change against the XNOR mapping and, "
-                       "for BinSparX, the plain AND mapping) and per tile column read, with the network's own "
-                       "activations (same mapping and flips on ideal currents):\n\n"
-        << cond.str() << "\n## LUT held-out check\n\n| table | NRMSE of mean (% of full scale) | ±2σ coverage |\n|---|---|---|\n";
-    for (const auto& c : validation.value("configs", nlohmann::json::array()))
-      if (c.contains("held_out"))
-        rep << fmt::format("| {} | {:.3f} | {:.3f} |\n", c.value("table", ""),
-                           100 * c["held_out"].value("nrmse_mean", 0.0), c["held_out"].value("coverage_2sigma", 0.0));
-    const fs::path report = opt->report.empty() ? fs::path(opt->cache) / "report.md" : fs::path(opt->report);
-    if (report.has_parent_path()) fs::create_directories(report.parent_path());
-    // The results as JSON beside the report (what --json prints), and the figure drawn from them.
-    const fs::path results_json = fs::path(report).replace_extension(".json");
-    const fs::path figure = fs::path(report).replace_extension("").string() + "_accuracy_vs_rows.png";
-    nlohmann::json j{{"software_accuracy", soft_acc}, {"software_accuracy_stderr", accuracy_stderr(soft_acc, n)}, {"images", n}, {"bundle", bundle_dir.string()},
-                     {"report", report.string()}, {"configurations", all}, {"seconds", total_s}};
-    xbarkit::write_file_atomic(results_json, j.dump(2) + "\n");
-    const int plot_status = xbarkit::cli::draw_figure(
-        {"accuracy", results_json.string(), "--x", "rows", "-o", figure.string(), "--title",
-         fmt::format("{} on 7nm {} tiles: accuracy vs rows ({} images)", net.architecture().name, opt->cell, n)});
-    rep << "\n## Figure\n\n";
-    if (plot_status == 0) {
-      rep << "![accuracy vs rows](" << figure.filename().string() << ")\n";
-      j["figure"] = figure.string();
-    } else {
-      rep << fmt::format("Not drawn: `xbarkit plot accuracy {}` ended with status {} (its message is in the log).\n",
-                         results_json.string(), plot_status);
-    }
+        << (opt->threads ? opt->threads : xbarkit::default_threads()) << " threads ("
+        << fmt::format("{:.0f}", t_char) << " s of it characterizing or verifying bundles).\n\n"
+        << "Network: `" << net_base.string() << "` (" << net.architecture().name << "); software accuracy "
+        << fmt::format("{:.2f} ± {:.2f}%", 100 * soft_acc, 100 * accuracy_stderr(soft_acc, n_max)) << " on the first "
+        << n_max << " Fashion-MNIST test images.";
+    if (hw)
+      rep << " Hardware-aware network: `" << opt->hw_network
+          << "` (fine-tuned for 128-row sram8t tiles at wire scale 1 with the uncalibrated converter, XNOR mapping; "
+             "run on every sram8t configuration with the XNOR mapping, and not on rram1t1r, whose currents it never "
+             "saw), software accuracy "
+          << fmt::format("{:.2f}%", 100 * head_accuracy(hw_soft, n_max)) << ".";
+    rep << "\n\nSensing: every tile column's current is sampled from the array_ps LUT at the column's features "
+           "(conducting count, IR-drop load, ...) and converted by the `ideal` converter (uncalibrated, "
+           "round(I / I_cell)) or `calibrated` (inverts the LUT's mean transfer); seed "
+        << opt->seed << ". BinSparX data-aware: flips chosen on the first " << opt->calibration_images
+        << " training images. Costs: `cost::inference_cost` with the array_read bundle (as `xbarkit infer --read-lut`), "
+           "a full-precision SAR ADC per column.\n\n"
+        << "Image counts: every configuration ran on the first " << stages_s
+        << " test images, moving to the next count only while its accuracy was not more than one point below software "
+           "by 3 paired standard errors; the count is in brackets. The drop is software minus crossbar accuracy on the "
+           "same images, with the standard error of the paired difference.\n\n"
+        << "## The answer\n\nLargest tile (rows) within one point of software accuracy, per cell, converter and wire "
+           "scale, and its energy per image (among the mappings that stay within one point at that tile height, the "
+           "cheapest):\n\n"
+        << answer.str() << "\n## Figures\n\n";
+    if (st_grid == 0)
+      rep << "![accuracy over rows x wire scale](" << fs::path(fig_grid).filename().string() << ")\n\n";
+    else
+      rep << fmt::format("Grid figure not drawn: `xbarkit plot main-job` ended with status {} (see the log).\n\n", st_grid);
+    if (st_pareto == 0)
+      rep << "![accuracy vs energy](" << fs::path(fig_pareto).filename().string() << ")\n\n";
+    else if (costs)
+      rep << fmt::format("Pareto figure not drawn: `xbarkit plot main-job` ended with status {}.\n\n", st_pareto);
+    rep << "## Accuracy and energy per configuration\n\nBold: within one point of software.\n" << grid.str();
+    if (costs)
+      rep << "\n## Latency and area per image\n\nLatency per image / area (" << converter_label(opt->converters.back())
+          << " converter runs; assumptions: layers run one after another, tiles of a layer in parallel, one converter "
+             "per column, docs/COSTS.md):\n\n"
+          << lat.str();
+    rep << "\n## Bundles\n\n" << bundles.str() << "\n## LUT held-out check (array_ps)\n\n" << heldout.str();
     xbarkit::write_file_atomic(report, rep.str());
-    log << fmt::format("\nreport: {}{} ({:.0f} s in total)\n", report.string(),
-                       plot_status == 0 ? ", figure " + figure.string() : "", total_s);
+    if (st_grid == 0) j["figures"]["grid"] = fig_grid.string();
+    if (st_pareto == 0) j["figures"]["pareto"] = fig_pareto.string();
+    log << fmt::format("\nreport: {} ({:.0f} s in total, {:.0f} s characterizing)\n", report.string(), total_s, t_char);
     if (opt->json) std::cout << j.dump(2) << "\n";
   });
 });

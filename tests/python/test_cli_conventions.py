@@ -53,15 +53,16 @@ def test_characterize_lut_and_infer(tmp_path):
 
 
 def test_run_json_is_one_document(tmp_path):
-    doc, err = only_json("run", "--recipe", DATA_DIR / "array_ps_tiny.toml", "--rows", 16, "--network", MLP,
-                         "--images", 40, "--cache", tmp_path / "cache", "--threads", 2)
-    assert doc["images"] == 40 and len(doc["configurations"]) == 7
-    assert "software (bit-packed) accuracy" in err  # the log is on stderr
-    # the report embeds the accuracy-vs-rows figure drawn from the results saved beside it
+    doc, err = only_json("run", "--recipe", DATA_DIR / "array_ps_tiny.toml", "--read-recipe", "none", "--cells", "sram8t",
+                         "--wire-scales", 1, "--rows", 16, "--network", MLP, "--hw-network", "none", "--images", 40,
+                         "--cache", tmp_path / "cache", "--threads", 2)
+    assert doc["images"] == 40 and len(doc["configurations"]) == 8  # 2 converters x 4 mappings
+    assert "software accuracy" in err  # the log is on stderr
+    # the report embeds the accuracy grid figure drawn from the results saved beside it
     report = (tmp_path / "cache/report.md").read_text()
-    assert "![accuracy vs rows](report_accuracy_vs_rows.png)" in report
-    assert doc["figure"] == str(tmp_path / "cache/report_accuracy_vs_rows.png")
-    assert (tmp_path / "cache/report_accuracy_vs_rows.png").stat().st_size > 10_000
+    assert "![accuracy over rows x wire scale](report_accuracy_grid.png)" in report
+    assert doc["figures"]["grid"] == str(tmp_path / "cache/report_accuracy_grid.png")
+    assert (tmp_path / "cache/report_accuracy_grid.png").stat().st_size > 10_000
     assert json.loads((tmp_path / "cache/report.json").read_text())["configurations"] == doc["configurations"]
 
 

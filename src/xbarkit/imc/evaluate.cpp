@@ -105,13 +105,20 @@ nlohmann::json Evaluation::to_json() const {
 
 Evaluation evaluate(const nn::Network& net, const nn::Dataset& data, const SimConfig& config, size_t n,
                     unsigned threads, const std::vector<int>* software, ProgressReporter* progress) {
-  if (n == 0 || n > data.count) n = data.count;
-  Evaluation e;
   SimConfig cfg = config;
   if (cfg.calibration_threads == 0) cfg.calibration_threads = threads;
   const auto tc = std::chrono::steady_clock::now();
   const Simulator sim(net, cfg);
-  e.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tc).count();
+  const double setup = std::chrono::duration<double>(std::chrono::steady_clock::now() - tc).count();
+  return evaluate(sim, data, n, threads, software, progress, setup);
+}
+
+Evaluation evaluate(const Simulator& sim, const nn::Dataset& data, size_t n, unsigned threads,
+                    const std::vector<int>* software, ProgressReporter* progress, double setup_seconds) {
+  if (n == 0 || n > data.count) n = data.count;
+  Evaluation e;
+  sim.reset_stats();
+  e.setup_seconds = setup_seconds;
   e.flip_calibration = sim.flip_calibration();
   e.config = sim.config();
   e.converter = sim.converter().name();

@@ -40,6 +40,12 @@ struct Evaluation {
 Evaluation evaluate(const nn::Network& net, const nn::Dataset& data, const SimConfig& config, size_t n,
                     unsigned threads, const std::vector<int>* software = nullptr,
                     ProgressReporter* progress = nullptr);
+// The same on a simulator built once (the main job runs a configuration on growing image counts
+// without choosing its BinSparX flips again): its statistics are reset first; `setup_seconds` is
+// reported as the time it took to build `sim`. Equal to evaluate(net, data, sim.config(), n, ...).
+Evaluation evaluate(const Simulator& sim, const nn::Dataset& data, size_t n, unsigned threads,
+                    const std::vector<int>* software = nullptr, ProgressReporter* progress = nullptr,
+                    double setup_seconds = 0);
 
 // Monte-Carlo over chips: `chips` runs of evaluate() on exact sensing, chip c with mismatch seed
 // derive_seed(config.variation.seed, c), every other setting (and so the LUT/converter draws) the same.

@@ -1,0 +1,56 @@
+"""The main job (xbarkit run, issue 18): its report's numbers for a configuration are what `xbarkit
+infer` prints for the same configuration (same images, same options, same bundles), including the
+staged image counts (a configuration moved from 20 to 60 images equals a fresh 60-image run) and the
+energy, latency and area of `infer --read-lut`; the report names its bundles by their SHA-256 and
+embeds both figures. Tiny recipes (16 rows) and the MLP keep it to seconds."""
+import hashlib
+import json
+from pathlib import Path
+
+from conftest import run_cli, DATA_DIR, SOURCE_DIR
+
+MLP = SOURCE_DIR / "models/networks/bnn_mlp"
+
+
+def test_report_equals_infer(tmp_path):
+    cache = tmp_path / "cache"
+    _, out, err = run_cli("run", "--recipe", DATA_DIR / "array_ps_tiny.toml", "--read-recipe",
+                          DATA_DIR / "array_read_tiny.toml", "--network", MLP, "--hw-network", "none", "--cells",
+                          "sram8t", "--rows", 16, "--wire-scales", "1,4", "--stages", "20,60", "--calibration-images",
+                          20, "--cache", cache, "--threads", 2, "--no-progress", "--json")
+    doc = json.loads(out)
+    assert "largest tile within 1 point" in err
+    # 2 wire scales x 2 converters x 4 mappings (no hardware-aware network)
+    assert len(doc["configurations"]) == 16
+    report = (cache / "report.md").read_text()
+    for b in doc["bundles"]:
+        for kind in ("array_ps", "array_read"):
+            sha = hashlib.sha256((Path(b[kind]) / "lut.json").read_bytes()).hexdigest()
+            assert b[kind + "_sha256"] == sha and sha in report
+    assert "![accuracy over rows x wire scale](report_accuracy_grid.png)" in report
+    assert "![accuracy vs energy](report_accuracy_vs_energy.png)" in report
+    assert (cache / "report_accuracy_grid.png").stat().st_size > 10_000
+    assert (cache / "report_accuracy_vs_energy.png").stat().st_size > 10_000
+    assert doc["command"] in report
+
+    # Configurations run to the last stage (60 images) and one stopped at 20 if any: each must equal
+    # infer on its own image count. The data-aware rule exercises the most (flips chosen on training
+    # images, reused across the stages).
+    picked = [c for c in doc["configurations"] if c["mapping_key"] == "and_static_data"]
+    picked += [c for c in doc["configurations"] if c["images"] == 20][:1]
+    assert picked and picked[0]["image_stages"][-1] == 60
+    for c in picked:
+        cfg = c["config"]
+        _, out, _ = run_cli("infer", "--network", MLP, "--rows", cfg["rows"], "--mapping", cfg["mapping"],
+                            "--binsparx", cfg["binsparx"], "--array-lut", c["array_lut"], "--read-lut", c["read_lut"],
+                            "--converter", c["converter_spec"], "--cell", cfg["cell"], "--wire-scale",
+                            cfg["wire_scale"], "--images", c["images"], "--calibration-images", 20, "--threads", 1,
+                            "--no-progress", "--json")
+        inf = json.loads(out)
+        # Exact equality: the same images, seeds and code path (thread count does not matter).
+        for key in ("accuracy", "images", "conducting_per_weight", "ps_rmse", "energy_per_image_J",
+                    "latency_per_image_s", "area_m2", "agreement_with_software"):
+            assert c[key] == inf[key], (key, c["name"], cfg)
+        assert c["config"]["lut_table"] == inf["config"]["lut_table"]
+        # the drop is software minus crossbar accuracy on the same images
+        assert abs(c["drop"] - (c["software_accuracy"] - c["accuracy"])) < 1e-12
