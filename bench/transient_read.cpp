@@ -88,6 +88,10 @@ int main(int argc, char** argv) {
           const double c0 = cpu_s();
           const auto nat = transient::read_native(x, o);
           const double c1 = cpu_s();
+          // The native half first, on stderr, so a run stopped during ngspice's read still gives the
+          // native numbers and a lower bound on the ratio from one run.
+          std::fprintf(stderr, "%s %dx%d %s %s: native latency %.6g s, energy %.6g J, %.4g s CPU; ngspice running\n", kind.c_str(), n,
+                       n, w.c_str(), st.c_str(), nat.read_latency_s, nat.read_energy_J, c1 - c0);
           const auto ref = transient::read_ngspice(session, x, o);
           const double c2 = cpu_s();
           const double d_lat = std::abs(nat.read_latency_s - ref.read_latency_s) / ref.read_latency_s;
