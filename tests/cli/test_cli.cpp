@@ -205,3 +205,73 @@ TEST_CASE("train --hardware refuses a bundle that does not fit before training a
   CHECK_FALSE(fs::exists(out + ".checkpoint"));
   fs::remove_all(dir);
 }
+
+// Issue 19, bad input: a read transient whose window is too short names every unsettled column and
+// how far it got (its current at the window's end and how much it still moved), exits non-zero, and
+// never prints a latency; --json gives read_latency_s null and the same report under "unsettled".
+TEST_CASE("solve --analysis read: a window too short to settle is reported per column, never a latency", "[cli][errors][transient]") {
+  const auto dir = scratch("read_unsettled");
+  // Every cell conducts, so every column's current is still rising when a 15 ps window ends (the
+  // wordline drivers' ramp alone takes 20 ps).
+  std::ofstream(dir / "r.toml") << "[array]\nrows = 4\ncols = 4\ncell = \"sram8t\"\n[stimulus]\ninputs = \"ones\"\nweights = \"ones\"\n";
+  const std::string base = "solve " + (dir / "r.toml").string() + " --analysis read --engine native --window-s 15e-12";
+  {
+    const auto r = run(base);
+    INFO(r.output);
+    CHECK(r.status == 1);
+    CHECK(r.output.find("read latency") == std::string::npos);
+    for (int c = 0; c < 4; ++c) {
+      CHECK(r.output.find("NOT SETTLED: column " + std::to_string(c) + " did not settle within") != std::string::npos);
+    }
+    CHECK(r.output.find("still moved by") != std::string::npos);
+    CHECK(r.output.find("did not settle within its window") != std::string::npos);
+  }
+  {
+    const auto r = run(base + " --json");
+    INFO(r.output);
+    CHECK(r.status == 1);
+    // The output holds the JSON object (stdout) and the one-line error (stderr, no braces).
+    const auto b = r.output.find('{'), e = r.output.rfind('}');
+    REQUIRE(b != std::string::npos);
+    REQUIRE(e != std::string::npos);
+    const auto j = nlohmann::json::parse(r.output.substr(b, e - b + 1));
+    CHECK(j.at("read_latency_s").is_null());
+    CHECK(j.at("settled") == false);
+    REQUIRE(j.at("unsettled").size() == 4);
+    for (const auto& c : j.at("columns")) CHECK(c.at("settle_s").is_null());
+    CHECK(j.at("read_energy_J").get<double>() > 0);  // over the whole window
+  }
+}
+
+// Issue 19, bad input: a user's technology file without a capacitance the read transient needs is
+// refused with the file and the key named (exit 1); the DC analysis of the same recipe, which needs
+// no capacitance, still runs.
+TEST_CASE("solve --analysis read: a user technology file without a capacitance names the key", "[cli][errors][transient]") {
+  const auto dir = scratch("read_no_cap");
+  std::ifstream in(std::string(XBARKIT_SOURCE_DIR) + "/models/tech/7nm.toml");
+  REQUIRE(in);
+  std::string text, line;
+  int removed = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("c_bitline = ", 0) == 0) {
+      ++removed;
+      continue;
+    }
+    text += line + "\n";
+  }
+  REQUIRE(removed > 0);
+  const auto tech = dir / "my_tech.toml";
+  std::ofstream(tech) << text;
+  std::string recipe = kRecipe;
+  recipe.replace(recipe.find("cell = \"sram8t\"\n"), 16, "cell = \"sram8t\"\ntech = \"" + tech.string() + "\"\n");
+  std::ofstream(dir / "r.toml") << recipe;
+  const auto r = run("solve " + (dir / "r.toml").string() + " --analysis read --engine native");
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK(r.output.find("sram8t.c_bitline") != std::string::npos);
+  CHECK(r.output.find(tech.string()) != std::string::npos);
+  CHECK(r.output.find("read latency") == std::string::npos);
+  const auto op = run("solve " + (dir / "r.toml").string() + " --engine native");
+  INFO(op.output);
+  CHECK(op.status == 0);
+}

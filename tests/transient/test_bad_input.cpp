@@ -14,6 +14,7 @@
 #include "xbarkit/core/paths.hpp"
 #include "xbarkit/netlist/deck_writer.hpp"
 #include "xbarkit/netlist/recipe.hpp"
+#include "xbarkit/spice/session.hpp"
 #include "xbarkit/transient/read.hpp"
 
 using namespace xbarkit;
@@ -113,4 +114,25 @@ TEST_CASE("read transient: a window too short to settle is reported - not a sile
   CHECK(std::isnan(r.settle_s[0]));
   // The energy is then over the whole window (never up to a silent latency).
   CHECK(r.read_energy_J > 0);
+}
+
+TEST_CASE("read transient: ngspice's too-short window is reported the same way", "[transient][ngspice]") {
+  const auto tech = netlist::load_technology("7nm");
+  auto x = netlist::make_crossbar(tech, "sram8t", 4, 4);
+  std::fill(x.inputs.begin(), x.inputs.end(), 1);
+  std::fill(x.weights.begin(), x.weights.end(), 1);
+  transient::ReadOptions o;
+  o.window_s = 15e-12;  // shorter than the 20 ps driver ramp
+  spice::Session session;
+  const auto r = transient::read_ngspice(session, x, o);
+  CHECK_FALSE(r.all_settled());
+  CHECK(std::isnan(r.read_latency_s));
+  const auto report = r.unsettled_report();
+  REQUIRE(report.size() == 4);
+  for (size_t j = 0; j < report.size(); ++j) {
+    INFO(report[j]);
+    CHECK(report[j].find(fmt::format("column {} did not settle within", j)) != std::string::npos);
+    CHECK(std::isnan(r.settle_s[j]));
+    CHECK(r.tail_drift_A[j] > 0.005 * std::abs(r.final_current_A[j]));
+  }
 }

@@ -75,9 +75,10 @@ void compare(spice::Session& session, const std::string& kind, int n, double r_w
 // test per kind and wire setting covers both stimuli (two reads in each engine, 20-30 s of CPU).
 // At 32x32 each stimulus is its own test; sram8t's and rram1t1r's are tagged [.slow] (hidden from
 // the default run and from ctest; run them with `test_transient "[slow]"`): one ngspice read of a
-// 32x32 array of those takes 1-4 minutes of CPU even with the fast settings (its sparse LU of the
-// wordline/bitline mesh dominates; docs/VALIDATION.md), mram1t1mtj's 40-60 s. 64x64 is the
-// validation run of docs/VALIDATION.md.
+// 32x32 array of those takes about 46 s (rram1t1r) and 1-4 minutes (sram8t) of CPU even with the
+// fast settings, about 20 CPU minutes for the twelve, in ngspice's per-iteration device load and
+// sparse LU (docs/PERFORMANCE.md), mram1t1mtj's 40-60 s. Their run (results and times) is recorded
+// in docs/VALIDATION.md. 64x64 is the validation run of docs/VALIDATION.md.
 TEST_CASE("read transient native vs ngspice: sram8t 8x8 - ideal wires - random", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "sram8t", 8, 0.0, false);
