@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "xbarkit/core/error.hpp"
+#include "xbarkit/core/paths.hpp"
 #include "xbarkit/nn/dataset.hpp"
 #include "xbarkit/nn/safetensors.hpp"
 #include "xbarkit/sc/stream.hpp"
@@ -194,6 +195,11 @@ TEST_CASE("bad SC update settings are refused with a clear message", "[train][sc
   CHECK(parse_sc_update("cbram@ag_asi_gaba2013/5000:8").calibration_trials == 5000);
   CHECK(parse_sc_update("cbram@ag_asi_gaba2013/5000:8").device == "ag_asi_gaba2013");
   CHECK_THROWS_WITH(parse_sc_update("cbram@no_such_device:8"), Catch::Contains("CBRAM device file not found"));
+  // A device file's path has slashes of its own: the last component is its name, not a pulse count.
+  CHECK_THROWS_WITH(parse_sc_update("cbram@/tmp/no/such/device.toml:8"), Catch::Contains("CBRAM device file not found"));
+  const std::string shipped = (models_dir() / "cbram" / "ag_asi_gaba2013.toml").string();
+  CHECK(parse_sc_update("cbram@" + shipped + "/2000:8").calibration_trials == 2000);
+  CHECK(parse_sc_update("cbram@" + shipped + ":8").device == shipped);
   const auto ok = parse_sc_update("cbram@ag_asi_gaba2013:64");
   CHECK(ok.stream_length == 64);
   CHECK(ok.source == sc::UpdateOptions::Source::cbram);

@@ -23,7 +23,12 @@ ScUpdateConfig parse_sc_update(const std::string& spec, const std::string& optio
   } else if (source.rfind("cbram", 0) == 0 && (source.size() == 5 || source[5] == '@' || source[5] == '/')) {
     c.source = sc::UpdateOptions::Source::cbram;
     std::string rest = source.substr(5);
-    if (const auto slash = rest.rfind('/'); slash != std::string::npos) {
+    // "/PULSES" ends the spec, but a device file's path has slashes of its own: after "@DEVICE" a
+    // last component with a '.' is the file's name ("cbram@/data/dev.toml:64" is a path), anything
+    // else the pulse count ("cbram@dev/5000:8", and "cbram@dev/1e5:8" is refused as a count).
+    const auto slash = rest.rfind('/');
+    const bool file_name = slash != std::string::npos && rest.find('.', slash + 1) != std::string::npos;
+    if (slash != std::string::npos && (rest[0] != '@' || !file_name)) {
       const std::string trials = rest.substr(slash + 1);
       long long n = 0;
       const auto [e, err] = std::from_chars(trials.data(), trials.data() + trials.size(), n);
