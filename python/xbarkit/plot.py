@@ -304,8 +304,14 @@ def accuracy_sweep(results, x="rows", path=None, title=None):
             if x != "rows":
                 raise ValueError("x: a main-job (xbarkit run) document sweeps rows only")
             software = d.get("software_accuracy")
-            for c in d["configurations"]:
-                series.setdefault(c["name"], []).append((c["config"]["rows"], c["accuracy"], c.get("accuracy_stderr", 0.0)))
+            # A main-job document crosses mappings with cells, converters and wire scales: one curve
+            # per combination, labelled by what varies (a curve over rows must hold the rest fixed).
+            confs = d["configurations"]
+            fields = [k for k in ("cell", "converter", "wire_scale")
+                      if len({str(c["config"].get(k)) for c in confs}) > 1]
+            for c in confs:
+                label = ", ".join([c["name"]] + [f"{k} {c['config'].get(k)}" for k in fields])
+                series.setdefault(label, []).append((c["config"]["rows"], c["accuracy"], c.get("accuracy_stderr", 0.0)))
             continue
         if "accuracy" not in d or "config" not in d:
             raise ValueError("results: expected xbarkit infer --json or xbarkit run --json documents "

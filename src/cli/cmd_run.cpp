@@ -252,8 +252,11 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
       if (!xbarkit::netlist::find_cell(c))
         throw xbarkit::InputError("", "--cells", fmt::format("unknown cell kind '{}' ({})", c, xbarkit::netlist::cell_names()));
     if (opt->stages.empty()) throw xbarkit::InputError("", "--stages", "needs at least one image count");
+    for (size_t i = 0; i + 1 < opt->stages.size(); ++i)
+      if (opt->stages[i] == 0)
+        throw xbarkit::InputError("", "--stages", "0 (all test images) can only be the last count");
     for (size_t i = 1; i < opt->stages.size(); ++i)
-      if (opt->stages[i] <= opt->stages[i - 1])
+      if (opt->stages[i] != 0 && opt->stages[i] <= opt->stages[i - 1])
         throw xbarkit::InputError("", "--stages", "image counts must increase");
     log << "xbarkit main job: which tile height, cell and sensing scheme keep a binary CNN within one point of its "
            "software accuracy on 7nm crossbars, and at what energy?\n";
@@ -295,6 +298,8 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
     const auto calibration = std::make_shared<const nn::Dataset>(nn::load_fashion_mnist(data_dir, nn::Split::Train));
     for (auto& s : opt->stages)
       if (s == 0 || s > test.count) s = test.count;
+    // Counts beyond the test set all become the whole set: keep one of them, so the stages still increase.
+    opt->stages.erase(std::unique(opt->stages.begin(), opt->stages.end()), opt->stages.end());
     const size_t n_max = opt->stages.back();
     const auto soft = net.predict_all(test, n_max, opt->threads);
     std::vector<int> hw_soft;
