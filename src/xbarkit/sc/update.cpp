@@ -12,6 +12,11 @@
 
 namespace xbarkit::sc {
 
+namespace {
+// Memory the packed streams of one outer product may take (both operands).
+constexpr double kMaxStreamBytes = 8e9;
+}  // namespace
+
 #if defined(XBARKIT_SC_HAVE_AVX2_KERNEL)
 namespace detail {
 void count_rows_avx2(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1, size_t cols, size_t K,
@@ -160,6 +165,13 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
     return;
   }
   const size_t L = options_.stream_length, W = words_for(L), K = batch * W;
+  // The streams of one call are held at once: refuse what cannot fit instead of failing in the
+  // allocator (a conv layer's im2col batch has ~20,000 samples, so long streams reach gigabytes).
+  const double stream_bytes = double(rows_ + cols_) * double(K) * sizeof(uint64_t);
+  if (stream_bytes > kMaxStreamBytes)
+    throw Error(fmt::format("SC update: streams of length {} for a {}x{} layer over {} samples need {:.1f} GB "
+                            "(limit {:.0f} GB); use a shorter stream length or a smaller batch",
+                            L, rows_, cols_, batch, stream_bytes / 1e9, kMaxStreamBytes / 1e9));
   std::vector<uint64_t> Gt(rows_ * K), At(cols_ * K);
   const bool ideal = options_.source == UpdateOptions::Source::ideal;
   // Streams: one random stream per (step, sample, side), so the result does not depend on the thread

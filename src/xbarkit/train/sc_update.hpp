@@ -48,7 +48,8 @@ struct ScUpdateConfig {
 };
 
 // Longest stream accepted (4096 machine words per stream and sample is already far past any
-// accuracy benefit; longer would only exhaust memory on conv layers).
+// accuracy benefit). Conv layers reach the kernel's memory limit (sc/update.cpp) much earlier; it
+// refuses such a call with the stream length, layer size and gigabytes needed.
 constexpr size_t kMaxScStreamLength = size_t{1} << 18;
 
 // "ideal:L", "cbram:L" or "cbram[@DEVICE][/PULSES]:L" (DEVICE a name in models/cbram/ or a .toml path;
