@@ -131,7 +131,7 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
       throw xbarkit::InputError("", "--hardware", "--stochastic-psum and --train-chips need --hardware");
     }
     if (!opt->sc_update.empty()) {
-      if (opt->hardware) throw xbarkit::InputError("", "--sc-update", "not implemented with --hardware");
+      if (opt->hardware) throw xbarkit::InputError("", "--sc-update", "cannot be combined with --hardware (SC weight updates train the plain network; the crossbar-in-the-loop trainer keeps the float update): use one or the other");
       to.sc_update = train::parse_sc_update(opt->sc_update);
     }
     if (!opt->init.empty()) to.init = nn::read_params(arch, opt->init);
