@@ -19,7 +19,7 @@
 //    software, so the images go where the one-point question is decided. Every accuracy is reported
 //    with its image count and binomial standard error; --images N and --full use one count.
 // 4. Name per cell, converter and wire scale the largest tile within one point of software (drop
-//    and its paired standard error) and its energy per image; write report.md (+ report.html),
+//    and its paired standard error) and its energy per image; write report.md,
 //    report.json and two figures (accuracy over rows x wire scale per mapping, accuracy vs energy).
 #include <algorithm>
 #include <chrono>
@@ -258,6 +258,11 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
     for (size_t i = 1; i < opt->stages.size(); ++i)
       if (opt->stages[i] != 0 && opt->stages[i] <= opt->stages[i - 1])
         throw xbarkit::InputError("", "--stages", "image counts must increase");
+    if (!opt->report.empty() && fs::path(opt->report).extension() != ".md")
+      throw xbarkit::InputError("", "--report",
+                                fmt::format("'{}': the report is Markdown and must end in .md (its results are written "
+                                            "beside it as .json, its figures as .png)",
+                                            opt->report));
     log << "xbarkit main job: which tile height, cell and sensing scheme keep a binary CNN within one point of its "
            "software accuracy on 7nm crossbars, and at what energy?\n";
     const fs::path net_base = opt->network;
@@ -421,9 +426,11 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
       for (const auto& conv : opt->converters)
         for (double w : opt->wire_scales) {
           const nlohmann::json* best = nullptr;
+          const nlohmann::json* closest = nullptr;  // smallest drop, for the cells where nothing qualifies
           for (int R : opt->rows)
             for (const auto& m : kMappings) {
               const auto* j = find(cell, w, R, conv, m.key);
+              if (j && (!closest || (*j)["drop"].get<double>() < (*closest)["drop"].get<double>())) closest = j;
               if (!j || (*j)["drop"].get<double>() > 0.01) continue;
               const auto better = [&](const nlohmann::json* a, const nlohmann::json* b) {  // a better than b?
                 if (!b) return true;
@@ -451,8 +458,21 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
             a["drop_stderr"] = b["drop_stderr"];
             if (costs) a["energy_per_image_J"] = b["energy_per_image_J"];
           } else {
-            answer << "none | — | — | — | — |\n";
             a["rows"] = nullptr;
+            if (closest) {
+              // No tile qualifies: say how close the best configuration came, so the row still guides.
+              const auto& c = *closest;
+              answer << fmt::format("none (closest: {} rows) | {} | {:.2f} ± {:.2f}% ({} images) | {:+.2f} ± {:.2f} | {} |\n",
+                                    c["config"]["rows"].get<int>(), c["name"].get<std::string>(),
+                                    100 * c["accuracy"].get<double>(), 100 * c["accuracy_stderr"].get<double>(),
+                                    c["images"].get<size_t>(), 100 * c["drop"].get<double>(),
+                                    100 * c["drop_stderr"].get<double>(),
+                                    costs ? si(c["energy_per_image_J"].get<double>(), "J") : "—");
+              a["closest"] = {{"rows", c["config"]["rows"]}, {"mapping", c["name"]}, {"accuracy", c["accuracy"]},
+                              {"drop", c["drop"]}, {"drop_stderr", c["drop_stderr"]}};
+            } else {
+              answer << "none | — | — | — | — |\n";
+            }
           }
           answers.push_back(a);
         }

@@ -54,3 +54,20 @@ def test_report_equals_infer(tmp_path):
         assert c["config"]["lut_table"] == inf["config"]["lut_table"]
         # the drop is software minus crossbar accuracy on the same images
         assert abs(c["drop"] - (c["software_accuracy"] - c["accuracy"])) < 1e-12
+
+    # Every (cell, converter, wire scale) row names a tile or, when none stays within one point,
+    # the configuration that came closest (the smallest drop among its configurations).
+    for a in doc["answers"]:
+        mine = [c for c in doc["configurations"] if c["config"]["cell"] == a["cell"]
+                and c["converter_spec"] == a["converter"] and c["config"]["wire_scale"] == a["wire_scale"]]
+        if a["rows"] is None:
+            assert a["closest"]["drop"] == min(c["drop"] for c in mine) > 0.01
+        else:
+            assert a["drop"] <= 0.01
+
+
+def test_report_must_be_markdown(tmp_path):
+    # The results go beside the report as .json: a .json report would be overwritten by them.
+    code, _, err = run_cli("run", "--report", tmp_path / "r.json", "--cache", tmp_path / "c", check=False)
+    assert code == 1 and "--report" in err and ".md" in err
+    assert not (tmp_path / "c").exists()
