@@ -46,13 +46,30 @@ int main(int argc, char** argv) {
       }
       return argv[++a];
     };
+    if (s == "--help" || s == "-h") {
+      std::printf("usage: bench_transient_read [--kind K]... [--wires default|W]... [--stimulus random|ones]... "
+                  "[--reltol R] [--points P] [--header] SIZE...\n(see the comment at the top of bench/transient_read.cpp)\n");
+      return 0;
+    }
+    const auto number = [&](const std::string& v, auto parse) {
+      try {
+        size_t used = 0;
+        const auto x = parse(v, &used);
+        if (used == v.size()) return x;
+      } catch (const std::exception&) {
+      }
+      std::fprintf(stderr, "bench_transient_read: '%s' is not a number (see --help)\n", v.c_str());
+      std::exit(2);
+    };
+    const auto to_d = [](const std::string& v, size_t* u) { return std::stod(v, u); };
+    const auto to_i = [](const std::string& v, size_t* u) { return std::stoi(v, u); };
     if (s == "--kind") kinds.push_back(next());
     else if (s == "--wires") wires.push_back(next());
     else if (s == "--stimulus") stimuli.push_back(next());
     else if (s == "--header") header = true;
-    else if (s == "--reltol") reltol = std::stod(next());
-    else if (s == "--points") points = std::stoi(next());
-    else sizes.push_back(std::stoi(s));
+    else if (s == "--reltol") reltol = number(next(), to_d);
+    else if (s == "--points") points = number(next(), to_i);
+    else sizes.push_back(number(s, to_i));
   }
   if (kinds.empty()) kinds = {"sram8t"};
   if (wires.empty()) wires = {"default"};
