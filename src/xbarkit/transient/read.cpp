@@ -175,6 +175,7 @@ ReadResult summarize_read(const Crossbar& x, std::string engine, double window_s
     r.read_energy_J += e.energy_J;
   }
   std::sort(r.sources.begin(), r.sources.end(), [](const SourceEnergy& a, const SourceEnergy& b) { return a.name < b.name; });
+  for (size_t j = 0; j < columns.size(); ++j) r.column_index.push_back(static_cast<int>(j));
   r.columns = std::move(columns);
   return r;
 }
@@ -381,13 +382,34 @@ NetworkRun run_grid(const Crossbar& x, const ReadOptions& opt, double window) {
 
 }  // namespace
 
+std::vector<int> spread_columns(int cols, int count) {
+  std::vector<int> c;
+  if (count >= cols || count <= 0) {
+    for (int j = 0; j < cols; ++j) c.push_back(j);
+    return c;
+  }
+  if (count == 1) return {cols - 1};
+  for (int i = 0; i < count; ++i) c.push_back(static_cast<int>(std::lround(double(i) * (cols - 1) / (count - 1))));
+  c.erase(std::unique(c.begin(), c.end()), c.end());
+  return c;
+}
+
 ReadResult read_native(const Crossbar& x, const ReadOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   require_read_transient(x);
   if (!(opt.settle_fraction > 0 && opt.settle_fraction < 1))
     throw InputError("", "--settle", fmt::format("the settling fraction must be in (0, 1), got {}", opt.settle_fraction));
   const double window = opt.window_s > 0 ? opt.window_s : auto_window(x);
-  std::vector<Wave> sense(static_cast<size_t>(x.cols)), sources;
+  std::vector<int> col_ids = opt.columns;
+  if (col_ids.empty())
+    for (int j = 0; j < x.cols; ++j) col_ids.push_back(j);
+  for (int j : col_ids)
+    if (j < 0 || j >= x.cols)
+      throw InputError("", "columns", fmt::format("column {} is outside the array's {} columns", j, x.cols));
+  if (!is_ladder(x) && col_ids.size() != static_cast<size_t>(x.cols))
+    throw InputError("", "columns", "a column subset needs a column-ladder array (a passive grid is one coupled network)");
+  const size_t n_sim = col_ids.size();
+  std::vector<Wave> sense(n_sim), sources;
   int steps = 0;
   if (is_ladder(x)) {
     // The operating point before the read: every wordline at 0 V (the native DC ladder solver).
@@ -410,14 +432,14 @@ ReadResult read_native(const Crossbar& x, const ReadOptions& opt) {
       for (int i = 0; i < x.rows; ++i)
         if (x.input(i)) sources.push_back({fmt::format("VWL{}", i), p.t, p.y});
     }
-    std::vector<NetworkRun> runs(static_cast<size_t>(x.cols));
+    std::vector<NetworkRun> runs(n_sim);
     std::exception_ptr failure;
     std::mutex m;
-    std::atomic<int> next{0};
+    std::atomic<size_t> next{0};
     auto worker = [&] {
-      for (int j; (j = next++) < x.cols;) {
+      for (size_t i; (i = next++) < n_sim;) {
         try {
-          runs[static_cast<size_t>(j)] = run_column(x, j, any_active ? &wl_res.trajectory : nullptr, wl.tap, dc_off, opt, window);
+          runs[i] = run_column(x, col_ids[i], any_active ? &wl_res.trajectory : nullptr, wl.tap, dc_off, opt, window);
         } catch (...) {
           std::lock_guard<std::mutex> lock(m);
           if (!failure) failure = std::current_exception();
@@ -425,16 +447,16 @@ ReadResult read_native(const Crossbar& x, const ReadOptions& opt) {
       }
     };
     const unsigned threads = std::max(1u, std::min<unsigned>(opt.threads == 0 ? std::thread::hardware_concurrency() : opt.threads,
-                                                             static_cast<unsigned>(x.cols)));
+                                                             static_cast<unsigned>(n_sim)));
     std::vector<std::thread> pool;
     for (unsigned k = 1; k < threads; ++k) pool.emplace_back(worker);
     worker();
     for (auto& th : pool) th.join();
     if (failure) std::rethrow_exception(failure);
-    for (int j = 0; j < x.cols; ++j) {
-      auto& r = runs[static_cast<size_t>(j)];
+    for (size_t i = 0; i < n_sim; ++i) {
+      auto& r = runs[i];
       steps += r.res.steps;
-      sense[static_cast<size_t>(j)] = std::move(r.sense.front());
+      sense[i] = std::move(r.sense.front());
       for (auto& s : r.sources) sources.push_back(std::move(s));
     }
   } else {
@@ -450,12 +472,13 @@ ReadResult read_native(const Crossbar& x, const ReadOptions& opt) {
     // Sources are [VWL<i> for active rows..., bitline source of column 0, 1, ...] (see above).
     const double t_end = r.all_settled() ? r.read_latency_s : window;
     const size_t first_column = static_cast<size_t>(r.active_rows);
-    for (int j = 0; j < x.cols; ++j) {
-      const auto& w = sources[first_column + static_cast<size_t>(j)];
+    for (size_t i = 0; i < n_sim; ++i) {
+      const auto& w = sources[first_column + i];
       r.column_energy_J.push_back(integral_to(w.t, w.y, t_end));
     }
     if (r.active_rows > 0) r.wordline_energy_per_row_J = integral_to(sources[0].t, sources[0].y, t_end);
   }
+  r.column_index = std::move(col_ids);
   r.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

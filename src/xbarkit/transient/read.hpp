@@ -31,7 +31,15 @@ struct ReadOptions {
   double lte_abs_V = 1e-6;        // native TR-BDF2 local error tolerance (abs + rel |v|)
   double lte_rel = 1e-5;
   unsigned threads = 1;           // native: columns integrated in parallel
+  // native, ladder arrays: integrate only these columns (empty = all). Columns of a ladder array are
+  // independent once the wordline is known, so a subset gives exactly those columns' waveforms and
+  // energies; the latency and energy then cover the subset only (ReadResult::column_index).
+  std::vector<int> columns;
 };
+
+// `count` columns of an array `cols` wide spread evenly over it, always with the first and the last
+// (the last sees the latest wordline arrival); all columns if count >= cols.
+std::vector<int> spread_columns(int cols, int count);
 
 // A waveform of one column's sense current, and the power one source delivers, each on its own
 // time grid (the native engine steps each column on its own).
@@ -62,6 +70,7 @@ struct ReadResult {
   // Native ladder arrays: the energy column j's bitline source delivered (0 .. latency), and the
   // energy one active row's wordline driver delivered (every active row's is the same).
   std::vector<double> column_energy_J;
+  std::vector<int> column_index;        // the array column of each entry of the per-column vectors
   double wordline_energy_per_row_J = 0;
   int active_rows = 0;
   double elapsed_s = 0;
