@@ -4,4 +4,9 @@
 set -euo pipefail
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/setup.sh"
 cd "$BUILD_DIR"
+# libtorch's OpenMP workers spin while waiting by default, which starves the other tests ctest runs
+# beside them on a small machine (two trainer tests then hit their 120 s timeout). libgomp reads this
+# when it loads, so it has to be in the environment already; CMake's per-test ENVIRONMENT cannot
+# carry it next to XBARKIT_SOURCE_DIR (catch_discover_tests splits the list).
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 exec ctest --output-on-failure -j "$jobs" "$@"
