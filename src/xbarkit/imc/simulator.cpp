@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <fmt/format.h>
 
 #include "xbarkit/circuit/solver.hpp"
@@ -243,12 +247,12 @@ void Simulator::tabulate_sampling() {
   }
 }
 
-const std::vector<uint32_t>& Simulator::step_rows(size_t layer_index, uint64_t chip) const {
+const Simulator::StepPlan& Simulator::step_plan(size_t layer_index, uint64_t chip) const {
   std::lock_guard<std::mutex> lock(plan_mutex_);
-  auto& rows = step_rows_[{chip, layer_index}];
-  if (!rows) {
+  auto& plan = step_plans_[{chip, layer_index}];
+  if (!plan) {
     const LayerMapping& M = maps_[layer_index];
-    auto r = std::make_unique<std::vector<uint32_t>>();
+    auto r = std::make_unique<StepPlan>();
     ConvertContext cc;
     cc.tile_capacity = M.inputs_per_tile();
     cc.layer_slot = slot_[layer_index];
@@ -260,12 +264,37 @@ const std::vector<uint32_t>& Simulator::step_rows(size_t layer_index, uint64_t c
         cc.column = o % cfg_.cols;
         cc.column_group = o / cfg_.cols;
         cc.tile = t;
-        r->push_back(uint32_t(conv_->step_row(cc)));
+        r->row.push_back(uint32_t(conv_->step_row(cc)));
       }
-    rows = std::move(r);
+    if (!step_kappa_.empty()) {
+      const size_t levels = size_t(conv_->step_levels()), stride = size_t(kappa_stride());
+      r->kappa.assign(r->row.size() * stride, 0x7fff);
+      for (size_t i = 0; i < r->row.size(); ++i)
+        std::copy_n(step_kappa_.data() + size_t(r->row[i]) * levels, levels, r->kappa.data() + i * stride);
+    }
+    plan = std::move(r);
   }
-  return *rows;
+  return *plan;
 }
+
+namespace {
+// #{k : kappa[k] <= c} over `stride` entries (a multiple of 8; padding 0x7fff never counts).
+inline int count_at_most(const uint16_t* kappa, int stride, int c) {
+#if defined(__SSE2__)
+  const __m128i cv = _mm_set1_epi16(int16_t(c));
+  int greater = 0;
+  for (int k = 0; k < stride; k += 8) {
+    const __m128i kv = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kappa + k));
+    greater += __builtin_popcount(unsigned(_mm_movemask_epi8(_mm_cmpgt_epi16(kv, cv))));  // 2 bits a lane
+  }
+  return stride - greater / 2;
+#else
+  int code = 0;
+  for (int k = 0; k < stride; ++k) code += kappa[k] <= c;
+  return code;
+#endif
+}
+}  // namespace
 
 double Simulator::output_scale(const nn::BinaryLayer& layer) const {
   if (!layer.stochastic_psum()) return 1.0;
@@ -378,6 +407,8 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
   Path path = Path::generic;
   const uint64_t* sample_th = nullptr;
   const uint32_t* row_of = nullptr;
+  const uint16_t* kappa_of = nullptr;
+  const int kstride = kappa_stride();
   const int levels = conv_->step_levels();
   const double* step_table = conv_->step_table();
   const int* step_counts = conv_->step_counts();
@@ -391,7 +422,9 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
     path = Path::exact;
   } else if (step_ok_) {
     path = step_kappa_.empty() ? Path::step_current : Path::step_counts;
-    row_of = step_rows(layer.index, chip).data();
+    const StepPlan& plan = step_plan(layer.index, chip);
+    row_of = plan.row.data();
+    kappa_of = plan.kappa.data();
   }
   LayerStats st;
   uint64_t cond[64];
@@ -448,9 +481,7 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
             break;
           }
           case Path::step_counts: {  // = count(c · I_cell): thresholds in units of conducting cells
-            const uint16_t* kappa = step_kappa_.data() + size_t(row_of[size_t(t) * size_t(O) + size_t(o)]) * size_t(levels);
-            int code = 0;
-            for (int k = 0; k < levels; ++k) code += kappa[k] <= c;
+            const int code = count_at_most(kappa_of + (size_t(t) * size_t(O) + size_t(o)) * size_t(kstride), kstride, c);
             const int chat = std::min(cc.max_count, step_counts[code]);
             if (chat != c) ps = M.partial_sum(t, o, chat, xp);
             break;

@@ -140,7 +140,16 @@ private:
   // Read-path tables (same numbers as the per-read converter calls, computed once):
   void tabulate_converter();   // constructor: step-converter thresholds in units of conducting cells
   void tabulate_sampling();    // constructor and rebind: per-(output, count) switching thresholds
-  const std::vector<uint32_t>& step_rows(size_t layer_index, uint64_t chip) const;
+  // A layer's step-converter columns on one chip: which threshold row each (tile, output) uses,
+  // [t · outputs + o], and under ideal sensing that row's kappa (step_kappa_) copied per column,
+  // kappa_stride entries each (the levels, padded with 0x7fff: never <= a count).
+  struct StepPlan {
+    std::vector<uint32_t> row;
+    std::vector<uint16_t> kappa;
+  };
+  static constexpr int kappa_lanes = 8;
+  int kappa_stride() const { return (conv_->step_levels() + kappa_lanes - 1) / kappa_lanes * kappa_lanes; }
+  const StepPlan& step_plan(size_t layer_index, uint64_t chip) const;
 
   const nn::Network* net_;
   SimConfig cfg_;
@@ -165,10 +174,10 @@ private:
   // step_ok_: the thresholds are ascending (the table paths are used only then).
   bool step_ok_ = false;
   std::vector<uint16_t> step_kappa_;
-  // Which threshold row each (tile, output) of a layer uses on a chip: by (chip, layer index),
-  // [t · outputs + o]; filled on first use (a chip's assignment does not depend on the weights).
+  // Step plans by (chip, layer index), filled on first use (a chip's assignment of converter
+  // instances to columns does not depend on the weights, so it survives rebind).
   mutable std::mutex plan_mutex_;
-  mutable std::map<std::pair<uint64_t, size_t>, std::unique_ptr<const std::vector<uint32_t>>> step_rows_;
+  mutable std::map<std::pair<uint64_t, size_t>, std::unique_ptr<const StepPlan>> step_plans_;
 };
 
 }  // namespace xbarkit::imc
