@@ -266,7 +266,8 @@ torch::Tensor expected_stochastic_output(const torch::Tensor& patches, const tor
                                          const imc::LayerMapping& m) {
   const int64_t B = patches.size(0), P = patches.size(1), N = patches.size(2), O = wb.size(0);
   const int64_t T = m.tiles(), nt = m.inputs_per_tile();
-  const auto X = F::pad(patches.reshape({B * P, N}), F::PadFuncOptions({0, T * nt - N})).view({B * P, T, nt});
+  // Padded straight from the [B, P, N] view (no contiguous copy of the patches first): the same values.
+  const auto X = F::pad(patches, F::PadFuncOptions({0, T * nt - N})).view({B * P, T, nt});
   const auto W = F::pad(wb.reshape({O, N}), F::PadFuncOptions({0, T * nt - N})).view({O, T, nt});
   const auto ps = torch::einsum("mtk,otk->mto", {X, W});  // [B·P, T, O]
   std::vector<float> sizes(static_cast<size_t>(T));
@@ -323,7 +324,11 @@ ForwardOut forward(Model& model, const torch::Tensor& images, const ForwardConte
         const auto padded = F::pad(a, F::PadFuncOptions({1, 1, 1, 1}).value(-1.0));  // padding −1 (model.hpp)
         if (on_crossbar) {
           patches = F::unfold(padded, F::UnfoldFuncOptions({3, 3})).transpose(1, 2);  // [B, P, C·9]
-          z = torch::matmul(patches, wb.reshape({s.out, -1}).t()).transpose(1, 2).reshape({B, s.out, s.conv_height, s.conv_width});
+          // The ideal product is the surrogate of a deterministic layer; a stochastic layer's is the
+          // expected MTJ output (below), so its ideal product would be computed for nothing.
+          const std::vector<int64_t> shape{B, s.out, s.conv_height, s.conv_width};
+          z = L.gain.defined() ? torch::empty(shape)
+                               : torch::matmul(patches, wb.reshape({s.out, -1}).t()).transpose(1, 2).reshape(shape);
         } else {
           z = ctx.sc ? ctx.sc->conv(li, padded, wb, 0) : F::conv2d(padded, wb);
         }
