@@ -2,6 +2,9 @@
 // (issue: at most 3x), for the shipped CNN, measured in one run on a slice of the training set and
 // extrapolated to 60,000 images. Each hardware configuration is optional (its bundle argument).
 //   build/bench/bench_train_epoch [images=2000] [threads=0] [MTJ_BUNDLE[@FIT]] [ADC_BUNDLE] [ARRAY_LUT]
+// A bundle argument "-" skips that configuration (e.g. to profile one at a time). Each row ends with
+// a hash of the trained parameters: equal hashes before and after a change of the read path show that
+// the training forward values (hence every gradient step) are bit-identical.
 #include <sys/resource.h>
 
 #include <cstdlib>
@@ -38,14 +41,14 @@ int main(int argc, char** argv) {
   imc::SimOptions o;
   o.rows = 128;
   o.converter = "mtj:" + mtj + ":4";
-  cases.push_back({"StoX-Net mtj L=4, 128 rows", hardware(o, true)});
-  if (!adc.empty()) {
+  if (mtj != "-") cases.push_back({"StoX-Net mtj L=4, 128 rows", hardware(o, true)});
+  if (!adc.empty() && adc != "-") {
     o.converter = "adc:" + adc;
     auto h = hardware(o, false);
     h.train_chips = 20;
     cases.push_back({"ADC, a chip per batch, 128 rows", h});
   }
-  if (!lut.empty()) {
+  if (!lut.empty() && lut != "-") {
     o.converter = "ideal";
     o.array_lut = lut;
     cases.push_back({"array_ps LUT + ideal converter, 128 rows", hardware(o, false)});
@@ -58,8 +61,25 @@ int main(int argc, char** argv) {
     getrusage(RUSAGE_SELF, &u);
     return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
   };
-  fmt::print("{:<44} {:>8} {:>8} {:>14} {:>8} {:>8}\n", "configuration", "wall s", "CPU s", "CPU s/ep (60k)",
-             "wall x", "CPU x");
+  fmt::print("{:<44} {:>8} {:>8} {:>14} {:>8} {:>8}  {}\n", "configuration", "wall s", "CPU s", "CPU s/ep (60k)",
+             "wall x", "CPU x", "params hash");
+  auto params_hash = [](const nn::NetworkParams& p) {
+    uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a over the bytes of every tensor
+    auto add = [&](const std::vector<float>& v) {
+      const auto* c = reinterpret_cast<const unsigned char*>(v.data());
+      for (size_t i = 0; i < v.size() * sizeof(float); ++i) h = (h ^ c[i]) * 0x100000001b3ULL;
+    };
+    for (const auto& l : p.layers) {
+      add(l.weight.data);
+      add(l.bn_weight);
+      add(l.bn_bias);
+      add(l.bn_mean);
+      add(l.bn_var);
+      add(l.psum_gain);
+      add(l.psum_offset);
+    }
+    return h;
+  };
   double plain = 0, plain_cpu = 0;
   for (const auto& c : cases) {
     train::TrainOptions t;
@@ -76,8 +96,8 @@ int main(int argc, char** argv) {
       plain = s;
       plain_cpu = cpu;
     }
-    fmt::print("{:<44} {:>8.2f} {:>8.2f} {:>14.1f} {:>8.2f} {:>8.2f}\n", c.name, s, cpu, cpu * 60000.0 / double(images),
-               s / plain, cpu / plain_cpu);
+    fmt::print("{:<44} {:>8.2f} {:>8.2f} {:>14.1f} {:>8.2f} {:>8.2f}  {:016x}\n", c.name, s, cpu,
+               cpu * 60000.0 / double(images), s / plain, cpu / plain_cpu, params_hash(r.params));
   }
   return 0;
 }

@@ -43,6 +43,10 @@ int Converter::sample_ones(double, const ConvertContext&, Rng&) const {
                           "needs a sampling converter (mtj:BUNDLE:L)", name()));
 }
 
+double Converter::switch_probability(double, const ConvertContext&) const {
+  throw Error(fmt::format("converter {} does not sample", name()));
+}
+
 const std::vector<ConverterType>& converter_types() { return all(); }
 
 std::string converter_usages(std::string_view separator) {

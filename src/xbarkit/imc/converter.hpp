@@ -57,6 +57,20 @@ public:
   // samples directly: the read's output is 2·ones − L, and the layer's output is scaled by 1/L.
   virtual int sampling_length(int /*layer_slot*/) const { return 0; }  // 0: not a sampling converter
   virtual int sample_ones(double current_A, const ConvertContext& ctx, Rng& rng) const;
+  // The switching probability p of each of those samples at this read: sample_ones counts
+  // rng.uniform() < p over L draws (so a caller may tabulate p and draw the same numbers itself).
+  virtual double switch_probability(double current_A, const ConvertContext& ctx) const;
+
+  // Per-column step converters (an ADC population: each column its own thresholds, no randomness)
+  // can expose their transfer so the simulator resolves which threshold row a column uses once per
+  // (chip, layer) instead of at every read:
+  //   count(I, ctx) == min(ctx.max_count, step_counts()[#{k : row[k] <= I}]),
+  //   row = step_table() + step_row(ctx) · step_levels()  (ascending).
+  virtual int step_levels() const { return 0; }  // 0: not a per-column step converter
+  virtual const double* step_table() const { return nullptr; }
+  virtual size_t step_table_rows() const { return 0; }
+  virtual const int* step_counts() const { return nullptr; }  // step_levels() + 1 counts, >= 0
+  virtual size_t step_row(const ConvertContext& /*ctx*/) const { return 0; }
 };
 
 struct ConverterSetup {

@@ -45,22 +45,32 @@ public:
         count_of_code_.push_back(codes.value(c, codes.column_index("partial_sum")));
       else
         count_of_code_.push_back(codes.value(c, codes.column_index("ideal_center_A")) / setup.cell_current_A);
+      // clamp_round(v, max_count) == min(max_count, clamp_round(v, kBig)) for max_count <= kBig.
+      rounded_.push_back(clamp_round(count_of_code_.back(), kBig));
     }
   }
   std::string name() const override { return name_; }
   int count(double current_A, const ConvertContext& ctx, Rng&) const override {
-    // A chip is one draw from the characterized population: every column of every crossbar array
-    // (layer, tile, column group) gets an instance chosen by a hash of its position and the chip
-    // index, so arrays of one chip do not share converters and chips differ.
-    const uint64_t array = derive_seed(derive_seed(ctx.chip, uint64_t(ctx.layer_slot) << 32 | uint64_t(ctx.tile)),
-                                       uint64_t(ctx.column_group));
-    const uint64_t instance = derive_seed(array, uint64_t(ctx.column)) % uint64_t(instances_);
-    const double* t = thresholds_.data() + size_t(instance) * size_t(levels_);
+    const double* t = thresholds_.data() + step_row(ctx) * size_t(levels_);
     const int code = int(std::upper_bound(t, t + levels_, current_A) - t);
     return clamp_round(count_of_code_[size_t(code)], ctx.max_count);
   }
+  int step_levels() const override { return levels_; }
+  const double* step_table() const override { return thresholds_.data(); }
+  size_t step_table_rows() const override { return size_t(instances_); }
+  const int* step_counts() const override { return rounded_.data(); }
+  // A chip is one draw from the characterized population: every column of every crossbar array
+  // (layer, tile, column group) gets an instance chosen by a hash of its position and the chip
+  // index, so arrays of one chip do not share converters and chips differ.
+  size_t step_row(const ConvertContext& ctx) const override {
+    const uint64_t array = derive_seed(derive_seed(ctx.chip, uint64_t(ctx.layer_slot) << 32 | uint64_t(ctx.tile)),
+                                       uint64_t(ctx.column_group));
+    return size_t(derive_seed(array, uint64_t(ctx.column)) % uint64_t(instances_));
+  }
 
 private:
+  static constexpr int kBig = 1 << 30;
+  std::vector<int> rounded_;           // clamp_round(count_of_code_, kBig)
   std::string name_;
   int instances_ = 0, levels_ = 0;
   std::vector<double> thresholds_;     // instance × threshold, ascending per instance

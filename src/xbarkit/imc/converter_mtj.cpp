@@ -89,11 +89,14 @@ public:
   }
   // Switching events among L draws; the device input is the layer's learned affine of the normalized
   // partial sum (identity for networks not trained for it).
-  int sample_ones(double current_A, const ConvertContext& ctx, Rng& rng) const override {
-    const int L = sampling_length(ctx.layer_slot);
+  double switch_probability(double current_A, const ConvertContext& ctx) const override {
     const double x = 2.0 * current_A / (cell_ * ctx.tile_capacity) - 1.0;  // normalized partial sum
     const double a = ctx.psum_gain * x + ctx.psum_offset;
-    const double p = psw(x50_ + 2.0 * kA * scale_ * a);                    // at the MTJ write current
+    return psw(x50_ + 2.0 * kA * scale_ * a);                               // at the MTJ write current
+  }
+  int sample_ones(double current_A, const ConvertContext& ctx, Rng& rng) const override {
+    const int L = sampling_length(ctx.layer_slot);
+    const double p = switch_probability(current_A, ctx);
     int ones = 0;
     for (int i = 0; i < L; ++i) ones += rng.uniform() < p;
     return ones;

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <fmt/format.h>
 
 #include "xbarkit/circuit/solver.hpp"
@@ -106,6 +110,8 @@ Simulator::Simulator(const nn::Network& net, SimConfig config) : net_(&net), cfg
   fast_ideal_ = cfg_.sensing == Sensing::ideal && conv_->exact_on_ideal_currents();
   lut_config_ = lut_config;
   check_stochastic_layers();
+  tabulate_converter();
+  tabulate_sampling();
   if (cfg_.binsparx.data_aware) choose_data_flips();
 }
 
@@ -180,7 +186,115 @@ void Simulator::rebind(const nn::Network& net) {
   net_ = &net;
   map_layers();
   check_stochastic_layers();
+  tabulate_sampling();
 }
+
+namespace {
+// rng.uniform() < p, i.e. double(u >> 11) · 2^-53 < p for the generator's next output u, holds iff
+// (u >> 11) < T with T = ceil(p · 2^53): the scaling by 2^53 is exact, and for an integer k,
+// k < q <=> k < ceil(q). p >= 1 is always true (T = 2^53 > every k), p <= 0 or NaN never (T = 0).
+uint64_t uniform_threshold(double p) {
+  if (!(p > 0)) return 0;
+  if (p >= 1) return uint64_t(1) << 53;
+  return uint64_t(std::ceil(std::ldexp(p, 53)));
+}
+}  // namespace
+
+void Simulator::tabulate_converter() {
+  const int levels = conv_->step_levels();
+  step_ok_ = false;
+  step_kappa_.clear();
+  if (levels <= 0 || !conv_->step_table() || !conv_->step_counts()) return;
+  const size_t rows = conv_->step_table_rows();
+  const double* table = conv_->step_table();
+  step_ok_ = true;
+  for (size_t r = 0; r < rows && step_ok_; ++r)
+    step_ok_ = std::is_sorted(table + r * size_t(levels), table + (r + 1) * size_t(levels));
+  if (!step_ok_ || cfg_.sensing != Sensing::ideal) return;
+  // Ideal sensing reads c · I_cell for a count c <= rows: code = #{k : threshold_k <= c · I_cell} =
+  // #{k : kappa_k <= c}, since c · I_cell is non-decreasing in c (rounding is monotone).
+  const int cmax = cfg_.rows;
+  step_kappa_.resize(rows * size_t(levels));
+  for (size_t r = 0; r < rows; ++r)
+    for (int k = 0; k < levels; ++k) {
+      const double th = table[r * size_t(levels) + size_t(k)];
+      int c = 0;
+      while (c <= cmax && !(th <= c * cell_A_)) ++c;
+      step_kappa_[r * size_t(levels) + size_t(k)] = uint16_t(c);  // cmax + 1: never reached
+    }
+}
+
+void Simulator::tabulate_sampling() {
+  sample_threshold_.assign(maps_.size(), {});
+  if (cfg_.sensing != Sensing::ideal) return;
+  for (const auto& l : net_->layers()) {
+    if (!l.binary() || !l.stochastic_psum()) continue;
+    const LayerMapping& M = maps_[l.index];
+    const int cap = M.inputs_per_tile(), O = M.outputs();
+    ConvertContext cc;
+    cc.tile_capacity = cap;
+    cc.layer_slot = slot_[l.index];
+    cc.tile_columns = cfg_.cols;
+    cc.chip = cfg_.chip;
+    auto& th = sample_threshold_[l.index];
+    th.resize(size_t(O) * size_t(cap + 1));
+    for (int o = 0; o < O; ++o) {
+      cc.psum_gain = l.psum_gain[size_t(o)];
+      cc.psum_offset = l.psum_offset[size_t(o)];
+      for (int c = 0; c <= cap; ++c)
+        th[size_t(o) * size_t(cap + 1) + size_t(c)] = uniform_threshold(conv_->switch_probability(c * cell_A_, cc));
+    }
+  }
+}
+
+const Simulator::StepPlan& Simulator::step_plan(size_t layer_index, uint64_t chip) const {
+  std::lock_guard<std::mutex> lock(plan_mutex_);
+  auto& plan = step_plans_[{chip, layer_index}];
+  if (!plan) {
+    const LayerMapping& M = maps_[layer_index];
+    auto r = std::make_unique<StepPlan>();
+    ConvertContext cc;
+    cc.tile_capacity = M.inputs_per_tile();
+    cc.layer_slot = slot_[layer_index];
+    cc.tile_columns = cfg_.cols;
+    cc.chip = chip;
+    for (int t = 0; t < M.tiles(); ++t)
+      for (int o = 0; o < M.outputs(); ++o) {
+        cc.max_count = M.max_count(t);
+        cc.column = o % cfg_.cols;
+        cc.column_group = o / cfg_.cols;
+        cc.tile = t;
+        r->row.push_back(uint32_t(conv_->step_row(cc)));
+      }
+    if (!step_kappa_.empty()) {
+      const size_t levels = size_t(conv_->step_levels()), stride = size_t(kappa_stride());
+      r->kappa.assign(r->row.size() * stride, 0x7fff);
+      for (size_t i = 0; i < r->row.size(); ++i)
+        std::copy_n(step_kappa_.data() + size_t(r->row[i]) * levels, levels, r->kappa.data() + i * stride);
+    }
+    plan = std::move(r);
+  }
+  return *plan;
+}
+
+namespace {
+// #{k : kappa[k] <= c} over `stride` entries (a multiple of 8; padding 0x7fff never counts).
+inline int count_at_most(const uint16_t* kappa, int stride, int c) {
+#if defined(__SSE2__)
+  const __m128i cv = _mm_set1_epi16(int16_t(c));
+  int greater = 0;
+  for (int k = 0; k < stride; k += 8) {
+    const __m128i kv = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kappa + k));
+    greater += __builtin_popcount(unsigned(_mm_movemask_epi8(_mm_cmpgt_epi16(kv, cv))));  // 2 bits a lane
+  }
+  return stride - greater / 2;
+#else
+  int code = 0;
+  for (int k = 0; k < stride; ++k) code += kappa[k] <= c;
+  return code;
+#endif
+}
+}  // namespace
 
 double Simulator::output_scale(const nn::BinaryLayer& layer) const {
   if (!layer.stochastic_psum()) return 1.0;
@@ -287,6 +401,31 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
   const bool sampled = layer.stochastic_psum();
   const int L = sampled ? conv_->sampling_length(cc.layer_slot) : 0;
   const FeatureNeeds needs = lut_ ? lut_->needs() : FeatureNeeds{};
+  // How a read's count becomes a partial sum: table paths where the converter's per-read work is a
+  // fixed function of (column, count), else the converter itself (every path draws the same numbers).
+  enum class Path { exact, sampled_table, step_counts, step_current, generic };
+  Path path = Path::generic;
+  const uint64_t* sample_th = nullptr;
+  const uint32_t* row_of = nullptr;
+  const uint16_t* kappa_of = nullptr;
+  const int kstride = kappa_stride();
+  const int levels = conv_->step_levels();
+  const double* step_table = conv_->step_table();
+  const int* step_counts = conv_->step_counts();
+  const int cap1 = M.inputs_per_tile() + 1;
+  if (sampled) {
+    if (!sample_threshold_[layer.index].empty()) {
+      path = Path::sampled_table;
+      sample_th = sample_threshold_[layer.index].data();
+    }
+  } else if (fast_ideal_) {
+    path = Path::exact;
+  } else if (step_ok_) {
+    path = step_kappa_.empty() ? Path::step_current : Path::step_counts;
+    const StepPlan& plan = step_plan(layer.index, chip);
+    row_of = plan.row.data();
+    kappa_of = plan.kappa.data();
+  }
   LayerStats st;
   uint64_t cond[64];
 
@@ -328,21 +467,47 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
           const auto f = mask_features(cond, cfg_.rows, cfg_.cols, o % cfg_.cols, b.active_rows[size_t(t)], needs);
           return cfg_.lut_noise ? lut_->sample(f, rng) : std::max(0.0, lut_->predict(f).mean_A);
         };
-        cc.column = o % cfg_.cols;
-        cc.column_group = o / cfg_.cols;
-        cc.tile = t;
         const bool sf = M.flipped(t, o);
         const int sign = sf != xf ? -1 : 1;
         const int ps_true = M.partial_sum(t, o, c, xp);
         int ps = ps_true;
-        if (sampled) {
-          // Trained for stochastic conversion: the read's output is the sum of its L ±1 samples.
-          cc.psum_gain = layer.psum_gain[size_t(o)];
-          cc.psum_offset = layer.psum_offset[size_t(o)];
-          ps = 2 * conv_->sample_ones(current(), cc, rng) - L;
-        } else if (!fast_ideal_) {
-          const int chat = conv_->count(current(), cc, rng);
-          if (chat != c) ps = M.partial_sum(t, o, chat, xp);
+        switch (path) {
+          case Path::exact: break;
+          case Path::sampled_table: {  // = sample_ones(c · I_cell): L draws against the tabulated P_sw
+            const uint64_t th = sample_th[size_t(o) * size_t(cap1) + size_t(c)];
+            int ones = 0;
+            for (int i = 0; i < L; ++i) ones += (rng() >> 11) < th;
+            ps = 2 * ones - L;
+            break;
+          }
+          case Path::step_counts: {  // = count(c · I_cell): thresholds in units of conducting cells
+            const int code = count_at_most(kappa_of + (size_t(t) * size_t(O) + size_t(o)) * size_t(kstride), kstride, c);
+            const int chat = std::min(cc.max_count, step_counts[code]);
+            if (chat != c) ps = M.partial_sum(t, o, chat, xp);
+            break;
+          }
+          case Path::step_current: {  // = count(current): the column's thresholds, resolved once
+            const double I = current();
+            const double* th = step_table + size_t(row_of[size_t(t) * size_t(O) + size_t(o)]) * size_t(levels);
+            const int code = int(std::upper_bound(th, th + levels, I) - th);
+            const int chat = std::min(cc.max_count, step_counts[code]);
+            if (chat != c) ps = M.partial_sum(t, o, chat, xp);
+            break;
+          }
+          case Path::generic:
+            cc.column = o % cfg_.cols;
+            cc.column_group = o / cfg_.cols;
+            cc.tile = t;
+            if (sampled) {
+              // Trained for stochastic conversion: the read's output is the sum of its L ±1 samples.
+              cc.psum_gain = layer.psum_gain[size_t(o)];
+              cc.psum_offset = layer.psum_offset[size_t(o)];
+              ps = 2 * conv_->sample_ones(current(), cc, rng) - L;
+            } else {
+              const int chat = conv_->count(current(), cc, rng);
+              if (chat != c) ps = M.partial_sum(t, o, chat, xp);
+            }
+            break;
         }
         b.z[size_t(o)] += sign * ps;
         b.zi[size_t(o)] += sign * ps_true;

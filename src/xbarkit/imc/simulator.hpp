@@ -8,6 +8,7 @@
 // hook is used directly), in a fixed order, so results are identical for any thread count.
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -136,6 +137,19 @@ private:
   void sense_exact(size_t layer, const LayerMapping& m, int t, const uint64_t* active, double* currents) const;
   void draw_chip();
   void choose_data_flips();
+  // Read-path tables (same numbers as the per-read converter calls, computed once):
+  void tabulate_converter();   // constructor: step-converter thresholds in units of conducting cells
+  void tabulate_sampling();    // constructor and rebind: per-(output, count) switching thresholds
+  // A layer's step-converter columns on one chip: which threshold row each (tile, output) uses,
+  // [t · outputs + o], and under ideal sensing that row's kappa (step_kappa_) copied per column,
+  // kappa_stride entries each (the levels, padded with 0x7fff: never <= a count).
+  struct StepPlan {
+    std::vector<uint32_t> row;
+    std::vector<uint16_t> kappa;
+  };
+  static constexpr int kappa_lanes = 8;
+  int kappa_stride() const { return (conv_->step_levels() + kappa_lanes - 1) / kappa_lanes * kappa_lanes; }
+  const StepPlan& step_plan(size_t layer_index, uint64_t chip) const;
 
   const nn::Network* net_;
   SimConfig cfg_;
@@ -152,6 +166,18 @@ private:
   std::vector<std::vector<netlist::CellVariation>> chip_;
   mutable std::mutex mutex_;
   mutable std::vector<LayerStats> stats_;  // by layer index
+  // Stochastic layers under ideal sensing: per layer index, [output][count 0..n_tile] the integer
+  // threshold T with rng.uniform() < P_sw  <=>  (rng() >> 11) < T (empty: not tabulated).
+  std::vector<std::vector<uint64_t>> sample_threshold_;
+  // Per-column step converters (Converter::step_levels): step_kappa_[row · levels + k] = the
+  // smallest conducting count c with threshold_k <= c · I_cell (ideal sensing; empty otherwise);
+  // step_ok_: the thresholds are ascending (the table paths are used only then).
+  bool step_ok_ = false;
+  std::vector<uint16_t> step_kappa_;
+  // Step plans by (chip, layer index), filled on first use (a chip's assignment of converter
+  // instances to columns does not depend on the weights, so it survives rebind).
+  mutable std::mutex plan_mutex_;
+  mutable std::map<std::pair<uint64_t, size_t>, std::unique_ptr<const StepPlan>> step_plans_;
 };
 
 }  // namespace xbarkit::imc

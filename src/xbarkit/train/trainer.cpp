@@ -3,6 +3,10 @@
 
 #include <torch/torch.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -181,23 +185,27 @@ public:
     const int64_t B = patches.size(0), P = patches.size(1), N = patches.size(2);
     if (N != L.fan_in) throw Error(fmt::format("trainer: layer {} patches have {} inputs, expected {}", li, N, L.fan_in));
     const auto x = patches.contiguous();
-    auto z = torch::empty({B, P, int64_t(L.out_channels)}, torch::kInt32);
+    const int64_t O = int64_t(L.out_channels);
+    auto z = torch::empty({B, P, O}, torch::kFloat32);  // the integer sums, converted as .to(kFloat32) would
     const int8_t* xin = x.data_ptr<int8_t>();
-    int32_t* zout = z.data_ptr<int32_t>();
+    float* zout = z.data_ptr<float>();
     parallel_for(
         size_t(B), threads_,
         [&](size_t b) {
+          thread_local std::vector<int32_t> zi;
+          zi.resize(size_t(P) * size_t(O));
           // Variation-aware training: each image on its own chip, drawn from its key, so a batch
           // mixes chips and batch norm's batch statistics are those of the population the running
           // statistics (and every evaluated chip) see; one chip per batch would let batch norm
           // normalize each chip away during training only.
           const uint64_t chip = hw_.train_chips && training_ ? derive_seed(keys[b], 0xC41BULL) % hw_.train_chips
                                                              : hw_.sim.chip;
-          sim_->matmul_keyed(L, xin + b * size_t(P * N), size_t(P), zout + b * size_t(P) * size_t(L.out_channels),
-                             keys[b], chip);
+          sim_->matmul_keyed(L, xin + b * size_t(P * N), size_t(P), zi.data(), keys[b], chip);
+          float* zb = zout + b * size_t(P) * size_t(O);
+          for (size_t i = 0; i < zi.size(); ++i) zb[i] = float(zi[i]);
         },
         1);
-    return z.to(torch::kFloat32);
+    return z;
   }
 
 private:
@@ -258,7 +266,8 @@ torch::Tensor expected_stochastic_output(const torch::Tensor& patches, const tor
                                          const imc::LayerMapping& m) {
   const int64_t B = patches.size(0), P = patches.size(1), N = patches.size(2), O = wb.size(0);
   const int64_t T = m.tiles(), nt = m.inputs_per_tile();
-  const auto X = F::pad(patches.reshape({B * P, N}), F::PadFuncOptions({0, T * nt - N})).view({B * P, T, nt});
+  // Padded straight from the [B, P, N] view (no contiguous copy of the patches first): the same values.
+  const auto X = F::pad(patches, F::PadFuncOptions({0, T * nt - N})).view({B * P, T, nt});
   const auto W = F::pad(wb.reshape({O, N}), F::PadFuncOptions({0, T * nt - N})).view({O, T, nt});
   const auto ps = torch::einsum("mtk,otk->mto", {X, W});  // [B·P, T, O]
   std::vector<float> sizes(static_cast<size_t>(T));
@@ -278,7 +287,25 @@ struct ForwardContext {
   const ScWeightGradients* sc = nullptr;  // SC weight gradients (sc_update.hpp) in the backward pass
 };
 
+// Training allocates the same large tensors every batch (with the crossbar in the loop: unfolded
+// patches, per-tile partial sums of the stochastic surrogate, tens of MB each). glibc's defaults
+// hand such blocks back to the kernel when freed (mmap, or trimming the heap top), so every batch
+// page-faults them in again (a profile of bench_train_epoch: ~25% of the CPU time in the kernel
+// zeroing pages). Keep freed memory in the heap for reuse instead; once per process, for plain and
+// hardware training alike (mallopt(3): M_MMAP_THRESHOLD 32 MiB, the largest glibc accepts).
+void keep_freed_memory() {
+#ifdef __GLIBC__
+  static const bool once = [] {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    return true;
+  }();
+  (void)once;
+#endif
+}
+
 ForwardOut forward(Model& model, const torch::Tensor& images, const ForwardContext& ctx) {
+  keep_freed_memory();
   const auto& arch = model.arch();
   ForwardOut out;
   auto a = images.to(torch::kFloat32) * arch.input_scale;
@@ -297,7 +324,11 @@ ForwardOut forward(Model& model, const torch::Tensor& images, const ForwardConte
         const auto padded = F::pad(a, F::PadFuncOptions({1, 1, 1, 1}).value(-1.0));  // padding −1 (model.hpp)
         if (on_crossbar) {
           patches = F::unfold(padded, F::UnfoldFuncOptions({3, 3})).transpose(1, 2);  // [B, P, C·9]
-          z = torch::matmul(patches, wb.reshape({s.out, -1}).t()).transpose(1, 2).reshape({B, s.out, s.conv_height, s.conv_width});
+          // The ideal product is the surrogate of a deterministic layer; a stochastic layer's is the
+          // expected MTJ output (below), so its ideal product would be computed for nothing.
+          const std::vector<int64_t> shape{B, s.out, s.conv_height, s.conv_width};
+          z = L.gain.defined() ? torch::empty(shape)
+                               : torch::matmul(patches, wb.reshape({s.out, -1}).t()).transpose(1, 2).reshape(shape);
         } else {
           z = ctx.sc ? ctx.sc->conv(li, padded, wb, 0) : F::conv2d(padded, wb);
         }
