@@ -72,7 +72,12 @@ TEST_CASE("train on a real-valued network writes its weights and a JSON summary"
   const auto j = nlohmann::json::parse(r.output);
   CHECK(j.at("format") == "xbarkit-real-1");
   CHECK(j.at("epochs").size() == 1);
-  CHECK(j.at("test_accuracy").get<double>() > 0.1);  // above chance after 8 steps (measured ~0.3)
+  // The C++ inference's accuracy of the written weights (0.175 after these 8 steps; learning itself is
+  // tested in tests/nn/test_real_trainer.cpp), the same number as in the file's metadata.
+  const double acc = j.at("test_accuracy").get<double>();
+  CHECK(acc >= 0.0);
+  CHECK(acc <= 1.0);
+  CHECK(std::stod(j.at("metadata").at("test_accuracy").get<std::string>()) == Approx(acc).margin(1e-4));
   CHECK(j.at("metadata").at("weight_noise") == "0.04");
   CHECK(fs::exists(out));
   CHECK_FALSE(fs::exists(out + ".checkpoint"));
