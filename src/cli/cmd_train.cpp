@@ -1,6 +1,7 @@
 // xbarkit train ARCH -o WEIGHTS : train a binary network on libtorch (train/trainer.hpp), optionally
 // with the crossbar in the loop (--hardware plus the crossbar options of `xbarkit infer`), and write
 // its safetensors weights with metadata naming the data, the configuration and the hardware.
+// Real-valued networks (format xbarkit-real-1) go to train/real_trainer.hpp instead (train_real).
 #include <chrono>
 #include <iostream>
 #include <optional>
@@ -147,9 +148,9 @@ void train_real(const Options& o) {
 
 const xbarkit::cli::Register reg("train", [](CLI::App& app) {
   auto opt = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("train", "Train a binary neural network (architecture TOML) on Fashion-MNIST or other "
+  auto* cmd = app.add_subcommand("train", "Train a binary (xbarkit-bnn-1) or real-valued (xbarkit-real-1) neural network (architecture TOML) on Fashion-MNIST or other "
                                           "IDX data with libtorch, optionally with the crossbar in the loop");
-  cmd->add_option("arch", opt->arch, "Architecture file, e.g. models/networks/bnn_cnn.toml")->required()->check(CLI::ExistingFile);
+  cmd->add_option("arch", opt->arch, "Architecture file, e.g. models/networks/bnn_cnn.toml or models/networks/resnet_fmnist.toml")->required()->check(CLI::ExistingFile);
   cmd->add_option("-o,--output", opt->output, "Weights file to write (safetensors, atomically)")->required();
   cmd->add_option("--init", opt->init, "Fine-tune from these weights (safetensors of the same architecture) instead "
                                        "of a seeded initialization");

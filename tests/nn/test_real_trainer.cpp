@@ -96,7 +96,7 @@ TEST_CASE("real trainer: an interrupted training resumes to the same weights", "
   CHECK_THROWS_WITH(train_real_network(arch, train, nullptr, o), Catch::Contains("fingerprint"));
 }
 
-TEST_CASE("real trainer: seeded; weight noise changes the training and is itself seeded", "[nn][real][train]") {
+TEST_CASE("real trainer: seeded, and weight noise changes the training and is itself seeded", "[nn][real][train]") {
   const auto arch = small_net();
   const auto train = nn_test::train_set().head(640);
   RealTrainOptions o;
