@@ -16,6 +16,11 @@ const char* layer_type_name(LayerType t) { return t == LayerType::Conv3x3 ? "con
 static Architecture build_architecture(const TomlSection& root) {
   const std::string& file = root.file();
   Architecture a;
+  // First, so a real-valued network (xbarkit-real-1, real_model.hpp) handed to a binary-network
+  // command is named as such rather than reported by its first unknown key.
+  if (auto f = root.string("format"); f && *f != "xbarkit-bnn-1")
+    throw root.error("format", fmt::format("unsupported format '{}' (binary-network commands read xbarkit-bnn-1{})", *f,
+                                           *f == "xbarkit-real-1" ? "; this is a real-valued network, see docs/NETWORKS.md" : ""));
   a.name = root.string("name").value_or(std::filesystem::path(file).stem().string());
   if (auto v = root.number_array("input")) {
     if (v->size() != 3) throw root.error("input", "expected [channels, height, width]");
@@ -55,8 +60,6 @@ static Architecture build_architecture(const TomlSection& root) {
   static const std::set<std::string> known{"name", "input", "classes", "input_scale", "bn_eps", "train", "layer", "format"};
   for (const auto& k : root.keys())
     if (!known.count(k)) throw root.error(k, "unknown key (known: name, format, input, classes, input_scale, bn_eps, [train], [[layer]])");
-  if (auto f = root.string("format"); f && *f != "xbarkit-bnn-1")
-    throw root.error("format", fmt::format("unsupported format '{}' (this xbarkit reads xbarkit-bnn-1)", *f));
 
   const toml::node* layers_node = root.raw()->get("layer");
   const toml::array* arr = layers_node ? layers_node->as_array() : nullptr;
