@@ -2,8 +2,8 @@
 // Stream generators: an ideal Bernoulli source and an array of CBRAM devices (cbram/device.hpp).
 //
 // Word-parallel Bernoulli bits: 64 bits of probability P / 2^k come from k random 64-bit words w_j,
-// word w_j holding bit j of a k-bit uniform U for each of the 64 lanes, and a comparator that outputs
-// [U < P] per lane, i.e. exactly Bernoulli(P / 2^k). The comparator runs MSB first and stops early
+// bit l of word w_j being the complement of bit j of lane l's k-bit uniform U (the convention of the
+// bit-serial recurrence below), and a comparator that outputs [U < P] per lane, i.e. exactly Bernoulli(P / 2^k). The comparator runs MSB first and stops early
 // (compare_msb_first): a lane is decided at the first bit where U differs from P (U < P where P has
 // the 1), so after j words a lane is still undecided with probability 2^-j, and all 64 lanes are
 // decided after ~log2(64) + 1.3 ~ 7.3 words on average instead of k = 16; it also stops below P's
@@ -43,8 +43,9 @@ inline double quantized_value(double p, int bits) {
   return static_cast<double>(quantize_probability(p, bits)) / static_cast<double>(uint64_t{1} << bits);
 }
 
-// The comparator of 64 lanes of a k-bit uniform U (word_for_bit(j) returns the word holding bit j of
-// every lane's U, 0 <= j < bits) against threshold P: bit l of the result is [U_l < P]. MSB first,
+// The comparator of 64 lanes of a k-bit uniform U (word_for_bit(j) returns the word holding the
+// complement of bit j of every lane's U, 0 <= j < bits) against threshold P: bit l of the result is
+// [U_l < P]. MSB first,
 // stopping once every lane is decided or P has no 1 bit left; word_for_bit is called for bits
 // bits-1, bits-2, ... down to where it stops, never twice. Branch-free in P's bits.
 template <class WordForBit>
@@ -55,7 +56,7 @@ inline uint64_t compare_msb_first(uint64_t threshold, int bits, WordForBit&& wor
   uint64_t ones = 0, undecided = ~uint64_t{0};
   for (int j = bits - 1; j >= low; --j) {
     const uint64_t t = uint64_t{0} - ((threshold >> j) & 1u);  // all ones where P's bit j is 1
-    const uint64_t decided = undecided & (word_for_bit(j) ^ t);  // lanes whose U bit differs from P's
+    const uint64_t decided = undecided & ~(word_for_bit(j) ^ t);  // lanes whose U bit (~w) differs from P's
     ones |= decided & t;                                        // U has 0 where P has 1: U < P
     undecided &= ~decided;
     if (!undecided) break;
