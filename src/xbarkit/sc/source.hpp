@@ -83,9 +83,15 @@ inline uint64_t bernoulli_word(uint64_t threshold, int bits, Rng& rng) {
   return compare_msb_first(threshold, bits, [&](int) { return rng(); });
 }
 
-// Fills a stream's words with bits of probability threshold / 2^bits, tail zeroed (no checks).
+// Fills a stream's words with bits of probability threshold / 2^bits, tail zeroed (no checks). The
+// constant streams (threshold 0 or 2^bits: every ±1 operand) take one branch and no random words.
 inline void fill_threshold(uint64_t* words, size_t n_words, size_t length, uint64_t threshold, int bits, Rng& rng) {
-  for (size_t w = 0; w < n_words; ++w) words[w] = bernoulli_word(threshold, bits, rng);
+  if ((threshold & ((uint64_t{1} << bits) - 1)) == 0) {
+    const uint64_t c = uint64_t{0} - (threshold >> bits);  // 0 or all ones
+    for (size_t w = 0; w < n_words; ++w) words[w] = c;
+  } else {
+    for (size_t w = 0; w < n_words; ++w) words[w] = bernoulli_word(threshold, bits, rng);
+  }
   words[n_words - 1] &= tail_mask(length);
 }
 
@@ -143,6 +149,8 @@ public:
     if (p == 0.5) return t_half_[i];
     return quantize_unchecked(device_probability(i, p), options_.probability_bits);
   }
+  uint64_t threshold_one(size_t i) const { return t_full_pulse_[i]; }  // threshold(i, 1)
+  uint64_t threshold_half(size_t i) const { return t_half_[i]; }       // threshold(i, 1/2)
   int probability_bits() const { return options_.probability_bits; }
 
   // A stream of `length` bits from device i asked for p. With reset_failure_probability = 0 the bits

@@ -126,8 +126,17 @@ void make_streams(const CbramStreamArray* devices, const float* v, size_t n, dou
                   size_t stride, size_t W, size_t L, int bits) {
   Rng rng = rng_io;
   for (size_t i = 0; i < n; ++i) {
-    const double p = 0.5 * (v[i] / s + 1);
-    const uint64_t t = Ideal ? quantize_unchecked(p, bits) : devices->threshold(i, p);
+    // The operands at the ends and at zero (every ±1 activation, every zero error or pixel) need no
+    // division: v = ±s gives v / s = ±1 exactly, hence p = 1 or 0, and v = 0 gives p = 1/2, so the
+    // thresholds are the same as through the general expression.
+    const double a = static_cast<double>(v[i]);
+    uint64_t t;
+    if (std::fabs(a) == s) t = a > 0 ? (Ideal ? uint64_t{1} << bits : devices->threshold_one(i)) : 0;
+    else if (a == 0) t = Ideal ? uint64_t{1} << (bits - 1) : devices->threshold_half(i);
+    else {
+      const double p = 0.5 * (a / s + 1);
+      t = Ideal ? quantize_unchecked(p, bits) : devices->threshold(i, p);
+    }
     fill_threshold(out + i * stride, W, L, t, bits, rng);
   }
   rng_io = rng;
