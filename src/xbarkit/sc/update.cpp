@@ -119,87 +119,6 @@ void count_dispatch(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1
   count_rows_portable(Gt, At, r0, r1, cols, K, counts);
 }
 
-// Counting when every column stream of a block is constant (all valid bits 1, or all 0: the ±1
-// activations of a binary layer). XNOR with a constant stream is the other stream or its complement,
-// so with n_rj = ones of row stream (r, j), s_cj = [column stream (c, j) is all ones], T = 64 W - L
-// the zero tail bits (whose XNOR is 1) and nb samples:
-//   count(r, c) = sum_j (s_cj ? n_rj : L - n_rj) + nb T
-//               = nb (L + T) - sum_j n_rj + 2 sum_j s_cj n_rj - L |S_c|,
-// and sum_j s_cj n_rj = sum_k 2^k popcount(S_c & B_rk) over the bit planes B_rk of n_rj, all as
-// bit vectors over the block's samples: (bits of L) x nb / 64 words per counter instead of nb W.
-// The same integers as the XNOR-popcount kernel, exactly (tested against it).
-struct ConstantColumns {
-  size_t nb = 0, nw = 0;           // samples, words per sample bit vector
-  std::vector<uint64_t> s;         // cols x nw: s_cj
-  std::vector<uint64_t> s_count;   // |S_c|
-};
-
-// Fills cc when every column stream of the block is constant; false otherwise.
-bool constant_columns(const uint64_t* At, size_t cols, size_t nb, size_t W, size_t L, ConstantColumns& cc) {
-  const uint64_t last = tail_mask(L);
-  cc.nb = nb;
-  cc.nw = (nb + 63) / 64;
-  cc.s.assign(cols * cc.nw, 0);
-  cc.s_count.assign(cols, 0);
-  for (size_t c = 0; c < cols; ++c) {
-    const uint64_t* a = At + c * nb * W;
-    for (size_t j = 0; j < nb; ++j) {
-      const uint64_t* w = a + j * W;
-      bool zero = true, one = true;
-      for (size_t k = 0; k + 1 < W; ++k) {
-        zero = zero && w[k] == 0;
-        one = one && w[k] == ~uint64_t{0};
-      }
-      zero = zero && w[W - 1] == 0;
-      one = one && w[W - 1] == last;
-      if (!zero && !one) return false;
-      if (one) {
-        cc.s[c * cc.nw + j / 64] |= uint64_t{1} << (j % 64);
-        ++cc.s_count[c];
-      }
-    }
-  }
-  return true;
-}
-
-// Rows [r0, r1) of the counters from the row streams Gt (rows x nb W) and constant columns cc.
-void count_constant_columns(const uint64_t* Gt, const ConstantColumns& cc, size_t r0, size_t r1, size_t cols,
-                            size_t W, size_t L, uint64_t* counts) {
-  const size_t nb = cc.nb, nw = cc.nw, planes = static_cast<size_t>(std::bit_width(L));
-  std::vector<uint64_t> B(planes * nw);
-  const uint64_t base_const = static_cast<uint64_t>(nb) * 64 * W;  // nb (L + T)
-  for (size_t r = r0; r < r1; ++r) {
-    std::fill(B.begin(), B.end(), 0);
-    uint64_t sum_n = 0;
-    const uint64_t* g = Gt + r * nb * W;
-    for (size_t j = 0; j < nb; ++j) {
-      uint64_t n = 0;
-      for (size_t k = 0; k < W; ++k) n += static_cast<uint64_t>(std::popcount(g[j * W + k]));
-      sum_n += n;
-      for (size_t b = 0; n; ++b, n >>= 1)
-        if (n & 1u) B[b * nw + j / 64] |= uint64_t{1} << (j % 64);
-    }
-    for (size_t c = 0; c < cols; ++c) {
-      const uint64_t* sc = &cc.s[c * nw];
-      uint64_t dot = 0;
-      for (size_t b = 0; b < planes; ++b) {
-        uint64_t ones = 0;
-        for (size_t k = 0; k < nw; ++k) ones += static_cast<uint64_t>(std::popcount(sc[k] & B[b * nw + k]));
-        dot += ones << b;
-      }
-      counts[r * cols + c] += base_const - sum_n + 2 * dot - static_cast<uint64_t>(L) * cc.s_count[c];
-    }
-  }
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("popcnt"))) void count_constant_columns_popcnt(const uint64_t* Gt, const ConstantColumns& cc,
-                                                                     size_t r0, size_t r1, size_t cols, size_t W,
-                                                                     size_t L, uint64_t* counts) {
-  count_constant_columns(Gt, cc, r0, r1, cols, W, L, counts);
-}
-#endif
-
 // The streams of n operands v[i] (device i of `devices` for CBRAM), stream i at out + i * stride. The
 // generator is copied into a local so its state stays in registers through the comparator loop.
 template <bool Ideal>
@@ -305,8 +224,6 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
     else make_streams<false>(devices, v, n, s, rng, w, stride, W, L, bits);
   };
   constexpr size_t kRowBlock = 16;
-  const bool generic = std::getenv("XBARKIT_SC_GENERIC_COUNT") != nullptr;
-  ConstantColumns cc;
   for (size_t b0 = 0; b0 < batch; b0 += block) {
     const size_t nb = std::min(block, batch - b0), K = nb * W;
     // Streams: one random source per (step, sample, side), so the result does not depend on the
@@ -319,16 +236,8 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
       make(col_devices_.get(), &x[b * cols_], cols_, sx, ra, &At[j * W], K);
     });
     // Counters: integer sums, so the order of blocks and threads does not change them.
-    // XBARKIT_SC_GENERIC_COUNT (tests) also turns off the constant-column counting.
-    const bool constant = !generic && constant_columns(At.data(), cols_, nb, W, L, cc);
     parallel_for((rows_ + kRowBlock - 1) / kRowBlock, options_.threads, [&](size_t blk) {
       const size_t r0 = blk * kRowBlock, r1 = std::min(rows_, r0 + kRowBlock);
-      if (constant) {
-#if defined(__x86_64__) && defined(__GNUC__)
-        if (kHavePopcnt) return count_constant_columns_popcnt(Gt.data(), cc, r0, r1, cols_, W, L, counts.data());
-#endif
-        return count_constant_columns(Gt.data(), cc, r0, r1, cols_, W, L, counts.data());
-      }
       count_dispatch(Gt.data(), At.data(), r0, r1, cols_, K, counts.data());
     });
   }
