@@ -201,7 +201,7 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
   block = std::min(block, batch);
   const double stream_bytes = double(per_sample) * double(block) * sizeof(uint64_t);
   if (stream_bytes > kMaxStreamBytes)
-    throw Error(fmt::format("SC update: streams of length {} for a {}x{} layer over {} samples need {:.1f} GB "
+    throw Error(fmt::format("SC update: streams of length {} for a {}x{} layer, per block of {} samples, need {:.1f} GB "
                             "(limit {:.0f} GB); use a shorter stream length or a smaller batch",
                             L, rows_, cols_, block, stream_bytes / 1e9, kMaxStreamBytes / 1e9));
   std::vector<uint64_t> Gt(rows_ * block * W), At(cols_ * block * W);
