@@ -4,9 +4,10 @@
 // Word-parallel Bernoulli bits: 64 bits of probability P / 2^k come from k random 64-bit words w_j,
 // bit l of word w_j being the complement of bit j of lane l's k-bit uniform U (the convention of the
 // bit-serial recurrence below), and a comparator that outputs [U < P] per lane, i.e. exactly
-// Bernoulli(P / 2^k). The comparator runs MSB first and stops early (compare_msb_first): a lane is decided at the first bit where U differs from P (U < P where P has
-// the 1), so after j words a lane is still undecided with probability 2^-j, and all 64 lanes are
-// decided after sum_j 1 - (1 - 2^-j)^64 = 7.35 words on average (k = 16) instead of 16; it also stops below P's
+// Bernoulli(P / 2^k). The comparator runs MSB first and stops early (compare_msb_first): a lane is
+// decided at the first bit where U differs from P (U < P where P has the 1), so after j words a lane
+// is still undecided with probability 2^-j, and all 64 lanes are decided after
+// sum_j 1 - (1 - 2^-j)^64 = 7.35 words on average (k = 16) instead of 16; it also stops below P's
 // lowest 1 bit (every lane still undecided there has U >= P), so P = 1/2 needs one word. For the same
 // words it gives the same bits as the full LSB-first bit-serial comparison r <- P_j ? (r | w_j) :
 // (r & w_j) (compare_lsb_first, the reference; tests/sc). The probability is quantized to 2^-k
