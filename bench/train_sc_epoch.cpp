@@ -1,10 +1,17 @@
 // Cost of a training epoch with stochastic-computing weight gradients (train/sc_update.hpp) against a
 // floating-point epoch of the same network (issue 16: at most 5x at L = 64), measured in one run on a
 // slice of the training set, float and SC epochs alternated `rounds` times so that load changes on a
-// shared machine hit both alike. Prints each epoch and the ratio of the medians.
+// shared machine hit both alike. Prints each epoch's wall time (the trainer's epoch time, evaluation
+// excluded) and the process and calling-thread CPU time of the whole one-epoch training call (which
+// also includes setting up the network and, for CBRAM, drawing and calibrating the devices), and the
+// ratios of the medians. On a machine shared with other jobs only the CPU-time ratios mean anything.
+// The epoch CPU time of an SC run is the call's CPU time minus that of making the layers' SC kernels
+// (device draws and calibration: once per training, not per epoch), measured here by making the same
+// kernels once more on the calling thread.
 //   build/bench/bench_train_sc_epoch [network=bnn_mlp] [images=5000] [threads=1] [sources=ideal:64,cbram:64] [rounds=3]
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -13,9 +20,19 @@
 
 #include "xbarkit/core/paths.hpp"
 #include "xbarkit/nn/dataset.hpp"
+#include "xbarkit/sc/update.hpp"
+#include "xbarkit/train/sc_update.hpp"
 #include "xbarkit/train/trainer.hpp"
 
 using namespace xbarkit;
+
+namespace {
+double cpu_s(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   const std::string network = argc > 1 ? argv[1] : "bnn_mlp";
@@ -28,7 +45,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> names{"float"};
   std::stringstream ss(sources);
   for (std::string s; std::getline(ss, s, ',');) names.push_back(s);
-  std::vector<std::vector<double>> seconds(names.size());
+  std::vector<std::vector<double>> seconds(names.size()), process_cpu(names.size()), thread_cpu(names.size());
   fmt::print("{}, {} training images, batch {}, threads {}, {} rounds\n", network, images, arch.train.batch, threads,
              rounds);
   for (int r = 0; r < rounds; ++r)
@@ -39,19 +56,35 @@ int main(int argc, char** argv) {
       t.config.recalibrate_bn = false;
       t.threads = threads;
       if (c > 0) t.sc_update = train::parse_sc_update(names[c]);
+      const double p0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID), t0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
       const auto res = train::train_network(arch, data, nullptr, t);
+      process_cpu[c].push_back(cpu_s(CLOCK_PROCESS_CPUTIME_ID) - p0);
+      thread_cpu[c].push_back(cpu_s(CLOCK_THREAD_CPUTIME_ID) - t0);
+      if (c > 0) {  // the SC kernels' one-time setup, as the trainer makes them
+        const double s0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
+        for (size_t li = 0; li < arch.layers.size(); ++li)
+          sc::ScOuterProduct k(size_t(arch.layers[li].out), size_t(arch.layers[li].fan_in),
+                               train::kernel_options(*t.sc_update, t.config.seed, li, threads));
+        const double setup = cpu_s(CLOCK_THREAD_CPUTIME_ID) - s0;
+        process_cpu[c].back() -= setup;
+        thread_cpu[c].back() -= setup;
+        fmt::print("        {:<12} SC kernel setup {:.2f} s CPU (subtracted below)\n", names[c], setup);
+      }
       seconds[c].push_back(res.epochs.at(0).seconds);
-      fmt::print("round {} {:<12} {:8.2f} s\n", r + 1, names[c], seconds[c].back());
+      fmt::print("round {} {:<12} wall {:8.2f} s  process CPU {:8.2f} s  thread CPU {:8.2f} s\n", r + 1, names[c],
+                 seconds[c].back(), process_cpu[c].back(), thread_cpu[c].back());
     }
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
   };
-  const double base = median(seconds[0]);
-  fmt::print("{:<12} {:>12} {:>16} {:>8}\n", "update", "median s", "s/epoch (60k)", "ratio");
+  const double base = median(seconds[0]), base_p = median(process_cpu[0]), base_t = median(thread_cpu[0]);
+  fmt::print("{:<12} {:>10} {:>8} {:>14} {:>8} {:>13} {:>8} {:>14}\n", "update", "wall s", "ratio", "process CPU s",
+             "ratio", "thread CPU s", "ratio", "CPU s/60k img");
   for (size_t c = 0; c < names.size(); ++c) {
-    const double m = median(seconds[c]);
-    fmt::print("{:<12} {:>12.2f} {:>16.1f} {:>8.2f}\n", names[c], m, m * 60000.0 / double(images), m / base);
+    const double m = median(seconds[c]), mp = median(process_cpu[c]), mt = median(thread_cpu[c]);
+    fmt::print("{:<12} {:>10.2f} {:>8.2f} {:>14.2f} {:>8.2f} {:>13.2f} {:>8.2f} {:>14.1f}\n", names[c], m, m / base, mp,
+               mp / base_p, mt, mt / base_t, mp * 60000.0 / double(images));
   }
   return 0;
 }

@@ -244,3 +244,100 @@ TEST_CASE("sc: CBRAM correlation is explicit: two devices are independent and on
   CHECK_THROWS_WITH(arr.encode(0, 1.5, Encoding::unipolar, 64, rng), Catch::Contains("outside [0, 1]"));
   CHECK_THROWS_WITH(arr.encode(0, -1.5, Encoding::bipolar, 64, rng), Catch::Contains("[-1, 1]"));
 }
+
+TEST_CASE("sc: the MSB-first early-stopping comparator gives the bits of the full comparison for the same words") {
+  // For the same random words (word j = the complement of bit j of every lane's uniform U, the
+  // convention of the bit-serial recurrence r <- P_j ? (r | w_j) : (r & w_j)), compare_msb_first must equal
+  // both the full LSB-first bit-serial comparison and the lane-by-lane integer comparison [U < P]:
+  // exact, for every threshold including 0, 2^bits and thresholds with trailing zero bits.
+  Rng rng(2024);
+  for (int bits : {1, 2, 5, 16, 24, 32}) {
+    std::vector<uint64_t> thresholds{0, uint64_t{1} << bits, 1, uint64_t{1} << (bits - 1), (uint64_t{1} << bits) - 1};
+    for (int k = 0; k < 300; ++k) {
+      uint64_t t = rng() & ((uint64_t{1} << bits) - 1);
+      if (k % 3 == 0) t &= ~uint64_t{0} << (rng() % static_cast<uint64_t>(bits));  // trailing zeros
+      thresholds.push_back(t);
+    }
+    for (uint64_t t : thresholds) {
+      std::vector<uint64_t> words(static_cast<size_t>(bits));
+      for (auto& w : words) w = rng();
+      if (t % 7 == 0)  // lanes equal to P on every bit: the tie U = P must give 0
+        for (int j = 0; j < bits; ++j) words[size_t(j)] = ((t >> j) & 1u) ? 0 : ~uint64_t{0};
+      int calls = 0, last = bits;
+      bool order_ok = true;
+      const uint64_t msb = compare_msb_first(t, bits, [&](int j) {
+        order_ok = order_ok && j == last - 1;  // bits - 1, bits - 2, ..., each once
+        last = j;
+        ++calls;
+        return words[size_t(j)];
+      });
+      const uint64_t lsb = compare_lsb_first(t, bits, [&](int j) { return words[size_t(j)]; });
+      uint64_t direct = 0;
+      for (int lane = 0; lane < 64; ++lane) {
+        uint64_t u = 0;
+        for (int j = 0; j < bits; ++j) u |= ((~words[size_t(j)] >> lane) & 1u) << j;
+        direct |= uint64_t(u < t) << lane;
+      }
+      INFO("bits " << bits << " threshold " << t);
+      REQUIRE(msb == lsb);
+      REQUIRE(msb == direct);
+      CHECK(order_ok);
+      const int useful = (t == 0 || (t >> bits)) ? 0 : bits - __builtin_ctzll(t);
+      CHECK(calls <= useful);
+    }
+  }
+}
+
+TEST_CASE("sc: the MSB-first comparator's mean word count is sum_j 1 - (1 - 2^-j)^64 over P's useful bits") {
+  // With independent uniform words, after j words each lane is undecided with probability 2^-j, so the
+  // comparator draws word j+1 with probability 1 - (1 - 2^-j)^64 (j < the m = bits - ctz(P) useful
+  // bits). For m = 16 that is 7.35 words instead of the LSB-first comparison's 16.
+  Rng rng(77);
+  for (uint64_t t : {uint64_t{0x8001}, uint64_t{0x5555}, uint64_t{0x7ff0}, uint64_t{0x8000}, uint64_t{0x0c00}}) {
+    const int bits = 16, m = bits - __builtin_ctzll(t);
+    double expected = 0;
+    for (int j = 0; j < m; ++j) expected += 1 - std::pow(1 - std::ldexp(1.0, -j), 64);
+    const int n = 20000;
+    double sum = 0, sum2 = 0;
+    for (int k = 0; k < n; ++k) {
+      int calls = 0;
+      compare_msb_first(t, bits, [&](int) {
+        ++calls;
+        return rng();
+      });
+      sum += calls;
+      sum2 += double(calls) * calls;
+    }
+    const double mean = sum / n, sd = std::sqrt(std::max(0.0, sum2 / n - mean * mean));
+    INFO("threshold " << t << ": mean words " << mean << " expected " << expected << " sd " << sd);
+    CHECK(std::abs(mean - expected) <= 5 * sd / std::sqrt(double(n)) + 1e-12);  // 5 standard errors
+    if (m == 16) CHECK(expected == Approx(7.35).margin(0.01));
+  }
+}
+
+TEST_CASE("sc: CBRAM comparator thresholds (with the cached 0, 1/2, 1 requests) equal the quantized closed form") {
+  // CbramStreamArray::threshold is what the update kernel uses per stream; it must be
+  // round(device_probability 2^bits) exactly, for every option that changes device_probability.
+  auto dev = cbram::load_device("ag_asi_gaba2013");
+  for (int variant = 0; variant < 4; ++variant) {
+    CbramArrayOptions o;
+    o.devices = 5;
+    o.seed = 3 + variant;
+    if (variant == 1) o.calibration = Calibration::nominal;
+    if (variant == 2) o.pulse_resolution_s = 50e-6;
+    if (variant == 3) {
+      dev.tau0_c2c_sigma_ln = 0.3;
+      o.probability_bits = 12;
+    }
+    const CbramStreamArray arr(dev, o);
+    Rng rng(9);
+    std::vector<double> ps{0.0, 0.5, 1.0, 0.25, 0.75, 1e-9, 1 - 1e-9};
+    for (int k = 0; k < 200; ++k) ps.push_back(rng.uniform());
+    for (size_t i = 0; i < arr.size(); ++i)
+      for (double p : ps) {
+        INFO("variant " << variant << " device " << i << " p " << p);
+        REQUIRE(arr.threshold(i, p) == quantize_probability(arr.device_probability(i, p), o.probability_bits));
+        CHECK(arr.bit_probability(i, p) == quantized_value(arr.device_probability(i, p), o.probability_bits));
+      }
+  }
+}

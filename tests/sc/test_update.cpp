@@ -177,3 +177,41 @@ TEST_CASE("sc update: the AVX2 and the portable counting kernels give identical 
     CHECK(fast == portable);
   }
 }
+
+TEST_CASE("sc update: streams made and counted block by block equal a direct count of the per-sample streams") {
+  // An independent implementation of the kernel's definition (ideal source): sample b's streams come
+  // from Rng(seed, derive_seed(derive_seed(step, b), 1)) for the errors (rows in order) and
+  // (..., 2) for the activations, each fill_bernoulli of the bipolar request; counter (r, c) is the
+  // XNOR popcount over the L valid bits of every sample. L = 4000 (63 words, a partial last word) makes
+  // the kernel's block 130 samples, so a batch of 300 spans two full blocks and a partial one.
+  const size_t L = 4000, W = words_for(L);
+  const auto l = random_layer(300, 3, 5, 46);
+  UpdateOptions o;
+  o.source = UpdateOptions::Source::ideal;
+  o.stream_length = L;
+  o.seed = 12;
+  const uint64_t step = 5;
+  const ScOuterProduct k(l.rows, l.cols, o);
+  std::vector<float> got(l.rows * l.cols);
+  k.compute(l.delta, l.x, l.batch, step, got);
+  double sd = 0, sx = 0;
+  for (float v : l.delta) sd = std::max(sd, double(std::fabs(v)));
+  for (float v : l.x) sx = std::max(sx, double(std::fabs(v)));
+  std::vector<uint64_t> ones(l.rows * l.cols, 0);
+  for (size_t b = 0; b < l.batch; ++b) {
+    Rng rg(o.seed, derive_seed(derive_seed(step, b), 1)), ra(o.seed, derive_seed(derive_seed(step, b), 2));
+    std::vector<Stream> g, a;
+    for (size_t r = 0; r < l.rows; ++r)
+      g.push_back(bernoulli_stream(to_probability(l.delta[b * l.rows + r] / sd, Encoding::bipolar), L, rg));
+    for (size_t c = 0; c < l.cols; ++c)
+      a.push_back(bernoulli_stream(to_probability(l.x[b * l.cols + c] / sx, Encoding::bipolar), L, ra));
+    for (size_t r = 0; r < l.rows; ++r)
+      for (size_t c = 0; c < l.cols; ++c) ones[r * l.cols + c] += sc_xnor(g[r], a[c]).count();
+  }
+  REQUIRE(W == 63);
+  for (size_t i = 0; i < ones.size(); ++i) {
+    const float want = static_cast<float>(sd * sx * (double(ones[i]) * 2.0 / (double(l.batch) * double(L)) - 1.0));
+    INFO("element " << i);
+    CHECK(got[i] == want);  // same integer count, same arithmetic: exact
+  }
+}

@@ -78,20 +78,22 @@ void count_rows_avx2(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r
       uint64_t t[TR * TC];
       tile<TR, TC>(g, a, K, t);
       for (int i = 0; i < TR; ++i)
-        for (int j = 0; j < TC; ++j) counts[(r + i) * cols + c + j] = t[i * TC + j];
+        for (int j = 0; j < TC; ++j) counts[(r + i) * cols + c + j] += t[i * TC + j];
     }
     for (; c < cols; ++c) {
       const uint64_t* a[1] = {At + c * K};
       uint64_t t[TR];
       tile<TR, 1>(g, a, K, t);
-      for (int i = 0; i < TR; ++i) counts[(r + i) * cols + c] = t[i];
+      for (int i = 0; i < TR; ++i) counts[(r + i) * cols + c] += t[i];
     }
   }
   for (; r < r1; ++r)
     for (size_t c = 0; c < cols; ++c) {
       const uint64_t* g[1] = {Gt + r * K};
       const uint64_t* a[1] = {At + c * K};
-      tile<1, 1>(g, a, K, &counts[r * cols + c]);
+      uint64_t t;
+      tile<1, 1>(g, a, K, &t);
+      counts[r * cols + c] += t;
     }
 }
 

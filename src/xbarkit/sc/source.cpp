@@ -12,16 +12,14 @@ namespace xbarkit::sc {
 uint64_t quantize_probability(double p, int bits) {
   if (!(bits >= 1 && bits <= 32)) throw Error(fmt::format("SC probability resolution {} bits: must be 1..32", bits));
   if (!(p >= 0 && p <= 1)) throw Error(fmt::format("SC bit probability {} is outside [0, 1]", p));
-  return static_cast<uint64_t>(std::llround(p * static_cast<double>(uint64_t{1} << bits)));
+  return quantize_unchecked(p, bits);
 }
 
 void fill_bernoulli(std::span<uint64_t> words, size_t length, double p, int bits, Rng& rng) {
   if (length == 0) throw Error("SC stream length must be > 0");
   if (words.size() != words_for(length))
     throw Error(fmt::format("SC stream of {} bits needs {} words, got {}", length, words_for(length), words.size()));
-  const uint64_t t = quantize_probability(p, bits);
-  for (auto& w : words) w = bernoulli_word(t, bits, rng);
-  words.back() &= tail_mask(length);
+  fill_threshold(words.data(), words.size(), length, quantize_probability(p, bits), bits, rng);
 }
 
 Stream bernoulli_stream(double p, size_t length, Rng& rng, int bits) {
@@ -39,14 +37,8 @@ std::vector<Stream> shared_streams(std::span<const double> ps, size_t length, Rn
   std::vector<uint64_t> random(static_cast<size_t>(bits));
   for (size_t w = 0; w < words_for(length); ++w) {
     for (auto& r : random) r = rng();  // one comparator input for every stream
-    for (size_t s = 0; s < ps.size(); ++s) {
-      const uint64_t t = thresholds[s];
-      uint64_t r = 0;
-      if (t >> bits) r = ~uint64_t{0};
-      else if (t)
-        for (int j = __builtin_ctzll(t); j < bits; ++j) r = ((t >> j) & 1u) ? (r | random[j]) : (r & random[j]);
-      out[s].words[w] = r;
-    }
+    for (size_t s = 0; s < ps.size(); ++s)
+      out[s].words[w] = compare_msb_first(thresholds[s], bits, [&](int j) { return random[size_t(j)]; });
   }
   for (auto& s : out) s.words.back() &= tail_mask(length);
   return out;
@@ -86,6 +78,8 @@ CbramStreamArray::CbramStreamArray(const cbram::Device& device, const CbramArray
     tau_calibrated_.push_back(device_.tau_s(v) * factor);
     inv_tau_cell_.push_back(1 / (device_.tau_s(v) * cells_.back().tau0_factor));
     p_full_pulse_.push_back(-std::expm1(-device_.max_pulse_s * inv_tau_cell_.back()));
+    t_full_pulse_.push_back(quantize_probability(device_probability(i, 1.0), options_.probability_bits));
+    t_half_.push_back(quantize_probability(device_probability(i, 0.5), options_.probability_bits));
   }
 }
 
@@ -111,7 +105,8 @@ double CbramStreamArray::device_probability(size_t i, double p) const {
 }
 
 double CbramStreamArray::bit_probability(size_t i, double p) const {
-  return quantized_value(device_probability(i, p), options_.probability_bits);
+  if (!(p >= 0 && p <= 1)) throw Error(fmt::format("CBRAM stream generator: probability {} is outside [0, 1]", p));
+  return static_cast<double>(threshold(i, p)) / static_cast<double>(uint64_t{1} << options_.probability_bits);
 }
 
 void CbramStreamArray::generate(size_t i, double p, size_t length, Rng& rng, std::span<uint64_t> words) const {
@@ -120,7 +115,11 @@ void CbramStreamArray::generate(size_t i, double p, size_t length, Rng& rng, std
     std::copy(s.words.begin(), s.words.end(), words.begin());
     return;
   }
-  fill_bernoulli(words, length, device_probability(i, p), options_.probability_bits, rng);
+  if (!(p >= 0 && p <= 1)) throw Error(fmt::format("CBRAM stream generator: probability {} is outside [0, 1]", p));
+  if (length == 0) throw Error("SC stream length must be > 0");
+  if (words.size() != words_for(length))
+    throw Error(fmt::format("SC stream of {} bits needs {} words, got {}", length, words_for(length), words.size()));
+  fill_threshold(words.data(), words.size(), length, threshold(i, p), options_.probability_bits, rng);
 }
 
 Stream CbramStreamArray::generate(size_t i, double p, size_t length, Rng& rng) const {

@@ -1,10 +1,16 @@
 #pragma once
 // Stream generators: an ideal Bernoulli source and an array of CBRAM devices (cbram/device.hpp).
 //
-// Word-parallel Bernoulli bits: 64 bits of probability P / 2^k come from k random 64-bit words w_j
-// combined as a bit-serial comparator, LSB first: r <- P_j ? (r | w_j) : (r & w_j). Each output bit is
-// then [U < P] for a k-bit uniform U made of the words' bits, i.e. exactly Bernoulli(P / 2^k); trailing
-// zero bits of P cost nothing (P = 1/2 needs one word). The probability is quantized to 2^-k
+// Word-parallel Bernoulli bits: 64 bits of probability P / 2^k come from k random 64-bit words w_j,
+// bit l of word w_j being the complement of bit j of lane l's k-bit uniform U (the convention of the
+// bit-serial recurrence below), and a comparator that outputs [U < P] per lane, i.e. exactly
+// Bernoulli(P / 2^k). The comparator runs MSB first and stops early (compare_msb_first): a lane is
+// decided at the first bit where U differs from P (U < P where P has the 1), so after j words a lane
+// is still undecided with probability 2^-j, and all 64 lanes are decided after
+// sum_j 1 - (1 - 2^-j)^64 = 7.35 words on average (k = 16) instead of 16; it also stops below P's
+// lowest 1 bit (every lane still undecided there has U >= P), so P = 1/2 needs one word. For the same
+// words it gives the same bits as the full LSB-first bit-serial comparison r <- P_j ? (r | w_j) :
+// (r & w_j) (compare_lsb_first, the reference; tests/sc). The probability is quantized to 2^-k
 // (|error| <= 2^-(k+1)); the default k = 16 keeps that below 8e-6, far under the 1/sqrt(L)
 // statistical error of any stream shorter than 2^30 bits.
 //
@@ -25,19 +31,69 @@ namespace xbarkit::sc {
 
 constexpr int kDefaultProbabilityBits = 16;
 
-// round(p 2^bits), for p in [0, 1] and 1 <= bits <= 32; throws xbarkit::Error otherwise.
+// round(p 2^bits) (halves away from zero, as std::llround), for p in [0, 1] and 1 <= bits <= 32;
+// throws xbarkit::Error otherwise.
 uint64_t quantize_probability(double p, int bits);
+// The same without the checks, for the generators' inner loops (p in [0, 1] and bits valid).
+inline uint64_t quantize_unchecked(double p, int bits) {
+  const double x = p * static_cast<double>(uint64_t{1} << bits);  // exact: a power-of-two scaling
+  const uint64_t t = static_cast<uint64_t>(x);                    // floor, x >= 0
+  return t + (x - static_cast<double>(t) >= 0.5);                 // x - t is exact for x < 2^52
+}
 inline double quantized_value(double p, int bits) {
   return static_cast<double>(quantize_probability(p, bits)) / static_cast<double>(uint64_t{1} << bits);
 }
 
-// 64 independent bits, each 1 with probability threshold / 2^bits.
-inline uint64_t bernoulli_word(uint64_t threshold, int bits, Rng& rng) {
+// The comparator of 64 lanes of a k-bit uniform U (word_for_bit(j) returns the word holding the
+// complement of bit j of every lane's U, 0 <= j < bits) against threshold P: bit l of the result is
+// [U_l < P]. MSB first,
+// stopping once every lane is decided or P has no 1 bit left; word_for_bit is called for bits
+// bits-1, bits-2, ... down to where it stops, never twice. Branch-free in P's bits.
+template <class WordForBit>
+inline uint64_t compare_msb_first(uint64_t threshold, int bits, WordForBit&& word_for_bit) {
+  if (threshold == 0) return 0;
+  if (threshold >> bits) return ~uint64_t{0};
+  const int low = __builtin_ctzll(threshold);
+  uint64_t ones = 0, undecided = ~uint64_t{0};
+  for (int j = bits - 1; j >= low; --j) {
+    const uint64_t t = uint64_t{0} - ((threshold >> j) & 1u);  // all ones where P's bit j is 1
+    const uint64_t decided = undecided & ~(word_for_bit(j) ^ t);  // lanes whose U bit (~w) differs from P's
+    ones |= decided & t;                                        // U has 0 where P has 1: U < P
+    undecided &= ~decided;
+    if (!undecided) break;
+  }
+  return ones;  // lanes equal to P down to its lowest 1 bit have U >= P
+}
+
+// The full bit-serial comparison, LSB first (the generator before the MSB-first one; the reference the
+// tests compare compare_msb_first with, word for word).
+template <class WordForBit>
+inline uint64_t compare_lsb_first(uint64_t threshold, int bits, WordForBit&& word_for_bit) {
   if (threshold == 0) return 0;
   if (threshold >> bits) return ~uint64_t{0};
   uint64_t r = 0;
-  for (int j = __builtin_ctzll(threshold); j < bits; ++j) r = ((threshold >> j) & 1u) ? (r | rng()) : (r & rng());
+  for (int j = __builtin_ctzll(threshold); j < bits; ++j) {
+    const uint64_t w = word_for_bit(j);
+    r = ((threshold >> j) & 1u) ? (r | w) : (r & w);
+  }
   return r;
+}
+
+// 64 independent bits, each 1 with probability threshold / 2^bits (words drawn from rng MSB first).
+inline uint64_t bernoulli_word(uint64_t threshold, int bits, Rng& rng) {
+  return compare_msb_first(threshold, bits, [&](int) { return rng(); });
+}
+
+// Fills a stream's words with bits of probability threshold / 2^bits, tail zeroed (no checks). The
+// constant streams (threshold 0 or 2^bits: every ±1 operand) take one branch and no random words.
+inline void fill_threshold(uint64_t* words, size_t n_words, size_t length, uint64_t threshold, int bits, Rng& rng) {
+  if ((threshold & ((uint64_t{1} << bits) - 1)) == 0) {
+    const uint64_t c = uint64_t{0} - (threshold >> bits);  // 0 or all ones
+    for (size_t w = 0; w < n_words; ++w) words[w] = c;
+  } else {
+    for (size_t w = 0; w < n_words; ++w) words[w] = bernoulli_word(threshold, bits, rng);
+  }
+  words[n_words - 1] &= tail_mask(length);
 }
 
 // An independent stream of `length` bits of probability p (quantized to 2^-bits) from rng.
@@ -85,6 +141,18 @@ public:
   double device_probability(size_t i, double p) const;
   // The probability the generated bits actually have (device_probability, quantized).
   double bit_probability(size_t i, double p) const;
+  // The comparator threshold of that probability, round(device_probability(i, p) 2^bits), without
+  // the checks of the public calls (p in [0, 1], i < size()); requests of 0, 1/2 and 1 (every ±1
+  // operand, every zero error or pixel) come from per-device values computed once.
+  uint64_t threshold(size_t i, double p) const {
+    if (p == 0) return 0;
+    if (p == 1) return t_full_pulse_[i];
+    if (p == 0.5) return t_half_[i];
+    return quantize_unchecked(device_probability(i, p), options_.probability_bits);
+  }
+  uint64_t threshold_one(size_t i) const { return t_full_pulse_[i]; }  // threshold(i, 1)
+  uint64_t threshold_half(size_t i) const { return t_half_[i]; }       // threshold(i, 1/2)
+  int probability_bits() const { return options_.probability_bits; }
 
   // A stream of `length` bits from device i asked for p. With reset_failure_probability = 0 the bits
   // are independent Bernoulli(device_probability) -- exactly the law of the event-level cell (each
@@ -111,6 +179,7 @@ private:
   std::vector<double> calibrated_factor_;
   std::vector<double> tau_calibrated_, inv_tau_cell_;  // at the program voltage, for device_probability
   std::vector<double> p_full_pulse_;  // device_probability(i, 1): the capped pulse (±1 operands hit it)
+  std::vector<uint64_t> t_full_pulse_, t_half_;  // their comparator thresholds
 };
 
 }  // namespace xbarkit::sc

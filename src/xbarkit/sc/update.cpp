@@ -72,20 +72,22 @@ __attribute__((always_inline)) inline void count_rows(const uint64_t* Gt, const 
       uint64_t t[TR * TC];
       count_tile<TR, TC>(g, a, K, t);
       for (int i = 0; i < TR; ++i)
-        for (int j = 0; j < TC; ++j) counts[(r + i) * cols + c + j] = t[i * TC + j];
+        for (int j = 0; j < TC; ++j) counts[(r + i) * cols + c + j] += t[i * TC + j];
     }
     for (; c < cols; ++c) {
       const uint64_t* a[1] = {At + c * K};
       uint64_t t[TR];
       count_tile<TR, 1>(g, a, K, t);
-      for (int i = 0; i < TR; ++i) counts[(r + i) * cols + c] = t[i];
+      for (int i = 0; i < TR; ++i) counts[(r + i) * cols + c] += t[i];
     }
   }
   for (; r < r1; ++r)
     for (size_t c = 0; c < cols; ++c) {
       const uint64_t* g[1] = {Gt + r * K};
       const uint64_t* a[1] = {At + c * K};
-      count_tile<1, 1>(g, a, K, &counts[r * cols + c]);
+      uint64_t t;
+      count_tile<1, 1>(g, a, K, &t);
+      counts[r * cols + c] += t;
     }
 }
 
@@ -115,6 +117,29 @@ void count_dispatch(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1
   if (kHavePopcnt) return count_rows_popcnt(Gt, At, r0, r1, cols, K, counts);
 #endif
   count_rows_portable(Gt, At, r0, r1, cols, K, counts);
+}
+
+// The streams of n operands v[i] (device i of `devices` for CBRAM), stream i at out + i * stride. The
+// generator is copied into a local so its state stays in registers through the comparator loop.
+template <bool Ideal>
+void make_streams(const CbramStreamArray* devices, const float* v, size_t n, double s, Rng& rng_io, uint64_t* out,
+                  size_t stride, size_t W, size_t L, int bits) {
+  Rng rng = rng_io;
+  for (size_t i = 0; i < n; ++i) {
+    // The operands at the ends and at zero (every ±1 activation, every zero error or pixel) need no
+    // division: v = ±s gives v / s = ±1 exactly, hence p = 1 or 0, and v = 0 gives p = 1/2, so the
+    // thresholds are the same as through the general expression.
+    const double a = static_cast<double>(v[i]);
+    uint64_t t;
+    if (std::fabs(a) == s) t = a > 0 ? (Ideal ? uint64_t{1} << bits : devices->threshold_one(i)) : 0;
+    else if (a == 0) t = Ideal ? uint64_t{1} << (bits - 1) : devices->threshold_half(i);
+    else {
+      const double p = 0.5 * (a / s + 1);
+      t = Ideal ? quantize_unchecked(p, bits) : devices->threshold(i, p);
+    }
+    fill_threshold(out + i * stride, W, L, t, bits, rng);
+  }
+  rng_io = rng;
 }
 
 }  // namespace
@@ -164,40 +189,58 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
     std::fill(out.begin(), out.end(), 0.0f);
     return;
   }
-  const size_t L = options_.stream_length, W = words_for(L), K = batch * W;
-  // The streams of one call are held at once: refuse what cannot fit instead of failing in the
-  // allocator (a conv layer's im2col batch has ~20,000 samples, so long streams reach gigabytes).
-  const double stream_bytes = double(rows_ + cols_) * double(K) * sizeof(uint64_t);
+  const size_t L = options_.stream_length, W = words_for(L);
+  // Streams are made and counted a block of samples at a time, the block's streams (both operands)
+  // sized to stay in the L2 cache while the counting tiles sweep them (a conv layer's im2col batch
+  // has ~20,000 samples: holding all its streams at once meant tens of MB, written once and read by
+  // every row pair from memory). At least 128 words per stream and block, so that the counting tiles'
+  // setup stays small against their inner loop. The block size depends only on the layer and L.
+  constexpr size_t kBlockWords = size_t{1} << 16;  // 512 KB of streams per block
+  const size_t per_sample = (rows_ + cols_) * W;
+  size_t block = std::max<size_t>(kBlockWords / per_sample, (128 + W - 1) / W);
+  block = std::min(block, batch);
+  const double stream_bytes = double(per_sample) * double(block) * sizeof(uint64_t);
   if (stream_bytes > kMaxStreamBytes)
-    throw Error(fmt::format("SC update: streams of length {} for a {}x{} layer over {} samples need {:.1f} GB "
+    throw Error(fmt::format("SC update: streams of length {} for a {}x{} layer, per block of {} samples, need {:.1f} GB "
                             "(limit {:.0f} GB); use a shorter stream length or a smaller batch",
-                            L, rows_, cols_, batch, stream_bytes / 1e9, kMaxStreamBytes / 1e9));
-  std::vector<uint64_t> Gt(rows_ * K), At(cols_ * K);
+                            L, rows_, cols_, block, stream_bytes / 1e9, kMaxStreamBytes / 1e9));
+  std::vector<uint64_t> Gt(rows_ * block * W), At(cols_ * block * W);
+  std::vector<uint64_t> counts(rows_ * cols_, 0);
   const bool ideal = options_.source == UpdateOptions::Source::ideal;
-  // Streams: one random stream per (step, sample, side), so the result does not depend on the thread
-  // count; stored sample-major per row / column for the counting loop.
-  parallel_for(batch, options_.threads, [&](size_t b) {
-    Rng rg(options_.seed, derive_seed(derive_seed(step, b), 1));
-    Rng ra(options_.seed, derive_seed(derive_seed(step, b), 2));
-    for (size_t r = 0; r < rows_; ++r) {
-      const double p = to_probability(delta[b * rows_ + r] / sd, Encoding::bipolar);
-      std::span<uint64_t> w(Gt.data() + r * K + b * W, W);
-      if (ideal) fill_bernoulli(w, L, p, options_.probability_bits, rg);
-      else row_devices_->generate(r, p, L, rg, w);
+  const bool events = !ideal && row_devices_->device().reset_failure_probability > 0;
+  const int bits = options_.probability_bits;
+  // One stream per (side, row or column, sample): the request p = (1 + v / s) / 2 (v / s is in
+  // [-1, 1] by the choice of s), its comparator threshold (ideal: round(p 2^bits); CBRAM: the device's
+  // probability for that request, CbramStreamArray::threshold), and the comparator's words from the
+  // sample's own random source.
+  auto make = [&](const CbramStreamArray* devices, const float* v, size_t n, double s, Rng& rng, uint64_t* w,
+                  size_t stride) {
+    if (events) {
+      for (size_t i = 0; i < n; ++i)
+        devices->generate(i, 0.5 * (v[i] / s + 1), L, rng, std::span<uint64_t>(w + i * stride, W));
+      return;
     }
-    for (size_t c = 0; c < cols_; ++c) {
-      const double p = to_probability(x[b * cols_ + c] / sx, Encoding::bipolar);
-      std::span<uint64_t> w(At.data() + c * K + b * W, W);
-      if (ideal) fill_bernoulli(w, L, p, options_.probability_bits, ra);
-      else col_devices_->generate(c, p, L, ra, w);
-    }
-  });
-  std::vector<uint64_t> counts(rows_ * cols_);
+    if (ideal) make_streams<true>(nullptr, v, n, s, rng, w, stride, W, L, bits);
+    else make_streams<false>(devices, v, n, s, rng, w, stride, W, L, bits);
+  };
   constexpr size_t kRowBlock = 16;
-  parallel_for((rows_ + kRowBlock - 1) / kRowBlock, options_.threads, [&](size_t blk) {
-    const size_t r0 = blk * kRowBlock, r1 = std::min(rows_, r0 + kRowBlock);
-    count_dispatch(Gt.data(), At.data(), r0, r1, cols_, K, counts.data());
-  });
+  for (size_t b0 = 0; b0 < batch; b0 += block) {
+    const size_t nb = std::min(block, batch - b0), K = nb * W;
+    // Streams: one random source per (step, sample, side), so the result does not depend on the
+    // thread count or the block size; stored sample-major per row / column for the counting loop.
+    parallel_for(nb, options_.threads, [&](size_t j) {
+      const size_t b = b0 + j;
+      Rng rg(options_.seed, derive_seed(derive_seed(step, b), 1));
+      Rng ra(options_.seed, derive_seed(derive_seed(step, b), 2));
+      make(row_devices_.get(), &delta[b * rows_], rows_, sd, rg, &Gt[j * W], K);
+      make(col_devices_.get(), &x[b * cols_], cols_, sx, ra, &At[j * W], K);
+    });
+    // Counters: integer sums, so the order of blocks and threads does not change them.
+    parallel_for((rows_ + kRowBlock - 1) / kRowBlock, options_.threads, [&](size_t blk) {
+      const size_t r0 = blk * kRowBlock, r1 = std::min(rows_, r0 + kRowBlock);
+      count_dispatch(Gt.data(), At.data(), r0, r1, cols_, K, counts.data());
+    });
+  }
   const uint64_t tail_ones = static_cast<uint64_t>(batch) * (64 * W - L);
   const double scale = sd * sx, inv = 2.0 / (static_cast<double>(batch) * static_cast<double>(L));
   for (size_t k = 0; k < out.size(); ++k)
