@@ -1,5 +1,5 @@
 // Cost of the SC weight-update kernel (sc/update.hpp) per element at stream length L, against the float
-// weight-gradient GEMM it replaces (nn::gemm, the trainer's kernel), on one thread: the 784 -> 512
+// weight-gradient GEMM it replaces (a float GEMM: Eigen's), on one thread: the 784 -> 512
 // dense layer of bnn_mlp with a batch of 100. An "element" is one (sample, output, input) product of
 // the batch's outer products, i.e. rows x cols x batch per call. Times are the calling thread's CPU
 // time (CLOCK_THREAD_CPUTIME_ID), best of `repeats`, so other jobs on a shared machine do not inflate
@@ -14,7 +14,7 @@
 
 #include "xbarkit/cbram/device.hpp"
 #include "xbarkit/core/rng.hpp"
-#include "xbarkit/nn/gemm.hpp"
+#include <Eigen/Dense>
 #include "xbarkit/sc/update.hpp"
 
 using namespace xbarkit;
@@ -48,13 +48,15 @@ int main(int argc, char** argv) {
 
   const double t_gemm = best_of(repeats, [&](int) {
     // G (rows x cols) = delta^T (rows x batch) . x (batch x cols)
-    nn::gemm(true, false, static_cast<int>(rows), static_cast<int>(cols), static_cast<int>(batch), delta.data(),
-             static_cast<int>(rows), x.data(), static_cast<int>(cols), out.data(), static_cast<int>(cols));
+    using RM = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    Eigen::Map<const RM> D(delta.data(), Eigen::Index(batch), Eigen::Index(rows));
+    Eigen::Map<const RM> X(x.data(), Eigen::Index(batch), Eigen::Index(cols));
+    Eigen::Map<RM> G(out.data(), Eigen::Index(rows), Eigen::Index(cols));
+    G.noalias() = D.transpose() * X;
   });
-  fmt::print("layer {} x {}, batch {}, L = {}, one thread, thread CPU time (float GEMM kernel: {})\n", rows, cols, batch, L,
-             nn::gemm_kernel_name());
+  fmt::print("layer {} x {}, batch {}, L = {}, one thread, thread CPU time (float GEMM: Eigen)\n", rows, cols, batch, L);
   fmt::print("{:<34} {:>10} {:>12} {:>10}\n", "kernel", "ms/call", "ns/element", "x GEMM");
-  fmt::print("{:<34} {:>10.3f} {:>12.4f} {:>10.1f}\n", "float GEMM (nn::gemm)", t_gemm * 1e3, t_gemm / elements * 1e9, 1.0);
+  fmt::print("{:<34} {:>10.3f} {:>12.4f} {:>10.1f}\n", "float GEMM (Eigen)", t_gemm * 1e3, t_gemm / elements * 1e9, 1.0);
   for (int src = 0; src < 2; ++src) {
     sc::UpdateOptions o;
     o.stream_length = L;
