@@ -33,7 +33,6 @@ E parse_choice(const std::string& s, const std::string& origin, std::initializer
   throw InputError(origin, "", fmt::format("unknown value '{}'; choose one of: {}", s, names));
 }
 
-double dac(double u, double levels) { return levels > 0 ? std::round(u * levels) / levels : u; }
 }  // namespace
 
 IrMode parse_ir_mode(const std::string& s, const std::string& origin) {
@@ -337,45 +336,76 @@ size_t AnalogEngine::solves_per_image() const {
   return n;
 }
 
+namespace {
+// round(v) (half away from zero) without a libm call: the DAC and ADC round millions of values per
+// image. |v| <= 2^24 here (levels of a <= 24-bit converter).
+inline float round_half_away(float v) {
+  return static_cast<float>(static_cast<int32_t>(v + (v >= 0 ? 0.5f : -0.5f)));
+}
+// Per-thread work buffers that only grow (the engine is called concurrently, layer after layer with
+// different shapes: steady-state calls allocate nothing).
+struct Buffer {
+  std::vector<float> v;
+  Eigen::Map<Eigen::MatrixXf> map(Eigen::Index r, Eigen::Index c) {
+    if (v.size() < static_cast<size_t>(r * c)) v.resize(static_cast<size_t>(r * c));
+    return {v.data(), r, c};
+  }
+};
+struct Work {
+  Buffer xn, xn2, normals, acc, u, var, range;
+};
+}  // namespace
+
 void AnalogEngine::matmul(size_t layer, const float* x, size_t P, float* y, uint64_t key) const {
   const Impl& I = *impl_;
   if (layer >= I.layers.size())
     throw Error(fmt::format("pcm engine: layer {} requested; the network mapped {} (internal error)", layer, I.layers.size()));
   const Layer& L = I.layers[layer];
   const auto p_count = static_cast<Eigen::Index>(P);
+  thread_local Work w;
   Eigen::Map<const Eigen::MatrixXf> X(x, L.fan_in, p_count);
   Eigen::Map<Eigen::MatrixXf> Y(y, L.out, p_count);
+  const bool noisy = !L.tiles.empty() && L.tiles[0].s2.size() > 0;
   // Input ranges and the DAC.
-  Eigen::VectorXf range(p_count);
+  auto range = w.range.map(p_count, 1);
+  auto xn = w.xn.map(L.fan_in, p_count);
+  auto xn2 = w.xn2.map(noisy ? L.fan_in : 0, p_count);
+  const float levels = I.o.dac_bits > 0 ? static_cast<float>(std::ldexp(1.0, I.o.dac_bits - 1) - 1) : 0.f;
   for (Eigen::Index p = 0; p < p_count; ++p) {
+    const float* xp = X.col(p).data();
     float r = static_cast<float>(L.input_range);
-    if (r == 0) r = X.col(p).cwiseAbs().maxCoeff();
-    range(p) = r > 0 ? r : 1.f;
-  }
-  const double dac_levels = I.o.dac_bits > 0 ? std::ldexp(1.0, I.o.dac_bits - 1) - 1 : 0;
-  Eigen::MatrixXf xn(L.fan_in, p_count);
-  for (Eigen::Index p = 0; p < p_count; ++p) {
-    const float inv = 1.f / range(p);
+    if (r == 0)
+      for (int n = 0; n < L.fan_in; ++n) r = std::max(r, std::abs(xp[n]));
+    if (!(r > 0)) r = 1.f;
+    range(p) = r;
+    const float inv = 1.f / r;
+    float* out = xn.col(p).data();
     for (int n = 0; n < L.fan_in; ++n) {
-      const float u = std::clamp(X(n, p) * inv, -1.f, 1.f);
-      xn(n, p) = dac_levels > 0 ? static_cast<float>(dac(u, dac_levels)) : u;
+      const float u = std::clamp(xp[n] * inv, -1.f, 1.f);
+      out[n] = levels > 0 ? round_half_away(u * levels) / levels : u;
+    }
+    if (noisy) {
+      float* o2 = xn2.col(p).data();
+      for (int n = 0; n < L.fan_in; ++n) o2[n] = out[n] * out[n];
     }
   }
   // Per-read noise normals: stream (read_seed, key, layer) position p, drawn tile by tile, output by output.
-  const bool noisy = !L.tiles.empty() && L.tiles[0].s2.size() > 0;
-  Eigen::MatrixXf normals;
   const int nt = static_cast<int>(L.tiles.size());
+  auto normals = w.normals.map(noisy ? static_cast<Eigen::Index>(nt) * L.out : 0, p_count);
   if (noisy) {
-    normals.resize(static_cast<Eigen::Index>(nt) * L.out, p_count);
     const uint64_t s = derive_seed(derive_seed(derive_seed(I.o.read_seed, kPerReadStreams), key), layer);
     for (Eigen::Index p = 0; p < p_count; ++p) {
       Rng rng(s, static_cast<uint64_t>(p));
-      for (Eigen::Index j = 0; j < normals.rows(); ++j) normals(j, p) = static_cast<float>(rng.normal());
+      float* np = normals.col(p).data();
+      for (Eigen::Index j = 0; j < normals.rows(); ++j) np[j] = static_cast<float>(rng.normal());
     }
   }
-  const double adc_step = I.o.adc_bits > 0 ? 2 * L.adc_bound / (std::ldexp(1.0, I.o.adc_bits) - 2) : 0;
-  Eigen::MatrixXf acc = Eigen::MatrixXf::Zero(L.out, p_count);
-  Eigen::MatrixXf u(L.out, p_count);
+  const float adc_step = I.o.adc_bits > 0 ? static_cast<float>(2 * L.adc_bound / (std::ldexp(1.0, I.o.adc_bits) - 2)) : 0.f;
+  const float bound = static_cast<float>(L.adc_bound);
+  auto acc = w.acc.map(L.out, p_count);
+  auto u = w.u.map(L.out, p_count);
+  auto var = w.var.map(noisy ? L.out : 0, p_count);
+  acc.setZero();
   for (int t = 0; t < nt; ++t) {
     const Tile& T = L.tiles[t];
     const auto xt = xn.middleRows(T.r0, T.n);
@@ -389,19 +419,33 @@ void AnalogEngine::matmul(size_t layer, const float* x, size_t P, float* y, uint
         for (int oo = 0; oo < L.out; ++oo) u(oo, p) = static_cast<float>((c(2 * oo, p) - c(2 * oo + 1, p)) * unit);
     }
     if (noisy) {
-      const Eigen::MatrixXf var = T.s2 * xt.cwiseAbs2();
-      u.array() += var.array().sqrt() * normals.middleRows(static_cast<Eigen::Index>(t) * L.out, L.out).array();
+      var.noalias() = T.s2 * xn2.middleRows(T.r0, T.n);
+      const float* nrm = normals.data();
+      const Eigen::Index ld = normals.rows();
+      for (Eigen::Index p = 0; p < p_count; ++p) {
+        float* up = u.col(p).data();
+        const float* vp = var.col(p).data();
+        const float* np = nrm + p * ld + static_cast<Eigen::Index>(t) * L.out;
+        for (int oo = 0; oo < L.out; ++oo) up[oo] += std::sqrt(vp[oo]) * np[oo];
+      }
     }
+    const float g = static_cast<float>(T.gdc);
+    float* up = u.data();
+    float* ap = acc.data();
+    const Eigen::Index size = u.size();
     if (adc_step > 0) {
-      const float b = static_cast<float>(L.adc_bound), st = static_cast<float>(adc_step);
-      u = u.unaryExpr([b, st](float v) { return std::round(std::clamp(v, -b, b) / st) * st; });
+      for (Eigen::Index k = 0; k < size; ++k) ap[k] += g * (round_half_away(std::clamp(up[k], -bound, bound) / adc_step) * adc_step);
+    } else {
+      for (Eigen::Index k = 0; k < size; ++k) ap[k] += g * up[k];
     }
-    if (T.gdc != 1) u *= static_cast<float>(T.gdc);
-    acc += u;
   }
-  const Eigen::Map<const Eigen::VectorXf> scale(L.scale.data(), L.out);
-  Y.noalias() = scale.asDiagonal() * acc * range.asDiagonal();
-  if (L.gdc != 1) Y *= static_cast<float>(L.gdc);
+  const float lg = static_cast<float>(L.gdc);
+  for (Eigen::Index p = 0; p < p_count; ++p) {
+    const float rp = range(p) * lg;
+    const float* ap = acc.col(p).data();
+    float* yp = Y.col(p).data();
+    for (int oo = 0; oo < L.out; ++oo) yp[oo] = L.scale[oo] * ap[oo] * rp;
+  }
 }
 
 }  // namespace xbarkit::pcm
