@@ -18,6 +18,9 @@
 #include "xbarkit/lut/bundle.hpp"
 #include "xbarkit/nn/dataset.hpp"
 #include "xbarkit/nn/model.hpp"
+#include "xbarkit/nn/real_model.hpp"
+#include "xbarkit/nn/real_network.hpp"
+#include "xbarkit/train/real_trainer.hpp"
 #include "xbarkit/train/trainer.hpp"
 
 namespace {
@@ -26,7 +29,7 @@ struct Options {
   std::string arch, output, data, init, sc_update;
   int epochs = -1, batch = -1;
   int64_t seed = -1;
-  double lr = -1, lr_final = -1;
+  double lr = -1, lr_final = -1, weight_noise = -1;
   unsigned threads = 0;
   size_t train_images = 0, test_images = 0;
   bool quiet = false, no_test = false, resume = false, json = false;
@@ -56,6 +59,87 @@ std::string converter_bundle(const std::string& spec) {
   return spec.compare(0, colon, "adc") == 0 || spec.compare(0, colon, "mtj") == 0 ? rest : "";
 }
 
+// Real-valued networks (format xbarkit-real-1, nn/real_model.hpp): train/real_trainer.hpp.
+void train_real(const Options& o) {
+  namespace nn = xbarkit::nn;
+  namespace train = xbarkit::train;
+  if (o.hardware || o.stochastic || o.train_chips || !o.sc_update.empty())
+    throw xbarkit::InputError(o.arch, "format", "--hardware, --stochastic-psum, --train-chips and --sc-update apply to "
+                                                "binary networks only (this is an xbarkit-real-1 network)");
+  const auto arch = nn::load_real_architecture(o.arch);
+  train::RealTrainOptions to;
+  to.config = arch.train;
+  if (o.epochs >= 0) to.config.epochs = o.epochs;
+  if (o.batch > 0) to.config.batch = o.batch;
+  if (o.lr > 0) to.config.lr = o.lr;
+  if (o.lr_final >= 0) to.config.lr_final = o.lr_final;
+  if (o.seed >= 0) to.config.seed = uint64_t(o.seed);
+  if (o.weight_noise >= 0) to.config.weight_noise = o.weight_noise;
+  if (!o.init.empty()) to.init = nn::read_real_params(arch, o.init);
+  const std::filesystem::path dir = o.data.empty() ? nn::default_fashion_mnist_dir() : std::filesystem::path(o.data);
+  auto data = nn::load_fashion_mnist(dir, nn::Split::Train);
+  if (o.train_images > 0) data = data.head(o.train_images);
+  std::optional<nn::Dataset> test;
+  if (!o.no_test) test = nn::load_fashion_mnist(dir, nn::Split::Test);
+  to.threads = o.threads;
+  to.test_images = o.test_images;
+  to.log = o.quiet ? nullptr : o.json ? &std::cerr : &std::cout;
+  to.progress = o.quiet ? xbarkit::ProgressMode::off : o.progress;
+  to.checkpoint = o.output + ".checkpoint";
+  to.resume = o.resume;
+  const xbarkit::StopSignals stop;
+  auto result = train::train_real_network(arch, data, test ? &*test : nullptr, to);
+  auto& md = result.params.metadata;
+  const auto& c = to.config;
+  md["xbarkit_version"] = XBARKIT_VERSION;
+  md["trainer"] = "libtorch";
+  md["dataset"] = data.name;
+  md["train_images"] = std::to_string(data.count);
+  md["epochs"] = std::to_string(c.epochs);
+  md["seed"] = std::to_string(c.seed);
+  md["batch"] = std::to_string(c.batch);
+  md["optimizer"] = c.optimizer;
+  md["lr"] = fmt::format("{:g}", c.lr);
+  md["lr_final"] = fmt::format("{:g}", c.lr_final);
+  md["weight_decay"] = fmt::format("{:g}", c.weight_decay);
+  md["augment"] = fmt::format("shift {} flip {}", c.augment_shift, c.augment_flip);
+  md["weight_noise"] = fmt::format("{:g}", c.weight_noise);
+  md["threads"] = std::to_string(o.threads);
+  if (!o.init.empty()) md["init"] = o.init + " (sha256 " + xbarkit::sha256_hex(xbarkit::read_text_file(o.init)) + ")";
+  if (result.test_accuracy >= 0) md["test_accuracy_torch"] = fmt::format("{:.4f}", result.test_accuracy);
+  md["train_seconds"] = fmt::format("{:.0f}", result.seconds);
+  // The C++ inference (float path) on the test set: what `xbarkit` reports for these weights.
+  double cpp_accuracy = -1;
+  if (test) {
+    const nn::RealNetwork net(arch, result.params);
+    cpp_accuracy = net.accuracy(*test, o.test_images, o.threads);
+    md["test_accuracy"] = fmt::format("{:.4f}", cpp_accuracy);
+    if (to.log) *to.log << fmt::format("test accuracy (C++ inference, float path): {:.2f}%\n", 100 * cpp_accuracy);
+  }
+  nn::write_real_params(arch, result.params, o.output);
+  std::error_code ec;
+  std::filesystem::remove(to.checkpoint, ec);
+  if (o.json) {
+    nlohmann::json epochs = nlohmann::json::array();
+    for (const auto& r : result.epochs)
+      epochs.push_back({{"epoch", r.epoch}, {"loss", r.loss}, {"train_accuracy", r.train_accuracy},
+                        {"test_accuracy", r.test_accuracy >= 0 ? nlohmann::json(r.test_accuracy) : nlohmann::json()},
+                        {"lr", r.lr}, {"seconds", r.seconds}});
+    nlohmann::json j{{"output", o.output},
+                     {"architecture", arch.name},
+                     {"format", nn::kRealFormat},
+                     {"train_images", data.count},
+                     {"epochs", epochs},
+                     {"test_accuracy", cpp_accuracy >= 0 ? nlohmann::json(cpp_accuracy) : nlohmann::json()},
+                     {"test_on", "C++ inference, float path"},
+                     {"seconds", result.seconds},
+                     {"metadata", md}};
+    std::cout << j.dump(2) << "\n";
+  } else if (!o.quiet) {
+    std::cout << fmt::format("wrote {} ({:.1f} s)\n", o.output, result.seconds);
+  }
+}
+
 const xbarkit::cli::Register reg("train", [](CLI::App& app) {
   auto opt = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("train", "Train a binary neural network (architecture TOML) on Fashion-MNIST or other "
@@ -73,6 +157,10 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", opt->threads, "Threads (0 = all cores). libtorch's reductions depend on it: the same "
                                              "seed and thread count give identical weights");
+  cmd->add_option("--weight-noise", opt->weight_noise,
+                  "Real-valued networks: noise-injection training (Joshi et al. 2020), every batch's forward pass "
+                  "uses W + ETA*max|W|*N(0,1) per layer (default: [train] weight_noise)")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--resume", opt->resume,
                 "Continue from OUTPUT.checkpoint (written after every epoch) after an interrupted run; the result "
                 "is bit-identical to an uninterrupted one");
@@ -109,6 +197,9 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
     namespace imc = xbarkit::imc;
     namespace train = xbarkit::train;
     xbarkit::check_output_file(opt->output, "--output");  // before the training, not after it
+    if (nn::is_real_architecture_file(opt->arch)) return train_real(*opt);
+    if (opt->weight_noise >= 0)
+      throw xbarkit::InputError("", "--weight-noise", "applies to real-valued networks (format xbarkit-real-1) only");
     const auto arch = nn::load_architecture(opt->arch);
     train::TrainOptions to;
     to.config = arch.train;
