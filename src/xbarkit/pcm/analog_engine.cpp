@@ -82,6 +82,7 @@ struct AnalogEngine::Impl {
   AnalogEngineOptions o;
   std::optional<netlist::Technology> tech;
   double v_read_V = 1;
+  double r_row_ohm = 0, r_col_ohm = 0;  // wires per cell after overrides and wire_scale
   std::vector<Layer> layers;
   double factorize_s = 0;
 
@@ -176,7 +177,7 @@ void AnalogEngine::Impl::build_tiles(size_t l, const LayerRead& r, std::vector<T
       }
     AnalogTileOptions to;
     to.v_read_V = o.v_read_V;
-    to.r_wordline_ohm = to.r_bitline_ohm = o.r_wire_ohm;
+    to.r_wordline_ohm = r_row_ohm, to.r_bitline_ohm = r_col_ohm;
     to.dac_bits = 0;  // the engine's own DAC
     to.origin = fmt::format("{} (layer {}, tile {})", o.origin, L.name, t);
     if (o.ir == IrMode::exact) {
@@ -184,7 +185,7 @@ void AnalogEngine::Impl::build_tiles(size_t l, const LayerRead& r, std::vector<T
     } else {
       auto x = netlist::make_crossbar(*tech, "pcm", T.n, 2 * L.out);
       x.params.choices["pcm_iv"] = "linear";
-      if (!std::isnan(o.r_wire_ohm)) x.parasitics.r_wordline_ohm = x.parasitics.r_bitline_ohm = o.r_wire_ohm;
+      x.parasitics.r_wordline_ohm = r_row_ohm, x.parasitics.r_bitline_ohm = r_col_ohm;
       x.v_read_V = v_read_V;
       x.state.resize(static_cast<size_t>(T.n) * x.cols);
       for (int i = 0; i < T.n; ++i)
@@ -250,6 +251,12 @@ AnalogEngine::AnalogEngine(const std::vector<nn::WeightMatrix>& layers, const Pc
                        fmt::format("{} S is below the PCM model's G_max = {} S; the circuit tile could not hold the "
                                    "programmed conductances (make them equal)", tech_gmax, model.g_max_S));
     I.v_read_V = std::isnan(o.v_read_V) ? probe.v_read_V : o.v_read_V;
+    if (!(o.wire_scale >= 0) || !std::isfinite(o.wire_scale))
+      throw InputError(o.origin, "wire_scale", fmt::format("must be finite and >= 0, got {}", o.wire_scale));
+    if (!std::isnan(o.r_wire_ohm) && !(o.r_wire_ohm >= 0))
+      throw InputError(o.origin, "r_wire", fmt::format("must be >= 0 ohm, got {}", o.r_wire_ohm));
+    I.r_row_ohm = o.wire_scale * (std::isnan(o.r_wire_ohm) ? probe.parasitics.r_wordline_ohm : o.r_wire_ohm);
+    I.r_col_ohm = o.wire_scale * (std::isnan(o.r_wire_ohm) ? probe.parasitics.r_bitline_ohm : o.r_wire_ohm);
     if (!(I.v_read_V > 0)) throw InputError(o.origin, "v_read", fmt::format("must be > 0 V, got {}", I.v_read_V));
   }
   I.layers.resize(layers.size());

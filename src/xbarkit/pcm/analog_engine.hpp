@@ -102,6 +102,7 @@ struct AnalogEngineOptions {
   // Exact and aihwkit IR modes: the technology ([pcm] wires, v_read, g_max) and overrides (NaN: keep).
   std::string technology = "7nm";
   double r_wire_ohm = std::numeric_limits<double>::quiet_NaN();  // both row and column wire per cell
+  double wire_scale = 1;           // multiplies the technology's (or r_wire_ohm's) wires
   double v_read_V = std::numeric_limits<double>::quiet_NaN();
   unsigned threads = 0;            // for programming and factorizing the tiles (0: all cores)
   std::string origin = "pcm engine";  // names the caller's option/file in messages
