@@ -112,7 +112,8 @@ void run_pcm_infer(const std::filesystem::path& net_path, const std::string& dat
   for (double a : acc) mean += a / acc.size();
   for (double a : acc) var += (a - mean) * (a - mean);
   const double std_dev = acc.size() > 1 ? std::sqrt(var / (acc.size() - 1)) : 0.0;
-  const std::string compensation = eo.gdc == pcm::GdcMode::off ? "none" : eo.gdc == pcm::GdcMode::layer ? "gdc-layer" : "gdc-tile";
+  std::string compensation = eo.gdc == pcm::GdcMode::off ? "none" : eo.gdc == pcm::GdcMode::layer ? "gdc-layer" : "gdc-tile";
+  if (o.bn_update > 0) compensation = compensation == "none" ? "bn-update" : compensation + "+bn-update";
   if (json) {
     nlohmann::json j;
     j["network"] = net_path.string();
