@@ -1,6 +1,7 @@
 // xbarkit train ARCH -o WEIGHTS : train a binary network on libtorch (train/trainer.hpp), optionally
 // with the crossbar in the loop (--hardware plus the crossbar options of `xbarkit infer`), and write
 // its safetensors weights with metadata naming the data, the configuration and the hardware.
+#include <chrono>
 #include <iostream>
 #include <optional>
 
@@ -111,10 +112,14 @@ void train_real(const Options& o) {
   // The C++ inference (float path) on the test set: what `xbarkit` reports for these weights.
   double cpp_accuracy = -1;
   if (test) {
+    const auto t0 = std::chrono::steady_clock::now();
     const nn::RealNetwork net(arch, result.params);
     cpp_accuracy = net.accuracy(*test, o.test_images, o.threads);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     md["test_accuracy"] = fmt::format("{:.4f}", cpp_accuracy);
-    if (to.log) *to.log << fmt::format("test accuracy (C++ inference, float path): {:.2f}%\n", 100 * cpp_accuracy);
+    if (to.log)
+      *to.log << fmt::format("test accuracy (C++ inference, float path): {:.2f}% ({} images, {:.1f} s)\n", 100 * cpp_accuracy,
+                             o.test_images ? std::min(o.test_images, test->count) : test->count, secs);
   }
   nn::write_real_params(arch, result.params, o.output);
   std::error_code ec;
