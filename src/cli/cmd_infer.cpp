@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cmd_infer_pcm.hpp"
 #include "progress_cli.hpp"
 #include "registry.hpp"
 #include "xbarkit/core/error.hpp"
@@ -86,6 +87,7 @@ void print_text(const xbarkit::imc::Evaluation& e, const std::string& network, d
 
 const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
   auto opt = std::make_shared<Options>();
+  auto pcm = std::make_shared<xbarkit::cli::PcmInferOptions>();
   auto* cmd = app.add_subcommand(
       "infer", "Run a binary network on simulated crossbars: XNOR/AND mapping, BinSparX, ideal / LUT / exact sensing, "
                "ideal / ADC / SOT-MTJ converters; prints accuracy, conducting-cell statistics and per-layer "
@@ -113,12 +115,19 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
   cmd->add_option("--mtj-current-A", opt->cost.mtj_write_current_A,
                   "Costs of mtj converters: write current (A; 0 = the device's critical-current estimate)")
       ->capture_default_str();
+  xbarkit::cli::add_pcm_infer_options(cmd, *pcm);
   xbarkit::cli::add_progress_options(cmd, opt->progress);
   cmd->add_flag("--json", opt->json, "Print one JSON object (accuracy as a fraction, images, conducting_fraction, "
                                      "layers, ...)");
-  cmd->callback([opt] {
+  cmd->callback([opt, pcm] {
     namespace nn = xbarkit::nn;
     namespace imc = xbarkit::imc;
+    if (opt->sim.cell == "pcm") {  // real-valued weights on analog PCM tiles: cmd_infer_pcm.cpp
+      xbarkit::cli::run_pcm_infer(network_path(opt->network), opt->data, opt->images, opt->threads, opt->sim, opt->json, *pcm);
+      return;
+    }
+    if (pcm->given())
+      throw xbarkit::InputError("", "--cell", "--pcm-time, --gdc, --ir, --bn-update and --pcm-instances apply to --cell pcm");
     opt->sim.seed = opt->seed;
     const imc::SimConfig cfg = imc::make_sim_config(opt->sim);
     if (opt->chips > 1 && opt->sim.variation < 0)

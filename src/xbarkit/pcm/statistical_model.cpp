@@ -45,6 +45,7 @@ void PcmModel::validate(const std::string& origin) const {
   scale(prog_noise_scale, "model.prog_noise_scale");
   scale(drift_scale, "model.drift_scale");
   scale(read_noise_scale, "model.read_noise_scale");
+  scale(nu_sigma_scale, "model.nu_sigma_scale");
   for (double g : {0.0, 0.5, 1.0})
     if (!(prog_c0_uS + prog_c1_uS * g + prog_c2_uS * g * g >= 0))
       throw InputError(origin, "model.prog_coefficients_uS",
@@ -67,7 +68,7 @@ double PcmModel::nu_mean(double g_target_S) const {
 double PcmModel::nu_sigma(double g_target_S) const {
   check_conductance(*this, g_target_S, "g_target");
   const double g = std::max(g_target_S / g_max_S, kZeroClip);
-  return std::clamp(-0.0125 * std::log(g) - 0.0059, 0.008, 0.045);
+  return nu_sigma_scale * std::clamp(-0.0125 * std::log(g) - 0.0059, 0.008, 0.045);
 }
 
 double PcmModel::q_s(double g_prog_S) const {
@@ -104,6 +105,7 @@ PcmModel load_pcm_model(const std::string& name_or_path) {
   m.prog_noise_scale = t.number("prog_noise_scale").value_or(m.prog_noise_scale);
   m.drift_scale = t.number("drift_scale").value_or(m.drift_scale);
   m.read_noise_scale = t.number("read_noise_scale").value_or(m.read_noise_scale);
+  m.nu_sigma_scale = t.number("nu_sigma_scale").value_or(m.nu_sigma_scale);
   t.reject_unknown_keys();
   root.reject_unknown_keys();
   m.validate(path.string());

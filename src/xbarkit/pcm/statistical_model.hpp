@@ -40,6 +40,9 @@ struct PcmModel {
   double prog_c0_uS = 0.26348, prog_c1_uS = 1.9650, prog_c2_uS = -1.1731;
   // Scales of the three processes (1 = as measured; 0 switches a process off).
   double prog_noise_scale = 1, drift_scale = 1, read_noise_scale = 1;
+  // Multiplier of sigma_nu alone (1 = as measured; 0: every device of a target drifts with mu_nu,
+  // e.g. to test drift compensation against its closed form (t/t0)^nu).
+  double nu_sigma_scale = 1;
 
   // Refuses non-physical parameters (InputError naming `origin` and the field).
   void validate(const std::string& origin = "pcm model") const;
@@ -53,7 +56,7 @@ struct PcmModel {
 
 // A device file (models/pcm/*.toml, e.g. models/pcm/joshi2020.toml): [device] name, description,
 // sources; [model] g_max_S, t0_s, t_read_s, prog_coefficients_uS (3 numbers), prog_noise_scale,
-// drift_scale, read_noise_scale (any may be omitted: the defaults above). Unknown keys and
+// drift_scale, read_noise_scale, nu_sigma_scale (any may be omitted: the defaults above). Unknown keys and
 // non-physical values are refused naming the file and key. A bare name is looked up in models/pcm/.
 PcmModel load_pcm_model(const std::string& name_or_path);
 
