@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <chrono>
 #include <optional>
 
 #include <fmt/format.h>
@@ -35,6 +36,7 @@ struct Options {
   bool json = false;
   xbarkit::ProgressMode progress = xbarkit::ProgressMode::automatic;
   size_t images = 0;
+  size_t recalibrate_bn = 0;  // training images for batch-norm recalibration on the crossbar (0 = none)
   uint64_t seed = 1;
   unsigned threads = 0;
   // Costs (issue 19): with an array_read bundle, energy / latency / area per image
@@ -99,6 +101,10 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
                                         "over chips (JSON: chips.accuracy_mean, chips.accuracy_std, chips.accuracy)")
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--images", opt->images, "Use the first N test images (0 = all)");
+  cmd->add_option("--recalibrate-bn", opt->recalibrate_bn,
+                  "Before evaluating, set every binary layer's batch-norm statistics to those of this crossbar's own "
+                  "outputs over the first N training images (layer by layer; never test images), e.g. for an "
+                  "MTJ-aware network at a sampling length other than the one it was trained at (0 = off)");
   cmd->add_option("--data", opt->data, "Directory with t10k-{images-idx3,labels-idx1}-ubyte[.gz] (default: Debian's "
                                        "Fashion-MNIST)");
   cmd->add_option("--seed", opt->seed, "Seed of every random draw (LUT sampling, MTJ samples)")->capture_default_str();
@@ -132,15 +138,32 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
     const imc::SimConfig cfg = imc::make_sim_config(opt->sim);
     if (opt->chips > 1 && opt->sim.variation < 0)
       throw xbarkit::InputError("", "--chips", "needs --variation (chips differ only by their device mismatch)");
+    if (opt->recalibrate_bn > 0 && opt->chips > 1)
+      throw xbarkit::InputError("", "--recalibrate-bn",
+                                "recalibrates for one chip; with --chips every chip would need its own (run the chips one "
+                                "at a time with --variation-seed)");
     const auto net_path = network_path(opt->network);
-    const auto net = nn::load_network(net_path);
-    const auto test = nn::load_fashion_mnist(opt->data.empty() ? nn::default_fashion_mnist_dir() : std::filesystem::path(opt->data),
-                                             nn::Split::Test);
+    const auto trained = nn::load_network(net_path);
+    const auto data_dir = opt->data.empty() ? nn::default_fashion_mnist_dir() : std::filesystem::path(opt->data);
+    const auto test = nn::load_fashion_mnist(data_dir, nn::Split::Test);
+    // Batch-norm recalibration on this crossbar (imc::Simulator::recalibrate_batch_norm).
+    std::optional<nn::Network> recalibrated;
+    double recal_s = 0;
+    size_t recal_images = 0;
+    if (opt->recalibrate_bn > 0) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const auto train = nn::load_fashion_mnist(data_dir, nn::Split::Train);
+      recal_images = std::min(opt->recalibrate_bn, train.count);
+      const imc::Simulator sim(trained, cfg);
+      recalibrated = sim.recalibrate_batch_norm(train, opt->recalibrate_bn, opt->threads);
+      recal_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    const nn::Network& net = recalibrated ? *recalibrated : trained;
     // A network trained for stochastic conversion has no software path to compare with (-1).
     std::vector<int> software;
     double software_accuracy = -1;
     if (!net.stochastic_psum()) {
-      software = net.predict_all(test, opt->images, opt->threads);
+      software = trained.predict_all(test, opt->images, opt->threads);
       software_accuracy = nn::Network::accuracy(software, test);
     }
     const std::vector<int>* sw = software.empty() ? nullptr : &software;
@@ -173,6 +196,8 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
                             {"lut_variation", lc.variation}};
       }
       j["network"] = net_path.string();
+      if (recalibrated)
+        j["bn_recalibration"] = {{"training_images", recal_images}, {"seconds", recal_s}};
       j["dataset"] = test.name;
       j["software_accuracy"] = software_accuracy >= 0 ? nlohmann::json(software_accuracy) : nlohmann::json();
       if (!opt->sim.array_lut.empty()) j["array_lut"] = opt->sim.array_lut;

@@ -565,6 +565,53 @@ std::vector<int> Simulator::predict_all(const nn::Dataset& data, size_t n, unsig
   return pred;
 }
 
+nn::Network Simulator::recalibrate_batch_norm(const nn::Dataset& data, size_t n, unsigned threads) const {
+  if (n == 0 || n > data.count) n = data.count;
+  // Calibration reads are keyed 2^62 + i: never an image index of predict_all (test sets are far
+  // smaller), so the draws that set the statistics are not the draws that are then evaluated.
+  constexpr uint64_t kCalibrationKeys = uint64_t(1) << 62;
+  nn::Network current = *net_;
+  const auto stats_before = stats();
+  for (const auto& L : net_->layers()) {
+    if (!L.binary()) continue;
+    const size_t O = size_t(L.out_channels);
+    std::vector<std::vector<double>> sum(n), sum_sq(n);
+    std::vector<double> count(n, 0.0);
+    parallel_for(
+        n, threads,
+        [&](size_t i) {
+          struct Scope {
+            explicit Scope(const void* sim, uint64_t image) { t_ctx = {sim, image}; }
+            ~Scope() { t_ctx = {}; }
+          } scope(this, kCalibrationKeys + i);
+          current.accumulate_bn_input(data.image(i), this, L.index, sum[i], sum_sq[i], count[i]);
+        },
+        8);
+    std::vector<double> mean(O, 0.0), var(O, 0.0), sq(O, 0.0);
+    double total = 0;
+    for (size_t i = 0; i < n; ++i) {
+      total += count[i];
+      for (size_t o = 0; o < O; ++o) {
+        mean[o] += sum[i][o];
+        sq[o] += sum_sq[i][o];
+      }
+    }
+    for (size_t o = 0; o < O; ++o) {
+      mean[o] /= total;
+      var[o] = std::max(0.0, sq[o] / total - mean[o] * mean[o]);  // population variance (a trainer's running one)
+    }
+    current = current.with_bn_statistics(L.index, mean, var);
+  }
+  // The calibration reads are not part of any evaluation's statistics.
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    size_t k = 0;
+    for (const auto& l : net_->layers())
+      if (l.binary()) stats_[l.index] = stats_before[k++];
+  }
+  return current;
+}
+
 std::vector<LayerStats> Simulator::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<LayerStats> out;

@@ -116,6 +116,15 @@ public:
   std::vector<int> predict_all(const nn::Dataset& data, size_t n = 0, unsigned threads = 0,
                                ProgressReporter* progress = nullptr) const;
 
+  // Batch-norm recalibration on this crossbar (as a trainer's final recalibration, but with the
+  // hardware's own outputs and without libtorch): a copy of the bound network in which every binary
+  // layer's batch-norm running mean and variance are those of the values this simulator gives it
+  // over the first n images of `data` (training images, never test images), layer by layer in order
+  // so each layer sees the earlier ones already recalibrated. The digital first layer is unchanged.
+  // Reads draw from keys disjoint from predict_all's image indices; per-image sums are added in
+  // image order, so the result does not depend on the thread count.
+  nn::Network recalibrate_batch_norm(const nn::Dataset& data, size_t n, unsigned threads) const;
+
   const SimConfig& config() const { return cfg_; }
   const LayerMapping& mapping(size_t layer_index) const { return maps_.at(layer_index); }
   const Converter& converter() const { return *conv_; }

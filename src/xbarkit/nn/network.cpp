@@ -158,6 +158,40 @@ bool Network::stochastic_psum() const {
 }
 
 std::vector<double> Network::logits(std::span<const uint8_t> pixels, const BinaryMatmulHook* hook) const {
+  return forward(pixels, hook, nullptr);
+}
+
+void Network::accumulate_bn_input(std::span<const uint8_t> pixels, const BinaryMatmulHook* hook, size_t layer,
+                                  std::vector<double>& sum, std::vector<double>& sum_sq, double& count) const {
+  if (layer >= layers_.size()) throw Error(fmt::format("network {}: no layer {}", arch_.name, layer));
+  const size_t O = size_t(layers_[layer].out_channels);
+  if (sum.size() != O) sum.assign(O, 0.0);
+  if (sum_sq.size() != O) sum_sq.assign(O, 0.0);
+  const Probe probe{layer, &sum, &sum_sq, &count};
+  forward(pixels, hook, &probe);
+}
+
+Network Network::with_bn_statistics(size_t layer, const std::vector<double>& mean, const std::vector<double>& var) const {
+  if (layer >= layers_.size()) throw Error(fmt::format("network {}: no layer {}", arch_.name, layer));
+  Network n = *this;
+  BinaryLayer& L = n.layers_[layer];
+  if (mean.size() != size_t(L.out_channels) || var.size() != size_t(L.out_channels))
+    throw Error(fmt::format("network {}: layer {} has {} channels, got {} means and {} variances", arch_.name, layer,
+                            L.out_channels, mean.size(), var.size()));
+  L.mean = mean;
+  L.var = var;
+  if (!L.is_output) {
+    const double scale = L.real_input ? arch_.input_scale : 1.0;
+    const int32_t bound = L.real_input ? 255 * L.fan_in : L.fan_in;
+    for (int o = 0; o < L.out_channels; ++o)
+      fold_threshold(L.gamma[size_t(o)], L.beta[size_t(o)], L.mean[size_t(o)], L.var[size_t(o)], L.eps, scale, bound,
+                     L.threshold[size_t(o)], L.direction[size_t(o)]);
+  }
+  return n;
+}
+
+std::vector<double> Network::forward(std::span<const uint8_t> pixels, const BinaryMatmulHook* hook,
+                                     const Probe* probe) const {
   if (!hook && stochastic_psum())
     throw Error(fmt::format("network {} was trained for stochastic partial-sum conversion (layer<i>.psum tensors): "
                             "its binary layers have no software path; run it on a crossbar with a sampling "
@@ -247,6 +281,17 @@ std::vector<double> Network::logits(std::span<const uint8_t> pixels, const Binar
     auto bn = [&](int o, int32_t z) {
       return bn_apply(double(z) * zscale, L.gamma[size_t(o)], L.beta[size_t(o)], L.mean[size_t(o)], L.var[size_t(o)], L.eps);
     };
+    const double probe_scale = L.real_input ? arch_.input_scale : zscale;
+    if (probe && probe->layer == li && (L.is_output || !sp.pool)) {
+      for (int p = 0; p < (L.is_output ? 1 : P); ++p)
+        for (int o = 0; o < O; ++o) {
+          const double v = double(s.z[size_t(p) * size_t(O) + size_t(o)]) * probe_scale;
+          (*probe->sum)[size_t(o)] += v;
+          (*probe->sum_sq)[size_t(o)] += v * v;
+        }
+      *probe->count += L.is_output ? 1 : P;
+      return result;
+    }
     if (L.is_output) {
       result.resize(size_t(O));
       for (int o = 0; o < O; ++o) result[size_t(o)] = bn(o, s.z[size_t(o)]);
@@ -269,11 +314,21 @@ std::vector<double> Network::logits(std::span<const uint8_t> pixels, const Binar
           } else {
             v = s.z[q * size_t(O) + size_t(o)];
           }
+          if (probe && probe->layer == li) {  // pooled layer: what batch norm sees is the pooled value
+            const double pv = double(v) * probe_scale;
+            (*probe->sum)[size_t(o)] += pv;
+            (*probe->sum_sq)[size_t(o)] += pv * pv;
+            continue;
+          }
           const bool on = zscale == 1.0 ? L.fires(o, v) : bn(o, v) >= 0.0;
           s.act[q * size_t(O) + size_t(o)] = on ? 1 : -1;
           if (on) s.bits[q * wpp_next + size_t(o / 64)] |= uint64_t(1) << (o % 64);
         }
       }
+    if (probe && probe->layer == li) {
+      *probe->count += double(OH) * double(OW);
+      return result;
+    }
   }
   return result;
 }

@@ -89,7 +89,22 @@ public:
   // Fraction of correct predictions.
   static double accuracy(const std::vector<int>& predictions, const Dataset& data);
 
+  // What batch norm sees at layer `layer` for one image: the (pooled) pre-activation times the hook's
+  // output scale, summed per channel over the layer's output positions into `sum`/`sum_sq` (sized
+  // out_channels; `count` += positions). The earlier layers run as in logits(), with `hook`.
+  void accumulate_bn_input(std::span<const uint8_t> pixels, const BinaryMatmulHook* hook, size_t layer,
+                           std::vector<double>& sum, std::vector<double>& sum_sq, double& count) const;
+  // A copy with layer `layer`'s batch-norm running statistics replaced and its thresholds refolded.
+  Network with_bn_statistics(size_t layer, const std::vector<double>& mean, const std::vector<double>& var) const;
+
 private:
+  struct Probe {
+    size_t layer;
+    std::vector<double>* sum;
+    std::vector<double>* sum_sq;
+    double* count;
+  };
+  std::vector<double> forward(std::span<const uint8_t> pixels, const BinaryMatmulHook* hook, const Probe* probe) const;
   struct Packed;  // bit-packed weights per layer
   Architecture arch_;
   std::vector<BinaryLayer> layers_;
