@@ -129,15 +129,25 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
     namespace nn = xbarkit::nn;
     namespace imc = xbarkit::imc;
     if (opt->sim.cell == "pcm") {  // real-valued weights on analog PCM tiles: cmd_infer_pcm.cpp
+      if (opt->recalibrate_bn > 0)
+        throw xbarkit::InputError("", "--recalibrate-bn", "is for binary networks on crossbars; with --cell pcm the "
+                                                          "batch-norm update is --bn-update N");
+      if (opt->chips > 1)
+        throw xbarkit::InputError("", "--chips", "does not apply to --cell pcm (use --pcm-instances N for programming "
+                                                 "instances)");
       xbarkit::cli::run_pcm_infer(network_path(opt->network), opt->data, opt->images, opt->threads, opt->sim, opt->json, *pcm);
       return;
     }
     if (pcm->given())
-      throw xbarkit::InputError("", "--cell", "--pcm-time, --gdc, --ir, --bn-update and --pcm-instances apply to --cell pcm");
+      throw xbarkit::InputError("", "--cell", "the PCM options (--pcm-time, --gdc, --ir, --bn-update, --pcm-instances, --programming-seed, --pcm-model, --weight-scaling, --read-noise, --dac-bits, --pcm-adc-bits, --adc-bound) apply to --cell pcm");
     opt->sim.seed = opt->seed;
     const imc::SimConfig cfg = imc::make_sim_config(opt->sim);
     if (opt->chips > 1 && opt->sim.variation < 0)
       throw xbarkit::InputError("", "--chips", "needs --variation (chips differ only by their device mismatch)");
+    if (opt->recalibrate_bn > 0 && cfg.binsparx.data_aware)
+      throw xbarkit::InputError("", "--recalibrate-bn",
+                                "cannot be combined with data-aware BinSparX flips (static-data, both-data): the flips "
+                                "are chosen from the network's activations, which the recalibration changes");
     if (opt->recalibrate_bn > 0 && opt->chips > 1)
       throw xbarkit::InputError("", "--recalibrate-bn",
                                 "recalibrates for one chip; with --chips every chip would need its own (run the chips one "
@@ -205,6 +215,10 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
       return;
     }
     print_text(e, net.architecture().name, software_accuracy, opt->sim.array_lut);
+    if (recalibrated)
+      std::cout << fmt::format("batch norm recalibrated on this crossbar over {} training images ({:.1f} s); the software "
+                               "accuracy and agreement refer to the trained statistics\n",
+                               recal_images, recal_s);
     if (chips)
       std::cout << fmt::format("over {} chips (first seed {}): accuracy {:.2f}% +- {:.2f}% (mean +- std), {:.1f} s\n",
                                chips->accuracy.size(), chips->seeds.front(), 100 * chips->accuracy_mean,

@@ -27,7 +27,11 @@ struct PcmInferOptions {
   int dac_bits = 8, adc_bits = 9;
   double adc_bound = 12;
   size_t bn_update = 0;
-  bool given() const { return !std::isnan(time_s) || gdc || gdc_per_tile || !ir.empty() || bn_update > 0 || instances != 1; }
+  bool given() const {
+    return !std::isnan(time_s) || gdc || gdc_per_tile || !ir.empty() || bn_update > 0 || instances != 1 ||
+           programming_seed != 1 || model != "joshi2020" || weight_scaling != "column" || read_noise != "per-read" ||
+           dac_bits != 8 || adc_bits != 9 || adc_bound != 12;
+  }
 };
 
 void add_pcm_infer_options(CLI::App* cmd, PcmInferOptions& o);

@@ -34,43 +34,57 @@ TEST_CASE("BN recalibration: an ideal crossbar's statistics equal the pooled pro
   cfg.rows = 128;  // ideal sensing and converter: every partial sum exact (docs/VALIDATION.md)
   const imc::Simulator sim(net, cfg);
   const auto recal = sim.recalibrate_batch_norm(train, 0, 2);
-  // Independent reference for the first binary layer: its products recorded image by image, max-
-  // pooled 2x2 here when the layer pools, then the population statistics.
-  const nn::BinaryLayer* first = nullptr;
-  for (const auto& l : net.layers())
-    if (l.binary()) {
-      first = &l;
-      break;
+  // Independent reference for every binary layer, the output layer included: its products recorded
+  // image by image in the recalibrated network (layer k's inputs depend only on layers < k, which
+  // are recalibrated first: the chain), max-pooled 2x2 here when the layer pools, then the
+  // population statistics.
+  int checked = 0;
+  for (const auto& layer : net.layers()) {
+    if (!layer.binary()) continue;
+    INFO("layer " << layer.index);
+    Recorder rec;
+    rec.layer = layer.index;
+    const int O = layer.out_channels, CW = layer.spec.conv_width;
+    const int OH = layer.is_output ? 1 : layer.spec.out_height, OW = layer.is_output ? 1 : layer.spec.out_width;
+    std::vector<double> sum(size_t(O), 0.0), sq(size_t(O), 0.0);
+    double count = 0;
+    for (size_t i = 0; i < train.count; ++i) {
+      recal.logits(train.image(i), &rec);
+      for (int y = 0; y < OH; ++y)
+        for (int x = 0; x < OW; ++x, ++count)
+          for (int o = 0; o < O; ++o) {
+            auto at = [&](int yy, int xx) { return double(rec.z[size_t(yy * CW + xx) * size_t(O) + size_t(o)]); };
+            const double v = layer.spec.pool && !layer.is_output
+                                 ? std::max(std::max(at(2 * y, 2 * x), at(2 * y, 2 * x + 1)),
+                                            std::max(at(2 * y + 1, 2 * x), at(2 * y + 1, 2 * x + 1)))
+                                 : at(y, x);
+            sum[size_t(o)] += v;
+            sq[size_t(o)] += v * v;
+          }
     }
-  REQUIRE(first);
-  Recorder rec;
-  rec.layer = first->index;
-  const int O = first->out_channels, CW = first->spec.conv_width;
-  std::vector<double> sum(size_t(O), 0.0), sq(size_t(O), 0.0);
-  double count = 0;
-  for (size_t i = 0; i < train.count; ++i) {
-    net.logits(train.image(i), &rec);
-    for (int y = 0; y < first->spec.out_height; ++y)
-      for (int x = 0; x < first->spec.out_width; ++x, ++count)
-        for (int o = 0; o < O; ++o) {
-          auto at = [&](int yy, int xx) { return double(rec.z[size_t(yy * CW + xx) * size_t(O) + size_t(o)]); };
-          const double v = first->spec.pool ? std::max(std::max(at(2 * y, 2 * x), at(2 * y, 2 * x + 1)),
-                                                       std::max(at(2 * y + 1, 2 * x), at(2 * y + 1, 2 * x + 1)))
-                                            : at(y, x);
-          sum[size_t(o)] += v;
-          sq[size_t(o)] += v * v;
-        }
+    const auto& got = recal.layers()[layer.index];
+    for (int o = 0; o < O; ++o) {
+      const double mean = sum[size_t(o)] / count, var = sq[size_t(o)] / count - mean * mean;
+      // Sums of the same integers in another order: equal to rounding (1e-9 relative).
+      CHECK(got.mean[size_t(o)] == Approx(mean).epsilon(1e-9).margin(1e-9));
+      CHECK(got.var[size_t(o)] == Approx(var).epsilon(1e-9).margin(1e-9));
+    }
+    // The refolded thresholds are the new statistics' (fold_threshold with them).
+    if (!layer.is_output)
+      for (int o = 0; o < O; ++o) {
+        int32_t t = 0;
+        int8_t d = 0;
+        nn::fold_threshold(got.gamma[size_t(o)], got.beta[size_t(o)], got.mean[size_t(o)], got.var[size_t(o)], got.eps, 1.0,
+                           got.fan_in, t, d);
+        CHECK(got.threshold[size_t(o)] == t);
+        CHECK(got.direction[size_t(o)] == d);
+      }
+    CHECK(net.layers()[layer.index].mean != got.mean);
+    ++checked;
   }
-  const auto& got = recal.layers()[first->index];
-  for (int o = 0; o < O; ++o) {
-    const double mean = sum[size_t(o)] / count, var = sq[size_t(o)] / count - mean * mean;
-    // Sums of the same integers in another order: equal to rounding (1e-9 relative).
-    CHECK(got.mean[size_t(o)] == Approx(mean).epsilon(1e-9).margin(1e-9));
-    CHECK(got.var[size_t(o)] == Approx(var).epsilon(1e-9).margin(1e-9));
-  }
-  // The digital first layer is untouched; the trained network itself is not modified.
+  CHECK(checked >= 3);
+  // The digital first layer is untouched.
   CHECK(recal.layers()[0].mean == net.layers()[0].mean);
-  CHECK(net.layers()[first->index].mean != got.mean);
 }
 
 TEST_CASE("BN recalibration: stochastic MTJ reads give the same statistics on 1 and 2 threads", "[imc][mtj]") {

@@ -209,7 +209,8 @@ TEST_CASE("pcm engine: per-read noise has the variance of independent per-device
   // One output: its per-read noise (one normal of variance sum_i V_i^2 (G_i sigma_i)^2) against the
   // frozen mode, which draws every device separately (pcm::read_device), over 2000 read seeds. Only
   // read noise differs between reads (programming fixed by its seed). The two variances agree to the
-  // sampling error of a variance from N = 2000 normals, sqrt(2/N) = 3.2%; tolerance 4 sigma = 13%.
+  // sampling error of a variance from N = 2000 normals, sqrt(2/N) = 3.2%, so the ratio of two independent
+  // ones has sqrt(2) x 3.2% = 4.5%; tolerance 13% = 2.9 sigma (deterministic draws: it cannot flake).
   PcmModel m;
   m.prog_noise_scale = 1;
   const auto w = random_layer("n", 1, 60, 1, 21);

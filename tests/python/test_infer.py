@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import xbarkit
-from conftest import cli_json
+from conftest import cli_json, run_cli
 
 MLP = "models/networks/bnn_mlp"
 IMAGES = 300
@@ -113,3 +113,15 @@ def test_every_cli_option_equals_cli(bundles, data_dir, tmp_path):
         xbarkit.infer(MLP, rows=16, images=10, exact=True, corner="warm")
     with pytest.raises(ValueError, match="binsparx: expected one of"):
         xbarkit.infer(MLP, rows=16, images=10, binsparx="sometimes")
+
+
+def test_recalibrate_bn_refusals():
+    # Batch-norm recalibration on the crossbar is for binary networks on one chip, with flips that do
+    # not depend on the activations it changes; each combination it cannot honour is refused.
+    for args, needle in ((["--cell", "pcm", "--network", "models/networks/resnet_fmnist"], "--bn-update"),
+                         (["--binsparx", "static-data", "--calibration-images", 10], "data-aware"),
+                         (["--chips", 2, "--variation", 1, "--exact"], "one chip")):
+        code, _, err = run_cli("infer", "--recalibrate-bn", 10, "--images", 5, *args, check=False)
+        assert code == 1 and "--recalibrate-bn" in err and needle in err, err
+    code, _, err = run_cli("infer", "--programming-seed", 3, "--images", 5, check=False)
+    assert code == 1 and "--cell pcm" in err

@@ -12,7 +12,10 @@
 //   k_points = 9                      # grid points of the conducting-count axis on [0, rows]
 //   settle = 0.01                     # settling band of the latency (fraction of the final current)
 //   column_sample = 0                 # integrate only this many columns per array, spread evenly with
-//                                     # the first and the last (0 = all)
+//                                     # the first and the last (0 = all). Faster, but biased: energies
+//                                     # end at the subset's latency (sram8t 256x256, 64 columns: E_col
+//                                     # 2-4% low, latency ~1% early), which the held-out check (on
+//                                     # subsets too) cannot see
 //
 // Why this split: wordlines drive gates only, so a read's energy is the wordline drivers' (the same
 // for every active row: the wordline does not see the stored bits) plus each column's bitline

@@ -596,6 +596,7 @@ nn::Network Simulator::recalibrate_batch_norm(const nn::Dataset& data, size_t n,
         sq[o] += sum_sq[i][o];
       }
     }
+    if (!(total > 0)) throw InputError(data.name, "", "no calibration images for the batch-norm recalibration");
     for (size_t o = 0; o < O; ++o) {
       mean[o] /= total;
       var[o] = std::max(0.0, sq[o] / total - mean[o] * mean[o]);  // population variance (a trainer's running one)

@@ -406,6 +406,9 @@ ReadResult read_native(const Crossbar& x, const ReadOptions& opt) {
   for (int j : col_ids)
     if (j < 0 || j >= x.cols)
       throw InputError("", "columns", fmt::format("column {} is outside the array's {} columns", j, x.cols));
+  for (size_t i = 1; i < col_ids.size(); ++i)
+    if (col_ids[i] <= col_ids[i - 1])
+      throw InputError("", "columns", "the columns must be listed in increasing order, each once");
   if (!is_ladder(x) && col_ids.size() != static_cast<size_t>(x.cols))
     throw InputError("", "columns", "a column subset needs a column-ladder array (a passive grid is one coupled network)");
   const size_t n_sim = col_ids.size();
