@@ -1,5 +1,6 @@
 // The libtorch trainer of real-valued networks (see real_trainer.hpp).
 #include "xbarkit/train/real_trainer.hpp"
+#include "xbarkit/train/checkpoint.hpp"
 
 #include <torch/torch.h>
 
@@ -259,32 +260,13 @@ std::string fingerprint(const nn::RealArchitecture& arch, const RealTrainOptions
   return f + "|" + sha256_hex(sample);
 }
 
-std::string rng_string(const Rng& rng) {
-  const auto st = rng.state();
-  return fmt::format("{} {} {} {} {:a} {}", st.s[0], st.s[1], st.s[2], st.s[3], st.spare, int(st.has_spare));
-}
-void rng_from_string(Rng& rng, const std::string& s, const std::string& file) {
-  Rng::State st{};
-  int has = 0;
-  std::istringstream rs(s);
-  std::string spare;
-  rs >> st.s[0] >> st.s[1] >> st.s[2] >> st.s[3] >> spare >> has;
-  if (!rs) throw InputError(file, "rng", "malformed generator state");
-  st.spare = std::strtod(spare.c_str(), nullptr);
-  st.has_spare = has != 0;
-  rng.set_state(st);
-}
-
 void save_checkpoint(const std::filesystem::path& path, const std::string& fp, int epoch, int64_t step, const Rng& rng,
                      const Rng& aug, const std::vector<uint32_t>& order, const RealModel& model,
                      torch::optim::Optimizer& optim) {
   torch::serialize::OutputArchive ar;
-  ar.write("fingerprint", c10::IValue(fp));
-  ar.write("epoch", c10::IValue(int64_t(epoch)));
-  ar.write("step", c10::IValue(step));
-  ar.write("rng", c10::IValue(rng_string(rng)));
-  ar.write("rng_aug", c10::IValue(rng_string(aug)));
-  ar.write("order", torch::from_blob(const_cast<uint32_t*>(order.data()), {int64_t(order.size())}, torch::kInt32).clone());
+  checkpoint::write_progress(ar, fp, epoch, step, order);
+  ar.write("rng", c10::IValue(checkpoint::rng_string(rng)));
+  ar.write("rng_aug", c10::IValue(checkpoint::rng_string(aug)));
   auto& m = const_cast<RealModel&>(model);
   for (const auto& n : model.names()) ar.write("model." + n, m[n].detach(), /*is_buffer=*/true);
   torch::serialize::OutputArchive opt_ar;
@@ -298,32 +280,15 @@ void save_checkpoint(const std::filesystem::path& path, const std::string& fp, i
 int load_checkpoint(const std::filesystem::path& path, const std::string& fp, int64_t& step, Rng& rng, Rng& aug,
                     std::vector<uint32_t>& order, RealModel& model, torch::optim::Optimizer& optim) {
   const std::string file = path.string();
-  torch::serialize::InputArchive ar;
+  auto ar = checkpoint::open(path);
   try {
-    std::istringstream is(read_text_file(path));
-    ar.load_from(is);
-  } catch (const c10::Error&) {
-    throw InputError(file, "", "is not an xbarkit training checkpoint (torch archive unreadable)");
-  }
-  try {
+    const int epoch = checkpoint::read_progress(
+        ar, file, fp, "architecture, training configuration, thread count or training set", step, order);
     c10::IValue v;
-    ar.read("fingerprint", v);
-    if (v.toStringRef() != fp)
-      throw InputError(file, "fingerprint",
-                       "the checkpoint belongs to another architecture, training configuration, thread count or "
-                       "training set; start over without --resume");
-    ar.read("epoch", v);
-    const int epoch = int(v.toInt());
-    ar.read("step", v);
-    step = v.toInt();
     ar.read("rng", v);
-    rng_from_string(rng, v.toStringRef(), file);
+    checkpoint::rng_from_string(rng, v.toStringRef(), file, "rng");
     ar.read("rng_aug", v);
-    rng_from_string(aug, v.toStringRef(), file);
-    torch::Tensor o;
-    ar.read("order", o, true);
-    if (o.numel() != int64_t(order.size())) throw InputError(file, "order", "does not match the training set");
-    std::memcpy(order.data(), o.contiguous().data_ptr<int32_t>(), order.size() * sizeof(uint32_t));
+    checkpoint::rng_from_string(aug, v.toStringRef(), file, "rng_aug");
     torch::NoGradGuard ng;
     for (const auto& n : model.names()) {
       torch::Tensor saved;

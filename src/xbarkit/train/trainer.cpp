@@ -1,5 +1,6 @@
 // The libtorch trainer (see trainer.hpp). This is the only translation unit that includes libtorch.
 #include "xbarkit/train/trainer.hpp"
+#include "xbarkit/train/checkpoint.hpp"
 
 #include <torch/torch.h>
 
@@ -449,13 +450,8 @@ std::string fingerprint(const nn::Architecture& arch, const TrainOptions& opt, c
 void save_checkpoint(const std::filesystem::path& path, const std::string& fp, int epoch, int64_t step, const Rng& rng,
                      const std::vector<uint32_t>& order, const Model& model, torch::optim::Adam& adam) {
   torch::serialize::OutputArchive ar;
-  ar.write("fingerprint", c10::IValue(fp));
-  ar.write("epoch", c10::IValue(int64_t(epoch)));
-  ar.write("step", c10::IValue(step));
-  const auto st = rng.state();
-  ar.write("rng", c10::IValue(fmt::format("{} {} {} {} {:a} {}", st.s[0], st.s[1], st.s[2], st.s[3], st.spare,
-                                          int(st.has_spare))));
-  ar.write("order", torch::from_blob(const_cast<uint32_t*>(order.data()), {int64_t(order.size())}, torch::kInt32).clone());
+  checkpoint::write_progress(ar, fp, epoch, step, order);
+  ar.write("rng", c10::IValue(checkpoint::rng_string(rng)));
   for (const auto& [name, t] : model.state()) ar.write("model." + name, t.detach(), /*is_buffer=*/true);
   torch::serialize::OutputArchive opt_ar;
   adam.save(opt_ar);
@@ -468,38 +464,13 @@ void save_checkpoint(const std::filesystem::path& path, const std::string& fp, i
 int load_checkpoint(const std::filesystem::path& path, const std::string& fp, int64_t& step, Rng& rng,
                     std::vector<uint32_t>& order, Model& model, torch::optim::Adam& adam) {
   const std::string file = path.string();
-  torch::serialize::InputArchive ar;
+  auto ar = checkpoint::open(path);
   try {
-    std::istringstream is(read_text_file(path));
-    ar.load_from(is);
-  } catch (const c10::Error& e) {
-    throw InputError(file, "", "is not an xbarkit training checkpoint (torch archive unreadable)");
-  }
-  try {
+    const int epoch = checkpoint::read_progress(
+        ar, file, fp, "architecture, training configuration, hardware, thread count or training set", step, order);
     c10::IValue v;
-    ar.read("fingerprint", v);
-    if (v.toStringRef() != fp)
-      throw InputError(file, "fingerprint",
-                       "the checkpoint belongs to another architecture, training configuration, hardware, thread "
-                       "count or training set; start over without --resume");
-    ar.read("epoch", v);
-    const int epoch = int(v.toInt());
-    ar.read("step", v);
-    step = v.toInt();
     ar.read("rng", v);
-    Rng::State st{};
-    int has = 0;
-    std::istringstream rs(v.toStringRef());
-    std::string spare;
-    rs >> st.s[0] >> st.s[1] >> st.s[2] >> st.s[3] >> spare >> has;
-    if (!rs) throw InputError(file, "rng", "malformed generator state");
-    st.spare = std::strtod(spare.c_str(), nullptr);
-    st.has_spare = has != 0;
-    rng.set_state(st);
-    torch::Tensor o;
-    ar.read("order", o, true);
-    if (o.numel() != int64_t(order.size())) throw InputError(file, "order", "does not match the training set");
-    std::memcpy(order.data(), o.contiguous().data_ptr<int32_t>(), order.size() * sizeof(uint32_t));
+    checkpoint::rng_from_string(rng, v.toStringRef(), file, "rng");
     torch::NoGradGuard ng;
     for (auto& [name, t] : model.state()) {
       torch::Tensor saved;
