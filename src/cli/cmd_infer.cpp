@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cmd_infer_bit_sliced.hpp"
 #include "cmd_infer_pcm.hpp"
 #include "progress_cli.hpp"
 #include "registry.hpp"
@@ -24,6 +25,7 @@
 #include "xbarkit/netlist/technology.hpp"
 #include "xbarkit/netlist/variation.hpp"
 #include "xbarkit/nn/dataset.hpp"
+#include "xbarkit/nn/real_model.hpp"
 #include "xbarkit/netlist/technology.hpp"
 
 namespace {
@@ -90,6 +92,7 @@ void print_text(const xbarkit::imc::Evaluation& e, const std::string& network, d
 const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
   auto opt = std::make_shared<Options>();
   auto pcm = std::make_shared<xbarkit::cli::PcmInferOptions>();
+  auto sliced = std::make_shared<xbarkit::cli::BitSlicedInferOptions>();
   auto* cmd = app.add_subcommand(
       "infer", "Run a binary network on simulated crossbars: XNOR/AND mapping, BinSparX, ideal / LUT / exact sensing, "
                "ideal / ADC / SOT-MTJ converters; prints accuracy, conducting-cell statistics and per-layer "
@@ -122,10 +125,11 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
                   "Costs of mtj converters: write current (A; 0 = the device's critical-current estimate)")
       ->capture_default_str();
   xbarkit::cli::add_pcm_infer_options(cmd, *pcm);
+  xbarkit::cli::add_bit_sliced_infer_options(cmd, *sliced);
   xbarkit::cli::add_progress_options(cmd, opt->progress);
   cmd->add_flag("--json", opt->json, "Print one JSON object (accuracy as a fraction, images, conducting_fraction, "
                                      "layers, ...)");
-  cmd->callback([opt, pcm] {
+  cmd->callback([opt, pcm, sliced, cmd] {
     namespace nn = xbarkit::nn;
     namespace imc = xbarkit::imc;
     if (opt->sim.cell == "pcm") {  // real-valued weights on analog PCM tiles: cmd_infer_pcm.cpp
@@ -140,6 +144,21 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
     }
     if (pcm->given())
       throw xbarkit::InputError("", "--cell", "the PCM options (--pcm-time, --gdc, --ir, --bn-update, --pcm-instances, --programming-seed, --pcm-model, --weight-scaling, --read-noise, --dac-bits, --pcm-adc-bits, --adc-bound) apply to --cell pcm");
+    const bool real_network = xbarkit::nn::is_real_architecture_file(network_path(opt->network).string() + ".toml");
+    if (real_network) {  // real-valued weights bit-sliced onto binary cells: cmd_infer_bit_sliced.cpp
+      for (const char* o : {"--recalibrate-bn", "--chips", "--read-lut"})
+        if (cmd->count(o) > 0)
+          throw xbarkit::InputError("", o, "is not available for real-valued networks on binary cells (bit-sliced inference)");
+      // Bit-sliced weights are read with one row per input bit: the AND mapping, the default here.
+      if (cmd->count("--mapping") == 0) opt->sim.mapping = "and";
+      opt->sim.seed = opt->seed;
+      xbarkit::cli::run_bit_sliced_infer(network_path(opt->network), opt->data, opt->images, opt->threads, opt->sim,
+                                         opt->json, *sliced);
+      return;
+    }
+    if (sliced->given())
+      throw xbarkit::InputError("", "--weight-bits", "--weight-bits, --input-bits and --weight-encoding apply to real-valued "
+                                                     "networks (format xbarkit-real-1) on binary cells");
     opt->sim.seed = opt->seed;
     const imc::SimConfig cfg = imc::make_sim_config(opt->sim);
     if (opt->chips > 1 && opt->sim.variation < 0)

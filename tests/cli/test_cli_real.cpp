@@ -8,6 +8,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -100,4 +103,37 @@ TEST_CASE("train refuses options that do not fit the network kind, and bad real-
   CHECK_THAT(r.output, Catch::Contains("bad.toml") && Catch::Contains("layer[4].kernal"));
   CHECK_FALSE(fs::exists(out));
   fs::remove_all(dir);
+}
+
+TEST_CASE("infer runs a real-valued network bit-sliced on binary cells", "[cli][infer][real][bit-sliced]") {
+  // 8-bit weights (per-output scale) and 8-bit inputs change each product by well under 1% of its
+  // range (docs/VALIDATION.md: 0.4% worst case per term), so on ideal tiles the shipped residual
+  // network should keep its float accuracy; 150 images, allowed 2 images (1.3 points) of disagreement.
+  const auto r = run("infer --network models/networks/resnet_fmnist --weight-bits 8 --input-bits 8 --images 150 "
+                     "--threads 2 --json");
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  CHECK(j.at("mapping") == "bit-sliced");
+  CHECK(j.at("cell") == "sram8t");
+  CHECK(j.at("columns_per_output") == 8);
+  CHECK(j.at("sensing") == "ideal");
+  CHECK(j.at("accuracy").get<double>() >= j.at("software_accuracy").get<double>() - 2.0 / 150);
+  CHECK(j.at("reads_per_image").get<double>() > 1e6);
+  for (const auto& l : j.at("layers")) CHECK(l.at("count_wrong_fraction").get<double>() == 0.0);  // ideal tiles
+
+  // What it cannot do is refused, naming the option.
+  for (const auto& [args, key] : std::vector<std::pair<std::string, std::string>>{
+           {"--mapping xnor", "--mapping"},
+           {"--binsparx static", "--binsparx"},
+           {"--weight-bits 1", "--weight-bits"},
+           {"--weight-encoding ones", "--weight-encoding"},
+           {"--read-lut /nonexistent", "--read-lut"},
+           {"--recalibrate-bn 10", "--recalibrate-bn"}}) {
+    const auto bad = run("infer --network models/networks/resnet_fmnist --images 2 " + args);
+    CHECK(bad.status == 1);
+    CHECK(bad.output.find(key) != std::string::npos);
+  }
+  const auto binary = run("infer --network models/networks/bnn_mlp --weight-bits 8 --images 2");
+  CHECK(binary.status == 1);
+  CHECK(binary.output.find("real-valued") != std::string::npos);
 }
