@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "xbarkit/core/rng.hpp"
 #include "xbarkit/netlist/recipe.hpp"
 #include "xbarkit/spice/session.hpp"
 #include "xbarkit/transient/read.hpp"
@@ -21,6 +22,11 @@ netlist::Crossbar make(const std::string& kind, int n, double r_wire, bool ones,
   } else {
     netlist::fill_random_inputs(x, 0.5, seed);
     netlist::fill_random_weights(x, 0.5, seed);
+    if (kind == "pcm") {  // analog PCM states: every cell's conductance uniform in [0, g_max]
+      Rng rng(seed, 5);
+      x.state.resize(size_t(n) * size_t(n));
+      for (auto& g : x.state) g = x.params.number("g_max") * rng.uniform();
+    }
   }
   return x;
 }
@@ -70,7 +76,7 @@ void compare(spice::Session& session, const std::string& kind, int n, double r_w
 
 }  // namespace
 
-// Sizes: every kind at 16x16 and 32x32 with 0 / default / 50 ohm wires, random and all-ones (the
+// Sizes: every kind at 16x16 and 32x32 (pcm with analog conductance states under the random stimulus) with 0 / default / 50 ohm wires, random and all-ones (the
 // issue's table), the transistor kinds also at 8x8 with ngspice's default settings. At 16x16 one
 // test per kind and wire setting covers both stimuli (two reads in each engine, 20-30 s of CPU).
 // At 32x32 each stimulus is its own test; sram8t's and rram1t1r's are tagged [.slow] (hidden from
@@ -198,6 +204,55 @@ TEST_CASE("read transient native vs ngspice: passive 32x32 - 50 ohm wires - rand
 TEST_CASE("read transient native vs ngspice: passive 32x32 - 50 ohm wires - all-ones", "[transient][ngspice]") {
   spice::Session s;
   compare(s, "passive", 32, 50.0, true);
+}
+
+TEST_CASE("read transient native vs ngspice: pcm 16x16 - ideal wires - random", "[transient][ngspice]") {
+  spice::Session s;
+  compare(s, "pcm", 16, 0.0, false);
+}
+TEST_CASE("read transient native vs ngspice: pcm 16x16 - ideal wires - all-ones", "[transient][ngspice]") {
+  spice::Session s;
+  compare(s, "pcm", 16, 0.0, true);
+}
+TEST_CASE("read transient native vs ngspice: pcm 16x16 - default wires - random", "[transient][ngspice]") {
+  spice::Session s;
+  compare(s, "pcm", 16, -1.0, false);
+}
+TEST_CASE("read transient native vs ngspice: pcm 16x16 - default wires - all-ones", "[transient][ngspice]") {
+  spice::Session s;
+  compare(s, "pcm", 16, -1.0, true);
+}
+TEST_CASE("read transient native vs ngspice: pcm 16x16 - 50 ohm wires - random", "[transient][ngspice]") {
+  spice::Session s;
+  compare(s, "pcm", 16, 50.0, false);
+}
+TEST_CASE("read transient native vs ngspice: pcm 16x16 - 50 ohm wires - all-ones", "[transient][ngspice]") {
+  spice::Session s;
+  compare(s, "pcm", 16, 50.0, true);
+}
+TEST_CASE("read transient native vs ngspice: pcm 32x32 - ideal wires - random", "[transient][ngspice]") {
+  spice::Session s;
+  compare(s, "pcm", 32, 0.0, false);
+}
+TEST_CASE("read transient native vs ngspice: pcm 32x32 - ideal wires - all-ones", "[transient][ngspice]") {
+  spice::Session s;
+  compare(s, "pcm", 32, 0.0, true);
+}
+TEST_CASE("read transient native vs ngspice: pcm 32x32 - default wires - random", "[transient][ngspice]") {
+  spice::Session s;
+  compare(s, "pcm", 32, -1.0, false);
+}
+TEST_CASE("read transient native vs ngspice: pcm 32x32 - default wires - all-ones", "[transient][ngspice]") {
+  spice::Session s;
+  compare(s, "pcm", 32, -1.0, true);
+}
+TEST_CASE("read transient native vs ngspice: pcm 32x32 - 50 ohm wires - random", "[transient][ngspice]") {
+  spice::Session s;
+  compare(s, "pcm", 32, 50.0, false);
+}
+TEST_CASE("read transient native vs ngspice: pcm 32x32 - 50 ohm wires - all-ones", "[transient][ngspice]") {
+  spice::Session s;
+  compare(s, "pcm", 32, 50.0, true);
 }
 
 TEST_CASE("read transient native vs ngspice: sram8t 16x16 - ideal wires - random and all-ones", "[transient][ngspice]") {

@@ -26,7 +26,8 @@
 // native solver then factors the nodal matrix once (circuit/passive.hpp), the path the analog tile
 // (xbarkit/pcm/analog_tile.hpp) uses.
 //
-// Tech table [pcm]: r_bitline, r_wordline (ohm per cell), v_read (V), c_bitline, c_wordline, and
+// Tech table [pcm]: r_bitline, r_wordline (ohm per cell), v_read (V), c_bitline, c_wordline, c_cell
+// (F, read transients), and
 //   g_max    S   conductance of g = 1 (SET state of a stored 1)
 //   g_reset  S   RESET conductance of a stored 0 (>= 0)
 //   v0       V   Poole-Frenkel voltage scale of the sinh law
@@ -91,6 +92,13 @@ public:
     d.params.numbers["g_reset"] = g_reset;
     d.params.numbers["v0"] = v0;
     d.params.choices["pcm_iv"] = "poole_frenkel";
+    // c_cell (F, optional): the cell's own capacitance between row and column, read transients only
+    // (capacitance.hpp).
+    if (t.has("c_cell")) {
+      const double c = t.require_number("c_cell");
+      if (!(c >= 0) || !std::isfinite(c)) throw t.error("c_cell", fmt::format("must be a finite capacitance >= 0 F, got {}", c));
+      d.params.numbers["c_cell"] = c;
+    }
     t.reject_unknown_keys();
     return d;
   }
@@ -162,13 +170,13 @@ public:
         const auto& col = cols[static_cast<size_t>(j)];
         const double* state = x.state.empty() ? nullptr : &x.state[static_cast<size_t>(i) * x.cols + j];
         const double g = conductance(x, x.weight(i, j), state);
-        if (g == 0) continue;  // an open cell
+        if (d.transient()) d.grid_caps(i, j, row, col);  // an open cell keeps its capacitance
+        if (g == 0) continue;                            // an open cell
         const auto a = row.node(i, j), b = col.node(i, j);
         if (pf && std::isfinite(v0))
           d.text(fmt::format("BPCM{}_{} {} {} I={:.17g}*sinh(V({},{})/{:.17g})\n", i, j, a, b, g * v0, a, b, v0));
         else
           d.resistor(fmt::format("RC{}_{}", i, j), a, b, 1 / g);
-        if (d.transient()) d.grid_caps(i, j, row, col);
       }
     }
   }
@@ -185,6 +193,16 @@ public:
       b.resistance_ohm = g > 0 ? 1 / g : std::numeric_limits<double>::infinity();
     }
     return b;
+  }
+
+  // Read transients: the cell's own capacitance between its row and column node ([pcm] c_cell); the
+  // row and column wire capacitances are added by the engines.
+  GridCellCaps grid_cell_caps(const Crossbar& x) const override {
+    const auto it = x.params.numbers.find("c_cell");
+    GridCellCaps c;
+    c.cell_F = require_capacitance(it == x.params.numbers.end() ? kNotGiven : it->second, x.technology_file, "pcm.c_cell",
+                                   "the PCM cell capacitance");
+    return c;
   }
 
   std::vector<std::string> default_array_ps_axes() const override { return {"k", "column", "activity"}; }
