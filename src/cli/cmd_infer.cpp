@@ -139,6 +139,9 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
       if (opt->chips > 1)
         throw xbarkit::InputError("", "--chips", "does not apply to --cell pcm (use --pcm-instances N for programming "
                                                  "instances)");
+      if (cmd->count("--weight-bits") + cmd->count("--input-bits") + cmd->count("--weight-encoding") > 0)
+        throw xbarkit::InputError("", "--weight-bits", "bit slicing is for binary cells; PCM stores analog conductances "
+                                                       "(its input resolution is --dac-bits)");
       xbarkit::cli::run_pcm_infer(network_path(opt->network), opt->data, opt->images, opt->threads, opt->sim, opt->json, *pcm);
       return;
     }
@@ -156,7 +159,7 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
                                          opt->json, *sliced);
       return;
     }
-    if (sliced->given())
+    if (cmd->count("--weight-bits") + cmd->count("--input-bits") + cmd->count("--weight-encoding") > 0)
       throw xbarkit::InputError("", "--weight-bits", "--weight-bits, --input-bits and --weight-encoding apply to real-valued "
                                                      "networks (format xbarkit-real-1) on binary cells");
     opt->sim.seed = opt->seed;

@@ -14,9 +14,8 @@
 namespace xbarkit::cli {
 
 struct BitSlicedInferOptions {
-  int weight_bits = 4, input_bits = 4;
+  int weight_bits = 8, input_bits = 8;  // 8 bits: the float accuracy of the shipped ResNet (docs/VALIDATION.md)
   std::string encoding = "twos-complement";
-  bool given() const { return weight_bits != 4 || input_bits != 4 || encoding != "twos-complement"; }
 };
 
 void add_bit_sliced_infer_options(CLI::App* cmd, BitSlicedInferOptions& o);

@@ -50,8 +50,8 @@ WeightEncoding parse_weight_encoding(const std::string& s, const std::string& or
 std::string to_string(WeightEncoding e);
 
 struct BitSlicing {
-  int weight_bits = 4;  // b in [2, 16]: signed weight integers in [−(2^(b−1) − 1), 2^(b−1) − 1]
-  int input_bits = 4;   // a in [1, 16]: magnitude bit planes per sign pass
+  int weight_bits = 8;  // b in [2, 16]: signed weight integers in [−(2^(b−1) − 1), 2^(b−1) − 1]
+  int input_bits = 8;   // a in [1, 16]: magnitude bit planes per sign pass
   WeightEncoding encoding = WeightEncoding::twos_complement;
 };
 
