@@ -2,12 +2,14 @@
 // array, for docs/PERFORMANCE.md and docs/VALIDATION.md.
 //
 //   bench_transient_read [--kind K]... [--wires default|W]... [--stimulus random|ones]... [--reltol R]
-//                        [--points P] [--header] SIZE...
+//                        [--points P] [--mvs-deck auxiliary|single] [--header] SIZE...
 //
 // K: sram8t rram1t1r mram1t1mtj passive (default sram8t); W: default or ohm per segment (default:
 // default); stimulus default random (seed 11, density 0.5). Both engines integrate the same circuit
 // over the same window (transient::auto_window) (ngspice reltol R, default 1e-6, and TMAX window / P,
-// default 200; native steps at most window / 100 and samples every step and stage point), in this
+// default 200; --mvs-deck: ngspice's MVS formulation, auxiliary nodes (default, the faster up to
+// 32x32) or single-source (less matrix fill-in, the faster at 64x64; the same equations, tested in
+// tests/transient/test_formulation.cpp); native steps at most window / 100 and samples every step and stage point), in this
 // process, one after the other; the native engine on one thread. Times are CPU seconds of this
 // process (CLOCK_PROCESS_CPUTIME_ID: both engines run in the calling thread), so the ratio does not
 // depend on what else shares the cores; wall seconds and their ratio are printed too (they do depend
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
   bool header = false;
   double reltol = 1e-6;
   int points = 200;
+  bool mvs_aux = true;
   for (int a = 1; a < argc; ++a) {
     const std::string s = argv[a];
     auto next = [&]() -> std::string {
@@ -48,7 +51,7 @@ int main(int argc, char** argv) {
     };
     if (s == "--help" || s == "-h") {
       std::printf("usage: bench_transient_read [--kind K]... [--wires default|W]... [--stimulus random|ones]... "
-                  "[--reltol R] [--points P] [--header] SIZE...\n(see the comment at the top of bench/transient_read.cpp)\n");
+                  "[--reltol R] [--points P] [--mvs-deck auxiliary|single] [--header] SIZE...\n(see the comment at the top of bench/transient_read.cpp)\n");
       return 0;
     }
     const auto number = [&](const std::string& v, auto parse) {
@@ -69,6 +72,14 @@ int main(int argc, char** argv) {
     else if (s == "--header") header = true;
     else if (s == "--reltol") reltol = number(next(), to_d);
     else if (s == "--points") points = number(next(), to_i);
+    else if (s == "--mvs-deck") {
+      const auto v = next();
+      if (v != "auxiliary" && v != "single") {
+        std::fprintf(stderr, "bench_transient_read: --mvs-deck auxiliary | single, got '%s'\n", v.c_str());
+        std::exit(2);
+      }
+      mvs_aux = v == "auxiliary";
+    }
     else sizes.push_back(number(s, to_i));
   }
   if (kinds.empty()) kinds = {"sram8t"};
@@ -102,6 +113,7 @@ int main(int argc, char** argv) {
           o.threads = 1;
           o.ngspice_reltol = reltol;
           o.output_points = points;
+          o.ngspice_mvs_auxiliary_nodes = mvs_aux;
           const double c0 = cpu_s();
           const auto nat = transient::read_native(x, o);
           const double c1 = cpu_s();

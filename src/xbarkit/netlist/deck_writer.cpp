@@ -32,12 +32,13 @@ std::string finfet_flavour_library(const Technology& tech) {
   return out;
 }
 
-std::string gate_charge_subckt(const FinfetParams& p) {
+std::string gate_charge_subckt(const FinfetParams& p, bool auxiliary_nodes) {
   return fmt::format(
       ".subckt qg_{0} g nfin=1\n"
-      "Xq g mvs_gate_charge nfin={{nfin}} w={1} leff={2} cg={3} alpha={4} vt0={5} n0={6} tdev={7}\n"
+      "Xq g {8} nfin={{nfin}} w={1} leff={2} cg={3} alpha={4} vt0={5} n0={6} tdev={7}\n"
       ".ends qg_{0}\n",
-      p.flavour, p.w_m, p.leff_m, p.cg_F_per_m2, p.alpha, p.vt0_V, p.n0, p.temperature_K);
+      p.flavour, p.w_m, p.leff_m, p.cg_F_per_m2, p.alpha, p.vt0_V, p.n0, p.temperature_K,
+      auxiliary_nodes ? "mvs_gate_charge" : "mvs_gate_charge_1src");
 }
 
 std::string sense_source_name(int col) { return fmt::format("VSENSE{}", col); }
@@ -236,7 +237,7 @@ private:
       // Read transients use the library's "<stem>_tran.lib" when it exists: the same equations
       // written for fast behavioural-source evaluation (models/spice/mvs_nfet_tran.lib).
       auto lib = x_.finfet_spice_lib;
-      if (o_.tran) {
+      if (o_.tran && o_.tran->mvs_auxiliary_nodes) {
         auto fast = lib.parent_path() / (lib.stem().string() + "_tran.lib");
         if (std::filesystem::exists(fast)) lib = fast;
       }
@@ -261,7 +262,7 @@ private:
       throw InputError("", "user_models", "read transients need the shipped MVS transistor (its gate charge); a user "
                                           "transistor subcircuit has no charge model here");
     inline_library(x_.finfet_spice_lib.parent_path() / "mvs_gate_charge.lib");
-    out_ += gate_charge_subckt(x_.transistor);
+    out_ += gate_charge_subckt(x_.transistor, o_.tran->mvs_auxiliary_nodes);
   }
 
   const Crossbar& x_;

@@ -28,13 +28,18 @@ struct DeckOptions {
     double t_stop_s = 0;
     double t_max_step_s = 0;  // ngspice's TMAX: also bounds the output spacing used for settling
     double reltol = 1e-6;     // trapezoidal LTE control (trtol default) at this reltol
+    // MVS transistors and gate charges with FF (and Qix/cg, vds/vdsat) on auxiliary nodes
+    // (mvs_nfet_tran.lib, mvs_gate_charge): cheaper device loads, more matrix fill-in; the faster
+    // form up to 32x32 arrays. false: the single-source forms (mvs_nfet.lib, mvs_gate_charge_1src),
+    // the faster at 64x64. The same equations either way (tests/transient/test_formulation.cpp).
+    bool mvs_auxiliary_nodes = true;
   };
   std::optional<Tran> tran;
 };
 
 // Name of the driver source of row i in a transient deck (the DC deck's VWL<i>/VROW<i>), and of the
 // MVS intrinsic gate-charge subcircuit of a transistor flavour.
-std::string gate_charge_subckt(const FinfetParams& p);
+std::string gate_charge_subckt(const FinfetParams& p, bool auxiliary_nodes = true);
 
 std::string write_deck(const Crossbar& xbar, const DeckOptions& options = {});
 

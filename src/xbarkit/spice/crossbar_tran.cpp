@@ -11,17 +11,18 @@
 
 namespace xbarkit::spice {
 
-std::string tran_deck(const netlist::Crossbar& xbar, double t_stop_s, double t_max_step_s, double reltol) {
+std::string tran_deck(const netlist::Crossbar& xbar, double t_stop_s, double t_max_step_s, double reltol,
+                      bool mvs_auxiliary_nodes) {
   netlist::DeckOptions o;
   o.title = "xbarkit read transient";
-  o.tran = netlist::DeckOptions::Tran{t_stop_s, t_max_step_s, reltol};
+  o.tran = netlist::DeckOptions::Tran{t_stop_s, t_max_step_s, reltol, mvs_auxiliary_nodes};
   return netlist::write_deck(xbar, o);
 }
 
 CrossbarTran run_crossbar_tran(Session& session, const netlist::Crossbar& xbar, double t_stop_s, double t_max_step_s,
-                               double reltol) {
+                               double reltol, bool mvs_auxiliary_nodes) {
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string deck = tran_deck(xbar, t_stop_s, t_max_step_s, reltol);
+  const std::string deck = tran_deck(xbar, t_stop_s, t_max_step_s, reltol, mvs_auxiliary_nodes);
   session.load(deck);
   session.command("run");
   CrossbarTran out;

@@ -21,9 +21,11 @@ struct CrossbarTran {
 
 // The deck text (for users who rerun it: `ngspice -b deck.cir`).
 // reltol: ngspice's relative tolerance (its trapezoidal LTE control scales with it).
-std::string tran_deck(const netlist::Crossbar& xbar, double t_stop_s, double t_max_step_s, double reltol = 1e-6);
+// mvs_auxiliary_nodes: netlist::DeckOptions::Tran::mvs_auxiliary_nodes.
+std::string tran_deck(const netlist::Crossbar& xbar, double t_stop_s, double t_max_step_s, double reltol = 1e-6,
+                      bool mvs_auxiliary_nodes = true);
 
 CrossbarTran run_crossbar_tran(Session& session, const netlist::Crossbar& xbar, double t_stop_s, double t_max_step_s,
-                               double reltol = 1e-6);
+                               double reltol = 1e-6, bool mvs_auxiliary_nodes = true);
 
 }  // namespace xbarkit::spice

@@ -25,6 +25,9 @@ struct ReadOptions {
   double window_s = 0;            // simulated time; 0 = automatic (auto_window)
   int output_points = 200;        // ngspice: largest step (TMAX) = window / output_points
   double ngspice_reltol = 1e-6;   // ngspice: .options reltol (its trapezoidal LTE control scales with it)
+  // ngspice: MVS formulation of the deck (netlist::DeckOptions::Tran::mvs_auxiliary_nodes): auxiliary
+  // nodes (faster up to 32x32) or single-source (less fill-in: faster at 64x64); same equations.
+  bool ngspice_mvs_auxiliary_nodes = true;
   // native: largest step = window / native_points; its waveforms are sampled at every step end and
   // TR-BDF2 stage point, and its own error control (lte_*) sets the accuracy
   int native_points = 100;

@@ -11,7 +11,8 @@ ReadResult read_ngspice(spice::Session& session, const netlist::Crossbar& x, con
   const auto t0 = std::chrono::steady_clock::now();
   require_read_transient(x);
   const double window = opt.window_s > 0 ? opt.window_s : auto_window(x);
-  const auto tr = spice::run_crossbar_tran(session, x, window, window / std::max(opt.output_points, 10), opt.ngspice_reltol);
+  const auto tr = spice::run_crossbar_tran(session, x, window, window / std::max(opt.output_points, 10), opt.ngspice_reltol,
+                                           opt.ngspice_mvs_auxiliary_nodes);
   std::vector<Wave> columns, sources;
   for (int j = 0; j < x.cols; ++j) columns.push_back({fmt::format("column{}", j), tr.t, tr.sense_A[static_cast<size_t>(j)]});
   for (const auto& [name, p] : tr.source_power_W) sources.push_back({name, tr.t, p});
