@@ -83,3 +83,37 @@ TEST_CASE("read transient: a column subset gives exactly those columns' settling
   o.columns = {24};
   CHECK_THROWS_WITH(transient::read_native(x, o), Catch::Contains("column 24 is outside"));
 }
+
+TEST_CASE("read transient: the single-source and auxiliary-node MVS decks give the same read", "[transient][ngspice]") {
+  // The two formulations (DeckOptions::Tran::mvs_auxiliary_nodes) evaluate the same equations, so
+  // ngspice's read of one array should not depend on which one the deck uses beyond its own local
+  // error control (bound 1e-3 of the latency). At reltol 1e-6 the single-source deck of this array
+  // stops with ngspice's "Timestep too small" at t = 7 fs (its expanded FF derivatives at the ramp's
+  // start), so the option is for the 64x64 benchmark at the tests' reltol 1e-5.
+  auto x = netlist::make_crossbar(netlist::load_technology("7nm"), "sram8t", 6, 6);
+  netlist::fill_random_inputs(x, 0.5, 4);
+  netlist::fill_random_weights(x, 0.5, 4);
+  spice::Session s;
+  transient::ReadOptions o;
+  o.window_s = transient::auto_window(x);
+  o.ngspice_reltol = 1e-5;  // the 16x16 / 32x32 agreement tests' and the 64x64 benchmark's settings
+  o.output_points = 50;
+  const auto aux = transient::read_ngspice(s, x, o);
+  o.ngspice_mvs_auxiliary_nodes = false;
+  const auto single = transient::read_ngspice(s, x, o);
+  REQUIRE(aux.all_settled());
+  REQUIRE(single.all_settled());
+  CHECK(std::abs(single.read_latency_s - aux.read_latency_s) <= 1e-3 * aux.read_latency_s);
+  CHECK(std::abs(single.read_energy_J - aux.read_energy_J) <= 1e-3 * aux.read_energy_J);
+  for (size_t j = 0; j < aux.settle_s.size(); ++j) CHECK(std::abs(single.settle_s[j] - aux.settle_s[j]) <= 1e-3 * aux.read_latency_s);
+  // The decks do differ: the single-source one instantiates the gate charge without its auxiliary
+  // FF node and inlines mvs_nfet.lib, not mvs_nfet_tran.lib.
+  netlist::DeckOptions d;
+  d.tran = netlist::DeckOptions::Tran{o.window_s, o.window_s / 50, 1e-5, false};
+  const auto single_deck = netlist::write_deck(x, d);
+  d.tran->mvs_auxiliary_nodes = true;
+  const auto aux_deck = netlist::write_deck(x, d);
+  CHECK(single_deck.find("Xq g mvs_gate_charge_1src") != std::string::npos);
+  CHECK(aux_deck.find("Xq g mvs_gate_charge ") != std::string::npos);
+  CHECK(single_deck.size() != aux_deck.size());
+}
