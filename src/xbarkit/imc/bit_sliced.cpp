@@ -8,8 +8,6 @@
 #include "xbarkit/circuit/solver.hpp"
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/imc/features.hpp"
-#include "xbarkit/netlist/cell.hpp"
-#include "xbarkit/netlist/technology.hpp"
 
 namespace xbarkit::imc {
 
@@ -62,15 +60,7 @@ BitSlicedEngine::BitSlicedEngine(const std::vector<nn::WeightMatrix>& layers, Si
     lut_ = std::make_unique<FastArrayLut>(cfg_.array_lut, *lut_config);
     cell_A_ = lut_->ideal_cell_current_A();
   }
-  if (!(cell_A_ > 0)) {
-    if (!netlist::find_cell(cfg_.cell))
-      throw InputError("", "--cell", fmt::format("unknown cell kind '{}' ({})", cfg_.cell, netlist::cell_names()));
-    const auto tech = netlist::load_technology(cfg_.tech);
-    auto tile = netlist::make_crossbar(tech, cfg_.cell, cfg_.rows, cfg_.cols);
-    netlist::scale_wires(tile, cfg_.wire_scale);
-    netlist::apply_corner(tile, tech, cfg_.corner);
-    cell_A_ = circuit::isolated_cell_current(tile, true, true);
-  }
+  if (!(cell_A_ > 0)) cell_A_ = circuit::isolated_cell_current(make_tile(cfg_), true, true);
   ConverterSetup cs;
   cs.cell_current_A = cell_A_;
   cs.rows = cfg_.rows;

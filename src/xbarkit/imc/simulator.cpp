@@ -42,6 +42,16 @@ struct Buffers {
 
 }  // namespace
 
+netlist::Crossbar make_tile(const SimConfig& cfg) {
+  if (!netlist::find_cell(cfg.cell))
+    throw Error(fmt::format("unknown cell kind '{}' ({})", cfg.cell, netlist::cell_names()));
+  const auto tech = netlist::load_technology(cfg.tech);
+  auto tile = netlist::make_crossbar(tech, cfg.cell, cfg.rows, cfg.cols > 0 ? cfg.cols : cfg.rows);
+  netlist::scale_wires(tile, cfg.wire_scale);
+  netlist::apply_corner(tile, tech, cfg.corner);
+  return tile;
+}
+
 std::string to_string(Sensing s) {
   switch (s) {
     case Sensing::ideal: return "ideal";
@@ -87,12 +97,7 @@ Simulator::Simulator(const nn::Network& net, SimConfig config) : net_(&net), cfg
     cell_A_ = lut_->ideal_cell_current_A();
   }
   if (cfg_.sensing == Sensing::exact || !(cell_A_ > 0)) {
-    if (!netlist::find_cell(cfg_.cell))
-      throw Error(fmt::format("unknown cell kind '{}' ({})", cfg_.cell, netlist::cell_names()));
-    const auto tech = netlist::load_technology(cfg_.tech);
-    tile_ = netlist::make_crossbar(tech, cfg_.cell, cfg_.rows, cfg_.cols);
-    netlist::scale_wires(tile_, cfg_.wire_scale);
-    netlist::apply_corner(tile_, tech, cfg_.corner);
+    tile_ = make_tile(cfg_);
     cell_A_ = circuit::isolated_cell_current(tile_, true, true);
   }
   if (cfg_.variation.enabled) {

@@ -59,6 +59,10 @@ struct SimConfig {
   unsigned calibration_threads = 0;
 };
 
+// The R × C array a configuration describes (technology, cell kind, wire scale, corner): the exact
+// solver's tile template and the source of the ideal cell current without a LUT.
+netlist::Crossbar make_tile(const SimConfig& cfg);
+
 // Per binary layer, summed over every read.
 struct LayerStats {
   size_t layer = 0;
