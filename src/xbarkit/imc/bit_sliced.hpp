@@ -33,6 +33,7 @@
 // Randomness: every matmul call draws from Rng(seed, derive_seed(key, layer)) in a fixed order, so
 // results do not depend on the thread count.
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
