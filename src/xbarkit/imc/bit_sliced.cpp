@@ -61,12 +61,7 @@ BitSlicedEngine::BitSlicedEngine(const std::vector<nn::WeightMatrix>& layers, Si
     cell_A_ = lut_->ideal_cell_current_A();
   }
   if (!(cell_A_ > 0)) cell_A_ = circuit::isolated_cell_current(make_tile(cfg_), true, true);
-  ConverterSetup cs;
-  cs.cell_current_A = cell_A_;
-  cs.rows = cfg_.rows;
-  cs.array = cfg_.array_lut;
-  cs.array_config = lut_config;
-  conv_ = make_converter(cfg_.converter, cs);
+  conv_ = make_converter(cfg_.converter, ConverterSetup{cell_A_, cfg_.rows, cfg_.array_lut, lut_config});
   if (conv_->sampling_length(0) > 0)
     throw InputError("", "--converter", fmt::format("{} samples a stochastic device per read; bit-sliced inference needs a "
                                                     "count per read (ideal, calibrated or adc:BUNDLE)", conv_->name()));

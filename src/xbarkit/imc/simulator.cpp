@@ -106,12 +106,7 @@ Simulator::Simulator(const nn::Network& net, SimConfig config) : net_(&net), cfg
                   "[array_ps.variation] already marginalizes over chips in every read");
     draw_chip();
   }
-  ConverterSetup cs;
-  cs.cell_current_A = cell_A_;
-  cs.rows = cfg_.rows;
-  cs.array = cfg_.array_lut;
-  cs.array_config = lut_config;
-  conv_ = make_converter(cfg_.converter, cs);
+  conv_ = make_converter(cfg_.converter, ConverterSetup{cell_A_, cfg_.rows, cfg_.array_lut, lut_config});
   fast_ideal_ = cfg_.sensing == Sensing::ideal && conv_->exact_on_ideal_currents();
   lut_config_ = lut_config;
   check_stochastic_layers();
