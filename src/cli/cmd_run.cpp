@@ -29,6 +29,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <sstream>
 
@@ -273,24 +274,47 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
     if (costs && !fs::exists(opt->read_recipe)) throw xbarkit::InputError(opt->read_recipe, "--read-recipe", "no such file");
     const bool hw = opt->hw_network != "none";
 
-    // 1. Bundles, one per (kind, cell, wire scale).
+    // 1. Bundles, one per (kind, cell, wire scale), characterized concurrently with one thread each:
+    //    a slice's points are few and unequal (three 256-row read transients take most of its time),
+    //    so one slice on all cores would leave cores idle while its last transient runs. Longest
+    //    first: the read slices, then the partial-sum slices. Each job's log is printed whole.
     std::vector<Slice> slices;
     for (const auto& cell : opt->cells)
       for (double w : opt->wire_scales) {
         Slice s;
         s.cell = cell;
         s.wire = w;
-        s.ps_dir = xbarkit::characterize::cached_characterization(
-                       slice_recipe(opt->recipe, "array_ps", cell, w, opt->rows, opt->cache), opt->cache, opt->threads, log)
-                       .dir;
-        if (costs)
-          s.read_dir = xbarkit::characterize::cached_characterization(
-                           slice_recipe(opt->read_recipe, "array_read", cell, w, opt->rows, opt->cache), opt->cache,
-                           opt->threads, log)
-                           .dir;
-        s.ps = std::make_shared<const xbarkit::lut::ArrayPsLut>(xbarkit::lut::ArrayPsLut::load(s.ps_dir));
         slices.push_back(s);
       }
+    struct CharJob {
+      Slice* slice;
+      bool read;
+      fs::path recipe;
+    };
+    std::vector<CharJob> jobs;
+    if (costs)
+      for (auto& s : slices)
+        jobs.push_back({&s, true, slice_recipe(opt->read_recipe, "array_read", s.cell, s.wire, opt->rows, opt->cache)});
+    for (auto& s : slices)
+      jobs.push_back({&s, false, slice_recipe(opt->recipe, "array_ps", s.cell, s.wire, opt->rows, opt->cache)});
+    {
+      const unsigned threads = opt->threads ? opt->threads : xbarkit::default_threads();
+      const unsigned workers = static_cast<unsigned>(std::min<size_t>(threads, jobs.size()));
+      const unsigned per_job = std::max(1u, threads / std::max(1u, workers));
+      std::mutex log_mutex;
+      xbarkit::parallel_for(jobs.size(), workers, [&](size_t i) {
+        std::ostringstream job_log;
+        const auto dir = xbarkit::characterize::cached_characterization(
+                             jobs[i].recipe, opt->cache, per_job, job_log,
+                             workers > 1 ? xbarkit::ProgressMode::off : opt->progress)
+                             .dir;
+        (jobs[i].read ? jobs[i].slice->read_dir : jobs[i].slice->ps_dir) = dir;
+        std::lock_guard<std::mutex> lock(log_mutex);
+        log << job_log.str();
+        log.flush();
+      });
+    }
+    for (auto& s : slices) s.ps = std::make_shared<const xbarkit::lut::ArrayPsLut>(xbarkit::lut::ArrayPsLut::load(s.ps_dir));
     const double t_char = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
     // 2. Networks and data.
@@ -367,7 +391,11 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
             Drop d;
             std::vector<size_t> counts;
             for (size_t si = 0; si < opt->stages.size(); ++si) {
-              e = imc::evaluate(sim, test, opt->stages[si], opt->threads, m.hw_network ? &hw_soft : &soft, nullptr, setup);
+              // Each stage runs only its new images (imc::extend: the same result as one run).
+              if (si == 0)
+                e = imc::evaluate(sim, test, opt->stages[si], opt->threads, m.hw_network ? &hw_soft : &soft, nullptr, setup);
+              else
+                imc::extend(sim, e, test, opt->stages[si], opt->threads, m.hw_network ? &hw_soft : &soft);
               d = paired_drop(e.predictions, soft, test);
               counts.push_back(e.images);
               if (d.mean - 0.01 > 3 * d.stderr_) break;  // clearly more than a point below software

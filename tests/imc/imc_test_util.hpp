@@ -112,22 +112,33 @@ inline xbarkit::nn::Dataset random_images(const xbarkit::nn::Network& net, size_
 
 // A synthetic array_ps bundle for `rows`-row sram8t columns: mean = k I_cell (1 − droop q_or_z k/rows),
 // std = std_fraction · mean. droop = 0 and std 0 is an ideal array.
+// `extra_axes`: more axes after the second, each on the non-uniform grid 0, 0.1, 0.3, 0.6, 1 with a
+// 10% linear effect on the mean (LUT layouts of other cells: rram1t1r is k, q, hrs).
 inline std::shared_ptr<const xbarkit::lut::ArrayPsLut> synthetic_lut(int rows, double droop, double std_fraction,
-                                                     const std::string& second_axis = "q", int k_step = 1) {
+                                                     const std::string& second_axis = "q", int k_step = 1,
+                                                     const std::vector<std::string>& extra_axes = {}) {
   const double cell = 1e-5;
   std::vector<double> ks, g;
   for (int k = 0; k < rows; k += k_step) ks.push_back(k);
   ks.push_back(rows);
   for (int i = 0; i <= 5; ++i) g.push_back(i / 5.0);
-  xbarkit::lut::Table t(fmt::format("sram8t_r{}_w1", rows), {{"k", "1", ks}, {second_axis, "1", g}},
-               {{"mean_A", "A"}, {"std_A", "A"}});
+  const std::vector<double> h{0, 0.1, 0.3, 0.6, 1.0};
+  std::vector<xbarkit::lut::Axis> axes{{"k", "1", ks}, {second_axis, "1", g}};
+  for (const auto& a : extra_axes) axes.push_back({a, "1", h});
+  xbarkit::lut::Table t(fmt::format("sram8t_r{}_w1", rows), axes, {{"mean_A", "A"}, {"std_A", "A"}});
+  size_t extra_nodes = 1;
+  for (size_t a = 0; a < extra_axes.size(); ++a) extra_nodes *= h.size();
   for (size_t i = 0; i < ks.size(); ++i)
-    for (size_t j = 0; j < g.size(); ++j) {
-      const double k = ks[i];
-      const double mean = k * cell * (1 - droop * (0.3 + 0.7 * g[j]) * k / rows);
-      t.value(i * g.size() + j, 0) = mean;
-      t.value(i * g.size() + j, 1) = std_fraction * mean + (std_fraction > 0 ? 1e-3 * cell * g[j] : 0.0);
-    }
+    for (size_t j = 0; j < g.size(); ++j)
+      for (size_t e = 0; e < extra_nodes; ++e) {
+        const double k = ks[i];
+        double factor = 1;  // one base-5 digit of e per extra axis
+        for (size_t a = 0, rest = e; a < extra_axes.size(); ++a, rest /= h.size()) factor *= 1 - 0.1 * h[rest % h.size()];
+        const double mean = factor * k * cell * (1 - droop * (0.3 + 0.7 * g[j]) * k / rows);
+        const size_t row = (i * g.size() + j) * extra_nodes + e;  // last axis fastest
+        t.value(row, 0) = mean;
+        t.value(row, 1) = std_fraction * mean + (std_fraction > 0 ? 1e-3 * cell * g[j] : 0.0);
+      }
   xbarkit::lut::Table tr(t.name() + "_transfer", {{"k", "1", ks}}, {{"mean_A", "A"}, {"std_A", "A"}});
   for (size_t i = 0; i < ks.size(); ++i) {
     tr.value(i, 0) = ks[i] * cell * (1 - droop * 0.65 * ks[i] / rows);

@@ -9,6 +9,7 @@
 #include "imc_test_util.hpp"
 #include "xbarkit/characterize/runner.hpp"
 #include "xbarkit/core/error.hpp"
+#include "xbarkit/imc/evaluate.hpp"
 #include "xbarkit/imc/features.hpp"
 #include "xbarkit/imc/simulator.hpp"
 #include "xbarkit/lut/bundle.hpp"
@@ -57,14 +58,20 @@ TEST_CASE("bit-packed column features equal lut::column_features", "[imc][featur
 
 TEST_CASE("the fast LUT evaluator equals lut::ArrayPsLut::predict", "[imc][lut]") {
   Rng rng(1, 2);
+  // Layouts: k and one axis (sram8t), k and two (rram1t1r: k, q, hrs; the dense path's second
+  // grid non-uniform), k and three (the general path).
+  const std::vector<std::vector<std::string>> extras{{}, {"hrs"}, {"hrs", "column"}};
+  for (const auto& extra : extras)
   for (const char* axis : {"q", "z"})
     for (int k_step : {1, 5}) {
-      const auto lut = imc_test::synthetic_lut(64, 0.4, 0.05, axis, k_step);
+      const auto lut = imc_test::synthetic_lut(64, 0.4, 0.05, axis, k_step, extra);
       const auto& cfg = lut->find("sram8t", 64);
       const FastArrayLut fast(lut, cfg);
       for (int trial = 0; trial < 500; ++trial) {
         std::vector<uint64_t> mask{rng() & rng()};
-        const auto f = mask_features(mask.data(), 64, 64, 0, 64);
+        // Active rows beyond the conducting ones (the hrs axis: active rows that do not conduct).
+        const int active = 64 - int(rng() % 33);
+        const auto f = mask_features(mask.data(), 64, 64, int(rng() % 64), std::max(active, __builtin_popcountll(mask[0])));
         const auto want = lut->predict(cfg, f);
         const auto got = fast.predict(f);
         REQUIRE(got.mean_A == Approx(want.mean_A).epsilon(1e-12).margin(1e-20));
@@ -271,4 +278,36 @@ out = 10
   sim.predict_all(data, 0, 2);
   const auto s = sim.total_stats();
   CHECK(s.ps_wrong > 0);
+}
+
+TEST_CASE("a staged evaluation (imc::extend) equals one run over all its images", "[imc][lut]") {
+  // The main job runs a configuration on 60, then 300, then 1000 images, each stage running only
+  // its new images. Every image draws from its own index and the statistics are integer sums, so
+  // the stages must reproduce one run bit for bit: predictions and every statistic.
+  const auto net = imc_test::random_network(imc_test::kSmallMlp, 6);
+  const auto data = imc_test::random_images(net, 90, 3);
+  const auto soft = net.predict_all(data, 0, 1);
+  SimConfig cfg;
+  cfg.rows = 64;
+  cfg.mapping = Mapping::And;
+  cfg.binsparx = parse_binsparx("static");
+  cfg.sensing = Sensing::lut;
+  cfg.array_lut = imc_test::synthetic_lut(64, 0.3, 0.05);
+  cfg.converter = "calibrated";
+  const Simulator sim(net, cfg);
+  const auto whole = evaluate(sim, data, 90, 2, &soft);
+  auto staged = evaluate(sim, data, 10, 1, &soft);
+  extend(sim, staged, data, 45, 2, &soft);
+  extend(sim, staged, data, 90, 1, &soft);
+  CHECK(staged.images == 90);
+  CHECK(staged.predictions == whole.predictions);
+  CHECK(staged.accuracy == whole.accuracy);
+  CHECK(staged.disagreements == whole.disagreements);
+  CHECK(staged.disagreements > 0);  // the LUT's noise changes some predictions: the draws matter
+  CHECK(staged.total.ps_error_sq == whole.total.ps_error_sq);
+  CHECK(staged.total.conducting == whole.total.conducting);
+  CHECK(staged.total.reads == whole.total.reads);
+  REQUIRE(staged.layers.size() == whole.layers.size());
+  for (size_t l = 0; l < whole.layers.size(); ++l) CHECK(staged.layers[l].z_error_sq == whole.layers[l].z_error_sq);
+  CHECK_THROWS_WITH(extend(sim, staged, data, 50, 1), Catch::Contains("cannot continue"));
 }

@@ -13,7 +13,7 @@ namespace xbarkit::characterize {
 namespace fs = std::filesystem;
 
 CachedBundle cached_characterization(const fs::path& recipe, const fs::path& cache_dir, unsigned threads,
-                                     std::ostream& log) {
+                                     std::ostream& log, ProgressMode progress) {
   const auto loaded = load_recipe(recipe);
   std::string key = loaded.recipe.sha256 + "\n" + XBARKIT_VERSION + "\n";
   for (const auto& f : loaded.kind->model_files()) key += display_path(f) + " " + sha256_hex(read_text_file(f)) + "\n";
@@ -35,6 +35,7 @@ CachedBundle cached_characterization(const fs::path& recipe, const fs::path& cac
   RunOptions ro;
   ro.output = dir;
   ro.threads = threads;
+  ro.progress = progress;
   ro.resume = fs::exists(dir / "journal.jsonl");
   log << fmt::format("characterization: {} -> {}{}\n", recipe.string(), dir.string(),
                      ro.resume ? " (resuming an interrupted run)" : "");

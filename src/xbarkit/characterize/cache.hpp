@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <ostream>
 
+#include "xbarkit/core/progress.hpp"
+
 namespace xbarkit::characterize {
 
 struct CachedBundle {
@@ -13,8 +15,9 @@ struct CachedBundle {
   bool reused = false;
 };
 
-// Progress lines go to `log`.
+// Progress lines go to `log`; `progress` is the runner's per-point progress on stderr.
 CachedBundle cached_characterization(const std::filesystem::path& recipe, const std::filesystem::path& cache_dir,
-                                     unsigned threads, std::ostream& log);
+                                     unsigned threads, std::ostream& log,
+                                     ProgressMode progress = ProgressMode::automatic);
 
 }  // namespace xbarkit::characterize

@@ -11,6 +11,9 @@
 //   holdout_patterns = 6              # fresh arrays for the held-out check (never used to fit)
 //   k_points = 9                      # grid points of the conducting-count axis on [0, rows]
 //   settle = 0.01                     # settling band of the latency (fraction of the final current)
+//   lte_rel = 1e-5                    # the native TR-BDF2 step control's local error tolerance,
+//   lte_abs_V = 1e-6                  # relative and absolute (transient::ReadOptions; the defaults
+//                                     # are the engine's, validated against ngspice)
 //   column_sample = 0                 # integrate only this many columns per array, spread evenly with
 //                                     # the first and the last (0 = all). Faster, but biased: energies
 //                                     # end at the subset's latency (sram8t 256x256, 64 columns: E_col
@@ -60,6 +63,12 @@ public:
     k_points_ = static_cast<int>(s.integer_in("k_points", 9, 2, 4097));
     settle_ = s.number("settle").value_or(0.01);
     column_sample_ = static_cast<int>(s.integer_in("column_sample", 0, 0, 1 << 20));
+    const transient::ReadOptions defaults;
+    lte_rel_ = s.number("lte_rel").value_or(defaults.lte_rel);
+    lte_abs_V_ = s.number("lte_abs_V").value_or(defaults.lte_abs_V);
+    if (!(lte_rel_ > 0 && lte_rel_ <= 1e-2)) throw s.error("lte_rel", fmt::format("must be in (0, 0.01], got {}", lte_rel_));
+    if (!(lte_abs_V_ > 0 && lte_abs_V_ <= 1e-3))
+      throw s.error("lte_abs_V", fmt::format("must be in (0, 1e-3] V, got {}", lte_abs_V_));
     if (!(settle_ > 0 && settle_ < 1)) throw s.error("settle", fmt::format("must be in (0, 1), got {}", settle_));
     for (const auto& c : cells) {
       const netlist::Cell* k = netlist::find_cell(c);
@@ -106,6 +115,8 @@ public:
     const auto x = make(c, i, true);
     transient::ReadOptions o;
     o.settle_fraction = settle_;
+    o.lte_rel = lte_rel_;
+    o.lte_abs_V = lte_abs_V_;
     if (column_sample_ > 0) o.columns = transient::spread_columns(x.cols, column_sample_);
     const auto r = transient::read_native(x, o);
     if (!r.all_settled()) throw Error(fmt::format("{}: the read did not settle: {}", points_[i].id, r.unsettled_report().front()));
@@ -219,6 +230,7 @@ private:
   int patterns_ = 12, holdout_ = 6, k_points_ = 9;
   int column_sample_ = 0;  // columns integrated per array (0 = all)
   double settle_ = 0.01;
+  double lte_rel_ = 1e-5, lte_abs_V_ = 1e-6;  // native step control (transient::ReadOptions)
 };
 
 const RegisterKind reg("array_read", [](const Recipe& r, const TomlSection& s) { return std::make_unique<ArrayReadKind>(r, s); });

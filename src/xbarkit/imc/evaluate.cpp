@@ -125,9 +125,19 @@ Evaluation evaluate(const Simulator& sim, const nn::Dataset& data, size_t n, uns
   e.lut_table = sim.lut_table();
   e.cell_current_A = sim.cell_current_A();
   e.threads = threads == 0 ? default_threads() : threads;
+  extend(sim, e, data, n, threads, software, progress);
+  return e;
+}
+
+void extend(const Simulator& sim, Evaluation& e, const nn::Dataset& data, size_t n, unsigned threads,
+            const std::vector<int>* software, ProgressReporter* progress) {
+  if (n == 0 || n > data.count) n = data.count;
+  if (n < e.images || e.predictions.size() != e.images)
+    throw Error(fmt::format("imc::extend: cannot continue an evaluation of {} images to {}", e.images, n));
   const auto t0 = std::chrono::steady_clock::now();
-  e.predictions = sim.predict_all(data, n, threads, progress);
-  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto more = sim.predict_range(data, e.images, n, threads, progress);
+  e.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  e.predictions.insert(e.predictions.end(), more.begin(), more.end());
   e.images = n;
   e.accuracy = nn::Network::accuracy(e.predictions, data);
   if (software) {
@@ -138,7 +148,6 @@ Evaluation evaluate(const Simulator& sim, const nn::Dataset& data, size_t n, uns
   }
   e.layers = sim.stats();
   e.total = sim.total_stats();
-  return e;
 }
 
 nlohmann::json ChipStudy::to_json() const {

@@ -46,6 +46,12 @@ Evaluation evaluate(const nn::Network& net, const nn::Dataset& data, const SimCo
 Evaluation evaluate(const Simulator& sim, const nn::Dataset& data, size_t n, unsigned threads,
                     const std::vector<int>* software = nullptr, ProgressReporter* progress = nullptr,
                     double setup_seconds = 0);
+// Continues `e`, an evaluation of `sim` on the first e.images images (evaluate above, no other use
+// of `sim` since), to the first n: only the new images run, and the result equals
+// evaluate(sim, data, n, ...) (every image draws from its own index; the statistics are integer
+// sums). `e.seconds` accumulates. The main job's staged image counts use it.
+void extend(const Simulator& sim, Evaluation& e, const nn::Dataset& data, size_t n, unsigned threads,
+            const std::vector<int>* software = nullptr, ProgressReporter* progress = nullptr);
 
 // Monte-Carlo over chips: `chips` runs of evaluate() on exact sensing, chip c with mismatch seed
 // derive_seed(config.variation.seed, c), every other setting (and so the LUT/converter draws) the same.

@@ -19,56 +19,96 @@ FastArrayLut::FastArrayLut(std::shared_ptr<const lut::ArrayPsLut> lut, const lut
   for (const auto a : axes_) needs_ |= lut::feature_needs(a, config_.rails);
   const auto kpos = std::find(axes_.begin(), axes_.end(), Ax::k);
   if (kpos == axes_.end()) throw Error(fmt::format("array_ps table {} has no k axis", config_.table));
-  if (axes_.size() <= 2) {
-    dense_ = true;
-    const size_t ki = size_t(kpos - axes_.begin());
-    const size_t oi = axes_.size() == 2 ? 1 - ki : ki;
-    if (axes_.size() == 2) {
-      second_ = axes_[oi];
-      grid_ = table_->axes()[oi].points;
-    } else {
-      grid_ = {0.0};
-    }
-    const size_t m = grid_.size();
-    uniform_ = m >= 2;
-    for (size_t g = 1; g < m; ++g)
-      if (std::abs((grid_[g] - grid_[0]) - double(g) * (grid_[1] - grid_[0])) > 1e-12 * (1 + std::abs(grid_.back())))
-        uniform_ = false;
-    mean_.resize(size_t(config_.rows + 1) * m);
-    std_.resize(mean_.size());
-    double x[2];
-    for (int k = 0; k <= config_.rows; ++k)
-      for (size_t g = 0; g < m; ++g) {
-        x[ki] = k;
-        if (axes_.size() == 2) x[oi] = grid_[g];
-        const std::span<const double> xs(x, axes_.size());
-        mean_[size_t(k) * m + g] = table_->interpolate(xs, mean_col_);
-        std_[size_t(k) * m + g] = table_->interpolate(xs, std_col_);
-      }
+  if (axes_.size() > 1 + kMaxDenseAxes) return;  // general path: lut::Table::interpolate
+  dense_ = true;
+  const size_t ki = size_t(kpos - axes_.begin());
+  std::vector<size_t> table_axis;  // the table's index of each dense (non-k) axis
+  for (size_t d = 0; d < axes_.size(); ++d)
+    if (d != ki) table_axis.push_back(d);
+  n_dense_ = table_axis.size();
+  size_t nodes = 1;
+  for (size_t a = 0; a < n_dense_; ++a) {
+    Grid& g = grids_[a];
+    g.axis = axes_[table_axis[a]];
+    g.points = table_->axes()[table_axis[a]].points;
+    const size_t m = g.points.size();
+    g.uniform = m >= 2;
+    for (size_t i = 1; i < m; ++i)
+      if (std::abs((g.points[i] - g.points[0]) - double(i) * (g.points[1] - g.points[0])) >
+          1e-12 * (1 + std::abs(g.points.back())))
+        g.uniform = false;
+    g.stride = nodes;
+    nodes *= m;
   }
+  nodes_per_k_ = nodes;
+  mean_.resize(size_t(config_.rows + 1) * nodes);
+  std_.resize(mean_.size());
+  double x[1 + kMaxDenseAxes];
+  for (int k = 0; k <= config_.rows; ++k)
+    for (size_t node = 0; node < nodes; ++node) {
+      x[ki] = k;
+      for (size_t a = 0; a < n_dense_; ++a)
+        x[table_axis[a]] = grids_[a].points[(node / grids_[a].stride) % grids_[a].points.size()];
+      const std::span<const double> xs(x, axes_.size());
+      mean_[size_t(k) * nodes + node] = table_->interpolate(xs, mean_col_);
+      std_[size_t(k) * nodes + node] = table_->interpolate(xs, std_col_);
+    }
+}
+
+// The grid cell holding x (clamped to the grid) and the fraction t of the way from its lower node.
+inline void FastArrayLut::Grid::bracket(double x, size_t& lo, double& t) const {
+  const size_t m = points.size();
+  if (m == 1) {
+    lo = 0;
+    t = 0;
+    return;
+  }
+  x = std::clamp(x, points.front(), points.back());
+  if (uniform) {
+    const double u = (x - points.front()) / (points[1] - points[0]);
+    lo = std::min(size_t(u), m - 2);
+    t = u - double(lo);
+    return;
+  }
+  size_t hi = size_t(std::upper_bound(points.begin(), points.end(), x) - points.begin());
+  hi = std::clamp<size_t>(hi, 1, m - 1);
+  lo = hi - 1;
+  t = (x - points[lo]) / (points[hi] - points[lo]);
 }
 
 lut::CurrentPrediction FastArrayLut::predict(const lut::ColumnFeatures& f) const {
   if (dense_) {
-    const size_t m = grid_.size();
-    const size_t base = size_t(std::clamp(f.k, 0, config_.rows)) * m;
-    if (m == 1) return {mean_[base], std_[base]};
-    double x = std::clamp(coord(second_, f), grid_.front(), grid_.back());
-    size_t lo;
-    double t;
-    if (uniform_) {
-      const double u = (x - grid_.front()) / (grid_[1] - grid_[0]);
-      lo = std::min(size_t(u), m - 2);
-      t = u - double(lo);
-    } else {
-      size_t hi = size_t(std::upper_bound(grid_.begin(), grid_.end(), x) - grid_.begin());
-      hi = std::clamp<size_t>(hi, 1, m - 1);
-      lo = hi - 1;
-      t = (x - grid_[lo]) / (grid_[hi] - grid_[lo]);
+    const size_t base = size_t(std::clamp(f.k, 0, config_.rows)) * nodes_per_k_;
+    if (n_dense_ == 0) return {mean_[base], std_[base]};
+    if (n_dense_ == 1) {  // the common case (sram8t: k, q), kept to one lerp
+      size_t lo;
+      double t;
+      grids_[0].bracket(coord(grids_[0].axis, f), lo, t);
+      const size_t hi = grids_[0].points.size() > 1 ? lo + 1 : lo;
+      return {mean_[base + lo] + t * (mean_[base + hi] - mean_[base + lo]),
+              std_[base + lo] + t * (std_[base + hi] - std_[base + lo])};
     }
-    const size_t hi = lo + 1;
-    return {mean_[base + lo] + t * (mean_[base + hi] - mean_[base + lo]),
-            std_[base + lo] + t * (std_[base + hi] - std_[base + lo])};
+    // Multilinear interpolation over the dense axes: 2^n corners around the query.
+    size_t lo[kMaxDenseAxes];
+    double t[kMaxDenseAxes];
+    size_t step[kMaxDenseAxes];
+    for (size_t a = 0; a < n_dense_; ++a) {
+      grids_[a].bracket(coord(grids_[a].axis, f), lo[a], t[a]);
+      step[a] = grids_[a].points.size() > 1 ? grids_[a].stride : 0;
+    }
+    double mean = 0, std = 0;
+    for (size_t corner = 0; corner < (size_t(1) << n_dense_); ++corner) {
+      double w = 1;
+      size_t at = base;
+      for (size_t a = 0; a < n_dense_; ++a) {
+        const bool up = (corner >> a) & 1;
+        w *= up ? t[a] : 1 - t[a];
+        at += lo[a] * grids_[a].stride + (up ? step[a] : 0);
+      }
+      mean += w * mean_[at];
+      std += w * std_[at];
+    }
+    return {mean, std};
   }
   double x[8];
   for (size_t d = 0; d < axes_.size(); ++d) x[d] = coord(axes_[d], f);

@@ -2,9 +2,10 @@
 // Sensed column current of a tile column read, from an array_ps LUT bundle (lut/array_ps.hpp).
 //
 // FastArrayLut evaluates one configuration's (mean, std) table without allocation. When the table's
-// axes are k plus at most one other axis it is resampled once at every integer k (bilinear
-// interpolation is separable, so this equals lut::ArrayPsLut::predict exactly at integer k) and a
-// query is one bracket on the second axis; other layouts fall back to lut::Table::interpolate.
+// axes are k plus at most two others (sram8t: k, q; rram1t1r: k, q, hrs) it is resampled once at
+// every integer k on the other axes' own grid points (multilinear interpolation is separable, so
+// this equals lut::ArrayPsLut::predict exactly at integer k) and a query is one bracket per other
+// axis; other layouts fall back to lut::Table::interpolate.
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,12 +44,21 @@ private:
   lut::LoadNormalizer norm_;
   std::vector<Ax> axes_;
   FeatureNeeds needs_;
-  // Dense path: (rows + 1) × m nodes of (mean, std) along the second axis' grid.
+  // Dense path: (rows + 1) × nodes_per_k_ values of (mean, std), the nodes the tensor product of
+  // the non-k axes' grids (the first axis fastest).
+  static constexpr size_t kMaxDenseAxes = 2;
+  struct Grid {
+    Ax axis = Ax::k;
+    std::vector<double> points;
+    bool uniform = false;  // equally spaced: bracket by arithmetic
+    size_t stride = 1;     // node index step of one grid point
+    void bracket(double x, size_t& lo, double& t) const;
+  };
   bool dense_ = false;
-  Ax second_ = Ax::k;
-  bool uniform_ = false;            // equally spaced grid: bracket by arithmetic
-  std::vector<double> grid_;        // second axis points (one point 0 when the table is 1-D in k)
-  std::vector<double> mean_, std_;  // (k * m + node)
+  size_t n_dense_ = 0;
+  Grid grids_[kMaxDenseAxes];
+  size_t nodes_per_k_ = 1;
+  std::vector<double> mean_, std_;  // (k * nodes_per_k_ + node)
 };
 
 }  // namespace xbarkit::imc

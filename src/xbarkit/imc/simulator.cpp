@@ -550,15 +550,23 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
 std::vector<int> Simulator::predict_all(const nn::Dataset& data, size_t n, unsigned threads,
                                        ProgressReporter* progress) const {
   if (n == 0 || n > data.count) n = data.count;
-  std::vector<int> pred(n);
+  return predict_range(data, 0, n, threads, progress);
+}
+
+std::vector<int> Simulator::predict_range(const nn::Dataset& data, size_t first, size_t last, unsigned threads,
+                                         ProgressReporter* progress) const {
+  last = std::min(last, data.count);
+  first = std::min(first, last);
+  std::vector<int> pred(last - first);
   parallel_for(
-      n, threads,
+      pred.size(), threads,
       [&](size_t i) {
+        const size_t image = first + i;
         struct Scope {
           explicit Scope(const void* sim, uint64_t image) { t_ctx = {sim, image}; }
           ~Scope() { t_ctx = {}; }
-        } scope(this, i);
-        pred[i] = net_->predict(data.image(i), this);
+        } scope(this, image);
+        pred[i] = net_->predict(data.image(image), this);
         if (progress) progress->advance();
       },
       8);

@@ -119,6 +119,10 @@ public:
   // advances once per image.
   std::vector<int> predict_all(const nn::Dataset& data, size_t n = 0, unsigned threads = 0,
                                ProgressReporter* progress = nullptr) const;
+  // The same for images [first, last): image i draws exactly as it does in predict_all, so a run
+  // split into ranges gives the predictions and statistics of one run over their union.
+  std::vector<int> predict_range(const nn::Dataset& data, size_t first, size_t last, unsigned threads = 0,
+                                 ProgressReporter* progress = nullptr) const;
 
   // Batch-norm recalibration on this crossbar (as a trainer's final recalibration, but with the
   // hardware's own outputs and without libtorch): a copy of the bound network in which every binary

@@ -174,6 +174,9 @@ private:
         lik *= inv;
         for (int j = k + 1; j <= last; ++j) ri[j] -= lik * rk[j];
       }
+      // U's diagonal is kept as its reciprocal: band_solve multiplies instead of dividing (a
+      // division's latency sat on the back substitution's dependency chain).
+      a[static_cast<size_t>(k) * w + bw] = inv;
     }
   }
   template <int BW>
@@ -181,18 +184,34 @@ private:
     const int bw = BW >= 0 ? BW : bw_, w = 2 * bw + 1;
     const double* a = band_.data();
     double* x = rhs.data();
-    for (int i = 0; i < n_; ++i) {
+    // Rows away from the ends have exactly bw off-diagonal terms: a fixed trip count the compiler
+    // unrolls when BW is a template constant.
+    const int head = std::min(bw, n_), tail = std::max(0, n_ - bw);
+    for (int i = 0; i < head; ++i) {
       const double* ri = a + static_cast<size_t>(i) * w + (bw - i);
       double s = x[i];
-      for (int k = std::max(0, i - bw); k < i; ++k) s -= ri[k] * x[k];
+      for (int k = 0; k < i; ++k) s -= ri[k] * x[k];
       x[i] = s;
     }
-    for (int i = n_ - 1; i >= 0; --i) {
+    for (int i = head; i < n_; ++i) {
+      const double* ri = a + static_cast<size_t>(i) * w;  // ri[d] = A(i, i - bw + d)
+      const double* xi = x + (i - bw);
+      double s = x[i];
+      for (int d = 0; d < bw; ++d) s -= ri[d] * xi[d];
+      x[i] = s;
+    }
+    for (int i = n_ - 1; i >= tail; --i) {
       const double* ri = a + static_cast<size_t>(i) * w + (bw - i);
       double s = x[i];
-      const int last = std::min(n_ - 1, i + bw);
-      for (int j = i + 1; j <= last; ++j) s -= ri[j] * x[j];
-      x[i] = s / ri[i];
+      for (int j = i + 1; j < n_; ++j) s -= ri[j] * x[j];
+      x[i] = s * ri[i];  // ri[i] holds 1 / U(i, i) (band_factor)
+    }
+    for (int i = tail - 1; i >= 0; --i) {
+      const double* ri = a + static_cast<size_t>(i) * w + bw;  // ri[d] = A(i, i + d)
+      const double* xi = x + i;
+      double s = x[i];
+      for (int d = 1; d <= bw; ++d) s -= ri[d] * xi[d];
+      x[i] = s * ri[0];
     }
   }
 
