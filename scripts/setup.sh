@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs missing Debian packages, then configures and builds xbarkit (Release) in ./build.
 # Sourced by scripts/run.sh and scripts/test.sh; safe to run again (only what is missing is done).
+# scripts/run.sh builds only what the main job runs (the CLI and the Python package its figures use);
+# scripts/test.sh builds everything, tests and the libtorch trainer included.
 set -euo pipefail
 XBARKIT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${XBARKIT_BUILD_DIR:-$XBARKIT_ROOT/build}"
@@ -27,7 +29,10 @@ jobs="$(nproc 2>/dev/null || echo 2)"
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   cmake -S "$XBARKIT_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >&2
 fi
-cmake --build "$BUILD_DIR" -j "$jobs" >&2
+# XBARKIT_BUILD_TARGETS (set by scripts/run.sh): build only these targets; default: everything.
+targets=()
+for t in ${XBARKIT_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$BUILD_DIR" -j "$jobs" "${targets[@]}" >&2
 
 # The Python package: BUILD/python on the path of Debian's /usr/bin/python3 through a .pth file in
 # its site-packages, so `python3 -c 'import xbarkit'` works from any directory (the last build set

@@ -55,27 +55,6 @@ FastArrayLut::FastArrayLut(std::shared_ptr<const lut::ArrayPsLut> lut, const lut
     }
 }
 
-// The grid cell holding x (clamped to the grid) and the fraction t of the way from its lower node.
-inline void FastArrayLut::Grid::bracket(double x, size_t& lo, double& t) const {
-  const size_t m = points.size();
-  if (m == 1) {
-    lo = 0;
-    t = 0;
-    return;
-  }
-  x = std::clamp(x, points.front(), points.back());
-  if (uniform) {
-    const double u = (x - points.front()) / (points[1] - points[0]);
-    lo = std::min(size_t(u), m - 2);
-    t = u - double(lo);
-    return;
-  }
-  size_t hi = size_t(std::upper_bound(points.begin(), points.end(), x) - points.begin());
-  hi = std::clamp<size_t>(hi, 1, m - 1);
-  lo = hi - 1;
-  t = (x - points[lo]) / (points[hi] - points[lo]);
-}
-
 lut::CurrentPrediction FastArrayLut::predict(const lut::ColumnFeatures& f) const {
   if (dense_) {
     const size_t base = size_t(std::clamp(f.k, 0, config_.rows)) * nodes_per_k_;

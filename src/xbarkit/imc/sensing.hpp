@@ -6,6 +6,7 @@
 // every integer k on the other axes' own grid points (multilinear interpolation is separable, so
 // this equals lut::ArrayPsLut::predict exactly at integer k) and a query is one bracket per other
 // axis; other layouts fall back to lut::Table::interpolate.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,7 +53,26 @@ private:
     std::vector<double> points;
     bool uniform = false;  // equally spaced: bracket by arithmetic
     size_t stride = 1;     // node index step of one grid point
-    void bracket(double x, size_t& lo, double& t) const;
+    // The grid cell holding x (clamped to the grid) and the fraction t of the way from its lower node.
+    void bracket(double x, size_t& lo, double& t) const {
+      const size_t m = points.size();
+      if (m == 1) {
+        lo = 0;
+        t = 0;
+        return;
+      }
+      x = std::clamp(x, points.front(), points.back());
+      if (uniform) {
+        const double u = (x - points.front()) / (points[1] - points[0]);
+        lo = std::min(size_t(u), m - 2);
+        t = u - double(lo);
+        return;
+      }
+      size_t hi = size_t(std::upper_bound(points.begin(), points.end(), x) - points.begin());
+      hi = std::clamp<size_t>(hi, 1, m - 1);
+      lo = hi - 1;
+      t = (x - points[lo]) / (points[hi] - points[lo]);
+    }
   };
   bool dense_ = false;
   size_t n_dense_ = 0;

@@ -95,12 +95,8 @@ LoadNormalizer::LoadNormalizer(int rows, RailWeights weights) : rows_(rows), w_(
   }
 }
 
-double LoadNormalizer::operator()(const ColumnFeatures& f) const {
-  if (f.rows != rows_) throw Error(fmt::format("load normalizer for {} rows applied to a {}-row column", rows_, f.rows));
-  const double q = w_.top * static_cast<double>(f.load_top) + w_.bottom * static_cast<double>(f.load_bottom);
-  const double lo = lo_[static_cast<size_t>(f.k)], hi = hi_[static_cast<size_t>(f.k)];
-  if (!(hi - lo > 1e-9 * std::max(1.0, hi))) return 0.5;
-  return std::clamp((q - lo) / (hi - lo), 0.0, 1.0);
+void LoadNormalizer::rows_mismatch(int rows) const {
+  throw Error(fmt::format("load normalizer for {} rows applied to a {}-row column", rows_, rows));
 }
 
 namespace {

@@ -38,6 +38,7 @@
 // wire's dissipated power for equal cell currents), summed over both rails with their resistances.
 // sram8t: bitline and source line both end at the bottom (sense clamp, ground); rram1t1r: bitline
 // fed from the top, source line sensed at the bottom. q is that load normalized to [0, 1] at each k.
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -91,9 +92,17 @@ class LoadNormalizer {
 public:
   LoadNormalizer() = default;
   LoadNormalizer(int rows, RailWeights weights);
-  double operator()(const ColumnFeatures& f) const;
+  // Inline: once per LUT read of inference.
+  double operator()(const ColumnFeatures& f) const {
+    if (f.rows != rows_) rows_mismatch(f.rows);
+    const double q = w_.top * static_cast<double>(f.load_top) + w_.bottom * static_cast<double>(f.load_bottom);
+    const double lo = lo_[static_cast<size_t>(f.k)], hi = hi_[static_cast<size_t>(f.k)];
+    if (!(hi - lo > 1e-9 * std::max(1.0, hi))) return 0.5;
+    return std::clamp((q - lo) / (hi - lo), 0.0, 1.0);
+  }
 
 private:
+  [[noreturn]] void rows_mismatch(int rows) const;
   int rows_ = 0;
   RailWeights w_;
   std::vector<double> lo_, hi_;  // per k
