@@ -46,6 +46,7 @@
 #include "xbarkit/core/file_io.hpp"
 #include "xbarkit/core/parallel.hpp"
 #include "xbarkit/core/paths.hpp"
+#include "xbarkit/core/stop.hpp"
 #include "xbarkit/cost/inference.hpp"
 #include "xbarkit/imc/evaluate.hpp"
 #include "xbarkit/lut/array_ps.hpp"
@@ -311,7 +312,10 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
       const unsigned workers = static_cast<unsigned>(std::min<size_t>(threads, jobs.size()));
       const unsigned per_job = std::max(1u, threads / std::max(1u, workers));
       std::mutex log_mutex;
+      // Outlives every job's own StopSignals (core/stop.hpp): a SIGINT/SIGTERM stops all of them.
+      const xbarkit::StopSignals stop;
       xbarkit::parallel_for(jobs.size(), workers, [&](size_t i) {
+        xbarkit::throw_if_stopped("characterization");  // no new slice after a stop request
         std::ostringstream job_log;
         const auto dir = xbarkit::characterize::cached_characterization(
                              jobs[i].recipe, opt->cache, per_job, job_log,

@@ -11,6 +11,7 @@ namespace xbarkit {
 
 namespace {
 std::atomic<int> g_stop{0};
+std::atomic<int> g_depth{0};  // StopSignals instances alive (threads may nest them concurrently)
 static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs a lock-free flag");
 extern "C" void on_stop_signal(int sig) { g_stop.store(sig); }
 }  // namespace
@@ -30,7 +31,9 @@ struct StopSignals::Saved {
 };
 
 StopSignals::StopSignals() : saved_(new Saved) {
-  clear_stop();
+  // Only the outermost instance starts from a clean slate: an inner one (a characterization among
+  // several running concurrently under `xbarkit run`) must not erase a stop another has not seen yet.
+  if (g_depth.fetch_add(1) == 0) clear_stop();
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
@@ -42,6 +45,7 @@ StopSignals::~StopSignals() {
   ::sigaction(SIGINT, &saved_->old_int, nullptr);
   ::sigaction(SIGTERM, &saved_->old_term, nullptr);
   delete saved_;
+  g_depth.fetch_sub(1);
 }
 
 }  // namespace xbarkit

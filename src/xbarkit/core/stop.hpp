@@ -24,8 +24,10 @@ public:
 // Throws Cancelled("<what>: interrupted by signal N (name)") when a stop was requested.
 void throw_if_stopped(const char* what);
 
-// Installs the SIGINT/SIGTERM handlers (and clears an old request) for its lifetime; the previous
-// handlers come back after. Nested instances are fine.
+// Installs the SIGINT/SIGTERM handlers (and, the outermost instance, clears an old request) for its
+// lifetime; the previous handlers come back after. Nested instances are fine; instances on several
+// threads at once need an outer one that outlives them all (the handlers restored when they end in
+// another order than they began are then all this one's).
 class StopSignals {
 public:
   StopSignals();
