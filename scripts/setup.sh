@@ -30,8 +30,15 @@ if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   cmake -S "$XBARKIT_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >&2
 fi
 # XBARKIT_BUILD_TARGETS (set by scripts/run.sh): build only these targets; default: everything.
+# A target the configuration left out (the Python package without python3-dev/pybind11-dev) is skipped.
 targets=()
-for t in ${XBARKIT_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+if [ -n "${XBARKIT_BUILD_TARGETS:-}" ]; then
+  available="$(cmake --build "$BUILD_DIR" --target help 2>/dev/null || true)"
+  for t in $XBARKIT_BUILD_TARGETS; do
+    if grep -qE "(^|[ .])$t( |$)" <<<"$available"; then targets+=(--target "$t"); fi
+  done
+  ((${#targets[@]})) || targets=(--target all)
+fi
 cmake --build "$BUILD_DIR" -j "$jobs" "${targets[@]}" >&2
 
 # The Python package: BUILD/python on the path of Debian's /usr/bin/python3 through a .pth file in

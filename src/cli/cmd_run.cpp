@@ -12,7 +12,7 @@
 // 2. Run the shipped bnn_cnn on Fashion-MNIST test images for every cell x wire scale x rows x
 //    converter (uncalibrated round(I / I_cell), calibrated) x mapping (XNOR, AND, AND + BinSparX
 //    static with the paper's rule, AND + data-aware static flips) and the hardware-aware network
-//    bnn_cnn_ir128 (XNOR; sram8t only: it was trained on sram8t currents), each through the same
+//    bnn_cnn_ir128 (XNOR; sram8t only, with the converter it was trained with, --hw-converter), each through the same
 //    imc::evaluate and cost::inference_cost as `xbarkit infer --array-lut A --read-lut B`.
 // 3. Image counts: a configuration runs on the first `stages[0]` images and moves on to the next
 //    stage's count only while it is not clearly (3 paired standard errors) more than one point below
@@ -252,6 +252,17 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
       opt->rows = {64, 128};
       opt->stages = {200};
     }
+    // A repeated cell, tile height, wire scale or converter would only repeat work (and two slices
+    // characterized at once into one cache directory).
+    const auto dedupe = [](auto& v) {
+      for (size_t i = 0; i < v.size(); ++i)
+        for (size_t j = v.size(); j-- > i + 1;)
+          if (v[j] == v[i]) v.erase(v.begin() + static_cast<std::ptrdiff_t>(j));
+    };
+    dedupe(opt->cells);
+    dedupe(opt->rows);
+    dedupe(opt->wire_scales);
+    dedupe(opt->converters);
     if (opt->full) opt->stages = {0};
     if (opt->images) opt->stages = {opt->images};
     for (const auto& c : opt->cells)
@@ -277,7 +288,14 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
                                 "the trained network is missing (train it with 'xbarkit train', see README.md)");
     const bool costs = opt->read_recipe != "none";
     if (costs && !fs::exists(opt->read_recipe)) throw xbarkit::InputError(opt->read_recipe, "--read-recipe", "no such file");
-    const bool hw = opt->hw_network != "none";
+    // The hardware-aware network runs with the converter it was trained with, so only when that one
+    // is among --converters.
+    const bool hw = opt->hw_network != "none" &&
+                    std::find(opt->converters.begin(), opt->converters.end(), opt->hw_converter) != opt->converters.end();
+    if (opt->hw_network != "none" && !hw)
+      log << fmt::format("hardware-aware network {} skipped: it runs with the {} converter it was trained with "
+                         "(--hw-converter), which is not among --converters\n",
+                         opt->hw_network, opt->hw_converter);
     // Where the hardware-aware network runs: the cell and converter it was trained on (at every tile
     // height and wire scale, which shows how far its training carries).
     const auto runs_hw = [&](const std::string& cell, const std::string& conv) {
@@ -646,9 +664,9 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
         << n_max << " Fashion-MNIST test images.";
     if (hw)
       rep << " Hardware-aware network: `" << opt->hw_network
-          << "` (fine-tuned for 128-row sram8t tiles at wire scale 1 with the uncalibrated converter, XNOR mapping; "
-             "run on every sram8t configuration with the XNOR mapping and that converter, and not on rram1t1r, whose "
-             "currents it never saw), software accuracy "
+          << "` (fine-tuned for 128-row sram8t tiles at wire scale 1 with the " << converter_label(opt->hw_converter)
+          << " converter, XNOR mapping; run on every sram8t configuration with the XNOR mapping and that converter, "
+             "and not on rram1t1r, whose currents it never saw), software accuracy "
           << fmt::format("{:.2f}%", 100 * head_accuracy(hw_soft, n_max)) << ".";
     rep << "\n\nSensing: every tile column's current is sampled from the array_ps LUT at the column's features "
            "(conducting count, IR-drop load, ...) and converted by the `ideal` converter (uncalibrated, "

@@ -281,7 +281,7 @@ out = 10
 }
 
 TEST_CASE("a staged evaluation (imc::extend) equals one run over all its images", "[imc][lut]") {
-  // The main job runs a configuration on 60, then 300, then 1000 images, each stage running only
+  // The main job runs a configuration on 50, then 250, then 750 images, each stage running only
   // its new images. Every image draws from its own index and the statistics are integer sums, so
   // the stages must reproduce one run bit for bit: predictions and every statistic.
   const auto net = imc_test::random_network(imc_test::kSmallMlp, 6);

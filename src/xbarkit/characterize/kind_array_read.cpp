@@ -12,7 +12,7 @@
 //   k_points = 9                      # grid points of the conducting-count axis on [0, rows]
 //   settle = 0.01                     # settling band of the latency (fraction of the final current)
 //   lte_rel = 1e-5                    # the native TR-BDF2 step control's local error tolerance,
-//   lte_abs_V = 1e-6                  # relative and absolute (transient::ReadOptions; the defaults
+//   lte_abs_V = 1e-6                  # relative and absolute, [1e-8, 1e-3] V (transient::ReadOptions; the defaults
 //                                     # are the engine's, validated against ngspice)
 //   column_sample = 0                 # integrate only this many columns per array, spread evenly with
 //                                     # the first and the last (0 = all). Faster, but biased: energies
@@ -67,8 +67,9 @@ public:
     lte_rel_ = s.number("lte_rel").value_or(defaults.lte_rel);
     lte_abs_V_ = s.number("lte_abs_V").value_or(defaults.lte_abs_V);
     if (!(lte_rel_ > 0 && lte_rel_ <= 1e-2)) throw s.error("lte_rel", fmt::format("must be in (0, 0.01], got {}", lte_rel_));
-    if (!(lte_abs_V_ > 0 && lte_abs_V_ <= 1e-3))
-      throw s.error("lte_abs_V", fmt::format("must be in (0, 1e-3] V, got {}", lte_abs_V_));
+    // Above the Newton tolerance (1e-9 V, transient/network.hpp), which the step control assumes.
+    if (!(lte_abs_V_ >= 1e-8 && lte_abs_V_ <= 1e-3))
+      throw s.error("lte_abs_V", fmt::format("must be in [1e-8, 1e-3] V, got {}", lte_abs_V_));
     if (!(settle_ > 0 && settle_ < 1)) throw s.error("settle", fmt::format("must be in (0, 1), got {}", settle_));
     for (const auto& c : cells) {
       const netlist::Cell* k = netlist::find_cell(c);
@@ -189,6 +190,7 @@ public:
       t.attributes = {{"role", "array_read"}, {"cell", c.cell}, {"rows", c.rows}, {"cols", c.cols},
                       {"wire_scale", c.wire_scale}, {"wordline_energy_per_row_J", e_row},
                       {"latency_mean_s", lat_sum / n_train}, {"latency_max_s", lat_max}, {"settle_fraction", settle_},
+                      {"lte_rel", lte_rel_}, {"lte_abs_V", lte_abs_V_},
                       {"columns_simulated", column_sample_ > 0 ? std::min(column_sample_, c.cols) : c.cols},
                       {"train_patterns", n_train}};
       // Held-out check: the LUT's prediction of each fresh array's read energy and latency.

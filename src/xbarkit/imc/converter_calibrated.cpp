@@ -49,8 +49,8 @@ public:
     std::vector<double> iso;
     for (size_t i = 0; i < val.size(); ++i) iso.insert(iso.end(), len[i], val[i]);
     for (size_t k = 1; k < iso.size(); ++k) bounds_.push_back(0.5 * (iso[k - 1] + iso[k]));
-    // Buckets of equal current width, each with the count at its lower edge: a read starts its
-    // search there and steps over the (about four per bucket at most) bounds in between, instead of
+    // Buckets of equal current width (four per bound), each with the count at its lower edge: a read
+    // starts its search there and steps over the bounds in between (usually none or one), instead of
     // a binary search per read. The result is exactly std::upper_bound's.
     if (!bounds_.empty() && bounds_.back() > 0) {
       const size_t nb = 4 * bounds_.size();

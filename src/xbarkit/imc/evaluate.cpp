@@ -137,6 +137,7 @@ void extend(const Simulator& sim, Evaluation& e, const nn::Dataset& data, size_t
   const auto t0 = std::chrono::steady_clock::now();
   const auto more = sim.predict_range(data, e.images, n, threads, progress);
   e.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  e.threads = threads == 0 ? default_threads() : threads;
   e.predictions.insert(e.predictions.end(), more.begin(), more.end());
   e.images = n;
   e.accuracy = nn::Network::accuracy(e.predictions, data);

@@ -4,7 +4,7 @@
 // FastArrayLut evaluates one configuration's (mean, std) table without allocation. When the table's
 // axes are k plus at most two others (sram8t: k, q; rram1t1r: k, q, hrs) it is resampled once at
 // every integer k on the other axes' own grid points (multilinear interpolation is separable, so
-// this equals lut::ArrayPsLut::predict exactly at integer k) and a query is one bracket per other
+// this equals lut::ArrayPsLut::predict at integer k, to rounding) and a query is one bracket per other
 // axis; other layouts fall back to lut::Table::interpolate.
 #include <algorithm>
 #include <memory>
