@@ -9,7 +9,10 @@ get_property(xbarkit_modules GLOBAL PROPERTY XBARKIT_MODULES)
 install(TARGETS ${xbarkit_modules} xbarkit EXPORT xbarkitTargets
         ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
         INCLUDES DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
-install(TARGETS xbarkit_cli xbarkit_train_cli RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
+install(TARGETS xbarkit_cli RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
+if(TARGET xbarkit_train_cli)
+  install(TARGETS xbarkit_train_cli RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
+endif()
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/src/xbarkit" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
         FILES_MATCHING PATTERN "*.hpp")
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/models" "${PROJECT_SOURCE_DIR}/characterization"

@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # Installs missing Debian packages, then configures and builds xbarkit (Release) in ./build.
 # Sourced by scripts/run.sh and scripts/test.sh; safe to run again (only what is missing is done).
-# scripts/run.sh builds only what the main job runs (the CLI and the Python package its figures use);
+# scripts/run.sh builds only what the main job runs (the command-line tool);
 # scripts/test.sh builds everything, tests and the libtorch trainer included.
 set -euo pipefail
 XBARKIT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${XBARKIT_BUILD_DIR:-$XBARKIT_ROOT/build}"
 
-packages=(build-essential cmake pkg-config libngspice0-dev ngspice libeigen3-dev libboost-dev catch2
+# What the main job needs (scripts/run.sh): the compiler, the command-line tool's libraries, the
+# dataset and matplotlib for its figures.
+packages=(build-essential cmake ninja-build pkg-config libngspice0-dev ngspice libeigen3-dev libboost-dev
           libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev dataset-fashion-mnist
-          libtorch-dev libopenblas0-openmp python3-dev pybind11-dev python3-numpy python3-pytest python3-matplotlib python3-torch
-          slurmctld slurmd slurm-client munge)  # Slurm: scripts/slurm and its test (tests/slurm)
+          python3-matplotlib)
+# Everything else (scripts/test.sh and a plain scripts/setup.sh): the tests, the libtorch trainer, the
+# Python extension and Slurm (scripts/slurm and tests/slurm). From an empty system, the first list is
+# about half the packages and the download of both (docs/PERFORMANCE.md).
+if [ -z "${XBARKIT_MAIN_JOB_ONLY:-}" ]; then
+  packages+=(catch2 libtorch-dev libopenblas0-openmp python3-dev pybind11-dev python3-numpy python3-pytest python3-torch
+             slurmctld slurmd slurm-client munge)
+fi
 # libtorch (training) takes BLAS from the libblas.so.3 alternative; without OpenBLAS that is the
 # reference BLAS, about 10x slower for the dense layers (docs/PERFORMANCE.md).
 missing=()
@@ -26,19 +34,20 @@ if ((${#missing[@]})); then
 fi
 
 jobs="$(nproc 2>/dev/null || echo 2)"
+# XBARKIT_MAIN_JOB_ONLY (set by scripts/run.sh): a new build directory gets only the command-line tool
+# (CMake option XBARKIT_MAIN_JOB_ONLY); otherwise everything is configured, including in a build
+# directory scripts/run.sh made before (re-configured now that its packages are installed).
+main_job_only=OFF
+[ -n "${XBARKIT_MAIN_JOB_ONLY:-}" ] && main_job_only=ON
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-  cmake -S "$XBARKIT_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >&2
+  # Ninja compiles the object files of different modules concurrently (Make waits for each module's
+  # dependencies to finish first), which keeps both cores busy with the modules' few unity batches.
+  cmake -S "$XBARKIT_ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DXBARKIT_MAIN_JOB_ONLY=$main_job_only >&2
+elif [ "$main_job_only" = OFF ] && grep -q "^XBARKIT_MAIN_JOB_ONLY:BOOL=ON" "$BUILD_DIR/CMakeCache.txt"; then
+  cmake -S "$XBARKIT_ROOT" -B "$BUILD_DIR" -DXBARKIT_MAIN_JOB_ONLY=OFF >&2
 fi
-# XBARKIT_BUILD_TARGETS (set by scripts/run.sh): build only these targets; default: everything.
-# A target the configuration left out (the Python package without python3-dev/pybind11-dev) is skipped.
 targets=()
-if [ -n "${XBARKIT_BUILD_TARGETS:-}" ]; then
-  available="$(cmake --build "$BUILD_DIR" --target help 2>/dev/null || true)"
-  for t in $XBARKIT_BUILD_TARGETS; do
-    if grep -qE "(^|[ .])$t( |$)" <<<"$available"; then targets+=(--target "$t"); fi
-  done
-  ((${#targets[@]})) || targets=(--target all)
-fi
+[ "$main_job_only" = ON ] && targets=(--target xbarkit_cli)
 cmake --build "$BUILD_DIR" -j "$jobs" "${targets[@]}" >&2
 
 # The Python package: BUILD/python on the path of Debian's /usr/bin/python3 through a .pth file in

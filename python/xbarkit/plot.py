@@ -27,7 +27,7 @@ if "matplotlib.pyplot" not in sys.modules:
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from . import _xbarkit as _x  # noqa: E402
+from . import _core  # noqa: E402  (the C++ extension, imported by the figures that need it)
 
 __all__ = ["ir_drop_map", "psw_curves", "psw_result", "lut_mean_std", "accuracy_sweep", "energy_breakdown", "main_job_grid",
            "main_job_pareto", "main"]
@@ -135,7 +135,7 @@ def _psw_axes(ax, title):
 def psw_curves(bundle, path=None, device=None):
     """P_sw(I) per device and pulse of an ``mtj_psw`` bundle (a Bundle or its directory): the
     table's points with their binomial standard errors and each pulse's logistic fit."""
-    b = _x.load_bundle(os.fspath(bundle)) if isinstance(bundle, (str, os.PathLike)) else bundle
+    b = _core().load_bundle(os.fspath(bundle)) if isinstance(bundle, (str, os.PathLike)) else bundle
     if b.kind != "mtj_psw":
         raise ValueError(f"bundle: expected an mtj_psw bundle, {b.dir} is '{b.kind}'")
     names = [t for t in b.tables if device is None or t == f"{device}_psw"]
@@ -175,8 +175,8 @@ def lut_mean_std(lut, table=None, path=None, slice_at=None):
     the grid points nearest ``slice_at`` ({axis: value}, default their middle points).
     """
     if isinstance(lut, (str, os.PathLike)):
-        b = _x.load_bundle(os.fspath(lut))
-    elif isinstance(lut, _x.ArrayLut):
+        b = _core().load_bundle(os.fspath(lut))
+    elif isinstance(lut, _core().ArrayLut):
         b = lut.bundle
     else:
         b = lut
@@ -562,8 +562,9 @@ def main(argv=None):
         return 0 if e.code in (0, None) else 1  # xbarkit's scheme: a command line to fix is status 1
     try:
         if args.figure == "ir-map":
-            x = _x.load_recipe(args.recipe)
-            ir_drop_map(_x.solve(x, engine="native", node_voltages=True), x, path=args.output)
+            core = _core()
+            x = core.load_recipe(args.recipe)
+            ir_drop_map(core.solve(x, engine="native", node_voltages=True), x, path=args.output)
         elif args.figure == "psw":
             psw_curves(args.bundle, path=args.output, device=args.device)
         elif args.figure == "accuracy":
@@ -574,7 +575,13 @@ def main(argv=None):
             energy_breakdown(args.results, labels=args.labels.split(",") if args.labels else None, path=args.output)
         else:
             lut_mean_std(args.bundle, table=args.table, path=args.output)
-    except (_x.Error, ValueError) as e:
+    except (ValueError, ImportError) as e:  # xbarkit.InputError is a ValueError
+        print(f"xbarkit plot: error: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # xbarkit.Error (SolverError, SpiceError, Interrupted) once the extension is loaded
+        core = sys.modules.get("xbarkit._xbarkit")
+        if core is None or not isinstance(e, core.Error):
+            raise
         print(f"xbarkit plot: error: {e}", file=sys.stderr)
         return 1
     except (KeyError, TypeError, IndexError) as e:  # a JSON document of another shape

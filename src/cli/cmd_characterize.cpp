@@ -10,6 +10,9 @@
 #include "xbarkit/characterize/runner.hpp"
 #include "xbarkit/lut/bundle.hpp"
 
+// Named around the anonymous namespace so the files of this directory can be compiled together
+// (the target is a unity build): each file's helpers stay its own.
+namespace xbarkit::cli::cmd_characterize {
 namespace {
 
 struct Options {
@@ -123,3 +126,4 @@ const xbarkit::cli::Register reg("characterize", [](CLI::App& app) {
 });
 
 }  // namespace
+}  // namespace xbarkit::cli::cmd_characterize

@@ -13,6 +13,9 @@
 #include "xbarkit/netlist/recipe.hpp"
 #include "xbarkit/spice/session.hpp"
 
+// Named around the anonymous namespace so the files of this directory can be compiled together
+// (the target is a unity build): each file's helpers stay its own.
+namespace xbarkit::cli::cmd_characterize_cell {
 namespace {
 
 struct Options {
@@ -68,3 +71,4 @@ const xbarkit::cli::Register reg("characterize-cell", [](CLI::App& app) {
 });
 
 }  // namespace
+}  // namespace xbarkit::cli::cmd_characterize_cell

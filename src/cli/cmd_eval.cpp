@@ -11,6 +11,9 @@
 #include "xbarkit/nn/dataset.hpp"
 #include "xbarkit/nn/network.hpp"
 
+// Named around the anonymous namespace so the files of this directory can be compiled together
+// (the target is a unity build): each file's helpers stay its own.
+namespace xbarkit::cli::cmd_eval {
 namespace {
 
 struct Options {
@@ -79,3 +82,4 @@ const xbarkit::cli::Register reg("eval", [](CLI::App& app) {
 });
 
 }  // namespace
+}  // namespace xbarkit::cli::cmd_eval

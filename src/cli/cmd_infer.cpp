@@ -28,6 +28,9 @@
 #include "xbarkit/nn/real_model.hpp"
 #include "xbarkit/netlist/technology.hpp"
 
+// Named around the anonymous namespace so the files of this directory can be compiled together
+// (the target is a unity build): each file's helpers stay its own.
+namespace xbarkit::cli::cmd_infer {
 namespace {
 
 struct Options {
@@ -260,3 +263,4 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
 });
 
 }  // namespace
+}  // namespace xbarkit::cli::cmd_infer

@@ -10,6 +10,9 @@
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/lut/bundle.hpp"
 
+// Named around the anonymous namespace so the files of this directory can be compiled together
+// (the target is a unity build): each file's helpers stay its own.
+namespace xbarkit::cli::cmd_lut {
 namespace {
 
 using nlohmann::json;
@@ -210,3 +213,4 @@ const xbarkit::cli::Register reg("lut", [](CLI::App& app) {
 });
 
 }  // namespace
+}  // namespace xbarkit::cli::cmd_lut

@@ -18,6 +18,9 @@
 #include "xbarkit/mtj/device.hpp"
 #include "xbarkit/mtj/switching.hpp"
 
+// Named around the anonymous namespace so the files of this directory can be compiled together
+// (the target is a unity build): each file's helpers stay its own.
+namespace xbarkit::cli::cmd_mtj {
 namespace {
 
 using namespace xbarkit::mtj;
@@ -293,3 +296,4 @@ const xbarkit::cli::Register reg("mtj", [](CLI::App& app) {
 });
 
 }  // namespace
+}  // namespace xbarkit::cli::cmd_mtj

@@ -8,6 +8,9 @@
 #include "xbarkit/netlist/deck_writer.hpp"
 #include "xbarkit/netlist/recipe.hpp"
 
+// Named around the anonymous namespace so the files of this directory can be compiled together
+// (the target is a unity build): each file's helpers stay its own.
+namespace xbarkit::cli::cmd_netlist {
 namespace {
 
 struct Options {
@@ -41,3 +44,4 @@ const xbarkit::cli::Register reg("netlist", [](CLI::App& app) {
 });
 
 }  // namespace
+}  // namespace xbarkit::cli::cmd_netlist

@@ -16,6 +16,9 @@
 #include "registry.hpp"
 #include "xbarkit/core/error.hpp"
 
+// Named around the anonymous namespace so the files of this directory can be compiled together
+// (the target is a unity build): each file's helpers stay its own.
+namespace xbarkit::cli::cmd_plot {
 namespace {
 
 namespace fs = std::filesystem;
@@ -51,3 +54,4 @@ const xbarkit::cli::Register reg("plot", [](CLI::App& app) {
 });
 
 }  // namespace
+}  // namespace xbarkit::cli::cmd_plot

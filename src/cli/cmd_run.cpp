@@ -55,6 +55,9 @@
 #include "xbarkit/netlist/technology.hpp"
 #include "xbarkit/nn/dataset.hpp"
 
+// Named around the anonymous namespace so the files of this directory can be compiled together
+// (the target is a unity build): each file's helpers stay its own.
+namespace xbarkit::cli::cmd_run {
 namespace {
 
 namespace fs = std::filesystem;
@@ -706,3 +709,4 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
 });
 
 }  // namespace
+}  // namespace xbarkit::cli::cmd_run

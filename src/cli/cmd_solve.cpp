@@ -14,6 +14,9 @@
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/netlist/recipe.hpp"
 
+// Named around the anonymous namespace so the files of this directory can be compiled together
+// (the target is a unity build): each file's helpers stay its own.
+namespace xbarkit::cli::cmd_solve {
 namespace {
 
 struct Options {
@@ -110,3 +113,4 @@ const xbarkit::cli::Register reg("solve", [](CLI::App& app) {
 });
 
 }  // namespace
+}  // namespace xbarkit::cli::cmd_solve

@@ -25,6 +25,9 @@
 #include "xbarkit/train/real_trainer.hpp"
 #include "xbarkit/train/trainer.hpp"
 
+// Named around the anonymous namespace so the files of this directory can be compiled together
+// (the target is a unity build): each file's helpers stay its own.
+namespace xbarkit::cli::cmd_train {
 namespace {
 
 struct Options {
@@ -300,3 +303,4 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
 });
 
 }  // namespace
+}  // namespace xbarkit::cli::cmd_train

@@ -13,6 +13,9 @@
 #include "registry.hpp"
 #include "xbarkit/core/error.hpp"
 
+// Named around the anonymous namespace so the files of this directory can be compiled together
+// (the target is a unity build): each file's helpers stay its own.
+namespace xbarkit::cli::cmd_train_forward {
 namespace {
 
 const xbarkit::cli::Register reg("train", [](CLI::App& app) {
@@ -30,9 +33,11 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     ::execv(partner.c_str(), argv.data());
-    throw xbarkit::Error(fmt::format("cannot run {} ({}): build it with the rest of xbarkit (scripts/setup.sh)",
+    throw xbarkit::Error(fmt::format("cannot run {} ({}): the trainer is not built; scripts/setup.sh builds "
+                                     "everything (a build made by scripts/run.sh has only the main job's tool)",
                                      partner.string(), std::strerror(errno)));
   });
 });
 
 }  // namespace
+}  // namespace xbarkit::cli::cmd_train_forward

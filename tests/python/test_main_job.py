@@ -71,3 +71,39 @@ def test_report_must_be_markdown(tmp_path):
     code, _, err = run_cli("run", "--report", tmp_path / "r.json", "--cache", tmp_path / "c", check=False)
     assert code == 1 and "--report" in err and ".md" in err
     assert not (tmp_path / "c").exists()
+
+
+def test_figures_need_no_extension(tmp_path):
+    # scripts/run.sh builds only the command-line tool: the main job's figures (and every figure of a
+    # JSON document) must be drawn by the pure-Python modules alone, and a name of the extension must
+    # say how to build it instead of failing at `import xbarkit`.
+    import shutil
+    import subprocess
+    import sys
+
+    import xbarkit
+
+    cache = tmp_path / "cache"
+    run_cli("run", "--recipe", DATA_DIR / "array_ps_tiny.toml", "--read-recipe", DATA_DIR / "array_read_tiny.toml",
+            "--network", MLP, "--hw-network", "none", "--cells", "sram8t", "--rows", 16, "--wire-scales", "1",
+            "--stages", "20", "--calibration-images", 20, "--cache", cache, "--threads", 2, "--no-progress")
+    pure = tmp_path / "pure" / "xbarkit"
+    pure.mkdir(parents=True)
+    for f in Path(xbarkit.__file__).parent.glob("*.py"):
+        shutil.copy(f, pure / f.name)
+    env = {"PYTHONPATH": str(pure.parent), "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+
+    def plot(*args):
+        return subprocess.run([sys.executable, "-m", "xbarkit.plot", *map(str, args)], capture_output=True, text=True,
+                              timeout=120, env=env)
+
+    for kind in ("grid", "pareto"):
+        p = plot("main-job", cache / "report.json", "--figure", kind, "-o", tmp_path / f"{kind}.png")
+        assert p.returncode == 0, p.stderr
+        assert (tmp_path / f"{kind}.png").stat().st_size > 10_000
+    p = plot("ir-map", SOURCE_DIR / "netlists/sram8t_7nm_32x32.toml", "-o", tmp_path / "ir.png")
+    assert p.returncode == 1 and "cmake --build build --target _xbarkit" in p.stderr, p.stderr
+    assert not (tmp_path / "ir.png").exists()
+    p = subprocess.run([sys.executable, "-c", "import xbarkit; xbarkit.Crossbar"], capture_output=True, text=True,
+                       timeout=60, env=env)
+    assert p.returncode == 1 and "ImportError" in p.stderr and "not built" in p.stderr, p.stderr
