@@ -43,9 +43,11 @@ cpus=$(nproc)
 mem_mb=$(awk '/MemTotal/ {print int($2 / 1024 * 0.9)}' /proc/meminfo)
 port=$((20000 + RANDOM % 20000))
 mkdir -p "$T/state" "$T/spool"
+# Both daemons on the loopback address: the test needs no name resolution of this host (a container
+# or chroot often has no /etc/hosts entry for its hostname, and slurmd then never registers).
 cat > "$T/slurm.conf" <<CONF
 ClusterName=xbarkittest
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 SlurmctldPort=$port
@@ -69,7 +71,7 @@ MpiDefault=none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 MinJobAge=600
-NodeName=$host CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 NodeHostname=$host CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
 PartitionName=test Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF="$T/slurm.conf"
@@ -82,7 +84,7 @@ slurmd -D -f "$T/slurm.conf" -N "$host" >> "$T/slurmd.log" 2>&1 &
 pids+=($!)
 ready=0
 for _ in $(seq 150); do
-  state=$(sinfo -h -N -o '%T' 2>/dev/null | head -n 1)
+  state=$(timeout 5 sinfo -h -N -o '%T' 2>/dev/null | head -n 1)
   case "$state" in idle | mixed | allocated) ready=1; break ;; esac
   sleep 0.2
 done
@@ -110,10 +112,10 @@ array=$(echo "$line" | sed -n 's/^array job \([0-9]*\) .*/\1/p')
 merge=$(echo "$line" | sed -n 's/.*merge job \([0-9]*\) .*/\1/p')
 [ -n "$array" ] && [ -n "$merge" ] || fail "could not read the job ids from: $line"
 
-job_state() { scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' | head -n 1; }
-wait_done() {
-  for _ in $(seq 600); do
-    s=$(job_state "$1")
+wait_done() {  # a deadline in wall time: one scontrol call can itself wait seconds on a daemon that hangs
+  local deadline=$((SECONDS + 120)) s=""
+  while ((SECONDS < deadline)); do
+    s=$(timeout 10 scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' | head -n 1)
     case "$s" in COMPLETED) return 0 ;; FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY) echo "job $1: $s"; return 1 ;; esac
     sleep 0.2
   done
