@@ -7,6 +7,10 @@ set -euo pipefail
 XBARKIT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${XBARKIT_BUILD_DIR:-$XBARKIT_ROOT/build}"
 
+# XBARKIT_MAIN_JOB_ONLY=1 (set by scripts/run.sh): only the main job's tool; anything else: everything.
+main_job_only=OFF
+case "${XBARKIT_MAIN_JOB_ONLY:-}" in 1 | ON | on | TRUE | true | YES | yes) main_job_only=ON ;; esac
+
 # What the main job needs (scripts/run.sh): the compiler, the command-line tool's libraries, the
 # dataset and matplotlib for its figures.
 packages=(build-essential cmake ninja-build pkg-config libngspice0-dev ngspice libeigen3-dev libboost-dev
@@ -15,7 +19,7 @@ packages=(build-essential cmake ninja-build pkg-config libngspice0-dev ngspice l
 # Everything else (scripts/test.sh and a plain scripts/setup.sh): the tests, the libtorch trainer, the
 # Python extension and Slurm (scripts/slurm and tests/slurm). From an empty system, the first list is
 # about half the packages and the download of both (docs/PERFORMANCE.md).
-if [ -z "${XBARKIT_MAIN_JOB_ONLY:-}" ]; then
+if [ "$main_job_only" = OFF ]; then
   packages+=(catch2 libtorch-dev libopenblas0-openmp python3-dev pybind11-dev python3-numpy python3-pytest python3-torch
              slurmctld slurmd slurm-client munge)
 fi
@@ -34,16 +38,14 @@ if ((${#missing[@]})); then
 fi
 
 jobs="$(nproc 2>/dev/null || echo 2)"
-# XBARKIT_MAIN_JOB_ONLY (set by scripts/run.sh): a new build directory gets only the command-line tool
-# (CMake option XBARKIT_MAIN_JOB_ONLY); otherwise everything is configured, including in a build
-# directory scripts/run.sh made before (re-configured now that its packages are installed).
-main_job_only=OFF
-[ -n "${XBARKIT_MAIN_JOB_ONLY:-}" ] && main_job_only=ON
+# In main-job mode a new build directory gets only the command-line tool (CMake option
+# XBARKIT_MAIN_JOB_ONLY); otherwise everything is configured, including in a build directory
+# scripts/run.sh made before (re-configured now that its packages are installed).
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   # Ninja compiles the object files of different modules concurrently (Make waits for each module's
   # dependencies to finish first), which keeps both cores busy with the modules' few unity batches.
   cmake -S "$XBARKIT_ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DXBARKIT_MAIN_JOB_ONLY=$main_job_only >&2
-elif [ "$main_job_only" = OFF ] && grep -q "^XBARKIT_MAIN_JOB_ONLY:BOOL=ON" "$BUILD_DIR/CMakeCache.txt"; then
+elif [ "$main_job_only" = OFF ] && grep -qiE "^XBARKIT_MAIN_JOB_ONLY:BOOL=(ON|1|TRUE|YES|Y)$" "$BUILD_DIR/CMakeCache.txt"; then
   cmake -S "$XBARKIT_ROOT" -B "$BUILD_DIR" -DXBARKIT_MAIN_JOB_ONLY=OFF >&2
 fi
 targets=()

@@ -10,8 +10,8 @@ The C++ core (extension module ``xbarkit._xbarkit``) with NumPy arrays in and ou
 
 The extension is imported on first use of one of these names (PEP 562), so ``xbarkit.plot``'s figures
 of JSON documents (accuracy, energy, the main job's) work in a build that has only the command-line
-tool (``scripts/run.sh`` builds no more than the main job needs); using a name without the extension
-raises an ImportError that says how to build it.
+tool (``scripts/run.sh`` builds no more than the main job needs); without the extension, one of these
+names raises an AttributeError and ``xbarkit.torch`` an ImportError, both saying how to build it.
 
 Errors are ``xbarkit.Error`` (``InputError``, also a ValueError; ``SolverError``; ``SpiceError``;
 ``Interrupted``) with the messages of the command-line tool. Figures: ``xbarkit.plot`` (matplotlib).
@@ -24,19 +24,28 @@ __all__ = [
 ]
 
 
+class ExtensionMissing(ImportError):
+    """The C++ extension is not built (or cannot be loaded)."""
+
+
 def _core():
-    """The C++ extension module, or an ImportError naming the build step that makes it."""
+    """The C++ extension module, or an ExtensionMissing (an ImportError) naming the build step."""
     try:
         from . import _xbarkit
     except ImportError as e:
-        raise ImportError(f"xbarkit's C++ extension (xbarkit._xbarkit) is not built or cannot be loaded ({e}); "
-                          "build it with `cmake --build build --target _xbarkit` or scripts/setup.sh") from e
+        raise ExtensionMissing(f"xbarkit's C++ extension (xbarkit._xbarkit) is not built or cannot be loaded ({e}); "
+                               "scripts/setup.sh builds it (a build directory made by scripts/run.sh has only the "
+                               "command-line tool; setup.sh re-configures it with everything)") from e
     return _xbarkit
 
 
 def __getattr__(name):
     if name in __all__:
-        core = _core()
+        try:
+            core = _core()
+        except ExtensionMissing as e:
+            # An AttributeError, so hasattr(xbarkit, name) and getattr(xbarkit, name, default) answer.
+            raise AttributeError(f"xbarkit.{name}: {e}") from e
         globals().update({n: getattr(core, n) for n in __all__})
         return globals()[name]
     raise AttributeError(f"module 'xbarkit' has no attribute '{name}'")

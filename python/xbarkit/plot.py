@@ -578,18 +578,18 @@ def main(argv=None):
     except (ValueError, ImportError) as e:  # xbarkit.InputError is a ValueError
         print(f"xbarkit plot: error: {e}", file=sys.stderr)
         return 1
-    except Exception as e:  # xbarkit.Error (SolverError, SpiceError, Interrupted) once the extension is loaded
-        core = sys.modules.get("xbarkit._xbarkit")
-        if core is None or not isinstance(e, core.Error):
-            raise
-        print(f"xbarkit plot: error: {e}", file=sys.stderr)
-        return 1
     except (KeyError, TypeError, IndexError) as e:  # a JSON document of another shape
         print(f"xbarkit plot: error: results: not the documents the '{args.figure}' figure reads (missing or "
               f"malformed {e})", file=sys.stderr)
         return 1
     except OSError as e:
         print(f"xbarkit plot: error: {args.output}: {e.strerror}", file=sys.stderr)
+        return 1
+    except Exception as e:  # xbarkit.Error (SolverError, SpiceError, Interrupted) once the extension is loaded
+        core = sys.modules.get("xbarkit._xbarkit")
+        if core is None or not isinstance(e, core.Error):
+            raise
+        print(f"xbarkit plot: error: {e}", file=sys.stderr)
         return 1
     print(f"wrote {args.output}")
     return 0

@@ -20,7 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import _xbarkit as _x
+from . import _core
+
+_x = _core()  # the C++ extension (an ImportError that says how to build it when it is missing)
 
 __all__ = ["sign_ste", "CrossbarLinear"]
 

@@ -83,7 +83,8 @@ pids+=($!)
 slurmd -D -f "$T/slurm.conf" -N "$host" >> "$T/slurmd.log" 2>&1 &
 pids+=($!)
 ready=0
-for _ in $(seq 150); do
+up_deadline=$((SECONDS + 30))
+while ((SECONDS < up_deadline)); do
   state=$(timeout 5 sinfo -h -N -o '%T' 2>/dev/null | head -n 1)
   case "$state" in idle | mixed | allocated) ready=1; break ;; esac
   sleep 0.2
