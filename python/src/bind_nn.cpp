@@ -134,7 +134,7 @@ py::dict infer(py::object network, int rows, int cols, const std::string& mappin
                const std::optional<std::string>& data, long long seed, long long threads, long long chip,
                const std::optional<std::string>& corner, double variation, long long chip_seed, long long chips,
                const std::optional<std::string>& calibration_data, long long calibration_images,
-               const std::optional<std::string>& read_lut, long long adc_bits, const std::string& adc_type,
+               long long guard_images, const std::optional<std::string>& read_lut, long long adc_bits, const std::string& adc_type,
                const std::string& mtj_device, double mtj_pulse_s, double mtj_current_A) {
   std::shared_ptr<PyNetwork> n;
   if (py::isinstance<py::str>(network) || py::isinstance(network, py::module_::import("os").attr("PathLike")))
@@ -168,6 +168,7 @@ py::dict infer(py::object network, int rows, int cols, const std::string& mappin
   o.chip_seed = non_negative(chip_seed, "chip_seed");
   o.calibration_data = calibration_data.value_or("");
   o.calibration_images = non_negative(calibration_images, "calibration_images");
+  o.guard_images = non_negative(guard_images, "guard_images");
   const size_t count = non_negative(images, "images");
   const auto nthreads = static_cast<unsigned>(non_negative(threads, "threads"));
   nlohmann::json j;
@@ -293,7 +294,7 @@ directory).
         py::arg("cell") = "sram8t", py::arg("wire_scale") = 1.0, py::arg("tech") = "7nm", py::arg("images") = 0,
         py::arg("data") = py::none(), py::arg("seed") = 1, py::arg("threads") = 0, py::arg("chip") = 0,
         py::arg("corner") = py::none(), py::arg("variation") = -1.0, py::arg("chip_seed") = 1, py::arg("chips") = 1,
-        py::arg("calibration_data") = py::none(), py::arg("calibration_images") = 200, py::arg("read_lut") = py::none(),
+        py::arg("calibration_data") = py::none(), py::arg("calibration_images") = 200, py::arg("guard_images") = 200, py::arg("read_lut") = py::none(),
         py::arg("adc_bits") = 0, py::arg("adc_type") = "sar", py::arg("mtj_device") = "sot_pma_7nm",
         py::arg("mtj_pulse_s") = 2e-9, py::arg("mtj_current_A") = 0.0,
         R"doc(

@@ -79,6 +79,16 @@ void print_text(const xbarkit::imc::Evaluation& e, const std::string& network, d
     std::cout << format("; without BinSparX {:.3f} per weight ({:.1f}% fewer with it)", t.conducting_per_weight_plain(),
                         100 * e.reduction());
   std::cout << "\n";
+  if (e.config.binsparx.data_aware) {
+    const auto& g = e.flip_calibration.guard;
+    if (g.images == 0)
+      std::cout << format("BinSparX data-aware flips chosen on {} training images (no guard)\n", e.flip_calibration.images);
+    else
+      std::cout << format("BinSparX data-aware flips chosen on {} training images; guard on {} more: {} correct with "
+                          "them, {} without{} -> flips {}\n",
+                          e.flip_calibration.images, g.images, g.correct_chosen, g.correct_none,
+                          g.decided_early ? " (decided early)" : "", g.kept ? "kept" : "dropped (plain mapping)");
+  }
   std::cout << "partial sums per binary layer (digitized vs ideal, per tile column read):\n";
   std::cout << format("  {:>5} {:>12} {:>9} {:>10} {:>10} {:>8} {:>11} {:>9} {:>9}\n", "layer", "reads", "rms err",
                       "mean |err|", "wrong", "max err", "z wrong", "cond/wt", "cond/read");

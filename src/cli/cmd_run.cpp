@@ -74,6 +74,7 @@ struct Options {
   std::vector<size_t> stages{50, 250, 750};  // chosen for the 6-minute budget (README)
   size_t images = 0;
   size_t calibration_images = 100;
+  size_t guard_images = 100;  // BinSparX data-aware: the end-to-end guard's training images (imc::FlipGuard)
   unsigned threads = 0;
   uint64_t seed = 1;
   bool json = false, quick = false, full = false;
@@ -130,6 +131,21 @@ std::string si(double v, const char* unit) {
   for (const auto& [s, p] : scales)
     if (std::abs(v) >= s) return fmt::format("{:.3g} {}{}", v / s, p, unit);
   return fmt::format("{:.3g} {}", v, unit);
+}
+
+// What the data-aware flips' guard (imc::FlipGuard) did across the run, for the report.
+std::string guard_summary(const nlohmann::json& all, size_t guard_images) {
+  if (guard_images == 0) return " (no guard)";
+  int runs = 0, dropped = 0;
+  for (const auto& j : all)
+    if (j.contains("binsparx_calibration")) {
+      ++runs;
+      dropped += !j["binsparx_calibration"]["guard"]["flips_kept"].get<bool>();
+    }
+  return fmt::format(", and kept only if the network, run end to end on up to {} further training images, classifies "
+                     "at least as many of them correctly with the flips as without (dropped in {} of {} "
+                     "configurations, which then equal plain AND)",
+                     guard_images, dropped, runs);
 }
 
 // The base recipe restricted to one cell, one wire scale and the requested rows, written into the
@@ -235,6 +251,11 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
                   "BinSparX data-aware: training images the flips are chosen on")
       ->capture_default_str()
       ->check(CLI::Range(1, 60000));
+  cmd->add_option("--guard-images", opt->guard_images,
+                  "BinSparX data-aware: up to N further training images on which the network runs with the chosen "
+                  "flips and without; the flips are kept unless they classify fewer correctly (0 = no guard)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 60000));
   cmd->add_option("--cache", opt->cache, "Directory of cached characterization bundles")->capture_default_str();
   cmd->add_option("--report", opt->report, "Markdown report to write (default: CACHE/report.md)");
   cmd->add_option("--data", opt->data, "Fashion-MNIST directory (default: Debian's)");
@@ -416,6 +437,7 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
             if (c.binsparx.data_aware) {
               c.calibration_data = calibration;
               c.calibration_images = opt->calibration_images;
+              c.guard_images = opt->guard_images;
               c.calibration_threads = opt->threads;
             }
             const auto tc = std::chrono::steady_clock::now();
@@ -543,8 +565,9 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
     std::ostringstream grid;
     for (const auto& cell : opt->cells)
       for (const auto& conv : opt->converters) {
-        grid << fmt::format("\n### {}, {} converter\n\nAccuracy ± binomial SE [images]{}.\n\n| rows | wire scale |", cell,
-                            converter_label(conv), costs ? " · energy per image" : "");
+        grid << fmt::format("\n### {}, {} converter\n\nAccuracy ± binomial SE [images]{}; ‡: the guard dropped the "
+                            "data-aware flips (the run is plain AND).\n\n| rows | wire scale |",
+                            cell, converter_label(conv), costs ? " · energy per image" : "");
         size_t ncol = 0;
         for (const auto& m : kMappings)
           if (!m.hw_network || runs_hw(cell, conv)) {
@@ -569,6 +592,8 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
               grid << fmt::format(" {}{:.1f} ± {:.1f} [{}]{}", within ? "**" : "", 100 * acc,
                                   100 * (*j)["accuracy_stderr"].get<double>(), (*j)["images"].get<size_t>(),
                                   within ? "**" : "");
+              if (j->contains("binsparx_calibration") && !(*j)["binsparx_calibration"]["guard"]["flips_kept"].get<bool>())
+                grid << " ‡";
               if (costs) grid << " · " << si((*j)["energy_per_image_J"].get<double>(), "J");
               grid << " |";
             }
@@ -639,6 +664,7 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
                      {"images", n_max},
                      {"image_stages", opt->stages},
                      {"calibration_images", opt->calibration_images},
+                     {"guard_images", opt->guard_images},
                      {"command", cmdline},
                      {"bundles", bundles_j},
                      {"answers", answers},
@@ -675,7 +701,7 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
            "(conducting count, IR-drop load, ...) and converted by the `ideal` converter (uncalibrated, "
            "round(I / I_cell)) or `calibrated` (inverts the LUT's mean transfer); seed "
         << opt->seed << ". BinSparX data-aware: flips chosen on the first " << opt->calibration_images
-        << " training images. Costs: `cost::inference_cost` with the array_read bundle (as `xbarkit infer --read-lut`), "
+        << " training images" << guard_summary(all, opt->guard_images) << ". Costs: `cost::inference_cost` with the array_read bundle (as `xbarkit infer --read-lut`), "
            "a full-precision SAR ADC per column.\n\n"
         << "Image counts: every configuration ran on the first " << stages_s
         << " test images, moving to the next count only while its accuracy was not more than one point below software "

@@ -24,6 +24,12 @@ void add_sim_options(CLI::App* cmd, imc::SimOptions& o, bool with_exact) {
                   "BinSparX static-data/both-data: the first N training images the flips are chosen on")
       ->capture_default_str()
       ->check(CLI::Range(1, 60000));
+  cmd->add_option("--guard-images", o.guard_images,
+                  "BinSparX static-data/both-data: up to N further training images on which the whole network runs "
+                  "with the chosen flips and without; the flips are kept unless they classify fewer of them "
+                  "correctly (0 = no guard)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 60000));
   cmd->add_option("--calibration-data", o.calibration_data,
                   "BinSparX static-data/both-data: directory with train-{images-idx3,labels-idx1}-ubyte[.gz] (default: "
                   "Debian's Fashion-MNIST)");

@@ -1,6 +1,7 @@
 // BinSparX static-data (imc/binsparx.hpp): the flips chosen from calibration activations and the LUT.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "imc_test_util.hpp"
@@ -25,6 +26,7 @@ SimConfig lut_config(Mapping mapping, const std::string& binsparx, int rows, dou
   c.calibration_data = std::move(calib);
   c.calibration_images = calib_images;
   c.calibration_threads = 2;
+  c.guard_images = 0;  // the model's choice itself (the guard has its own test)
   return c;
 }
 
@@ -223,7 +225,8 @@ TEST_CASE("BinSparX static-data: the objective is the simulated squared output e
 TEST_CASE("BinSparX static-data and both-data: an ideal crossbar stays bit-identical to software", "[imc][binsparx]") {
   const auto net = imc_test::random_network(imc_test::kSmallCnn, 4, 0.65);
   const auto test = imc_test::random_images(net, 60, 1);
-  auto calib = std::make_shared<const nn::Dataset>(imc_test::random_images(net, 20, 2));
+  // 20 calibration images, then 25 for the guard (which cannot tell the choices apart here).
+  auto calib = std::make_shared<const nn::Dataset>(imc_test::random_images(net, 45, 2));
   const auto software = net.predict_all(test, 0, 2);
   for (const auto mapping : {Mapping::And, Mapping::Xnor})
     for (const char* mode : {"static-data", "both-data"})
@@ -236,8 +239,13 @@ TEST_CASE("BinSparX static-data and both-data: an ideal crossbar stays bit-ident
         ideal.calibration_data = calib;
         ideal.calibration_images = 20;
         ideal.calibration_threads = 2;
+        ideal.guard_images = 25;
         const Simulator a(net, ideal);
         CHECK(a.predict_all(test, 0, 2) == software);
+        const auto& g = a.flip_calibration().guard;
+        CHECK(g.images == 25);
+        CHECK(g.only_chosen + g.only_none == 0);
+        CHECK(g.kept);
         // No error anywhere: the choice falls to the fewest conducting cells.
         for (const auto& r : a.flip_calibration().layers) {
           CHECK(r.objective_chosen == 0);
@@ -245,8 +253,74 @@ TEST_CASE("BinSparX static-data and both-data: an ideal crossbar stays bit-ident
           CHECK(r.cells_chosen <= r.cells_paper);
         }
         // An ideal LUT (no droop, no spread) with the calibrated converter.
-        const auto lutc = lut_config(mapping, mode, rows, 0.0, 0.0, calib, 20);
+        auto lutc = lut_config(mapping, mode, rows, 0.0, 0.0, calib, 20);
+        lutc.guard_images = 25;
         const Simulator b(net, lutc);
         CHECK(b.predict_all(test, 0, 2) == software);
       }
+}
+
+TEST_CASE("BinSparX static-data guard: its counts, its decision, and a dropped choice equals plain AND",
+          "[imc][binsparx]") {
+  // The guard (binsparx.hpp, FlipGuard) runs the whole network on the images after the calibration
+  // ones with the chosen flips and with none. Checked against an independent rerun of both choices
+  // on the guard's keys: a simulator with the guard off keeps the model's flips (the "with" side), a
+  // plain-AND simulator is the "without" side. Seeds 1-6 label the images with the software
+  // network's predictions ("correct" = agrees with software, where the data-aware flips usually
+  // win); seeds 7-9 label the guard images with plain AND's own predictions on the guard's reads, so
+  // no flips are right on every image and the guard must drop any choice that changes a prediction.
+  size_t kept = 0, dropped = 0;
+  for (uint64_t seed = 1; seed <= 9; ++seed) {
+    INFO("seed " << seed);
+    const auto net = imc_test::random_network(imc_test::kSmallCnn, 30 + seed, 0.6);
+    auto images = imc_test::random_images(net, 20 + 75, seed);
+    const auto software = net.predict_all(images, 0, 2);
+    images.labels.assign(software.begin(), software.end());
+    auto cfg = lut_config(Mapping::And, "static-data", 16, 0.9, 0.06, nullptr, 20);
+    cfg.seed = seed;
+    cfg.guard_images = 75;
+    auto plain_cfg = cfg;
+    plain_cfg.binsparx = parse_binsparx("none");
+    const Simulator plain(net, plain_cfg);
+    if (seed > 6) {
+      const auto p = plain.predict_keyed(images, 20, 95, Simulator::kGuardKeys, 2);
+      std::copy(p.begin(), p.end(), images.labels.begin() + 20);
+    }
+    auto calib = std::make_shared<const nn::Dataset>(images);
+    cfg.calibration_data = calib;
+    const Simulator guarded(net, cfg);
+    auto model_cfg = cfg;
+    model_cfg.guard_images = 0;
+    const Simulator model(net, model_cfg);
+
+    const auto& g = guarded.flip_calibration().guard;
+    CHECK(model.flip_calibration().guard.images == 0);
+    CHECK(model.flip_calibration().flips == guarded.flip_calibration().flips);
+    REQUIRE(g.images > 0);
+    REQUIRE(g.images <= 75);
+    CHECK((g.images == 75 || g.decided_early));
+    const auto with = model.predict_keyed(*calib, 20, 20 + g.images, Simulator::kGuardKeys, 2);
+    const auto without = plain.predict_keyed(*calib, 20, 20 + g.images, Simulator::kGuardKeys, 1);
+    size_t a = 0, n = 0, only_a = 0, only_n = 0;
+    for (size_t i = 0; i < g.images; ++i) {
+      const int y = calib->labels[20 + i];
+      const bool ca = with[i] == y, cn = without[i] == y;
+      a += ca, n += cn, only_a += ca && !cn, only_n += cn && !ca;
+    }
+    CHECK(g.correct_chosen == a);
+    CHECK(g.correct_none == n);
+    CHECK(g.only_chosen == only_a);
+    CHECK(g.only_none == only_n);
+    CHECK(g.kept == (only_a >= only_n));
+    if (seed > 6) CHECK_FALSE(g.kept);
+    // What is evaluated afterwards is the model's choice or plain AND, read for read.
+    const auto test = imc_test::random_images(net, 40, 100 + seed);
+    CHECK(guarded.predict_all(test, 0, 2) == (g.kept ? model.predict_all(test, 0, 1) : plain.predict_all(test, 0, 1)));
+    (g.kept ? kept : dropped) += 1;
+    // The guard's reads are not part of any evaluation's statistics.
+    const Simulator fresh(net, cfg);
+    CHECK(fresh.stats().front().reads == 0);
+  }
+  CHECK(kept >= 5);  // the data-aware flips win on software labels here (a property of these seeds)
+  CHECK(dropped == 3);
 }

@@ -125,3 +125,11 @@ def test_recalibrate_bn_refusals():
         assert code == 1 and "--recalibrate-bn" in err and needle in err, err
     code, _, err = run_cli("infer", "--programming-seed", 3, "--images", 5, check=False)
     assert code == 1 and "--cell pcm" in err
+
+
+def test_guard_images_refusal():
+    # The guard runs the training images after the calibration ones: asking for more than the set
+    # holds is refused before any work, naming the option and the set.
+    code, _, err = run_cli("infer", "--mapping", "and", "--binsparx", "static-data", "--calibration-images", 59_900,
+                           "--guard-images", 200, "--images", 5, check=False)
+    assert code == 1 and "--guard-images" in err and "60000" in err and "Traceback" not in err, err

@@ -44,14 +44,16 @@ def test_report_equals_infer(tmp_path):
         _, out, _ = run_cli("infer", "--network", MLP, "--rows", cfg["rows"], "--mapping", cfg["mapping"],
                             "--binsparx", cfg["binsparx"], "--array-lut", c["array_lut"], "--read-lut", c["read_lut"],
                             "--converter", c["converter_spec"], "--cell", cfg["cell"], "--wire-scale",
-                            cfg["wire_scale"], "--images", c["images"], "--calibration-images", 20, "--threads", 1,
-                            "--no-progress", "--json")
+                            cfg["wire_scale"], "--images", c["images"], "--calibration-images", 20, "--guard-images",
+                            doc["guard_images"], "--threads", 1, "--no-progress", "--json")
         inf = json.loads(out)
         # Exact equality: the same images, seeds and code path (thread count does not matter).
         for key in ("accuracy", "images", "conducting_per_weight", "ps_rmse", "energy_per_image_J",
                     "latency_per_image_s", "area_m2", "agreement_with_software"):
             assert c[key] == inf[key], (key, c["name"], cfg)
         assert c["config"]["lut_table"] == inf["config"]["lut_table"]
+        if "binsparx_calibration" in c:  # the data-aware flips' guard decided alike
+            assert c["binsparx_calibration"]["guard"] == inf["binsparx_calibration"]["guard"]
         # the drop is software minus crossbar accuracy on the same images
         assert abs(c["drop"] - (c["software_accuracy"] - c["accuracy"])) < 1e-12
 

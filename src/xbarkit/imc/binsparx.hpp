@@ -110,10 +110,27 @@ struct FlipLayerReport {
   double cells_none = 0, cells_paper = 0, cells_chosen = 0;
 };
 
+// The end-to-end guard on the chosen flips (Simulator, SimConfig::guard_images). The objective above
+// models one layer at a time with the software network's inputs; where most activations are already
+// wrong that premise fails, and the choice can lose accuracy to plain AND (docs/VALIDATION.md, issue
+// 18). So the whole network runs on further training images (after the calibration ones) with the
+// chosen flips and with none, reads drawn alike for both (common random numbers), and the flips are
+// kept unless no flips classify more of those images correctly. Racing (Maron & Moore, "Hoeffding
+// races", NIPS 1993) in blocks of 25 images with a sign test on the discordant images (McNemar): the
+// race stops once one side leads by more than 3 standard deviations, 3·sqrt(discordant).
+struct FlipGuard {
+  size_t images = 0;                        // guard images run (0: no guard)
+  size_t correct_chosen = 0, correct_none = 0;
+  size_t only_chosen = 0, only_none = 0;    // discordant images: right with one choice only
+  bool decided_early = false;               // the sign test stopped the race before the last block
+  bool kept = true;                         // false: the static flips were dropped (plain AND/XNOR [+ dynamic])
+};
+
 struct FlipCalibration {
-  std::vector<std::vector<uint8_t>> flips;  // by layer index (empty for non-binary layers)
+  std::vector<std::vector<uint8_t>> flips;  // by layer index (empty for non-binary layers): the model's choice
   std::vector<FlipLayerReport> layers;      // binary layers in order
   size_t images = 0;
+  FlipGuard guard;                          // whether the simulator kept `flips` (else no static flips)
 };
 
 // Collects the binary layers' inputs of the first `images` images of `data` (software network),

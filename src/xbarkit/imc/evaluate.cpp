@@ -95,6 +95,20 @@ nlohmann::json Evaluation::to_json() const {
                       "hidden layers), then per calibration vector the expected squared output error summed over "
                       "outputs (objective_*), then conducting cells (cells_*)"},
         {"layers", lj}};
+    const auto& g = flip_calibration.guard;
+    j["binsparx_calibration"]["guard"] = {
+        {"images", g.images},
+        {"correct_with_flips", g.correct_chosen},
+        {"correct_without_flips", g.correct_none},
+        {"only_with_flips", g.only_chosen},
+        {"only_without_flips", g.only_none},
+        {"decided_early", g.decided_early},
+        {"flips_kept", g.kept},
+        {"rule", g.images == 0 ? "no guard: the flips chosen above are used"
+                               : "the network ran on these training images (after the calibration ones) with the "
+                                 "chosen static flips and with none; the flips are kept unless no flips classify "
+                                 "more of them correctly (race in blocks of 25 images, stopped by a 3-sigma sign "
+                                 "test on the discordant images)"}};
   }
   if (agreement >= 0) {
     j["agreement_with_software"] = agreement;

@@ -42,6 +42,11 @@ SimConfig make_sim_config(const SimOptions& o) {
         o.calibration_data.empty() ? nn::default_fashion_mnist_dir() : std::filesystem::path(o.calibration_data),
         nn::Split::Train));
     cfg.calibration_images = o.calibration_images;
+    cfg.guard_images = o.guard_images;
+    if (o.calibration_images + o.guard_images > cfg.calibration_data->count)
+      throw InputError(cfg.calibration_data->name, "--guard-images",
+                       fmt::format("{} calibration + {} guard images exceed the set's {} training images",
+                                   o.calibration_images, o.guard_images, cfg.calibration_data->count));
   } else if (!o.calibration_data.empty()) {
     throw InputError("", "--calibration-data", "is used only by --binsparx static-data | both-data");
   }

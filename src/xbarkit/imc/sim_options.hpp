@@ -26,6 +26,7 @@ struct SimOptions {
   // Debian's Fashion-MNIST) and how many of them.
   std::string calibration_data;
   size_t calibration_images = 200;
+  size_t guard_images = 200;        // the end-to-end guard on the chosen flips (SimConfig::guard_images)
 };
 
 // Refuses combinations that would be ignored or silently substituted (errors name the option, e.g.

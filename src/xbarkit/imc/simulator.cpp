@@ -142,6 +142,64 @@ void Simulator::choose_data_flips() {
                                      cfg_.binsparx.dynamic_flip, cfg_.calibration_threads);
   for (size_t l = 0; l < maps_.size(); ++l)
     if (maps_[l].tiles() > 0) maps_[l].set_flips(flip_cal_.flips[l]);
+  guard_data_flips();
+}
+
+// The end-to-end guard on the chosen flips (binsparx.hpp, FlipGuard). Its reads are keyed 2^61 + the
+// image's index: never an index of predict_all (test sets are far smaller) nor a key of the
+// batch-norm recalibration (2^62 + i).
+void Simulator::guard_data_flips() {
+  FlipGuard& g = flip_cal_.guard;
+  g = FlipGuard{};
+  if (cfg_.guard_images == 0) return;
+  const nn::Dataset& data = *cfg_.calibration_data;
+  const size_t first = std::min(cfg_.calibration_images, data.count), last = first + cfg_.guard_images;
+  if (last > data.count)
+    throw Error(fmt::format("BinSparX static-data: the calibration set {} has {} images, fewer than the {} "
+                            "calibration + {} guard images (the guard runs the images after the calibration ones)",
+                            data.name, data.count, first, cfg_.guard_images));
+  // Under exact sensing the guard reads what the choice modelled (the LUT, else ideal currents) on a
+  // twin: the circuit solver on every guard image would cost more than the evaluation.
+  std::unique_ptr<Simulator> twin;
+  Simulator* sim = this;
+  if (cfg_.sensing == Sensing::exact) {
+    SimConfig t = cfg_;
+    t.sensing = cfg_.array_lut ? Sensing::lut : Sensing::ideal;
+    t.variation = netlist::VariationSpec{};
+    t.binsparx.data_aware = false;  // static_flip stays set: the twin's maps take the flips below
+    twin = std::make_unique<Simulator>(*net_, t);
+    sim = twin.get();
+  }
+  const auto use = [&](Simulator& s, bool chosen) {
+    for (size_t l = 0; l < s.maps_.size(); ++l)
+      if (s.maps_[l].tiles() > 0)
+        s.maps_[l].set_flips(chosen ? flip_cal_.flips[l] : std::vector<uint8_t>(flip_cal_.flips[l].size(), 0));
+  };
+  constexpr size_t kBlock = 25;
+  for (size_t b = first; b < last; b += kBlock) {
+    const size_t e = std::min(b + kBlock, last);
+    use(*sim, true);
+    const auto with = sim->predict_keyed(data, b, e, kGuardKeys, cfg_.calibration_threads, nullptr);
+    use(*sim, false);
+    const auto without = sim->predict_keyed(data, b, e, kGuardKeys, cfg_.calibration_threads, nullptr);
+    for (size_t i = 0; i < with.size(); ++i) {
+      const int y = data.labels[b + i];
+      const bool a = with[i] == y, n = without[i] == y;
+      g.correct_chosen += a;
+      g.correct_none += n;
+      g.only_chosen += a && !n;
+      g.only_none += n && !a;
+    }
+    g.images = e - first;
+    const double lead = std::abs(double(g.only_chosen) - double(g.only_none));
+    if (e < last && lead > 3 * std::sqrt(double(g.only_chosen + g.only_none))) {
+      g.decided_early = true;
+      break;
+    }
+  }
+  g.kept = g.only_chosen >= g.only_none;
+  use(*this, g.kept);
+  reset_stats();  // the guard's reads are not part of any evaluation
 }
 
 void Simulator::map_layers() {
@@ -555,6 +613,12 @@ std::vector<int> Simulator::predict_all(const nn::Dataset& data, size_t n, unsig
 
 std::vector<int> Simulator::predict_range(const nn::Dataset& data, size_t first, size_t last, unsigned threads,
                                          ProgressReporter* progress) const {
+  return predict_keyed(data, first, last, 0, threads, progress);
+}
+
+// Image i draws from key key_base + i.
+std::vector<int> Simulator::predict_keyed(const nn::Dataset& data, size_t first, size_t last, uint64_t key_base,
+                                          unsigned threads, ProgressReporter* progress) const {
   last = std::min(last, data.count);
   first = std::min(first, last);
   std::vector<int> pred(last - first);
@@ -565,11 +629,13 @@ std::vector<int> Simulator::predict_range(const nn::Dataset& data, size_t first,
         struct Scope {
           explicit Scope(const void* sim, uint64_t image) { t_ctx = {sim, image}; }
           ~Scope() { t_ctx = {}; }
-        } scope(this, image);
+        } scope(this, key_base + image);
         pred[i] = net_->predict(data.image(image), this);
         if (progress) progress->advance();
       },
-      8);
+      // Chunks of up to 8 images, at least 4 per thread: short ranges (the guard's blocks of 25, the
+      // main job's first stage) would otherwise leave a thread idle for most of a chunk.
+      std::clamp<size_t>(pred.size() / (4 * size_t(threads ? threads : default_threads())), 1, 8));
   return pred;
 }
 

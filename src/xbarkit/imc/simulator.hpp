@@ -57,6 +57,10 @@ struct SimConfig {
   std::shared_ptr<const nn::Dataset> calibration_data;
   size_t calibration_images = 200;
   unsigned calibration_threads = 0;
+  // The guard on the chosen flips (binsparx.hpp, FlipGuard): up to this many further images of
+  // calibration_data (after the calibration ones) run end to end with the chosen flips and with none;
+  // 0 = no guard. Under exact sensing the guard reads the LUT (as the choice does), or ideal currents.
+  size_t guard_images = 200;
 };
 
 // The R × C array a configuration describes (technology, cell kind, wire scale, corner): the exact
@@ -123,6 +127,11 @@ public:
   // split into ranges gives the predictions and statistics of one run over their union.
   std::vector<int> predict_range(const nn::Dataset& data, size_t first, size_t last, unsigned threads = 0,
                                  ProgressReporter* progress = nullptr) const;
+  // The same with image i drawing from key key_base + i (predict_range: key_base 0). Keys of 2^61
+  // and up are the BinSparX guard's (binsparx.hpp, FlipGuard) and the batch-norm recalibration's.
+  std::vector<int> predict_keyed(const nn::Dataset& data, size_t first, size_t last, uint64_t key_base,
+                                 unsigned threads = 0, ProgressReporter* progress = nullptr) const;
+  static constexpr uint64_t kGuardKeys = uint64_t(1) << 61;
 
   // Batch-norm recalibration on this crossbar (as a trainer's final recalibration, but with the
   // hardware's own outputs and without libtorch): a copy of the bound network in which every binary
@@ -154,6 +163,7 @@ private:
   void sense_exact(size_t layer, const LayerMapping& m, int t, const uint64_t* active, double* currents) const;
   void draw_chip();
   void choose_data_flips();
+  void guard_data_flips();
   // Read-path tables (same numbers as the per-read converter calls, computed once):
   void tabulate_converter();   // constructor: step-converter thresholds in units of conducting cells
   void tabulate_sampling();    // constructor and rebind: per-(output, count) switching thresholds
