@@ -119,7 +119,17 @@ const Mapping kMappings[] = {
     {"and_static_data", "AND + BinSparX static, data-aware", "and", "static-data"},
     {"hw_net", "hardware-aware net, XNOR", "xnor", "none", true}};
 
+// "adcN" (N = 1..12): the main job's shorthand for an N-bit column ADC characterized per slice and tile
+// height (adc_recipe); 0 for every other converter spec.
+int adc_shorthand_bits(const std::string& c) {
+  if (c.size() < 4 || c.size() > 5 || c.compare(0, 3, "adc") != 0) return 0;
+  if (!std::all_of(c.begin() + 3, c.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) return 0;
+  const int n = std::stoi(c.substr(3));
+  return n >= 1 && n <= 12 ? n : 0;
+}
+
 std::string converter_label(const std::string& c) {
+  if (const int n = adc_shorthand_bits(c)) return fmt::format("{}-bit ADC", n);
   return c == "ideal" ? "uncalibrated" : c;
 }
 
@@ -181,15 +191,37 @@ fs::path slice_recipe(const fs::path& base, const std::string& section, const st
   return out;
 }
 
+// The recipe of an N-bit column ADC for one array (cell, wire scale, rows) of a slice: one instance per
+// column, thresholds calibrated to the array's mean transfer (characterize/kind_adc.cpp), with the
+// per-column offset, gain, INL and DNL of characterization/adc4_7nm_chips.toml (Ghosh et al., arXiv
+// 2408.06390). Written into the cache, which keys the bundle on this text.
+fs::path adc_recipe(int bits, const fs::path& ps_dir, const std::string& table, const std::string& cell, double wire,
+                    int rows, const fs::path& cache) {
+  std::ostringstream text;
+  text << "# Derived by `xbarkit run`: a " << bits << "-bit column ADC for the " << rows << "-row " << cell
+       << " array at wire scale " << fmt_scale(wire) << ", calibrated to its mean transfer.\n"
+       << "[characterize]\nkind = \"adc\"\nseed = 7\n\n[adc]\n"
+       << "bits = " << bits << "\n"
+       << "array_lut = " << toml::value<std::string>(fs::absolute(ps_dir).string()) << "\n"
+       << "array_config = " << toml::value<std::string>(table) << "\n"
+       << "columns = " << rows << "\ncolumns_per_point = " << rows << "\n"
+       << "sigma_offset_lsb = 0.5\nsigma_gain = 0.02\nsigma_inl_lsb = 0.5\nsigma_dnl_lsb = 0.5\n";
+  const fs::path out = cache / "recipes" / fmt::format("main_job_adc{}_{}_w{}_r{}.toml", bits, cell, fmt_scale(wire), rows);
+  fs::create_directories(out.parent_path());
+  if (!fs::exists(out) || xbarkit::read_text_file(out) != text.str()) xbarkit::write_file_atomic(out, text.str());
+  return out;
+}
+
 std::string bundle_hash(const fs::path& dir) {
   return xbarkit::sha256_hex(xbarkit::read_text_file(dir / "lut.json"));
 }
 
-struct Slice {  // one cell and wire scale: its two bundles
+struct Slice {  // one cell and wire scale: its two bundles (and its ADC bundles, by (bits, rows))
   std::string cell;
   double wire = 1;
   fs::path ps_dir, read_dir;
   std::shared_ptr<const xbarkit::lut::ArrayPsLut> ps;
+  std::map<std::pair<int, int>, fs::path> adc_dirs;
 };
 
 const xbarkit::cli::Register reg("run", [](CLI::App& app) {
@@ -225,7 +257,9 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
                     ->delimiter(',')
                     ->capture_default_str();
   auto* convs = cmd->add_option("--converters", opt->converters,
-                                "Partial-sum converters (ideal = uncalibrated round(I / I_cell); see xbarkit infer)")
+                                "Partial-sum converters (ideal = uncalibrated round(I / I_cell); see xbarkit infer); adcN "
+                                "(N = 1..12): an N-bit column ADC per array, thresholds calibrated to its mean transfer, "
+                                "with per-column offset/gain/INL/DNL variation, characterized and cached like the arrays")
                     ->delimiter(',')
                     ->capture_default_str();
   auto* images = cmd->add_option("--images", opt->images, "Use the first N test images in every configuration "
@@ -370,6 +404,20 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
       });
     }
     for (auto& s : slices) s.ps = std::make_shared<const xbarkit::lut::ArrayPsLut>(xbarkit::lut::ArrayPsLut::load(s.ps_dir));
+    // The adcN converters' bundles: one per slice, tile height and resolution (seconds in all).
+    for (const auto& conv : opt->converters)
+      if (const int bits = adc_shorthand_bits(conv))
+        for (auto& s : slices)
+          for (int R : opt->rows) {
+            const auto& table = s.ps->find(s.cell, R, s.wire, "").table;
+            std::ostringstream job_log;
+            s.adc_dirs[{bits, R}] =
+                xbarkit::characterize::cached_characterization(
+                    adc_recipe(bits, s.ps_dir, table, s.cell, s.wire, R, opt->cache), opt->cache,
+                    opt->threads ? opt->threads : xbarkit::default_threads(), job_log, xbarkit::ProgressMode::off)
+                    .dir;
+            log << job_log.str();
+          }
     const double t_char = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
     // 2. Networks and data.
@@ -433,7 +481,8 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
             c.seed = opt->seed;
             c.sensing = imc::Sensing::lut;
             c.array_lut = s.ps;
-            c.converter = conv;
+            const int adc_bits = adc_shorthand_bits(conv);
+            c.converter = adc_bits ? "adc:" + s.adc_dirs.at({adc_bits, R}).string() : conv;
             if (c.binsparx.data_aware) {
               c.calibration_data = calibration;
               c.calibration_images = opt->calibration_images;
@@ -471,6 +520,7 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
             j["image_stages"] = counts;
             j["setup_seconds"] = setup;
             j["array_lut"] = s.ps_dir.string();
+            if (adc_bits) j["adc_bundle"] = s.adc_dirs.at({adc_bits, R}).string();
             if (costs) {
               xbarkit::cost::InferenceCostConfig cc;
               cc.read_lut = s.read_dir.string();
@@ -635,6 +685,7 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
     bundles << "| cell | wire scale | array_ps bundle | SHA-256 of lut.json | array_read bundle | SHA-256 of lut.json |\n"
                "|---|---|---|---|---|---|\n";
     nlohmann::json bundles_j = nlohmann::json::array();
+    std::ostringstream adc_bundles;  // table rows of the adcN converters' bundles
     for (const auto& s : slices) {
       const std::string hp = bundle_hash(s.ps_dir), hr = costs ? bundle_hash(s.read_dir) : "";
       bundles << fmt::format("| {} | {} | `{}` | `{}` | `{}` | `{}` |\n", s.cell, fmt_scale(s.wire),
@@ -643,6 +694,14 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
       bundles_j.push_back({{"cell", s.cell}, {"wire_scale", s.wire}, {"array_ps", s.ps_dir.string()},
                            {"array_ps_sha256", hp}, {"array_read", costs ? s.read_dir.string() : ""},
                            {"array_read_sha256", hr}});
+      nlohmann::json adcs = nlohmann::json::array();
+      for (const auto& [key, dir] : s.adc_dirs) {
+        const std::string ha = bundle_hash(dir);
+        adcs.push_back({{"bits", key.first}, {"rows", key.second}, {"adc", dir.string()}, {"adc_sha256", ha}});
+        adc_bundles << fmt::format("| {} | {} | {} | {} | `{}` | `{}` |\n", s.cell, fmt_scale(s.wire), key.second,
+                                   key.first, dir.filename().string(), ha);
+      }
+      if (!adcs.empty()) bundles_j.back()["adc"] = adcs;
     }
     std::ostringstream heldout;
     heldout << "| table | NRMSE of mean (% of full scale) | ±2σ coverage |\n|---|---|---|\n";
@@ -699,10 +758,12 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
           << fmt::format("{:.2f}%", 100 * head_accuracy(hw_soft, n_max)) << ".";
     rep << "\n\nSensing: every tile column's current is sampled from the array_ps LUT at the column's features "
            "(conducting count, IR-drop load, ...) and converted by the `ideal` converter (uncalibrated, "
-           "round(I / I_cell)) or `calibrated` (inverts the LUT's mean transfer); seed "
+           "round(I / I_cell)), `calibrated` (inverts the LUT's mean transfer) or `adcN` (an N-bit column ADC per "
+           "array, its thresholds calibrated to the array's mean transfer, each column an instance with its own "
+           "offset (σ 0.5 LSB), gain (σ 2%), INL and DNL (σ 0.5 LSB each); chip 0 of that population); seed "
         << opt->seed << ". BinSparX data-aware: flips chosen on the first " << opt->calibration_images
         << " training images" << guard_summary(all, opt->guard_images) << ". Costs: `cost::inference_cost` with the array_read bundle (as `xbarkit infer --read-lut`), "
-           "a full-precision SAR ADC per column.\n\n"
+           "a SAR ADC per column at full precision (log2(rows + 1) bits), or N bits for `adcN`.\n\n"
         << "Image counts: every configuration ran on the first " << stages_s
         << " test images, moving to the next count only while its accuracy was not more than one point below software "
            "by 3 paired standard errors; the count is in brackets. The drop is software minus crossbar accuracy on the "
@@ -725,7 +786,12 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
           << " converter runs; assumptions: layers run one after another, tiles of a layer in parallel, one converter "
              "per column, docs/COSTS.md):\n\n"
           << lat.str();
-    rep << "\n## Bundles\n\n" << bundles.str() << "\n## LUT held-out check (array_ps)\n\n" << heldout.str();
+    rep << "\n## Bundles\n\n" << bundles.str();
+    if (!adc_bundles.str().empty())
+      rep << "\nColumn ADCs of the adcN converters (thresholds calibrated to each array's mean transfer):\n\n"
+             "| cell | wire scale | rows | bits | adc bundle | SHA-256 of lut.json |\n|---|---|---|---|---|---|\n"
+          << adc_bundles.str();
+    rep << "\n## LUT held-out check (array_ps)\n\n" << heldout.str();
     xbarkit::write_file_atomic(report, rep.str());
     if (st_grid == 0) j["figures"]["grid"] = fig_grid.string();
     if (st_pareto == 0) j["figures"]["pareto"] = fig_pareto.string();

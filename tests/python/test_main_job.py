@@ -16,12 +16,18 @@ def test_report_equals_infer(tmp_path):
     cache = tmp_path / "cache"
     _, out, err = run_cli("run", "--recipe", DATA_DIR / "array_ps_tiny.toml", "--read-recipe",
                           DATA_DIR / "array_read_tiny.toml", "--network", MLP, "--hw-network", "none", "--cells",
-                          "sram8t", "--rows", 16, "--wire-scales", "1,4", "--stages", "20,60", "--calibration-images",
-                          20, "--cache", cache, "--threads", 2, "--no-progress", "--json")
+                          "sram8t", "--rows", 16, "--wire-scales", "1,4", "--converters", "ideal,calibrated,adc3", "--stages",
+                          "20,60", "--calibration-images", 20, "--cache", cache, "--threads", 2, "--no-progress",
+                          "--json")
     doc = json.loads(out)
     assert "largest tile within 1 point" in err
-    # 2 wire scales x 2 converters x 4 mappings (no hardware-aware network)
-    assert len(doc["configurations"]) == 16
+    # 2 wire scales x 3 converters x 4 mappings (no hardware-aware network)
+    assert len(doc["configurations"]) == 24
+    # adc3: one 3-bit ADC bundle per slice and tile height, named in the report with its hash
+    adcs = [a for b in doc["bundles"] for a in b.get("adc", [])]
+    assert len(adcs) == 2 and all(a["bits"] == 3 and a["rows"] == 16 for a in adcs)
+    for a in adcs:
+        assert hashlib.sha256((Path(a["adc"]) / "lut.json").read_bytes()).hexdigest() == a["adc_sha256"]
     report = (cache / "report.md").read_text()
     for b in doc["bundles"]:
         for kind in ("array_ps", "array_read"):
@@ -38,12 +44,14 @@ def test_report_equals_infer(tmp_path):
     # images, reused across the stages).
     picked = [c for c in doc["configurations"] if c["mapping_key"] == "and_static_data"]
     picked += [c for c in doc["configurations"] if c["images"] == 20][:1]
+    picked += [c for c in doc["configurations"] if c["converter_spec"] == "adc3" and c["mapping_key"] == "xnor"]
     assert picked and picked[0]["image_stages"][-1] == 60
     for c in picked:
         cfg = c["config"]
         _, out, _ = run_cli("infer", "--network", MLP, "--rows", cfg["rows"], "--mapping", cfg["mapping"],
                             "--binsparx", cfg["binsparx"], "--array-lut", c["array_lut"], "--read-lut", c["read_lut"],
-                            "--converter", c["converter_spec"], "--cell", cfg["cell"], "--wire-scale",
+                            "--converter", "adc:" + c["adc_bundle"] if "adc_bundle" in c else c["converter_spec"],
+                            "--cell", cfg["cell"], "--wire-scale",
                             cfg["wire_scale"], "--images", c["images"], "--calibration-images", 20, "--guard-images",
                             doc["guard_images"], "--threads", 1, "--no-progress", "--json")
         inf = json.loads(out)
@@ -56,6 +64,15 @@ def test_report_equals_infer(tmp_path):
             assert c["binsparx_calibration"]["guard"] == inf["binsparx_calibration"]["guard"]
         # the drop is software minus crossbar accuracy on the same images
         assert abs(c["drop"] - (c["software_accuracy"] - c["accuracy"])) < 1e-12
+
+    # A 3-bit ADC is costed as 3 bits, not at the full precision (5 bits at 16 rows) of the other
+    # converters: same array and reads per image, so every adc3 configuration costs less.
+    for c in doc["configurations"]:
+        if c["converter_spec"] != "adc3":
+            continue
+        twin = next(d for d in doc["configurations"] if d["converter_spec"] == "calibrated"
+                    and d["mapping_key"] == c["mapping_key"] and d["config"]["wire_scale"] == c["config"]["wire_scale"])
+        assert c["energy_per_image_J"] < twin["energy_per_image_J"], (c["name"], c["config"])
 
     # Every (cell, converter, wire scale) row names a tile or, when none stays within one point,
     # the configuration that came closest (the smallest drop among its configurations).

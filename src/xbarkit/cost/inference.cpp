@@ -100,6 +100,8 @@ InferenceCost inference_cost(const imc::Evaluation& e, const nn::Network& net, c
     out.converter = fmt::format("SOT-MTJ {} ({} ns pulse, {:.3g} uA write), L = {}", cfg.mtj_device, 1e9 * mtj.pulse_s,
                                 1e6 * mtj.write_current_A, spec.substr(spec.rfind(':') + 1));
   } else {
+    // An adc:BUNDLE converter costs what it is: the bundle's resolution, unless bits are given.
+    if (adc_spec.bits <= 0 && kind == "adc") adc_spec.bits = lut::load_bundle(spec.substr(4)).info.value("bits", 0);
     if (adc_spec.bits <= 0) adc_spec.bits = static_cast<int>(std::ceil(std::log2(rows + 1.0)));
     out.converter = fmt::format("{}-bit {} ADC ({})", adc_spec.bits, adc_spec.type, kind);
   }

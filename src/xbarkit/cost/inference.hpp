@@ -30,7 +30,8 @@ namespace xbarkit::cost {
 
 struct InferenceCostConfig {
   std::string read_lut;          // array_read bundle directory
-  // For ideal/calibrated/adc converters; bits 0 = full precision, log2(rows + 1) bits.
+  // For ideal/calibrated/adc converters; bits 0 = an adc:BUNDLE converter's own resolution, else full
+  // precision, log2(rows + 1) bits.
   AdcSpec adc = [] {
     AdcSpec a;
     a.bits = 0;
