@@ -323,6 +323,17 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
     dedupe(opt->converters);
     if (opt->full) opt->stages = {0};
     if (opt->images) opt->stages = {opt->images};
+    // Converter names are checked before any characterization (their arguments when they are built).
+    for (const auto& c : opt->converters) {
+      if (adc_shorthand_bits(c)) continue;
+      const std::string kind = c.substr(0, c.find(':'));
+      const auto& types = imc::converter_types();
+      if (std::none_of(types.begin(), types.end(), [&](const auto& t) { return t.name == kind; })) {
+        std::string known = "adcN (N = 1..12)";
+        for (const auto& t : types) known += " | " + t.usage;
+        throw xbarkit::InputError("", "--converters", fmt::format("unknown converter '{}' ({})", c, known));
+      }
+    }
     for (const auto& c : opt->cells)
       if (!xbarkit::netlist::find_cell(c))
         throw xbarkit::InputError("", "--cells", fmt::format("unknown cell kind '{}' ({})", c, xbarkit::netlist::cell_names()));

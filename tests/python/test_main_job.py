@@ -126,3 +126,11 @@ def test_figures_need_no_extension(tmp_path):
     p = subprocess.run([sys.executable, "-c", "import xbarkit; assert not hasattr(xbarkit, 'solve'); xbarkit.Crossbar"],
                        capture_output=True, text=True, timeout=60, env=env)
     assert p.returncode == 1 and "AttributeError: xbarkit.Crossbar:" in p.stderr and "not built" in p.stderr, p.stderr
+
+
+def test_unknown_converter_refused_before_work(tmp_path):
+    # adcN takes N = 1..12; anything else that names no converter is refused before characterizing.
+    for conv in ("adc0", "adc13", "adc4x", "flash"):
+        code, _, err = run_cli("run", "--quick", "--converters", conv, "--cache", tmp_path / "c", check=False)
+        assert code == 1 and "--converters" in err and conv in err and "adcN" in err, err
+        assert not (tmp_path / "c").exists()
