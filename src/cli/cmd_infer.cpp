@@ -87,7 +87,8 @@ void print_text(const xbarkit::imc::Evaluation& e, const std::string& network, d
       std::cout << format("BinSparX data-aware flips chosen on {} training images; guard on {} more: {} correct with "
                           "them, {} without{} -> flips {}\n",
                           e.flip_calibration.images, g.images, g.correct_chosen, g.correct_none,
-                          g.decided_early ? " (decided early)" : "", g.kept ? "kept" : "dropped (plain mapping)");
+                          g.decided_early ? " (decided early)" : "", g.kept ? "kept" : e.config.binsparx.dynamic_flip ? "dropped (no static flips; dynamic flips stay)"
+                                                                       : "dropped (plain mapping)");
   }
   std::cout << "partial sums per binary layer (digitized vs ideal, per tile column read):\n";
   std::cout << format("  {:>5} {:>12} {:>9} {:>10} {:>10} {:>8} {:>11} {:>9} {:>9}\n", "layer", "reads", "rms err",
@@ -128,7 +129,7 @@ const xbarkit::cli::Register reg("infer", [](CLI::App& app) {
   cmd->add_option("--read-lut", opt->read_lut,
                   "array_read bundle (xbarkit characterize characterization/array_read_7nm.toml): also report energy per "
                   "image, latency per image, area and a per-layer breakdown (array, drivers, converters, digital)");
-  cmd->add_option("--adc-bits", opt->cost.adc.bits, "Costs: ADC resolution in bits (0 = full precision, log2(rows + 1))")
+  cmd->add_option("--adc-bits", opt->cost.adc.bits, "Costs: ADC resolution in bits (0 = an adc:BUNDLE converter's own, else full precision, log2(rows + 1))")
       ->capture_default_str();
   cmd->add_option("--adc-type", opt->cost.adc.type, "Costs: ADC architecture, sar | flash")->capture_default_str();
   cmd->add_option("--mtj-device", opt->cost.mtj_device, "Costs of mtj converters: the SOT-MTJ device (models/mtj/<name>.toml)")

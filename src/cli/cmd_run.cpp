@@ -29,6 +29,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <tuple>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -123,7 +124,7 @@ const Mapping kMappings[] = {
 // height (adc_recipe); 0 for every other converter spec.
 int adc_shorthand_bits(const std::string& c) {
   if (c.size() < 4 || c.size() > 5 || c.compare(0, 3, "adc") != 0) return 0;
-  if (!std::all_of(c.begin() + 3, c.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) return 0;
+  if (c[3] == '0' || !std::all_of(c.begin() + 3, c.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) return 0;
   const int n = std::stoi(c.substr(3));
   return n >= 1 && n <= 12 ? n : 0;
 }
@@ -191,22 +192,26 @@ fs::path slice_recipe(const fs::path& base, const std::string& section, const st
   return out;
 }
 
-// The recipe of an N-bit column ADC for one array (cell, wire scale, rows) of a slice: one instance per
-// column, thresholds calibrated to the array's mean transfer (characterize/kind_adc.cpp), with the
-// per-column offset, gain, INL and DNL of characterization/adc4_7nm_chips.toml (Ghosh et al., arXiv
-// 2408.06390). Written into the cache, which keys the bundle on this text.
-fs::path adc_recipe(int bits, const fs::path& ps_dir, const std::string& table, const std::string& cell, double wire,
-                    int rows, const fs::path& cache) {
+// The recipe of an N-bit column ADC for one array (cell, wire scale, rows) of a slice, spanning
+// max_count conducting cells (rows for the AND mapping, rows / 2 for XNOR, whose column conducts at
+// most that many): thresholds calibrated to the array's mean transfer (characterize/kind_adc.cpp), a
+// population of 1,024 instances with the per-column offset, gain, INL and DNL of
+// characterization/adc4_7nm_chips.toml (Ghosh et al., arXiv 2408.06390) from which every column of
+// every array draws one. Written into the cache, which keys the bundle on this text.
+constexpr int kAdcPopulation = 1024;
+fs::path adc_recipe(int bits, int max_count, const fs::path& ps_dir, const std::string& table, const std::string& cell,
+                    double wire, int rows, const fs::path& cache) {
   std::ostringstream text;
-  text << "# Derived by `xbarkit run`: a " << bits << "-bit column ADC for the " << rows << "-row " << cell
-       << " array at wire scale " << fmt_scale(wire) << ", calibrated to its mean transfer.\n"
+  text << "# Derived by `xbarkit run`: a " << bits << "-bit column ADC spanning " << max_count << " cells for the "
+       << rows << "-row " << cell << " array at wire scale " << fmt_scale(wire) << ", calibrated to its mean transfer.\n"
        << "[characterize]\nkind = \"adc\"\nseed = 7\n\n[adc]\n"
        << "bits = " << bits << "\n"
-       << "array_lut = " << toml::value<std::string>(fs::absolute(ps_dir).string()) << "\n"
+       << "array_lut = " << toml::value<std::string>(fs::weakly_canonical(fs::absolute(ps_dir)).string()) << "\n"
        << "array_config = " << toml::value<std::string>(table) << "\n"
-       << "columns = " << rows << "\ncolumns_per_point = " << rows << "\n"
+       << "max_count = " << max_count << "\n"
+       << "columns = " << kAdcPopulation << "\ncolumns_per_point = " << kAdcPopulation << "\n"
        << "sigma_offset_lsb = 0.5\nsigma_gain = 0.02\nsigma_inl_lsb = 0.5\nsigma_dnl_lsb = 0.5\n";
-  const fs::path out = cache / "recipes" / fmt::format("main_job_adc{}_{}_w{}_r{}.toml", bits, cell, fmt_scale(wire), rows);
+  const fs::path out = cache / "recipes" / fmt::format("{}_adc{}_k{}.toml", ps_dir.filename().string(), bits, max_count);
   fs::create_directories(out.parent_path());
   if (!fs::exists(out) || xbarkit::read_text_file(out) != text.str()) xbarkit::write_file_atomic(out, text.str());
   return out;
@@ -221,7 +226,7 @@ struct Slice {  // one cell and wire scale: its two bundles (and its ADC bundles
   double wire = 1;
   fs::path ps_dir, read_dir;
   std::shared_ptr<const xbarkit::lut::ArrayPsLut> ps;
-  std::map<std::pair<int, int>, fs::path> adc_dirs;
+  std::map<std::tuple<int, int, int>, fs::path> adc_dirs;  // (bits, rows, max_count)
 };
 
 const xbarkit::cli::Register reg("run", [](CLI::App& app) {
@@ -355,6 +360,15 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
     if (!fs::exists(net_base.string() + ".safetensors"))
       throw xbarkit::InputError(net_base.string() + ".safetensors", "",
                                 "the trained network is missing (train it with 'xbarkit train', see README.md)");
+    // The data-aware flips are chosen on training images, never on the evaluated test images, and
+    // guarded on the ones after them: both must fit the training set (checked before any work).
+    const fs::path data_dir = opt->data.empty() ? nn::default_fashion_mnist_dir() : fs::path(opt->data);
+    const auto calibration = std::make_shared<const nn::Dataset>(nn::load_fashion_mnist(data_dir, nn::Split::Train));
+    if (opt->calibration_images + opt->guard_images > calibration->count)
+      throw xbarkit::InputError(calibration->name, "--guard-images",
+                                fmt::format("{} calibration + {} guard images exceed the {} training images; lower "
+                                            "--calibration-images or --guard-images",
+                                            opt->calibration_images, opt->guard_images, calibration->count));
     const bool costs = opt->read_recipe != "none";
     if (costs && !fs::exists(opt->read_recipe)) throw xbarkit::InputError(opt->read_recipe, "--read-recipe", "no such file");
     // The hardware-aware network runs with the converter it was trained with, so only when that one
@@ -415,30 +429,28 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
       });
     }
     for (auto& s : slices) s.ps = std::make_shared<const xbarkit::lut::ArrayPsLut>(xbarkit::lut::ArrayPsLut::load(s.ps_dir));
-    // The adcN converters' bundles: one per slice, tile height and resolution (seconds in all).
+    // The adcN converters' bundles: one per slice, tile height, resolution and span (seconds in all).
     for (const auto& conv : opt->converters)
       if (const int bits = adc_shorthand_bits(conv))
         for (auto& s : slices)
-          for (int R : opt->rows) {
-            const auto& table = s.ps->find(s.cell, R, s.wire, "").table;
-            std::ostringstream job_log;
-            s.adc_dirs[{bits, R}] =
-                xbarkit::characterize::cached_characterization(
-                    adc_recipe(bits, s.ps_dir, table, s.cell, s.wire, R, opt->cache), opt->cache,
-                    opt->threads ? opt->threads : xbarkit::default_threads(), job_log, xbarkit::ProgressMode::off)
-                    .dir;
-            log << job_log.str();
-          }
+          for (int R : opt->rows)
+            for (const int span : {R / 2, R}) {
+              const auto& table = s.ps->find(s.cell, R, s.wire, "").table;
+              std::ostringstream job_log;
+              s.adc_dirs[{bits, R, span}] =
+                  xbarkit::characterize::cached_characterization(
+                      adc_recipe(bits, span, s.ps_dir, table, s.cell, s.wire, R, opt->cache), opt->cache,
+                      opt->threads ? opt->threads : xbarkit::default_threads(), job_log, xbarkit::ProgressMode::off)
+                      .dir;
+              log << job_log.str();
+            }
     const double t_char = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
     // 2. Networks and data.
     const auto net = nn::load_network(net_base);
     std::optional<nn::Network> hw_net;
     if (hw) hw_net = nn::load_network(opt->hw_network);
-    const fs::path data_dir = opt->data.empty() ? nn::default_fashion_mnist_dir() : fs::path(opt->data);
     const auto test = nn::load_fashion_mnist(data_dir, nn::Split::Test);
-    // The data-aware flips are chosen on training images, never on the evaluated test images.
-    const auto calibration = std::make_shared<const nn::Dataset>(nn::load_fashion_mnist(data_dir, nn::Split::Train));
     for (auto& s : opt->stages)
       if (s == 0 || s > test.count) s = test.count;
     // Counts beyond the test set all become the whole set: keep one of them, so the stages still increase.
@@ -493,7 +505,8 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
             c.sensing = imc::Sensing::lut;
             c.array_lut = s.ps;
             const int adc_bits = adc_shorthand_bits(conv);
-            c.converter = adc_bits ? "adc:" + s.adc_dirs.at({adc_bits, R}).string() : conv;
+            const std::tuple<int, int, int> adc_key{adc_bits, R, c.mapping == imc::Mapping::Xnor ? R / 2 : R};
+            c.converter = adc_bits ? "adc:" + s.adc_dirs.at(adc_key).string() : conv;
             if (c.binsparx.data_aware) {
               c.calibration_data = calibration;
               c.calibration_images = opt->calibration_images;
@@ -531,7 +544,7 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
             j["image_stages"] = counts;
             j["setup_seconds"] = setup;
             j["array_lut"] = s.ps_dir.string();
-            if (adc_bits) j["adc_bundle"] = s.adc_dirs.at({adc_bits, R}).string();
+            if (adc_bits) j["adc_bundle"] = s.adc_dirs.at(adc_key).string();
             if (costs) {
               xbarkit::cost::InferenceCostConfig cc;
               cc.read_lut = s.read_dir.string();
@@ -707,10 +720,11 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
                            {"array_read_sha256", hr}});
       nlohmann::json adcs = nlohmann::json::array();
       for (const auto& [key, dir] : s.adc_dirs) {
+        const auto [bits, rows, span] = key;
         const std::string ha = bundle_hash(dir);
-        adcs.push_back({{"bits", key.first}, {"rows", key.second}, {"adc", dir.string()}, {"adc_sha256", ha}});
-        adc_bundles << fmt::format("| {} | {} | {} | {} | `{}` | `{}` |\n", s.cell, fmt_scale(s.wire), key.second,
-                                   key.first, dir.filename().string(), ha);
+        adcs.push_back({{"bits", bits}, {"rows", rows}, {"max_count", span}, {"adc", dir.string()}, {"adc_sha256", ha}});
+        adc_bundles << fmt::format("| {} | {} | {} | {} | {} ({}) | `{}` | `{}` |\n", s.cell, fmt_scale(s.wire), rows, bits,
+                                   span, span == rows ? "AND" : "XNOR", dir.filename().string(), ha);
       }
       if (!adcs.empty()) bundles_j.back()["adc"] = adcs;
     }
@@ -770,8 +784,9 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
     rep << "\n\nSensing: every tile column's current is sampled from the array_ps LUT at the column's features "
            "(conducting count, IR-drop load, ...) and converted by the `ideal` converter (uncalibrated, "
            "round(I / I_cell)), `calibrated` (inverts the LUT's mean transfer) or `adcN` (an N-bit column ADC per "
-           "array, its thresholds calibrated to the array's mean transfer, each column an instance with its own "
-           "offset (σ 0.5 LSB), gain (σ 2%), INL and DNL (σ 0.5 LSB each); chip 0 of that population); seed "
+           "array spanning its rows (AND) or half of them (XNOR, whose columns conduct at most that many cells), its "
+           "thresholds calibrated to the array's mean transfer, every column an instance drawn (chip 0) from a "
+           "population of 1,024 with offset (σ 0.5 LSB), gain (σ 2%), INL and DNL (σ 0.5 LSB each)); seed "
         << opt->seed << ". BinSparX data-aware: flips chosen on the first " << opt->calibration_images
         << " training images" << guard_summary(all, opt->guard_images) << ". Costs: `cost::inference_cost` with the array_read bundle (as `xbarkit infer --read-lut`), "
            "a SAR ADC per column at full precision (log2(rows + 1) bits), or N bits for `adcN`.\n\n"
@@ -800,7 +815,8 @@ const xbarkit::cli::Register reg("run", [](CLI::App& app) {
     rep << "\n## Bundles\n\n" << bundles.str();
     if (!adc_bundles.str().empty())
       rep << "\nColumn ADCs of the adcN converters (thresholds calibrated to each array's mean transfer):\n\n"
-             "| cell | wire scale | rows | bits | adc bundle | SHA-256 of lut.json |\n|---|---|---|---|---|---|\n"
+             "| cell | wire scale | rows | bits | cells spanned (mapping) | adc bundle | SHA-256 of lut.json |\n"
+             "|---|---|---|---|---|---|---|\n"
           << adc_bundles.str();
     rep << "\n## LUT held-out check (array_ps)\n\n" << heldout.str();
     xbarkit::write_file_atomic(report, rep.str());

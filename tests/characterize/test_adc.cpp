@@ -95,5 +95,27 @@ TEST_CASE("adc: thresholds calibrated to an array's mean transfer land on its pa
   // Full scale defaults to rows x ideal cell current: ideal thresholds are (t - 1/2) * 80 uA / 7.
   CHECK(thr.value(0, 0) == Approx(0.5 * 80e-6 / 7));
   CHECK(b.provenance.at("model_files").size() == 1);
+
+  // max_count: an XNOR column of these 8 rows conducts at most 4 cells, so its ADC spans 4 counts:
+  // threshold t at k = (t - 1/2) * 4 / 7, code c stands for c * 4 / 7 cells, full scale 4 cells.
+  const auto h = run(dir, "[characterize]\nkind = \"adc\"\n[adc]\nbits = 3\narray_lut = \"array\"\nmax_count = 4\ncolumns = 2\n",
+                     "adc_half.toml");
+  const auto& hthr = h.table("thresholds");
+  const auto& hcodes = h.table("codes");
+  for (size_t n = 0; n < 7; ++n) {
+    const double k = (n + 0.5) * 4 / 7;
+    CHECK(hthr.value(n, hthr.column_index("partial_sum")) == Approx(k));
+    CHECK(hthr.value(n, hthr.column_index("calibrated_A")) == Approx(I(k)).epsilon(3e-3));
+  }
+  CHECK(hcodes.value(7, hcodes.column_index("partial_sum")) == Approx(4.0));
+  CHECK(h.info.at("full_scale_A").get<double>() == Approx(40e-6));
+  CHECK(h.info.at("max_count").get<int>() == 4);
+  CHECK(h.info.at("rows").get<int>() == 8);
+  for (const char* bad : {"max_count = 9", "max_count = 0"})
+    CHECK_THROWS_WITH(run(dir, std::string("[characterize]\nkind = \"adc\"\n[adc]\nbits = 3\narray_lut = \"array\"\n") + bad + "\n",
+                          "adc_bad.toml"),
+                      Catch::Contains("max_count"));
+  CHECK_THROWS_WITH(run(dir, "[characterize]\nkind = \"adc\"\n[adc]\nbits = 3\nfull_scale_A = 1e-4\nmax_count = 4\n", "adc_bad2.toml"),
+                    Catch::Contains("max_count"));
   fs::remove_all(dir);
 }

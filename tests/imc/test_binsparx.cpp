@@ -242,10 +242,9 @@ TEST_CASE("BinSparX static-data and both-data: an ideal crossbar stays bit-ident
         ideal.guard_images = 25;
         const Simulator a(net, ideal);
         CHECK(a.predict_all(test, 0, 2) == software);
-        const auto& g = a.flip_calibration().guard;
-        CHECK(g.images == 25);
-        CHECK(g.only_chosen + g.only_none == 0);
-        CHECK(g.kept);
+        // Exact reads: the guard has nothing to compare and does not run.
+        CHECK(a.flip_calibration().guard.ideal_reads);
+        CHECK(a.flip_calibration().guard.images == 0);
         // No error anywhere: the choice falls to the fewest conducting cells.
         for (const auto& r : a.flip_calibration().layers) {
           CHECK(r.objective_chosen == 0);
@@ -257,6 +256,12 @@ TEST_CASE("BinSparX static-data and both-data: an ideal crossbar stays bit-ident
         lutc.guard_images = 25;
         const Simulator b(net, lutc);
         CHECK(b.predict_all(test, 0, 2) == software);
+        // An ideal LUT is still sampled: the guard runs and finds no image the choices disagree on.
+        const auto& g = b.flip_calibration().guard;
+        CHECK_FALSE(g.ideal_reads);
+        CHECK(g.images == 25);
+        CHECK(g.only_chosen + g.only_none == 0);
+        CHECK(g.kept);
       }
 }
 
@@ -315,11 +320,18 @@ TEST_CASE("BinSparX static-data guard: its counts, its decision, and a dropped c
     if (seed > 6) CHECK_FALSE(g.kept);
     // What is evaluated afterwards is the model's choice or plain AND, read for read.
     const auto test = imc_test::random_images(net, 40, 100 + seed);
-    CHECK(guarded.predict_all(test, 0, 2) == (g.kept ? model.predict_all(test, 0, 1) : plain.predict_all(test, 0, 1)));
+    const Simulator& same = g.kept ? model : plain;
+    same.reset_stats();  // it ran the guard's images above
+    CHECK(guarded.stats().front().reads == 0);  // the guard's own reads were not kept
+    CHECK(guarded.predict_all(test, 0, 2) == same.predict_all(test, 0, 1));
+    // Read for read: every read's error statistics agree, not only the predictions.
+    const auto sg = guarded.total_stats(), ss = same.total_stats();
+    CHECK(sg.reads == ss.reads);
+    CHECK(sg.conducting == ss.conducting);
+    CHECK(sg.ps_error_sq == ss.ps_error_sq);
+    CHECK(sg.ps_error_sum == ss.ps_error_sum);
+    CHECK(sg.z_error_sq == ss.z_error_sq);
     (g.kept ? kept : dropped) += 1;
-    // The guard's reads are not part of any evaluation's statistics.
-    const Simulator fresh(net, cfg);
-    CHECK(fresh.stats().front().reads == 0);
   }
   CHECK(kept >= 5);  // the data-aware flips win on software labels here (a property of these seeds)
   CHECK(dropped == 3);

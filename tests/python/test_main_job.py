@@ -23,9 +23,15 @@ def test_report_equals_infer(tmp_path):
     assert "largest tile within 1 point" in err
     # 2 wire scales x 3 converters x 4 mappings (no hardware-aware network)
     assert len(doc["configurations"]) == 24
-    # adc3: one 3-bit ADC bundle per slice and tile height, named in the report with its hash
+    # adc3: per slice and tile height a 3-bit ADC spanning the rows (AND) and one spanning half of
+    # them (XNOR columns conduct at most rows / 2 cells), named in the report with their hashes
     adcs = [a for b in doc["bundles"] for a in b.get("adc", [])]
-    assert len(adcs) == 2 and all(a["bits"] == 3 and a["rows"] == 16 for a in adcs)
+    assert len(adcs) == 4 and all(a["bits"] == 3 and a["rows"] == 16 for a in adcs)
+    assert sorted(a["max_count"] for a in adcs) == [8, 8, 16, 16]
+    for c in doc["configurations"]:
+        if c["converter_spec"] == "adc3":
+            span = json.loads((Path(c["adc_bundle"]) / "lut.json").read_text())["info"]["max_count"]
+            assert span == (8 if c["config"]["mapping"] == "xnor" else 16), c["name"]
     for a in adcs:
         assert hashlib.sha256((Path(a["adc"]) / "lut.json").read_bytes()).hexdigest() == a["adc_sha256"]
     report = (cache / "report.md").read_text()

@@ -2,10 +2,12 @@
 //
 //   [adc]
 //   bits = 5                   # resolution n: 2^n codes, mid-tread (code c centred on c LSB)
-//   full_scale_A = 1.6e-3      # current of the top code centre; default: rows x ideal cell current
+//   full_scale_A = 1.6e-3      # current of the top code centre; default: max_count x ideal cell current
 //                              # of the array configuration below
 //   array_lut = "bundle/dir"   # optional array_ps bundle: thresholds calibrated to its mean transfer
 //   array_config = "sram8t_r128_w1"   # which table of it (needed when it holds several)
+//   max_count = 64             # with array_lut: the conducting count the top code stands for (default
+//                              # the array's rows; an XNOR column conducts at most rows / 2 cells)
 //   columns = 128              # ADC instances (one per array column) to draw
 //   sigma_offset_lsb = 0.2     # per-column offset, in LSB
 //   sigma_gain = 0.01          # per-column relative gain error
@@ -83,21 +85,30 @@ public:
       const auto& transfer = array.bundle().table(cfg->transfer_table);
       const auto& attrs = array.bundle().table(cfg->table).attributes;
       ideal_cell_A_ = attrs.value("ideal_cell_current_A", 0.0);
+      span_ = rows_;
+      if (auto m = s.integer("max_count")) {
+        if (*m < 1 || *m > rows_)
+          throw s.error("max_count", fmt::format("must be in [1, {}] (the array's rows), got {}", rows_, *m));
+        span_ = static_cast<int>(*m);
+      }
       calibrated_.resize(static_cast<size_t>(levels));
       for (int t = 1; t <= levels; ++t) {
-        const double k = (t - 0.5) * rows_ / levels;
+        const double k = (t - 0.5) * span_ / levels;
         const std::vector<double> q{k};
         calibrated_[static_cast<size_t>(t - 1)] = transfer.interpolate(q, "mean_A", lut::Interp::monotone_cubic);
       }
     } else if (s.has("array_config")) {
       (void)s.string("array_config");
       throw s.error("array_config", "needs array_lut");
+    } else if (s.has("max_count")) {
+      (void)s.integer("max_count");
+      throw s.error("max_count", "needs array_lut (the counts are those of its array)");
     }
     if (auto fs = s.number("full_scale_A")) {
       if (!(*fs > 0 && std::isfinite(*fs))) throw s.error("full_scale_A", fmt::format("must be > 0, got {}", *fs));
       full_scale_ = *fs;
-    } else if (rows_ > 0 && ideal_cell_A_ > 0) {
-      full_scale_ = rows_ * ideal_cell_A_;
+    } else if (span_ > 0 && ideal_cell_A_ > 0) {
+      full_scale_ = span_ * ideal_cell_A_;
     } else {
       throw s.error("full_scale_A", "missing (required unless array_lut gives rows and the ideal cell current)");
     }
@@ -171,7 +182,7 @@ public:
       size_t col = 0;
       thresholds.value(n, col++) = ideal_[n];
       if (!calibrated_.empty()) thresholds.value(n, col++) = calibrated_[n];
-      if (rows_ > 0) thresholds.value(n, col++) = (t - 0.5) * rows_ / levels;
+      if (rows_ > 0) thresholds.value(n, col++) = (t - 0.5) * span_ / levels;
     }
     thresholds.attributes = {{"meaning", "code c is output when threshold c <= I < threshold c+1 (code 0 below "
                                          "threshold 1, top code at or above the last)"}};
@@ -182,7 +193,7 @@ public:
     lut::Table codes("codes", {{"code", "1", cpoints}}, ccols);
     for (int c = 0; c <= levels; ++c) {
       codes.value(static_cast<size_t>(c), 0) = c * lsb_;
-      if (rows_ > 0) codes.value(static_cast<size_t>(c), 1) = static_cast<double>(c) * rows_ / levels;
+      if (rows_ > 0) codes.value(static_cast<size_t>(c), 1) = static_cast<double>(c) * span_ / levels;
     }
     b.tables.push_back(codes);
 
@@ -222,6 +233,7 @@ public:
               {"full_scale_A", full_scale_},
               {"lsb_A", lsb_},
               {"rows", rows_},
+              {"max_count", span_},
               {"array_lut", array_dir_.empty() ? "" : display_path(array_dir_)},
               {"array_config", array_config_},
               {"columns", columns_},
@@ -241,6 +253,7 @@ public:
 private:
   uint64_t seed_;
   int bits_ = 0, columns_ = 0, per_point_ = 16, rows_ = 0;
+  int span_ = 0;  // conducting count of the top code (max_count; the array's rows by default)
   double sigma_offset_ = 0, sigma_gain_ = 0, sigma_inl_ = 0, sigma_dnl_ = 0;
   double full_scale_ = 0, lsb_ = 0, ideal_cell_A_ = 0;
   std::filesystem::path array_dir_;

@@ -124,6 +124,7 @@ struct FlipGuard {
   size_t only_chosen = 0, only_none = 0;    // discordant images: right with one choice only
   bool decided_early = false;               // the sign test stopped the race before the last block
   bool kept = true;                         // false: the static flips were dropped (plain AND/XNOR [+ dynamic])
+  bool ideal_reads = false;                 // not run: the reads are exact, both choices predict alike
 };
 
 struct FlipCalibration {

@@ -104,8 +104,10 @@ nlohmann::json Evaluation::to_json() const {
         {"only_without_flips", g.only_none},
         {"decided_early", g.decided_early},
         {"flips_kept", g.kept},
-        {"rule", g.images == 0 ? "no guard: the flips chosen above are used"
-                               : "the network ran on these training images (after the calibration ones) with the "
+        {"rule", g.ideal_reads   ? "not run: the reads are exact (ideal currents, a converter exact on them), so both "
+                                   "choices predict what software predicts"
+                 : g.images == 0 ? "no guard: the flips chosen above are used"
+                                 : "the network ran on these training images (after the calibration ones) with the "
                                  "chosen static flips and with none; the flips are kept unless no flips classify "
                                  "more of them correctly (race in blocks of 25 images, stopped by a 3-sigma sign "
                                  "test on the discordant images)"}};

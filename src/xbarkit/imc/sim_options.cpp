@@ -45,7 +45,8 @@ SimConfig make_sim_config(const SimOptions& o) {
     cfg.guard_images = o.guard_images;
     if (o.calibration_images + o.guard_images > cfg.calibration_data->count)
       throw InputError(cfg.calibration_data->name, "--guard-images",
-                       fmt::format("{} calibration + {} guard images exceed the set's {} training images",
+                       fmt::format("{} calibration + {} guard images exceed the set's {} training images; lower "
+                                   "--calibration-images or --guard-images (0: no guard)",
                                    o.calibration_images, o.guard_images, cfg.calibration_data->count));
   } else if (!o.calibration_data.empty()) {
     throw InputError("", "--calibration-data", "is used only by --binsparx static-data | both-data");

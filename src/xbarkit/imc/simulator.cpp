@@ -153,7 +153,7 @@ void Simulator::guard_data_flips() {
   g = FlipGuard{};
   if (cfg_.guard_images == 0) return;
   const nn::Dataset& data = *cfg_.calibration_data;
-  const size_t first = std::min(cfg_.calibration_images, data.count), last = first + cfg_.guard_images;
+  const size_t first = flip_cal_.images, last = first + cfg_.guard_images;  // after the calibration images
   if (last > data.count)
     throw Error(fmt::format("BinSparX static-data: the calibration set {} has {} images, fewer than the {} "
                             "calibration + {} guard images (the guard runs the images after the calibration ones)",
@@ -169,6 +169,12 @@ void Simulator::guard_data_flips() {
     t.binsparx.data_aware = false;  // static_flip stays set: the twin's maps take the flips below
     twin = std::make_unique<Simulator>(*net_, t);
     sim = twin.get();
+  }
+  // Exact reads (ideal currents, a converter exact on them): both choices predict what software
+  // predicts, so there is nothing to guard.
+  if (sim->fast_ideal_) {
+    g.ideal_reads = true;
+    return;
   }
   const auto use = [&](Simulator& s, bool chosen) {
     for (size_t l = 0; l < s.maps_.size(); ++l)
