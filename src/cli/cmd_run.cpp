@@ -29,10 +29,10 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <tuple>
 #include <mutex>
 #include <optional>
 #include <sstream>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -221,7 +221,7 @@ std::string bundle_hash(const fs::path& dir) {
   return xbarkit::sha256_hex(xbarkit::read_text_file(dir / "lut.json"));
 }
 
-struct Slice {  // one cell and wire scale: its two bundles (and its ADC bundles, by (bits, rows))
+struct Slice {  // one cell and wire scale: its two bundles (and the adcN converters' ADC bundles)
   std::string cell;
   double wire = 1;
   fs::path ps_dir, read_dir;
