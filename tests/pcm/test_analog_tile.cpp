@@ -50,7 +50,8 @@ Eigen::MatrixXd scale_A(const netlist::Crossbar& x, const Eigen::MatrixXd& v) {
 }
 }  // namespace
 
-TEST_CASE("analog tile: factor once / solve many equals a fresh full solve per input to 1e-10", "[pcm][tile]") {
+TEST_CASE("analog tile: factor once / solve many - and the transfer matrix - equal a fresh full solve per input to 1e-10",
+          "[pcm][tile]") {
   const auto tech = netlist::load_technology("7nm");
   Eigen::MatrixXd gp, gm;
   random_pairs(64, 24, 3, gp, gm);
@@ -62,6 +63,10 @@ TEST_CASE("analog tile: factor once / solve many equals a fresh full solve per i
     const Eigen::MatrixXd v = tile.drive_V(x);
     const Eigen::MatrixXd block = tile.column_currents_A(x);  // all 16 vectors as one block
     const Eigen::MatrixXd scale = scale_A(tile.crossbar(), v);
+    const Eigen::MatrixXd transfer = tile.transfer_S();  // 48 x 64: one solve per row
+    REQUIRE(transfer.rows() == 48);
+    REQUIRE(transfer.cols() == 64);
+    const Eigen::MatrixXd superposed = transfer * v;  // what the analog engine computes per input
     double worst = 0;
     for (int b = 0; b < x.cols(); ++b) {
       // Fresh: a new network and an independent factorization (Eigen's SparseLU with COLAMD, not
@@ -72,10 +77,12 @@ TEST_CASE("analog tile: factor once / solve many equals a fresh full solve per i
       for (int c = 0; c < block.rows(); ++c) {
         worst = std::max(worst, std::abs(block(c, b) - one(c, 0)) / scale(c, b));
         worst = std::max(worst, std::abs(single(c, 0) - one(c, 0)) / scale(c, b));
+        worst = std::max(worst, std::abs(superposed(c, b) - one(c, 0)) / scale(c, b));
       }
     }
     INFO("r_wire " << r << " ohm: worst deviation / sum G|V| " << worst);
-    // Both are direct solves of a well-conditioned SPD system (cond ~ 1e6): they agree to ~1e-13.
+    // All are direct solves of a well-conditioned SPD system (cond ~ 1e6): they agree to ~1e-13.
+    // The transfer product adds one dot product of 64 terms of double rounding (~1e-15).
     CHECK(worst <= 1e-10);
     // The differential outputs are the pair differences.
     const Eigen::MatrixXd out = tile.output_currents_A(x);

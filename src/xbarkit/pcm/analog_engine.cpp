@@ -62,7 +62,11 @@ struct Tile {
   int r0 = 0, n = 0;
   Eigen::MatrixXf gd;  // out x n: g+ - g- (normalized)
   Eigen::MatrixXf s2;  // out x n: (g+ sigma+)^2 + (g- sigma-)^2 (per-read noise), empty if none
-  std::unique_ptr<AnalogTile> exact;
+  // Exact mode: the circuit's transfer, normalized to G_max (AnalogTile::transfer_S() / G_max):
+  // `physical` 2 out x n (column c per unit input on row i, wires included), `differential` out x n
+  // (pair differences; what a read multiplies the inputs with, as gd without wires).
+  Eigen::MatrixXd physical;
+  Eigen::MatrixXf differential;
   std::unique_ptr<netlist::Crossbar> xbar;  // aihwkit mode: the physical column conductances
   double gdc = 1;
 };
@@ -85,9 +89,12 @@ struct AnalogEngine::Impl {
   double r_row_ohm = 0, r_col_ohm = 0;  // wires per cell after overrides and wire_scale
   std::vector<Layer> layers;
   double factorize_s = 0;
+  size_t circuit_solves = 0;
 
   LayerRead read_layer(size_t l, double t_s, uint64_t tag) const;
-  void build_tiles(size_t l, const LayerRead& r, std::vector<Tile>& tiles) const;
+  // Builds a layer's tiles for one read; exact mode: factors each tile's circuit and derives its
+  // transfer (adds the factorization CPU time and the solves to *factorize_s / *solves).
+  void build_tiles(size_t l, const LayerRead& r, std::vector<Tile>& tiles, double* factorize_s, size_t* solves) const;
   // GDC readout of each tile (sum over physical columns of |I_c| / (G_max v_read), all inputs 1).
   std::vector<double> readout(size_t l, const LayerRead& r, const std::vector<Tile>& tiles, uint64_t tag) const;
   Eigen::MatrixXd physical_currents(const Tile& t, const Eigen::MatrixXd& drive_V, size_t l) const;
@@ -146,7 +153,8 @@ LayerRead AnalogEngine::Impl::read_layer(size_t l, double t_s, uint64_t tag) con
   return r;
 }
 
-void AnalogEngine::Impl::build_tiles(size_t l, const LayerRead& r, std::vector<Tile>& tiles) const {
+void AnalogEngine::Impl::build_tiles(size_t l, const LayerRead& r, std::vector<Tile>& tiles, double* factorize_s,
+                                     size_t* solves) const {
   const Layer& L = layers[l];
   const int R = o.rows_per_tile;
   const int nt = (L.fan_in + R - 1) / R;
@@ -181,7 +189,17 @@ void AnalogEngine::Impl::build_tiles(size_t l, const LayerRead& r, std::vector<T
     to.dac_bits = 0;  // the engine's own DAC
     to.origin = fmt::format("{} (layer {}, tile {})", o.origin, L.name, t);
     if (o.ir == IrMode::exact) {
-      T.exact = std::make_unique<AnalogTile>(*tech, gp, gm, to);
+      // Factor once, then one solve per row gives the transfer; every later read is a dense
+      // product with it, exact by superposition (the cells are linear), so the test set costs
+      // what the ideal product costs instead of one circuit solve per input vector.
+      const AnalogTile circuit(*tech, gp, gm, to);
+      T.physical = circuit.transfer_S() / model.g_max_S;
+      T.differential.resize(L.out, T.n);
+      for (int oo = 0; oo < L.out; ++oo)
+        for (int i = 0; i < T.n; ++i)
+          T.differential(oo, i) = static_cast<float>(T.physical(2 * oo, i) - T.physical(2 * oo + 1, i));
+      *factorize_s += circuit.factorize_s() + circuit.analyze_s();
+      *solves += static_cast<size_t>(T.n);
     } else {
       auto x = netlist::make_crossbar(*tech, "pcm", T.n, 2 * L.out);
       x.params.choices["pcm_iv"] = "linear";
@@ -199,7 +217,7 @@ void AnalogEngine::Impl::build_tiles(size_t l, const LayerRead& r, std::vector<T
 }
 
 Eigen::MatrixXd AnalogEngine::Impl::physical_currents(const Tile& t, const Eigen::MatrixXd& drive, size_t) const {
-  if (o.ir == IrMode::exact) return t.exact->column_currents_from_drive_A(drive);
+  if (o.ir == IrMode::exact) return t.physical * drive * model.g_max_S;
   return aihwkit_ir_drop_column_currents_A(*t.xbar, drive, v_read_V);
 }
 
@@ -302,19 +320,16 @@ AnalogEngine::AnalogEngine(const std::vector<nn::WeightMatrix>& layers, const Pc
   }
   // Reads at t (and GDC calibration at t0 and t), one layer per work item.
   std::vector<double> fact(layers.size(), 0.0);
+  std::vector<size_t> solves(layers.size(), 0);
   parallel_for(layers.size(), o.threads, [&](size_t l) {
     Layer& L = I.layers[l];
     const LayerRead r = I.read_layer(l, o.t_s, 0);
-    I.build_tiles(l, r, L.tiles);
-    for (const auto& t : L.tiles)
-      if (t.exact) fact[l] += t.exact->factorize_s() + t.exact->analyze_s();
+    I.build_tiles(l, r, L.tiles, &fact[l], &solves[l]);
     if (o.gdc == GdcMode::off) return;
     const double t0 = I.model.t0_s;
     const LayerRead r0 = I.read_layer(l, t0, 1);
     std::vector<Tile> tiles0;
-    I.build_tiles(l, r0, tiles0);
-    for (const auto& t : tiles0)
-      if (t.exact) fact[l] += t.exact->factorize_s() + t.exact->analyze_s();
+    I.build_tiles(l, r0, tiles0, &fact[l], &solves[l]);
     const auto ref = I.readout(l, r0, tiles0, 1), now = I.readout(l, r, L.tiles, 2);
     if (o.gdc == GdcMode::tile) {
       for (size_t t = 0; t < L.tiles.size(); ++t) L.tiles[t].gdc = now[t] > 0 ? ref[t] / now[t] : 1.0;
@@ -325,6 +340,7 @@ AnalogEngine::AnalogEngine(const std::vector<nn::WeightMatrix>& layers, const Pc
     }
   });
   for (double f : fact) I.factorize_s += f;
+  for (size_t n : solves) I.circuit_solves += n;
 }
 
 AnalogEngine::~AnalogEngine() = default;
@@ -337,7 +353,8 @@ double AnalogEngine::gdc_factor(size_t l, int t) const {
 }
 double AnalogEngine::factorize_s() const { return impl_->factorize_s; }
 const AnalogEngineOptions& AnalogEngine::options() const { return impl_->o; }
-size_t AnalogEngine::solves_per_image() const {
+size_t AnalogEngine::circuit_solves() const { return impl_->circuit_solves; }
+size_t AnalogEngine::reads_per_image() const {
   size_t n = 0;
   for (const auto& L : impl_->layers) n += L.tiles.size() * static_cast<size_t>(L.positions);
   return n;
@@ -418,6 +435,8 @@ void AnalogEngine::matmul(size_t layer, const float* x, size_t P, float* y, uint
     const auto xt = xn.middleRows(T.r0, T.n);
     if (I.o.ir == IrMode::none) {
       u.noalias() = T.gd * xt;
+    } else if (I.o.ir == IrMode::exact) {
+      u.noalias() = T.differential * xt;
     } else {
       const Eigen::MatrixXd drive = xt.cast<double>() * I.v_read_V;
       const Eigen::MatrixXd c = I.physical_currents(T, drive, layer);

@@ -47,8 +47,9 @@
 //     adc_bits = 9, B = 12 as aihwkit's IOParameters (out_res = 1/(2^9 - 2), out_bound = 12;
 //     aihwkit src/aihwkit/simulator/parameters/io.py); per-layer B configurable. Tiles are summed
 //     digitally and rescaled to weight units: y_o = s_o r sum_tiles ADC(u_tile,o) (x GDC).
-//   - IR drop: none (ideal G V), exact (pcm::AnalogTile: each tile factored once per engine, all
-//     positions of a call solved as one block) or aihwkit (its analytical approximation,
+//   - IR drop: none (ideal G V), exact (pcm::AnalogTile: each tile factored once per engine and
+//     its exact transfer derived from one solve per row; a read is then the transfer times the
+//     drive, by superposition, with no per-input solve) or aihwkit (its analytical approximation,
 //     pcm::aihwkit_ir_drop_column_currents_A). Wires and v_read from the technology's [pcm] table.
 // Global drift compensation (Joshi et al.; aihwkit's GlobalDriftCompensation): a calibration read
 // with every row at full scale (x = 1, no DAC rounding needed) through the same tiles, IR mode and
@@ -121,12 +122,15 @@ public:
   int tiles(size_t layer) const;
   // The GDC factor of a layer (gdc = layer) or of its tile (gdc = tile); 1 without GDC.
   double gdc_factor(size_t layer, int tile = 0) const;
-  // Exact mode: total number of analog tiles factored and their factorization CPU time.
+  // Exact mode: the CPU time of analysing and factoring every tile's circuit (GDC's t0 reads
+  // included), and the circuit solves that derived the tiles' transfers (one per tile row). Reads
+  // need no further solves.
   double factorize_s() const;
+  size_t circuit_solves() const;
   const AnalogEngineOptions& options() const;
-  // Circuit solves (one input vector against one tile's factor) one image needs: sum over layers of
-  // tiles x positions (exact mode).
-  size_t solves_per_image() const;
+  // Tile reads (one input vector through one tile) one image needs: sum over layers of tiles x
+  // positions. Without the transfer, exact mode would pay one circuit solve per read.
+  size_t reads_per_image() const;
 
 private:
   struct Impl;

@@ -76,6 +76,10 @@ Eigen::MatrixXd AnalogTile::column_currents_from_drive_A(const Eigen::MatrixXd& 
   return net_.column_currents(drive);
 }
 
+Eigen::MatrixXd AnalogTile::transfer_S() const {
+  return net_.column_currents(Eigen::MatrixXd::Identity(rows(), rows()));
+}
+
 Eigen::MatrixXd AnalogTile::column_currents_A(const Eigen::MatrixXd& x) const {
   return column_currents_from_drive_A(drive_V(x));
 }

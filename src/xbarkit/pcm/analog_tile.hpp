@@ -59,6 +59,11 @@ public:
   Eigen::MatrixXd column_currents_from_drive_A(const Eigen::MatrixXd& drive_V) const;
   // Differential output currents I(2k) - I(2k+1) (outputs x batch).
   Eigen::MatrixXd output_currents_A(const Eigen::MatrixXd& x) const;
+  // The tile's exact transfer (2*outputs x rows, siemens): column c's current per volt on row i,
+  // wires included, from `rows` solves (one per unit drive). The cells are linear and the sense
+  // nodes held at 0 V, so by superposition column_currents_from_drive_A(v) = transfer_S() * v for
+  // every drive v: the whole circuit solve of any input reduces to one dense product.
+  Eigen::MatrixXd transfer_S() const;
 
   int unknowns() const { return net_.unknowns(); }
   double analyze_s() const { return net_.analyze_s(); }      // thread CPU time of the symbolic analysis
