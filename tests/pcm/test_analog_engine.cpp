@@ -151,58 +151,120 @@ TEST_CASE("pcm engine: GDC factor with per-device drift equals the calibration r
 }
 
 TEST_CASE("pcm engine: exact IR mode equals a fresh full solve per input vector", "[pcm][engine][ir]") {
-  // Noise-free devices at their targets |w|/s G_max, 7nm wires (8.3 ohm per cell), two tiles of 48 rows.
-  // Reference: the documented mapping rebuilt here, every input vector solved on its own with an
-  // independent factorization (Eigen SparseLU/COLAMD). The factor-once tile itself equals the fresh
-  // solve to 1e-10 (test "analog tile: factor once / solve many"); here the engine's float output is
-  // compared, so the tolerance is float rounding (2e-6 of sum |W||x|, observed ~1e-7), far below the
-  // IR-drop effect itself (1.1% of sum |W||x| at 48 rows, checked to be > 5e-3).
+  // Noise-free devices at their targets |w|/s G_max, 7nm wires (8.3 ohm per cell), 48-row tiles: 96
+  // rows (two full tiles, inputs in [0, 2)) and 100 rows (48 + 48 + a partial tile of 4, signed
+  // inputs). Reference: the documented mapping rebuilt here, every input vector solved on its own with
+  // an independent factorization (Eigen SparseLU/COLAMD), not the engine's transfer. The factor-once
+  // tile and its transfer equal the fresh solve to 1e-10 (test "analog tile: factor once / solve
+  // many"); here the engine's float output is compared, so the tolerance is float rounding (2e-6 of
+  // sum |W||x|, observed ~1e-7), far below the IR-drop effect itself (1.1% of sum |W||x| for the
+  // 96-row case, checked to be > 5e-3; > 1e-3 with signed inputs, whose currents partly cancel).
   const auto tech = netlist::load_technology("7nm");
-  const auto w = random_layer("ir", 6, 96, 3, 11);
-  const auto x = random_inputs(96, 3, 12, false);
-  auto o = ideal_options();
-  o.rows_per_tile = 48, o.ir = IrMode::exact;
-  const AnalogEngine e({w}, noise_free(), o);
-  REQUIRE(e.tiles(0) == 2);
-  std::vector<float> y(3 * 6);
-  e.matmul(0, x.data(), 3, y.data(), 0);
-  const PcmModel m;
-  std::vector<double> rowmax(6, 0.0);
-  for (int r = 0; r < 6; ++r)
-    for (int n = 0; n < 96; ++n) rowmax[r] = std::max(rowmax[r], static_cast<double>(std::abs(w.w[static_cast<size_t>(r) * 96 + n])));
-  std::vector<double> ref, scale;
-  reference(w, x, 3, ref, scale);
-  double worst = 0, ir_effect = 0;
-  for (int p = 0; p < 3; ++p) {
-    double range = 0;
-    for (int n = 0; n < 96; ++n) range = std::max(range, static_cast<double>(std::abs(x[static_cast<size_t>(p) * 96 + n])));
-    std::vector<double> yp(6, 0.0);
-    for (int t = 0; t < 2; ++t) {
-      auto xb = netlist::make_crossbar(tech, "pcm", 48, 12);
-      xb.params.choices["pcm_iv"] = "linear";
-      xb.state.assign(48 * 12, 0.0);
-      Eigen::MatrixXd v(48, 1);
-      for (int i = 0; i < 48; ++i) {
-        v(i, 0) = xb.v_read_V * x[static_cast<size_t>(p) * 96 + 48 * t + i] / range;
-        for (int r = 0; r < 6; ++r) {
-          const double u = w.w[static_cast<size_t>(r) * 96 + 48 * t + i] / static_cast<float>(rowmax[r]);
-          xb.state[static_cast<size_t>(i) * 12 + 2 * r] = std::max(u, 0.0) * m.g_max_S;
-          xb.state[static_cast<size_t>(i) * 12 + 2 * r + 1] = std::max(-u, 0.0) * m.g_max_S;
+  for (const auto& [fan_in, signed_inputs] : {std::pair{96, false}, std::pair{100, true}}) {
+    const auto w = random_layer("ir", 6, fan_in, 3, 11);
+    const auto x = random_inputs(fan_in, 3, 12, signed_inputs);
+    auto o = ideal_options();
+    o.rows_per_tile = 48, o.ir = IrMode::exact;
+    const AnalogEngine e({w}, noise_free(), o);
+    const int n_tiles = (fan_in + 47) / 48;
+    REQUIRE(e.tiles(0) == n_tiles);
+    std::vector<float> y(3 * 6);
+    e.matmul(0, x.data(), 3, y.data(), 0);
+    const PcmModel m;
+    std::vector<double> rowmax(6, 0.0);
+    for (int r = 0; r < 6; ++r)
+      for (int n = 0; n < fan_in; ++n)
+        rowmax[r] = std::max(rowmax[r], static_cast<double>(std::abs(w.w[static_cast<size_t>(r) * fan_in + n])));
+    std::vector<double> ref, scale;
+    reference(w, x, 3, ref, scale);
+    double worst = 0, ir_effect = 0;
+    for (int p = 0; p < 3; ++p) {
+      double range = 0;
+      for (int n = 0; n < fan_in; ++n) range = std::max(range, static_cast<double>(std::abs(x[static_cast<size_t>(p) * fan_in + n])));
+      std::vector<double> yp(6, 0.0);
+      for (int t = 0; t < n_tiles; ++t) {
+        const int rows = std::min(48, fan_in - 48 * t);
+        auto xb = netlist::make_crossbar(tech, "pcm", rows, 12);
+        xb.params.choices["pcm_iv"] = "linear";
+        xb.state.assign(static_cast<size_t>(rows) * 12, 0.0);
+        Eigen::MatrixXd v(rows, 1);
+        for (int i = 0; i < rows; ++i) {
+          const size_t n = static_cast<size_t>(48 * t + i);
+          v(i, 0) = xb.v_read_V * x[static_cast<size_t>(p) * fan_in + n] / range;
+          for (int r = 0; r < 6; ++r) {
+            const double u = w.w[static_cast<size_t>(r) * fan_in + n] / static_cast<float>(rowmax[r]);
+            xb.state[static_cast<size_t>(i) * 12 + 2 * r] = std::max(u, 0.0) * m.g_max_S;
+            xb.state[static_cast<size_t>(i) * 12 + 2 * r + 1] = std::max(-u, 0.0) * m.g_max_S;
+          }
         }
+        const circuit::PassiveNetwork fresh(xb, circuit::PassiveOrdering::colamd_lu);
+        const Eigen::MatrixXd c = fresh.column_currents(v);
+        for (int r = 0; r < 6; ++r) yp[r] += (c(2 * r, 0) - c(2 * r + 1, 0)) / (m.g_max_S * xb.v_read_V) * rowmax[r] * range;
       }
-      const circuit::PassiveNetwork fresh(xb, circuit::PassiveOrdering::colamd_lu);
-      const Eigen::MatrixXd c = fresh.column_currents(v);
-      for (int r = 0; r < 6; ++r) yp[r] += (c(2 * r, 0) - c(2 * r + 1, 0)) / (m.g_max_S * xb.v_read_V) * rowmax[r] * range;
+      for (int r = 0; r < 6; ++r) {
+        const size_t k = static_cast<size_t>(p) * 6 + r;
+        worst = std::max(worst, std::abs(y[k] - yp[r]) / scale[k]);
+        ir_effect = std::max(ir_effect, std::abs(yp[r] - ref[k]) / scale[k]);
+      }
     }
-    for (int r = 0; r < 6; ++r) {
-      const size_t k = static_cast<size_t>(p) * 6 + r;
-      worst = std::max(worst, std::abs(y[k] - yp[r]) / scale[k]);
-      ir_effect = std::max(ir_effect, std::abs(yp[r] - ref[k]) / scale[k]);
-    }
+    INFO(fan_in << " rows, " << (signed_inputs ? "signed" : "unsigned") << " inputs: worst engine vs fresh solve " << worst
+                << ", IR effect " << ir_effect);
+    CHECK(worst < 2e-6);
+    CHECK(ir_effect > (signed_inputs ? 1e-3 : 5e-3));
   }
-  INFO("worst engine vs fresh solve " << worst << ", IR effect " << ir_effect);
-  CHECK(worst < 2e-6);
-  CHECK(ir_effect > 5e-3);
+}
+
+TEST_CASE("pcm engine: exact-IR GDC factors equal fresh solves of the calibration read at t0 and t", "[pcm][engine][ir][gdc]") {
+  // GDC per tile through IR-dropped tiles: 100 rows over 48-row tiles (48 + 48 + a partial 4), 7nm
+  // wires, programming noise and per-device drift on, no read noise (the calibration read is then
+  // deterministic). Reference per tile: the conductances at t0 and at t recomputed from
+  // pcm::program_device / drifted_S with the engine's documented streams, each read (all rows at
+  // v_read) solved with its own SparseLU/COLAMD factorization; factor = sum_c |I_c(t0)| / sum_c |I_c(t)|.
+  // Both are direct solves of the same well-conditioned system summed in a different order: 1e-10.
+  // The wires must matter: the factor differs from the zero-wire one (sum G(t0) / sum G(t)) by more
+  // than 1e-5 relative (a scale error would cancel in the ratio; a t / t0 swap or wire-free readout would not).
+  const auto tech = netlist::load_technology("7nm");
+  PcmModel m;
+  m.read_noise_scale = 0;
+  const int fan_in = 100, out = 5;
+  const auto w = random_layer("g", out, fan_in, 1, 41);
+  auto o = ideal_options();
+  o.rows_per_tile = 48, o.ir = IrMode::exact, o.gdc = GdcMode::tile, o.t_s = 86400, o.programming_seed = 9;
+  const AnalogEngine e({w}, m, o);
+  REQUIRE(e.tiles(0) == 3);
+  const uint64_t seed = derive_seed(9, 0);
+  std::vector<double> smax(out, 0.0);
+  for (int r = 0; r < out; ++r)
+    for (int n = 0; n < fan_in; ++n) smax[r] = std::max(smax[r], static_cast<double>(std::abs(w.w[static_cast<size_t>(r) * fan_in + n])));
+  for (int t = 0; t < 3; ++t) {
+    const int rows = std::min(48, fan_in - 48 * t);
+    double readout[2] = {0, 0}, no_wires[2] = {0, 0};
+    for (int when = 0; when < 2; ++when) {
+      const double time_s = when == 0 ? m.t0_s : o.t_s;
+      auto xb = netlist::make_crossbar(tech, "pcm", rows, 2 * out);
+      xb.params.choices["pcm_iv"] = "linear";
+      xb.state.assign(static_cast<size_t>(rows) * 2 * out, 0.0);
+      for (int i = 0; i < rows; ++i)
+        for (int r = 0; r < out; ++r) {
+          const size_t k = static_cast<size_t>(r) * fan_in + 48 * t + i;
+          const double u = static_cast<double>(w.w[k]) / static_cast<float>(smax[r]);
+          for (int sgn = 0; sgn < 2; ++sgn) {
+            auto d = program_device(m, (sgn == 0 ? std::max(u, 0.0) : std::max(-u, 0.0)) * m.g_max_S, seed, 2 * k + sgn);
+            d.g_prog_S = std::min(d.g_prog_S, m.g_max_S);
+            const double g = std::min(drifted_S(m, d, time_s), m.g_max_S);
+            xb.state[static_cast<size_t>(i) * 2 * out + 2 * r + sgn] = g;
+            no_wires[when] += g;
+          }
+        }
+      const circuit::PassiveNetwork fresh(xb, circuit::PassiveOrdering::colamd_lu);
+      const Eigen::MatrixXd c = fresh.column_currents(Eigen::MatrixXd::Constant(rows, 1, xb.v_read_V));
+      for (int col = 0; col < 2 * out; ++col) readout[when] += std::abs(c(col, 0));
+    }
+    const double expect = readout[0] / readout[1], wire_free = no_wires[0] / no_wires[1];
+    INFO("tile " << t << ": engine " << e.gdc_factor(0, t) << ", fresh solves " << expect << ", zero wires " << wire_free);
+    CHECK(e.gdc_factor(0, t) == Approx(expect).epsilon(1e-10));
+    CHECK(std::abs(expect / wire_free - 1) > 1e-5);
+  }
 }
 
 TEST_CASE("pcm engine: per-read noise has the variance of independent per-device read draws", "[pcm][engine][noise]") {

@@ -63,8 +63,9 @@ struct Tile {
   Eigen::MatrixXf gd;  // out x n: g+ - g- (normalized)
   Eigen::MatrixXf s2;  // out x n: (g+ sigma+)^2 + (g- sigma-)^2 (per-read noise), empty if none
   // Exact mode: the circuit's transfer, normalized to G_max (AnalogTile::transfer_S() / G_max):
-  // `physical` 2 out x n (column c per unit input on row i, wires included), `differential` out x n
-  // (pair differences; what a read multiplies the inputs with, as gd without wires).
+  // `physical` 2 out x n (column c per unit input on row i, wires included; kept only while the
+  // engine is built, for GDC's calibration reads), `differential` out x n (pair differences; what a
+  // read multiplies the inputs with, as gd without wires).
   Eigen::MatrixXd physical;
   Eigen::MatrixXf differential;
   std::unique_ptr<netlist::Crossbar> xbar;  // aihwkit mode: the physical column conductances
@@ -325,19 +326,21 @@ AnalogEngine::AnalogEngine(const std::vector<nn::WeightMatrix>& layers, const Pc
     Layer& L = I.layers[l];
     const LayerRead r = I.read_layer(l, o.t_s, 0);
     I.build_tiles(l, r, L.tiles, &fact[l], &solves[l]);
-    if (o.gdc == GdcMode::off) return;
-    const double t0 = I.model.t0_s;
-    const LayerRead r0 = I.read_layer(l, t0, 1);
-    std::vector<Tile> tiles0;
-    I.build_tiles(l, r0, tiles0, &fact[l], &solves[l]);
-    const auto ref = I.readout(l, r0, tiles0, 1), now = I.readout(l, r, L.tiles, 2);
-    if (o.gdc == GdcMode::tile) {
-      for (size_t t = 0; t < L.tiles.size(); ++t) L.tiles[t].gdc = now[t] > 0 ? ref[t] / now[t] : 1.0;
-    } else {
-      double a = 0, b = 0;
-      for (size_t t = 0; t < ref.size(); ++t) a += ref[t], b += now[t];
-      L.gdc = b > 0 ? a / b : 1.0;
+    if (o.gdc != GdcMode::off) {
+      const double t0 = I.model.t0_s;
+      const LayerRead r0 = I.read_layer(l, t0, 1);
+      std::vector<Tile> tiles0;
+      I.build_tiles(l, r0, tiles0, &fact[l], &solves[l]);
+      const auto ref = I.readout(l, r0, tiles0, 1), now = I.readout(l, r, L.tiles, 2);
+      if (o.gdc == GdcMode::tile) {
+        for (size_t t = 0; t < L.tiles.size(); ++t) L.tiles[t].gdc = now[t] > 0 ? ref[t] / now[t] : 1.0;
+      } else {
+        double a = 0, b = 0;
+        for (size_t t = 0; t < ref.size(); ++t) a += ref[t], b += now[t];
+        L.gdc = b > 0 ? a / b : 1.0;
+      }
     }
+    for (auto& t : L.tiles) t.physical.resize(0, 0);  // only the calibration reads above need it
   });
   for (double f : fact) I.factorize_s += f;
   for (size_t n : solves) I.circuit_solves += n;
