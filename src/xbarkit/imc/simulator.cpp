@@ -511,7 +511,30 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
     }
     std::fill(b.z.begin(), b.z.end(), 0);
     std::fill(b.zi.begin(), b.zi.end(), 0);
-    for (int t = 0; t < T; ++t) {
+    // Stochastic conversion without BinSparX (what StoX-Net training reads): a tile's columns in one
+    // tight loop, the statistics summed per tile. The same draws in the same order and the same
+    // statistics as the general loop below (no flips: every sign is +1).
+    for (int t = 0; path == Path::sampled_table && !flips && t < T; ++t) {
+      const uint64_t* a = b.active.data() + size_t(t) * size_t(W);
+      const uint64_t* s = M.stored(t, 0);
+      const int xp = b.xplus[size_t(t)];
+      int64_t conducting = 0;
+      for (int o = 0; o < O; ++o, s += W) {
+        const int c = popcount_and(s, a, W);
+        const uint64_t th = sample_th[size_t(o) * size_t(cap1) + size_t(c)];
+        int ones = 0;
+        for (int i = 0; i < L; ++i) ones += (rng() >> 11) < th;
+        b.z[size_t(o)] += 2 * ones - L;
+        b.zi[size_t(o)] += M.partial_sum(t, o, c, xp);
+        conducting += c;
+      }
+      st.reads += O;
+      st.conducting += conducting;
+      st.conducting_plain += conducting;
+      st.cells += int64_t(M.rows_used(t)) * O;
+      st.weights += int64_t(M.slice_size(t)) * O;
+    }
+    for (int t = 0; !(path == Path::sampled_table && !flips) && t < T; ++t) {
       const uint64_t* a = b.active.data() + size_t(t) * size_t(W);
       const uint64_t* ap = b.plain.data() + size_t(t) * size_t(W);
       const int n = M.slice_size(t), used = M.rows_used(t), xp = b.xplus[size_t(t)];

@@ -27,6 +27,7 @@
 #include "xbarkit/imc/evaluate.hpp"
 #include "xbarkit/nn/network.hpp"
 #include "xbarkit/train/sc_backward.hpp"
+#include "xbarkit/train/stochastic_surrogate.hpp"
 
 namespace xbarkit::train {
 
@@ -261,24 +262,6 @@ torch::Tensor batch_norm(Layer& L, const torch::Tensor& z, BnMode mode, double e
   return (z - mean.view(shape)) * torch::rsqrt(var + eps).view(shape) * L.gamma.view(shape) + L.beta.view(shape);
 }
 
-// The stochastic layer's differentiable surrogate: Σ_tiles tanh(k_A (g·x_t + b)) with x_t the tile
-// column's normalized partial sum (XNOR: x = (ps + n)/n_tile − 1), from the ±1 patches and weights.
-torch::Tensor expected_stochastic_output(const torch::Tensor& patches, const torch::Tensor& wb, const Layer& L,
-                                         const imc::LayerMapping& m) {
-  const int64_t B = patches.size(0), P = patches.size(1), N = patches.size(2), O = wb.size(0);
-  const int64_t T = m.tiles(), nt = m.inputs_per_tile();
-  // Padded straight from the [B, P, N] view (no contiguous copy of the patches first): the same values.
-  const auto X = F::pad(patches, F::PadFuncOptions({0, T * nt - N})).view({B * P, T, nt});
-  const auto W = F::pad(wb.reshape({O, N}), F::PadFuncOptions({0, T * nt - N})).view({O, T, nt});
-  const auto ps = torch::einsum("mtk,otk->mto", {X, W});  // [B·P, T, O]
-  std::vector<float> sizes(static_cast<size_t>(T));
-  for (int t = 0; t < T; ++t) sizes[size_t(t)] = float(m.slice_size(t));
-  const auto n = torch::from_blob(sizes.data(), {1, T, 1}, torch::kFloat32).clone();
-  const auto x = (ps + n) / double(nt) - 1.0;
-  const auto a = L.gain.view({1, 1, O}) * x + L.offset.view({1, 1, O});
-  return torch::tanh(imc::kMtjLogisticA * a).sum(1).view({B, P, O});
-}
-
 struct ForwardContext {
   BnMode mode = BnMode::eval;
   double momentum = 0.1;
@@ -316,43 +299,44 @@ ForwardOut forward(Model& model, const torch::Tensor& images, const ForwardConte
     Layer& L = model.layers()[li];
     const auto& s = L.spec;
     const auto wb = sign_weights(L.w);
-    torch::Tensor z, patches;  // patches: [B, P, N] ±1 (binary layers on a crossbar)
+    torch::Tensor z, patches;  // patches: [B, P, N] ±1 int8 (binary layers on a crossbar)
+    torch::Tensor tile_ps;     // a stochastic layer's per-tile partial sums [B, T, O, P], for its surrogate
     const bool on_crossbar = ctx.crossbar && !s.real_input && (L.gain.defined() || !stochastic);
+    const bool stochastic_layer = on_crossbar && L.gain.defined();
+    const imc::LayerMapping* mapping = on_crossbar ? &ctx.crossbar->simulator().mapping(li) : nullptr;
+    std::vector<int64_t> z_shape{B, s.out};
     if (s.type == nn::LayerType::Conv3x3) {
+      z_shape.insert(z_shape.end(), {s.conv_height, s.conv_width});
       if (s.real_input) {
         z = ctx.sc ? ctx.sc->conv(li, a, wb, 1) : F::conv2d(a, wb, F::Conv2dFuncOptions().padding(1));
       } else {
         const auto padded = F::pad(a, F::PadFuncOptions({1, 1, 1, 1}).value(-1.0));  // padding −1 (model.hpp)
-        if (on_crossbar) {
-          patches = F::unfold(padded, F::UnfoldFuncOptions({3, 3})).transpose(1, 2);  // [B, P, C·9]
-          // The ideal product is the surrogate of a deterministic layer; a stochastic layer's is the
-          // expected MTJ output (below), so its ideal product would be computed for nothing.
-          const std::vector<int64_t> shape{B, s.out, s.conv_height, s.conv_width};
-          z = L.gain.defined() ? torch::empty(shape)
-                               : torch::matmul(patches, wb.reshape({s.out, -1}).t()).transpose(1, 2).reshape(shape);
-        } else {
+        if (on_crossbar) patches = binary_patches(padded);
+        // A deterministic layer's surrogate is the ideal product; a stochastic layer's is the expected
+        // MTJ output (below), so its ideal product would be computed for nothing.
+        if (stochastic_layer)
+          tile_ps = tile_partial_sums_conv(padded, wb, *mapping);
+        else
           z = ctx.sc ? ctx.sc->conv(li, padded, wb, 0) : F::conv2d(padded, wb);
-        }
       }
     } else {
       const auto flat = a.flatten(1);
-      z = ctx.sc ? ctx.sc->linear(li, flat, wb) : F::linear(flat, wb);
-      if (on_crossbar) patches = flat.unsqueeze(1);  // [B, 1, N]
+      if (stochastic_layer)
+        tile_ps = tile_partial_sums_dense(flat, wb, *mapping);
+      else
+        z = ctx.sc ? ctx.sc->linear(li, flat, wb) : F::linear(flat, wb);
+      if (on_crossbar) patches = flat.detach().to(torch::kInt8).unsqueeze(1);  // [B, 1, N]
     }
     if (on_crossbar) {
       // The forward value is the crossbar's; the gradient is the ideal product's (STE), or for a
       // stochastic layer that of the expected MTJ output.
-      const auto hw = ctx.crossbar->run(li, patches.detach().to(torch::kInt8), *ctx.keys);  // [B, P, O]
-      torch::Tensor surrogate = z, value;
-      if (L.gain.defined()) {
-        const auto& m = ctx.crossbar->simulator().mapping(li);
-        const auto e = expected_stochastic_output(patches, wb, L, m);  // [B, P, O]
-        surrogate = s.type == nn::LayerType::Conv3x3 ? e.transpose(1, 2).reshape(z.sizes()) : e.reshape(z.sizes());
+      const auto hw = ctx.crossbar->run(li, patches, *ctx.keys);  // [B, P, O]
+      torch::Tensor surrogate = z, value = hw;
+      if (stochastic_layer) {
+        surrogate = expected_mtj_output(tile_ps, L.gain, L.offset, *mapping).view(z_shape);  // [B, O, P] -> z
         value = hw / double(ctx.crossbar->sampling_length(li));
-      } else {
-        value = hw;
       }
-      value = s.type == nn::LayerType::Conv3x3 ? value.transpose(1, 2).reshape(z.sizes()) : value.reshape(z.sizes());
+      value = s.type == nn::LayerType::Conv3x3 ? value.transpose(1, 2).reshape(z_shape) : value.reshape(z_shape);
       z = straight_through(surrogate, value);
       if (ctx.keep_z) out.surrogate.push_back(surrogate);
     } else if (ctx.keep_z) {

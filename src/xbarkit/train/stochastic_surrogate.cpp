@@ -1,0 +1,281 @@
+// The stochastic layer's surrogate as one autograd function (see stochastic_surrogate.hpp).
+#include "xbarkit/train/stochastic_surrogate.hpp"
+
+#include <ATen/Parallel.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "xbarkit/core/error.hpp"
+#include "xbarkit/imc/converter.hpp"
+
+namespace xbarkit::train {
+
+namespace stochastic_surrogate {
+namespace {
+
+std::vector<double> doubles(const torch::Tensor& t) {
+  const auto d = t.detach().to(torch::kFloat64).contiguous();
+  return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
+}
+
+// A partial sum is ps = 2c − n_t for the count c ∈ [0, n_t] of matching inputs of tile slice t; any
+// other value (not an integer, out of range, wrong parity) is an internal error.
+bool is_partial_sum(float ps, int64_t n_t) {
+  const int64_t k = int64_t(ps);
+  return float(k) == ps && k >= -n_t && k <= n_t && ((k + n_t) & 1) == 0;
+}
+void check_partial_sums(const float* ps, int64_t rows, int64_t T, int64_t columns, const std::vector<int64_t>& slices) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < columns; ++i) {
+      const float v = ps[r * columns + i];
+      const int64_t n = slices[size_t(r % T)];
+      if (!is_partial_sum(v, n))
+        throw Error(fmt::format("stochastic surrogate: tile {} partial sum {} is not one of -{}, -{}, ..., {}", r % T, v,
+                                n, n - 2, n));
+    }
+}
+
+// The argument of y = tanh(k_A (g x + b)) with x = (ps + n_t)/n_tile − 1 is α_o ps + β_t,o:
+// α_o = k_A g_o / n_tile, β_t,o = k_A (g_o (n_t / n_tile − 1) + b_o).
+struct Affine {
+  std::vector<double> alpha, beta;  // [O], [T · O]
+  Affine(const std::vector<double>& g, const std::vector<double>& b, const std::vector<int64_t>& slices, int64_t per_tile) {
+    const size_t O = g.size(), T = slices.size();
+    alpha.resize(O);
+    beta.resize(T * O);
+    for (size_t o = 0; o < O; ++o) {
+      alpha[o] = imc::kMtjLogisticA * g[o] / double(per_tile);
+      for (size_t t = 0; t < T; ++t)
+        beta[t * O + o] = imc::kMtjLogisticA * (g[o] * (double(slices[t]) / double(per_tile) - 1.0) + b[o]);
+    }
+  }
+};
+
+// Forward: e = Σ_t y, with y per element saved for the backward pass (which then needs no
+// transcendental). y depends on (t, o, ps) only, and ps takes n_t + 1 values: a convolution reads
+// B·H·W partial sums per tile column, far more, so y is tabulated per (t, o, ps) once per call; a
+// dense layer reads B per column, fewer, so y is evaluated per element. Both by libtorch's vectorized
+// float tanh of the same argument, so the choice changes no value.
+struct ExpectedMtj : torch::autograd::Function<ExpectedMtj> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& ps_in,
+                               const torch::Tensor& gain, const torch::Tensor& offset, std::vector<int64_t> slices,
+                               int64_t per_tile) {
+    const auto ps = ps_in.contiguous();
+    const int64_t B = ps.size(0), T = ps.size(1), O = ps.size(2), P = ps.size(3);
+    const Affine aff(doubles(gain), doubles(offset), slices, per_tile);
+    const float* in = ps.data_ptr<float>();
+    torch::Tensor y;
+    bool wrong = false;
+    if (B * P >= 4 * (per_tile + 1)) {
+      // table[t, o, ps + n_tile]; entries no partial sum of tile t can take are NaN, and show in e.
+      const int64_t width = 2 * per_tile + 1;
+      auto arg = torch::empty({T, O, width}, torch::kFloat32);
+      float* a = arg.data_ptr<float>();
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t o = 0; o < O; ++o)
+          for (int64_t k = 0; k < width; ++k)
+            a[(t * O + o) * width + k] = is_partial_sum(float(k - per_tile), slices[size_t(t)])
+                                             ? float(aff.alpha[size_t(o)] * double(k - per_tile) + aff.beta[size_t(t * O + o)])
+                                             : std::nanf("");
+      const auto table = torch::tanh(arg);
+      const float* tab = table.data_ptr<float>();
+      y = torch::empty_like(ps);
+      float* yp = y.data_ptr<float>();
+      std::atomic<bool> bad{false};
+      at::parallel_for(0, B * T, 1, [&](int64_t r0, int64_t r1) {
+        bool w = false;
+        for (int64_t r = r0; r < r1; ++r)
+          for (int64_t o = 0, t = r % T; o < O; ++o) {
+            const float* row = tab + (t * O + o) * width + per_tile;  // row[ps]
+            const float* __restrict src = in + (r * O + o) * P;
+            float* __restrict dst = yp + (r * O + o) * P;
+            for (int64_t p = 0; p < P; ++p) {
+              const int64_t k = int64_t(src[p]);
+              const bool ok = float(k) == src[p] && uint64_t(k + per_tile) < uint64_t(width);
+              w |= !ok;
+              dst[p] = row[ok ? k : 0];
+            }
+          }
+        if (w) bad = true;
+      });
+      wrong = bad;
+    } else {
+      auto arg = torch::empty_like(ps);
+      float* a = arg.data_ptr<float>();
+      for (int64_t r = 0; r < B * T; ++r) {
+        const int64_t t = r % T, n = slices[size_t(t)];
+        for (int64_t o = 0; o < O; ++o) {
+          const double al = aff.alpha[size_t(o)], be = aff.beta[size_t(t * O + o)];
+          for (int64_t p = 0; p < P; ++p) {
+            const int64_t i = (r * O + o) * P + p, k = int64_t(in[i]);
+            wrong |= !(float(k) == in[i] && k >= -n && k <= n && ((k + n) & 1) == 0);
+            a[i] = float(al * double(k) + be);
+          }
+        }
+      }
+      y = torch::tanh(arg);
+    }
+    const auto e = y.sum(1);  // [B, O, P]
+    const float* ep = e.data_ptr<float>();
+    for (int64_t i = 0; i < e.numel(); ++i) wrong |= ep[i] != ep[i];  // NaN: a partial sum of the wrong parity
+    if (wrong) check_partial_sums(in, B * T, T, O * P, slices);
+    ctx->save_for_backward({ps, y, gain, offset});
+    ctx->saved_data["slices"] = slices;
+    ctx->saved_data["per_tile"] = per_tile;
+    return e;
+  }
+
+  // ∂y/∂ps = k_A (1 − y²) g / n_tile, ∂y/∂g = k_A (1 − y²) x, ∂y/∂b = k_A (1 − y²), with
+  // x = ps / n_tile + (n_t / n_tile − 1): per (image, tile, output) row of positions, the sums
+  // Σ gout (1 − y²) and Σ gout (1 − y²) ps in float over 8 lanes (vectorized), then in double.
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &ps = saved[0], &y = saved[1];
+    const auto slices = ctx->saved_data["slices"].toIntVector();
+    const int64_t per_tile = ctx->saved_data["per_tile"].toInt();
+    const int64_t B = ps.size(0), T = ps.size(1), O = ps.size(2), P = ps.size(3);
+    const auto g = doubles(saved[2]);
+    const auto g_out = grad[0].contiguous();
+    auto d_ps = torch::empty_like(ps);
+    // ∂/∂g and ∂/∂b per image, summed over images in order afterwards: the same sums on any thread count.
+    std::vector<double> d_gain_b(size_t(B * O)), d_offset_b(size_t(B * O));
+    const float* in = ps.data_ptr<float>();
+    const float* yp = y.data_ptr<float>();
+    const float* go = g_out.data_ptr<float>();
+    float* dp = d_ps.data_ptr<float>();
+    const double k = imc::kMtjLogisticA, inv_tile = 1.0 / double(per_tile);
+    std::vector<double> shift(static_cast<size_t>(T));  // x = ps / n_tile + shift_t
+    for (int64_t t = 0; t < T; ++t) shift[size_t(t)] = double(slices[size_t(t)]) * inv_tile - 1.0;
+    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t bi = b0; bi < b1; ++bi)
+        for (int64_t o = 0; o < O; ++o) {
+          const float* __restrict gop = go + (bi * O + o) * P;
+          const float to_ps = float(k * g[size_t(o)] * inv_tile);
+          double sum_gs = 0, sum_gs_x = 0;
+          for (int64_t t = 0; t < T; ++t) {
+            const size_t at = size_t(((bi * T + t) * O + o) * P);
+            const float* __restrict yr = yp + at;
+            const float* __restrict pr = in + at;
+            float* __restrict dr = dp + at;
+            double row_gs = 0, row_gs_ps = 0;
+            int64_t p = 0;
+            if (P >= 8) {
+              float lane_gs[8] = {}, lane_gs_ps[8] = {};
+              for (; p + 8 <= P; p += 8)
+                for (int j = 0; j < 8; ++j) {
+                  const float gs = gop[p + j] * (1.0f - yr[p + j] * yr[p + j]);
+                  dr[p + j] = gs * to_ps;
+                  lane_gs[j] += gs;
+                  lane_gs_ps[j] += gs * pr[p + j];
+                }
+              for (int j = 0; j < 8; ++j) {
+                row_gs += lane_gs[j];
+                row_gs_ps += lane_gs_ps[j];
+              }
+            }
+            for (; p < P; ++p) {
+              const float gs = gop[p] * (1.0f - yr[p] * yr[p]);
+              dr[p] = gs * to_ps;
+              row_gs += gs;
+              row_gs_ps += double(gs) * pr[p];
+            }
+            sum_gs += row_gs;
+            sum_gs_x += row_gs_ps * inv_tile + shift[size_t(t)] * row_gs;
+          }
+          d_gain_b[size_t(bi * O + o)] = k * sum_gs_x;
+          d_offset_b[size_t(bi * O + o)] = k * sum_gs;
+        }
+    });
+    std::vector<double> d_gain(size_t(O), 0.0), d_offset(size_t(O), 0.0);
+    for (int64_t bi = 0; bi < B; ++bi)
+      for (int64_t o = 0; o < O; ++o) {
+        d_gain[size_t(o)] += d_gain_b[size_t(bi * O + o)];
+        d_offset[size_t(o)] += d_offset_b[size_t(bi * O + o)];
+      }
+    auto as_tensor = [&](const std::vector<double>& v, const torch::Tensor& like) {
+      return torch::from_blob(const_cast<double*>(v.data()), {O}, torch::kFloat64).to(like.scalar_type());
+    };
+    return {d_ps, as_tensor(d_gain, saved[2]), as_tensor(d_offset, saved[3]), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+std::vector<int64_t> slice_sizes(const imc::LayerMapping& m) {
+  std::vector<int64_t> s(size_t(m.tiles()));
+  for (int t = 0; t < m.tiles(); ++t) s[size_t(t)] = m.slice_size(t);
+  return s;
+}
+
+}  // namespace
+}  // namespace stochastic_surrogate
+
+torch::Tensor tile_partial_sums_conv(const torch::Tensor& padded, const torch::Tensor& wb, const imc::LayerMapping& m) {
+  // Tile t holds inputs [begin, begin + n_t) of the (c, ky, kx) order, i.e. parts of channels
+  // begin/9 … (begin + n_t − 1)/9: its partial sums are a convolution over those channels only, with
+  // the weights outside the slice zeroed (sums of ±1 are exact in float). In all, about one
+  // convolution's multiply-adds through libtorch's convolution kernel.
+  const int64_t O = wb.size(0), C = wb.size(1), N = C * 9;
+  std::vector<torch::Tensor> ps;
+  for (int t = 0; t < m.tiles(); ++t) {
+    const int64_t begin = m.slice_begin(t), n = m.slice_size(t), c0 = begin / 9, c1 = (begin + n - 1) / 9;
+    auto mask = torch::zeros({1, N});
+    mask.narrow(1, begin, n).fill_(1.0);
+    const auto w = (wb.reshape({O, N}) * mask).view({O, C, 3, 3}).narrow(1, c0, c1 - c0 + 1);
+    ps.push_back(torch::nn::functional::conv2d(padded.narrow(1, c0, c1 - c0 + 1), w));  // [B, O, H, W]
+  }
+  const auto all = torch::stack(ps, 1);  // [B, T, O, H, W]
+  return all.view({all.size(0), all.size(1), O, all.size(3) * all.size(4)});
+}
+
+torch::Tensor tile_partial_sums_dense(const torch::Tensor& flat, const torch::Tensor& wb, const imc::LayerMapping& m) {
+  std::vector<torch::Tensor> ps;
+  for (int t = 0; t < m.tiles(); ++t)
+    ps.push_back(torch::nn::functional::linear(flat.narrow(1, m.slice_begin(t), m.slice_size(t)),
+                                               wb.narrow(1, m.slice_begin(t), m.slice_size(t))));
+  return torch::stack(ps, 1).unsqueeze(3);  // [B, T, O, 1]
+}
+
+torch::Tensor expected_mtj_output(const torch::Tensor& ps, const torch::Tensor& gain, const torch::Tensor& offset,
+                                  const imc::LayerMapping& m) {
+  return stochastic_surrogate::ExpectedMtj::apply(ps, gain, offset, stochastic_surrogate::slice_sizes(m),
+                                                  int64_t(m.inputs_per_tile()));
+}
+
+torch::Tensor binary_patches(const torch::Tensor& padded_in) {
+  const auto padded = padded_in.detach().contiguous();
+  const int64_t B = padded.size(0), C = padded.size(1), Hp = padded.size(2), Wp = padded.size(3);
+  const int64_t H = Hp - 2, W = Wp - 2, N = C * 9;
+  // First to int8 (one vectorizable pass that also checks every value), then the im2col gather.
+  auto bits = torch::empty({B, C, Hp, Wp}, torch::kInt8);
+  const float* src = padded.data_ptr<float>();
+  int8_t* sb = bits.data_ptr<int8_t>();
+  int64_t bad = 0;
+  for (int64_t i = 0; i < padded.numel(); ++i) {
+    bad += (src[i] != 1.0f) & (src[i] != -1.0f);
+    sb[i] = src[i] > 0 ? 1 : -1;
+  }
+  if (bad) throw Error("binary_patches: an activation of a binary layer is not ±1");
+  auto out = torch::empty({B, H * W, N}, torch::kInt8);
+  int8_t* dst = out.data_ptr<int8_t>();
+  at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b)
+      for (int64_t y = 0; y < H; ++y)
+        for (int64_t x = 0; x < W; ++x) {
+          int8_t* row = dst + ((b * H + y) * W + x) * N;
+          for (int64_t c = 0; c < C; ++c, row += 9) {
+            const int8_t* win = sb + ((b * C + c) * Hp + y) * Wp + x;
+            std::memcpy(row, win, 3);
+            std::memcpy(row + 3, win + Wp, 3);
+            std::memcpy(row + 6, win + 2 * Wp, 3);
+          }
+        }
+  });
+  return out;
+}
+
+}  // namespace xbarkit::train

@@ -1,0 +1,34 @@
+#pragma once
+// The differentiable side of a binary layer on crossbars (private to the trainer's translation units:
+// includes libtorch).
+//
+// Stochastic partial sums (StoX-Net): the forward value is the crossbar's L Bernoulli samples per
+// tile column; the backward pass uses the gradient of their expected value (a straight-through
+// estimator through the expectation),
+//     e_o = Σ_t tanh(k_A (g_o x_t,o + b_o)),   x_t,o = (ps_t,o + n_t) / n_tile − 1,
+// with ps_t,o the XNOR partial sum of tile slice t (n_t inputs of a tile of n_tile), g, b the learned
+// per-output-channel affine. ps is an integer in [−n_t, n_t], so e and all its derivatives are table
+// lookups per (tile, output, ps), computed in double: one pass forward and one backward over the
+// [B, tiles, outputs, positions] partial sums instead of libtorch's chain of ten elementwise kernels
+// each way (docs/PERFORMANCE.md, "Crossbar in the training loop").
+#include <torch/torch.h>
+
+#include "xbarkit/imc/mapping.hpp"
+
+namespace xbarkit::train {
+
+// Per-tile partial sums ps [B, T, O, P] of a binary layer, differentiable in its input and weights:
+// conv3x3 from `padded` [B, C, H+2, W+2] (P = H·W, im2col order (c, ky, kx) as imc::LayerMapping
+// slices it); dense from `flat` [B, N] (P = 1). `wb` are the ±1 weights ([O, C, 3, 3] or [O, N]).
+torch::Tensor tile_partial_sums_conv(const torch::Tensor& padded, const torch::Tensor& wb, const imc::LayerMapping& m);
+torch::Tensor tile_partial_sums_dense(const torch::Tensor& flat, const torch::Tensor& wb, const imc::LayerMapping& m);
+
+// e [B, O, P] from ps [B, T, O, P] (above), gain [O] and offset [O]; gradients to all three.
+torch::Tensor expected_mtj_output(const torch::Tensor& ps, const torch::Tensor& gain, const torch::Tensor& offset,
+                                  const imc::LayerMapping& m);
+
+// The ±1 patches [B, P, C·9] (int8, im2col order) of `padded` [B, C, H+2, W+2] holding ±1: what
+// F::unfold(padded, 3).transpose(1, 2) gives, without a float copy. Throws if a value is not ±1.
+torch::Tensor binary_patches(const torch::Tensor& padded);
+
+}  // namespace xbarkit::train
