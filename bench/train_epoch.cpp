@@ -43,8 +43,8 @@ int main(int argc, char** argv) {
   };
   imc::SimOptions o;
   o.rows = 128;
-  o.converter = "mtj:" + mtj + ":4";
-  if (mtj != "-") cases.push_back({"StoX-Net mtj L=4, 128 rows", hardware(o, true)});
+  o.converter = "mtj:" + mtj + ":" + (std::getenv("BENCH_MTJ_L") ? std::getenv("BENCH_MTJ_L") : "4");
+  if (mtj != "-") cases.push_back({"StoX-Net mtj L=" + o.converter.substr(o.converter.rfind(':') + 1) + ", 128 rows", hardware(o, true)});
   if (!adc.empty() && adc != "-") {
     o.converter = "adc:" + adc;
     auto h = hardware(o, false);

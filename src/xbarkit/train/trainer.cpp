@@ -160,8 +160,8 @@ torch::Tensor sign_weights(const torch::Tensor& w) { return straight_through(w, 
 
 class Crossbar {
 public:
-  Crossbar(const nn::Architecture& arch, const nn::NetworkParams& params, const HardwareInLoop& hw, unsigned threads)
-      : arch_(arch), hw_(hw), threads_(threads) {
+  Crossbar(const nn::Architecture& arch, const nn::NetworkParams& params, const HardwareInLoop& hw)
+      : arch_(arch), hw_(hw) {
     net_ = std::make_unique<nn::Network>(arch_, params);
     sim_ = std::make_unique<imc::Simulator>(*net_, hw_.sim);
   }
@@ -191,29 +191,31 @@ public:
     auto z = torch::empty({B, P, O}, torch::kFloat32);  // the integer sums, converted as .to(kFloat32) would
     const int8_t* xin = x.data_ptr<int8_t>();
     float* zout = z.data_ptr<float>();
-    parallel_for(
-        size_t(B), threads_,
-        [&](size_t b) {
-          thread_local std::vector<int32_t> zi;
-          zi.resize(size_t(P) * size_t(O));
-          // Variation-aware training: each image on its own chip, drawn from its key, so a batch
-          // mixes chips and batch norm's batch statistics are those of the population the running
-          // statistics (and every evaluated chip) see; one chip per batch would let batch norm
-          // normalize each chip away during training only.
-          const uint64_t chip = hw_.train_chips && training_ ? derive_seed(keys[b], 0xC41BULL) % hw_.train_chips
-                                                             : hw_.sim.chip;
-          sim_->matmul_keyed(L, xin + b * size_t(P * N), size_t(P), zi.data(), keys[b], chip);
-          float* zb = zout + b * size_t(P) * size_t(O);
-          for (size_t i = 0; i < zi.size(); ++i) zb[i] = float(zi[i]);
-        },
-        1);
+    // On libtorch's thread pool (OpenMP): a pool of our own would run beside libtorch's workers, which
+    // spin between its parallel regions, so on 2 cores the two pools took turns (perf: a quarter of a
+    // 2-thread StoX epoch in libgomp's spin loop). Each image draws from its own key: the same sums
+    // whichever thread computes them.
+    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        thread_local std::vector<int32_t> zi;
+        zi.resize(size_t(P) * size_t(O));
+        // Variation-aware training: each image on its own chip, drawn from its key, so a batch
+        // mixes chips and batch norm's batch statistics are those of the population the running
+        // statistics (and every evaluated chip) see; one chip per batch would let batch norm
+        // normalize each chip away during training only.
+        const uint64_t chip = hw_.train_chips && training_ ? derive_seed(keys[size_t(b)], 0xC41BULL) % hw_.train_chips
+                                                           : hw_.sim.chip;
+        sim_->matmul_keyed(L, xin + b * P * N, size_t(P), zi.data(), keys[size_t(b)], chip);
+        float* zb = zout + b * P * O;
+        for (size_t i = 0; i < zi.size(); ++i) zb[i] = float(zi[i]);
+      }
+    });
     return z;
   }
 
 private:
   nn::Architecture arch_;
   HardwareInLoop hw_;
-  unsigned threads_;
   bool training_ = false;
   std::unique_ptr<nn::Network> net_;
   std::unique_ptr<imc::Simulator> sim_;
@@ -535,7 +537,7 @@ ForwardTrace trace_forward(const nn::Architecture& arch, const nn::NetworkParams
   const bool stochastic = hardware && hardware->stochastic_psum;
   Model model(arch, params, stochastic);
   std::unique_ptr<Crossbar> xbar;
-  if (hardware) xbar = std::make_unique<Crossbar>(arch, model.export_params(), *hardware, threads);
+  if (hardware) xbar = std::make_unique<Crossbar>(arch, model.export_params(), *hardware);
   std::vector<uint32_t> idx(count);
   std::iota(idx.begin(), idx.end(), uint32_t(first));
   std::vector<uint64_t> keys(idx.begin(), idx.end());  // Simulator::predict_all keys image i by i
@@ -571,7 +573,7 @@ TrainResult train_network(const nn::Architecture& arch, const nn::Dataset& train
   Model model(arch, opt.init ? *opt.init : initial_params(arch, cfg.seed), stochastic);
   std::unique_ptr<Crossbar> xbar;
   if (opt.hardware) {
-    xbar = std::make_unique<Crossbar>(arch, model.export_params(), *opt.hardware, threads);
+    xbar = std::make_unique<Crossbar>(arch, model.export_params(), *opt.hardware);
     xbar->set_training(true);  // also for the final recalibration: statistics over the chip population
   }
   torch::optim::Adam adam(model.parameters(), torch::optim::AdamOptions(cfg.lr));
