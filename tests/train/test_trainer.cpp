@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "xbarkit/core/error.hpp"
+#include "xbarkit/core/rng.hpp"
 #include "xbarkit/core/stop.hpp"
 #include "xbarkit/imc/simulator.hpp"
 #include "xbarkit/nn/dataset.hpp"
@@ -238,6 +239,78 @@ TEST_CASE("stochastic conversion: the surrogate is the expectation of the sample
   CHECK(std::sqrt(sum_sq / double(n)) <= sigma_max);                         // within the binomial spread
   CHECK(worst < 6 * sigma_max);
   CHECK(sum_sq > 0);  // the draws are really random
+}
+
+TEST_CASE("stochastic conversion: the surrogate and its gradients equal their closed forms", "[train][hardware]") {
+  // e_o = Σ_t tanh(k_A a), a = g_o x + b_o, x = (ps + n_t)/n_tile − 1 (k_A = 4, imc/converter.hpp);
+  // ∂e/∂ps = k_A (1 − y²) g / n_tile, ∂e/∂g = k_A (1 − y²) x, ∂e/∂b = k_A (1 − y²). Checked in double
+  // here against the fused autograd function, in both of its modes: tabulated per partial sum (many
+  // reads per tile column, P = 40) and evaluated per element (P = 1), a partial last tile included.
+  const int64_t T = 3, O = 5, per_tile = 16;
+  const std::vector<int64_t> slices{16, 16, 7};
+  for (const int64_t P : {int64_t(40), int64_t(1)}) {
+    const int64_t B = 3;
+    Rng rng(77, uint64_t(P));
+    std::vector<float> ps(static_cast<size_t>(B * T * O * P)), grad(static_cast<size_t>(B * O * P));
+    std::vector<float> gain(static_cast<size_t>(O)), offset(static_cast<size_t>(O));
+    for (size_t i = 0; i < ps.size(); ++i) {
+      const int64_t n = slices[(i / size_t(O * P)) % size_t(T)];
+      ps[i] = float(2 * int64_t(rng.below(uint64_t(n + 1))) - n);
+    }
+    for (auto& v : grad) v = float(2 * rng.uniform() - 1);
+    for (int64_t o = 0; o < O; ++o) {
+      gain[size_t(o)] = float(0.3 + 1.5 * rng.uniform());
+      offset[size_t(o)] = float(0.6 * rng.uniform() - 0.3);
+    }
+    const auto got = probe_stochastic_surrogate(ps, {B, T, O, P}, gain, offset, slices, per_tile, grad, 1);
+    std::vector<double> e(static_cast<size_t>(B * O * P), 0.0), d_gain(static_cast<size_t>(O), 0.0);
+    std::vector<double> d_offset(static_cast<size_t>(O), 0.0);
+    double worst_d_ps = 0, scale_d_ps = 0;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t o = 0; o < O; ++o)
+          for (int64_t p = 0; p < P; ++p) {
+            const size_t i = size_t(((b * T + t) * O + o) * P + p), j = size_t((b * O + o) * P + p);
+            const double x = (double(ps[i]) + double(slices[size_t(t)])) / double(per_tile) - 1.0;
+            const double y = std::tanh(4.0 * (double(gain[size_t(o)]) * x + double(offset[size_t(o)])));
+            const double slope = 4.0 * (1.0 - y * y);
+            e[j] += y;
+            const double d_ps = double(grad[j]) * slope * double(gain[size_t(o)]) / double(per_tile);
+            worst_d_ps = std::max(worst_d_ps, std::abs(double(got.d_ps[i]) - d_ps));
+            scale_d_ps = std::max(scale_d_ps, std::abs(d_ps));
+            d_gain[size_t(o)] += double(grad[j]) * slope * x;
+            d_offset[size_t(o)] += double(grad[j]) * slope;
+          }
+    INFO("P = " << P);
+    // Float arithmetic throughout (arguments, libtorch's tanh, the products): a few float ulps of
+    // values of order 1-10, so 1e-5 absolute on e (T = 3 terms in [-1, 1]) and 1e-5 of the largest
+    // element on the gradients (sums of B·T·P ≤ 360 terms accumulated in double).
+    for (size_t j = 0; j < e.size(); ++j) REQUIRE(std::abs(double(got.e[j]) - e[j]) < 1e-5);
+    CHECK(worst_d_ps < 1e-5 * scale_d_ps);
+    double scale_g = 0, scale_b = 0;
+    for (int64_t o = 0; o < O; ++o) {
+      scale_g = std::max(scale_g, std::abs(d_gain[size_t(o)]));
+      scale_b = std::max(scale_b, std::abs(d_offset[size_t(o)]));
+    }
+    for (int64_t o = 0; o < O; ++o) {
+      CHECK(std::abs(double(got.d_gain[size_t(o)]) - d_gain[size_t(o)]) < 1e-5 * scale_g);
+      CHECK(std::abs(double(got.d_offset[size_t(o)]) - d_offset[size_t(o)]) < 1e-5 * scale_b);
+    }
+    // The same numbers on two threads (per-image sums, added in image order).
+    const auto two = probe_stochastic_surrogate(ps, {B, T, O, P}, gain, offset, slices, per_tile, grad, 2);
+    CHECK(two.e == got.e);
+    CHECK(two.d_ps == got.d_ps);
+    CHECK(two.d_gain == got.d_gain);
+    CHECK(two.d_offset == got.d_offset);
+    // A value no tile can produce is an internal error, not a silently wrong gradient: odd parity
+    // (tile 0, 16 inputs: 1 + 16 is odd), beyond its slice (tile 2, 7 inputs: 9), not an integer.
+    for (const auto& [tile, bad] : std::vector<std::pair<int64_t, float>>{{0, 1.0f}, {2, 9.0f}, {1, 0.5f}}) {
+      auto wrong = ps;
+      wrong[size_t(((1 * T + tile) * O + 1) * P)] = bad;
+      REQUIRE_THROWS_WITH(probe_stochastic_surrogate(wrong, {B, T, O, P}, gain, offset, slices, per_tile, grad, 1),
+                          Catch::Contains("is not one of"));
+    }
+  }
 }
 
 TEST_CASE("StoX-Net partial-sum-aware training recovers the accuracy an unaware network loses at L = 1", "[train][hardware]") {

@@ -12,6 +12,7 @@
 
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/imc/converter.hpp"
+#include "xbarkit/train/trainer.hpp"
 
 namespace xbarkit::train {
 
@@ -244,6 +245,26 @@ torch::Tensor expected_mtj_output(const torch::Tensor& ps, const torch::Tensor& 
                                   const imc::LayerMapping& m) {
   return stochastic_surrogate::ExpectedMtj::apply(ps, gain, offset, stochastic_surrogate::slice_sizes(m),
                                                   int64_t(m.inputs_per_tile()));
+}
+
+SurrogateProbe probe_stochastic_surrogate(const std::vector<float>& ps, const std::vector<int64_t>& shape_btop,
+                                          const std::vector<float>& gain, const std::vector<float>& offset,
+                                          const std::vector<int64_t>& slices, int64_t per_tile,
+                                          const std::vector<float>& grad_e, unsigned threads) {
+  torch::set_num_threads(int(std::max(1u, threads)));
+  auto tensor = [](const std::vector<float>& v, std::vector<int64_t> shape) {
+    return torch::from_blob(const_cast<float*>(v.data()), shape, torch::kFloat32).clone();
+  };
+  const int64_t B = shape_btop.at(0), T = shape_btop.at(1), O = shape_btop.at(2), P = shape_btop.at(3);
+  auto ps_t = tensor(ps, {B, T, O, P}).set_requires_grad(true);
+  auto g_t = tensor(gain, {O}).set_requires_grad(true), b_t = tensor(offset, {O}).set_requires_grad(true);
+  const auto e = stochastic_surrogate::ExpectedMtj::apply(ps_t, g_t, b_t, slices, per_tile);
+  e.backward(tensor(grad_e, {B, O, P}));
+  auto floats = [](const torch::Tensor& t) {
+    const auto c = t.detach().contiguous();
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  };
+  return {floats(e), floats(ps_t.grad()), floats(g_t.grad()), floats(b_t.grad())};
 }
 
 torch::Tensor binary_patches(const torch::Tensor& padded_in) {

@@ -113,4 +113,16 @@ GradientTrace trace_gradients(const nn::Architecture& arch, const nn::NetworkPar
                               size_t first, size_t count, const ScUpdateConfig* sc = nullptr, uint64_t seed = 1,
                               uint64_t step = 0, unsigned threads = 1);
 
+// The stochastic layer's surrogate (stochastic_surrogate.hpp) on plain arrays, for tests against its
+// closed form: partial sums ps [B, T, O, P] of tiles of `slices[t]` inputs out of `per_tile`, the
+// psum affine (gain, offset) [O] and an upstream gradient grad_e [B, O, P]; returns e [B, O, P] and
+// the gradients of Σ grad_e · e with respect to ps, gain and offset.
+struct SurrogateProbe {
+  std::vector<float> e, d_ps, d_gain, d_offset;
+};
+SurrogateProbe probe_stochastic_surrogate(const std::vector<float>& ps, const std::vector<int64_t>& shape_btop,
+                                          const std::vector<float>& gain, const std::vector<float>& offset,
+                                          const std::vector<int64_t>& slices, int64_t per_tile,
+                                          const std::vector<float>& grad_e, unsigned threads);
+
 }  // namespace xbarkit::train
