@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
     o.converter = "adc:" + adc;
     auto h = hardware(o, false);
     h.train_chips = 20;
-    cases.push_back({"ADC, a chip per batch, 128 rows", h});
+    cases.push_back({"ADC, a chip per image, 128 rows", h});
   }
   if (!lut.empty() && lut != "-") {
     o.converter = "ideal";

@@ -308,8 +308,23 @@ TEST_CASE("stochastic conversion: the surrogate and its gradients equal their cl
       auto wrong = ps;
       wrong[size_t(((1 * T + tile) * O + 1) * P)] = bad;
       REQUIRE_THROWS_WITH(probe_stochastic_surrogate(wrong, {B, T, O, P}, gain, offset, slices, per_tile, grad, 1),
-                          Catch::Contains("is not one of"));
+                          Catch::Contains("is not 2c -"));
     }
+  }
+}
+
+TEST_CASE("stochastic conversion: the surrogate's tile partial sums and their gradients are the tiles'", "[train][hardware]") {
+  // Channel-sliced convolutions (conv) and input slices (dense) against im2col / masked weights and a
+  // product per tile; a layer of 5 channels (45 conv inputs) on 16-row XNOR tiles (8 inputs per tile,
+  // the last tile partial). Values are sums of ±1: exact. Gradients are float sums in other orders:
+  // 1e-5 of the largest element (float epsilon 6e-8 times at most a few hundred terms).
+  for (const bool conv : {true, false}) {
+    INFO((conv ? "conv" : "dense"));
+    const auto r = probe_tile_partial_sums(conv, 5, 4, 3, 6, 16, 3);
+    CHECK(r.tiles == (conv ? 6 : 8));  // ceil(45 / 8), ceil(60 / 8)
+    CHECK(r.value == 0.0);
+    CHECK(r.input_grad < 1e-5);
+    CHECK(r.weight_grad < 1e-5);
   }
 }
 

@@ -9,9 +9,12 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "xbarkit/core/error.hpp"
+#include "xbarkit/core/rng.hpp"
 #include "xbarkit/imc/converter.hpp"
+#include "xbarkit/nn/network.hpp"
 #include "xbarkit/train/trainer.hpp"
 
 namespace xbarkit::train {
@@ -25,10 +28,13 @@ std::vector<double> doubles(const torch::Tensor& t) {
 }
 
 // A partial sum is ps = 2c − n_t for the count c ∈ [0, n_t] of matching inputs of tile slice t; any
-// other value (not an integer, out of range, wrong parity) is an internal error.
+// other value (not finite, not an integer, out of range, wrong parity) is an internal error. (The
+// convolutions that compute ps add ±1 products exactly in float: libtorch's direct oneDNN kernels
+// do; a transform-based convolution, e.g. Winograd, would not, and would stop here.)
 bool is_partial_sum(float ps, int64_t n_t) {
+  if (!(std::fabs(ps) <= float(n_t))) return false;  // also NaN, before the integer conversion
   const int64_t k = int64_t(ps);
-  return float(k) == ps && k >= -n_t && k <= n_t && ((k + n_t) & 1) == 0;
+  return float(k) == ps && ((k + n_t) & 1) == 0;
 }
 void check_partial_sums(const float* ps, int64_t rows, int64_t T, int64_t columns, const std::vector<int64_t>& slices) {
   for (int64_t r = 0; r < rows; ++r)
@@ -36,8 +42,8 @@ void check_partial_sums(const float* ps, int64_t rows, int64_t T, int64_t column
       const float v = ps[r * columns + i];
       const int64_t n = slices[size_t(r % T)];
       if (!is_partial_sum(v, n))
-        throw Error(fmt::format("stochastic surrogate: tile {} partial sum {} is not one of -{}, -{}, ..., {}", r % T, v,
-                                n, n - 2, n));
+        throw Error(fmt::format("stochastic surrogate: tile {} partial sum {} is not 2c - {} for a count c in 0..{}",
+                                r % T, v, n, n));
     }
 }
 
@@ -66,6 +72,11 @@ struct ExpectedMtj : torch::autograd::Function<ExpectedMtj> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& ps_in,
                                const torch::Tensor& gain, const torch::Tensor& offset, std::vector<int64_t> slices,
                                int64_t per_tile) {
+    if (ps_in.dim() != 4 || ps_in.scalar_type() != torch::kFloat32 || ps_in.size(1) != int64_t(slices.size()) ||
+        gain.numel() != ps_in.size(2) || offset.numel() != ps_in.size(2))
+      throw Error(fmt::format("stochastic surrogate: partial sums [{}] (float [B, T, O, P] expected) do not match {} "
+                              "tiles, {} gains and {} offsets", fmt::join(ps_in.sizes().vec(), ", "), slices.size(),
+                              gain.numel(), offset.numel()));
     const auto ps = ps_in.contiguous();
     const int64_t B = ps.size(0), T = ps.size(1), O = ps.size(2), P = ps.size(3);
     const Affine aff(doubles(gain), doubles(offset), slices, per_tile);
@@ -96,10 +107,11 @@ struct ExpectedMtj : torch::autograd::Function<ExpectedMtj> {
             const float* __restrict src = in + (r * O + o) * P;
             float* __restrict dst = yp + (r * O + o) * P;
             for (int64_t p = 0; p < P; ++p) {
-              const int64_t k = int64_t(src[p]);
-              const bool ok = float(k) == src[p] && uint64_t(k + per_tile) < uint64_t(width);
+              const bool in_range = std::fabs(src[p]) <= float(per_tile);  // false for NaN
+              const int64_t k = in_range ? int64_t(src[p]) : 0;
+              const bool ok = in_range && float(k) == src[p];
               w |= !ok;
-              dst[p] = row[ok ? k : 0];
+              dst[p] = row[k];
             }
           }
         if (w) bad = true;
@@ -113,9 +125,10 @@ struct ExpectedMtj : torch::autograd::Function<ExpectedMtj> {
         for (int64_t o = 0; o < O; ++o) {
           const double al = aff.alpha[size_t(o)], be = aff.beta[size_t(t * O + o)];
           for (int64_t p = 0; p < P; ++p) {
-            const int64_t i = (r * O + o) * P + p, k = int64_t(in[i]);
-            wrong |= !(float(k) == in[i] && k >= -n && k <= n && ((k + n) & 1) == 0);
-            a[i] = float(al * double(k) + be);
+            const int64_t i = (r * O + o) * P + p;
+            const bool ok = is_partial_sum(in[i], n);
+            wrong |= !ok;
+            a[i] = float(al * double(ok ? int64_t(in[i]) : 0) + be);
           }
         }
       }
@@ -200,7 +213,7 @@ struct ExpectedMtj : torch::autograd::Function<ExpectedMtj> {
         d_offset[size_t(o)] += d_offset_b[size_t(bi * O + o)];
       }
     auto as_tensor = [&](const std::vector<double>& v, const torch::Tensor& like) {
-      return torch::from_blob(const_cast<double*>(v.data()), {O}, torch::kFloat64).to(like.scalar_type());
+      return torch::from_blob(const_cast<double*>(v.data()), {O}, torch::kFloat64).to(like.scalar_type()).clone();
     };
     return {d_ps, as_tensor(d_gain, saved[2]), as_tensor(d_offset, saved[3]), torch::Tensor(), torch::Tensor()};
   }
@@ -255,7 +268,11 @@ SurrogateProbe probe_stochastic_surrogate(const std::vector<float>& ps, const st
   auto tensor = [](const std::vector<float>& v, std::vector<int64_t> shape) {
     return torch::from_blob(const_cast<float*>(v.data()), shape, torch::kFloat32).clone();
   };
-  const int64_t B = shape_btop.at(0), T = shape_btop.at(1), O = shape_btop.at(2), P = shape_btop.at(3);
+  if (shape_btop.size() != 4) throw Error("probe_stochastic_surrogate: shape must be [B, T, O, P]");
+  const int64_t B = shape_btop[0], T = shape_btop[1], O = shape_btop[2], P = shape_btop[3];
+  if (ps.size() != size_t(B * T * O * P) || grad_e.size() != size_t(B * O * P) || gain.size() != size_t(O) ||
+      offset.size() != size_t(O) || slices.size() != size_t(T))
+    throw Error("probe_stochastic_surrogate: array sizes do not match the shape");
   auto ps_t = tensor(ps, {B, T, O, P}).set_requires_grad(true);
   auto g_t = tensor(gain, {O}).set_requires_grad(true), b_t = tensor(offset, {O}).set_requires_grad(true);
   const auto e = stochastic_surrogate::ExpectedMtj::apply(ps_t, g_t, b_t, slices, per_tile);
@@ -265,6 +282,56 @@ SurrogateProbe probe_stochastic_surrogate(const std::vector<float>& ps, const st
     return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
   };
   return {floats(e), floats(ps_t.grad()), floats(g_t.grad()), floats(b_t.grad())};
+}
+
+TilePartialSumProbe probe_tile_partial_sums(bool conv, int64_t C, int64_t H, int64_t W, int64_t O, int rows,
+                                            uint64_t seed) {
+  Rng rng(seed, 0x7E57);
+  const int64_t B = 2, N = conv ? C * 9 : C * H * W;
+  auto pm1 = [&](std::vector<int64_t> shape) {
+    auto t = torch::empty(shape);
+    float* p = t.data_ptr<float>();
+    for (int64_t i = 0; i < t.numel(); ++i) p[i] = rng.uniform() < 0.5 ? -1.0f : 1.0f;
+    return t;
+  };
+  const auto x0 = conv ? pm1({B, C, H + 2, W + 2}) : pm1({B, N});
+  const auto w0 = conv ? pm1({O, C, 3, 3}) : pm1({O, N});
+  nn::BinaryLayer layer;
+  layer.out_channels = int(O);
+  layer.fan_in = int(N);
+  layer.weights.resize(size_t(O * N));
+  const float* wp = w0.data_ptr<float>();
+  for (size_t i = 0; i < layer.weights.size(); ++i) layer.weights[i] = wp[i] > 0 ? 1 : -1;
+  const imc::LayerMapping m(layer, imc::Mapping::Xnor, rows, false);
+  const int64_t T = m.tiles(), P = conv ? H * W : 1;
+  const auto upstream = torch::randn({B, T, O, P}, torch::TensorOptions().dtype(torch::kFloat32)).mul_(0.1) +
+                        pm1({B, T, O, P});  // not symmetric in sign, so no gradient cancels to zero by chance
+  auto run = [&](bool sliced) {
+    auto x = x0.clone().set_requires_grad(true), w = w0.clone().set_requires_grad(true);
+    torch::Tensor ps;
+    if (sliced) {
+      ps = conv ? tile_partial_sums_conv(x, w, m) : tile_partial_sums_dense(x, w, m);
+    } else {
+      std::vector<torch::Tensor> per_tile;
+      const auto wf = w.reshape({O, N});
+      const auto cols = conv ? torch::nn::functional::unfold(x, torch::nn::functional::UnfoldFuncOptions({3, 3}))
+                             : x.unsqueeze(2);  // [B, N, P]
+      for (int t = 0; t < T; ++t) {
+        auto mask = torch::zeros({1, N});
+        mask.narrow(1, m.slice_begin(t), m.slice_size(t)).fill_(1.0);
+        per_tile.push_back(torch::matmul(wf * mask, cols));  // [B, O, P]
+      }
+      ps = torch::stack(per_tile, 1);
+    }
+    (ps * upstream).sum().backward();
+    return std::make_tuple(ps.detach(), x.grad(), w.grad());
+  };
+  const auto [ps_a, gx_a, gw_a] = run(true);
+  const auto [ps_b, gx_b, gw_b] = run(false);
+  auto rel = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return (a - b).abs().max().item<double>() / std::max(1e-30, b.abs().max().item<double>());
+  };
+  return {(ps_a - ps_b).abs().max().item<double>(), rel(gx_a, gx_b), rel(gw_a, gw_b), T};
 }
 
 torch::Tensor binary_patches(const torch::Tensor& padded_in) {

@@ -7,10 +7,11 @@
 // estimator through the expectation),
 //     e_o = Σ_t tanh(k_A (g_o x_t,o + b_o)),   x_t,o = (ps_t,o + n_t) / n_tile − 1,
 // with ps_t,o the XNOR partial sum of tile slice t (n_t inputs of a tile of n_tile), g, b the learned
-// per-output-channel affine. ps is an integer in [−n_t, n_t], so e and all its derivatives are table
-// lookups per (tile, output, ps), computed in double: one pass forward and one backward over the
-// [B, tiles, outputs, positions] partial sums instead of libtorch's chain of ten elementwise kernels
-// each way (docs/PERFORMANCE.md, "Crossbar in the training loop").
+// per-output-channel affine. ps is an integer in [−n_t, n_t], so y = tanh(…) takes n_t + 1 values
+// per (tile, output): the forward pass looks them up in a table (argument in double, libtorch's float
+// tanh) and keeps y per element, from which the backward pass computes the gradients to ps, g and b
+// in one pass; libtorch's chain of about ten elementwise kernels each way over the [B, tiles,
+// outputs, positions] partial sums is gone (docs/PERFORMANCE.md, "Crossbar in the training loop").
 #include <torch/torch.h>
 
 #include "xbarkit/imc/mapping.hpp"

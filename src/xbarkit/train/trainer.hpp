@@ -125,4 +125,17 @@ SurrogateProbe probe_stochastic_surrogate(const std::vector<float>& ps, const st
                                           const std::vector<int64_t>& slices, int64_t per_tile,
                                           const std::vector<float>& grad_e, unsigned threads);
 
+// The per-tile partial sums the surrogate is fed (channel-sliced convolutions, or slices of a dense
+// layer's inputs) against an independent formulation (im2col then a product per tile slice; a dense
+// layer through weights masked to the slice), for a random ±1 layer of C channels (H×W positions, or
+// C·H·W dense inputs), O outputs, on XNOR tiles of `rows` rows: the largest differences of the values
+// (absolute) and of the gradients to the input and the weights for a random upstream gradient
+// (relative to the largest gradient element).
+struct TilePartialSumProbe {
+  double value = 0, input_grad = 0, weight_grad = 0;
+  int64_t tiles = 0;
+};
+TilePartialSumProbe probe_tile_partial_sums(bool conv, int64_t C, int64_t H, int64_t W, int64_t O, int rows,
+                                            uint64_t seed);
+
 }  // namespace xbarkit::train
