@@ -19,6 +19,7 @@
 #include "xbarkit/imc/sim_options.hpp"
 #include "xbarkit/nn/dataset.hpp"
 #include "xbarkit/train/trainer.hpp"
+#include "epoch_rounds.hpp"
 
 using namespace xbarkit;
 
@@ -94,11 +95,7 @@ int main(int argc, char** argv) {
   std::vector<Row> rows(cases.size());
   for (int round = 0; round < rounds; ++round)
     for (size_t i = 0; i < cases.size(); ++i) {
-      train::TrainOptions t;
-      t.config = arch.train;
-      t.config.epochs = 1;
-      t.config.recalibrate_bn = false;
-      t.threads = threads;
+      auto t = bench::one_epoch(arch, threads);
       t.init = init;
       t.hardware = cases[i].hw;
       const double cpu0 = cpu_s();
@@ -109,10 +106,7 @@ int main(int argc, char** argv) {
       if (round > 0 && h != rows[i].hash) fmt::print("warning: {}: round {} trained other weights\n", cases[i].name, round);
       rows[i].hash = h;
     }
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-  };
+  using bench::median;
   const double plain = median(rows[0].wall), plain_cpu = median(rows[0].cpu);
   for (size_t i = 0; i < cases.size(); ++i) {
     const double s = median(rows[i].wall), cpu = median(rows[i].cpu);

@@ -23,6 +23,7 @@
 #include "xbarkit/sc/update.hpp"
 #include "xbarkit/train/sc_update.hpp"
 #include "xbarkit/train/trainer.hpp"
+#include "epoch_rounds.hpp"
 
 using namespace xbarkit;
 
@@ -50,11 +51,7 @@ int main(int argc, char** argv) {
              rounds);
   for (int r = 0; r < rounds; ++r)
     for (size_t c = 0; c < names.size(); ++c) {
-      train::TrainOptions t;
-      t.config = arch.train;
-      t.config.epochs = 1;
-      t.config.recalibrate_bn = false;
-      t.threads = threads;
+      auto t = bench::one_epoch(arch, threads);
       if (c > 0) t.sc_update = train::parse_sc_update(names[c]);
       const double p0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID), t0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
       const auto res = train::train_network(arch, data, nullptr, t);
@@ -74,10 +71,7 @@ int main(int argc, char** argv) {
       fmt::print("round {} {:<12} wall {:8.2f} s  process CPU {:8.2f} s  thread CPU {:8.2f} s\n", r + 1, names[c],
                  seconds[c].back(), process_cpu[c].back(), thread_cpu[c].back());
     }
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-  };
+  using bench::median;
   const double base = median(seconds[0]), base_p = median(process_cpu[0]), base_t = median(thread_cpu[0]);
   fmt::print("{:<12} {:>10} {:>8} {:>14} {:>8} {:>13} {:>8} {:>14}\n", "update", "wall s", "ratio", "process CPU s",
              "ratio", "thread CPU s", "ratio", "CPU s/60k img");
