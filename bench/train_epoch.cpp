@@ -2,7 +2,8 @@
 // (issue: at most 3x), for the shipped CNN, measured in one run on a slice of the training set and
 // extrapolated to 60,000 images. Each hardware configuration is optional (its bundle argument).
 //   build/bench/bench_train_epoch [images=2000] [threads=0] [MTJ_BUNDLE[@FIT]] [ADC_BUNDLE] [ARRAY_LUT] [rounds=3]
-// A bundle argument "-" skips that configuration (e.g. to profile one at a time). Each row ends with
+// A bundle argument "-" skips that configuration (e.g. to profile one at a time); BENCH_MTJ_L=L sets
+// the MTJ sampling length (default 4). Each row ends with
 // a hash of the trained parameters: equal hashes before and after a change of the read path show that
 // the training forward values (hence every gradient step) are bit-identical.
 #include <sys/resource.h>

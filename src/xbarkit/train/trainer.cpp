@@ -20,7 +20,6 @@
 
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/core/file_io.hpp"
-#include "xbarkit/core/parallel.hpp"
 #include "xbarkit/core/rng.hpp"
 #include "xbarkit/core/stop.hpp"
 #include "xbarkit/imc/converter.hpp"
