@@ -49,6 +49,8 @@ TEST_CASE("bit-packed column features equal lut::column_features", "[imc][featur
       INFO("rows " << rows << " trial " << trial);
       REQUIRE(got.k == want.k);
       REQUIRE(got.load_bottom == want.load_bottom);
+      REQUIRE(bottom_load(mask.data(), rows) == want.load_bottom);  // the sram8t read loop's inline path
+      REQUIRE(mask_features(mask.data(), rows, 1, 0, active, {false, true, false}).load_bottom == want.load_bottom);
       REQUIRE(got.load_top == want.load_top);
       REQUIRE(got.sum_distance == want.sum_distance);
       REQUIRE(got.active_rows == want.active_rows);
@@ -61,6 +63,7 @@ TEST_CASE("the fast LUT evaluator equals lut::ArrayPsLut::predict", "[imc][lut]"
   // Layouts: k and one axis (sram8t), k and two (rram1t1r: k, q, hrs; the dense path's second
   // grid non-uniform), k and three (the general path).
   const std::vector<std::vector<std::string>> extras{{}, {"hrs"}, {"hrs", "column"}};
+  int inline_checked = 0;
   for (const auto& extra : extras)
   for (const char* axis : {"q", "z"})
     for (int k_step : {1, 5}) {
@@ -76,8 +79,17 @@ TEST_CASE("the fast LUT evaluator equals lut::ArrayPsLut::predict", "[imc][lut]"
         const auto got = fast.predict(f);
         REQUIRE(got.mean_A == Approx(want.mean_A).epsilon(1e-12).margin(1e-20));
         REQUIRE(got.std_A == Approx(want.std_A).epsilon(1e-12).margin(1e-20));
+        if (fast.kq_inline()) {
+          // The inline (k, q) path folds two divisions into one affine map: equal to rounding
+          // (1e-12 relative: a few ulps amplified by the load span's cancellation at k near rows).
+          const auto kq = fast.predict_kq(mask.data(), f.k);
+          REQUIRE(kq.mean_A == Approx(want.mean_A).epsilon(1e-12).margin(1e-20));
+          REQUIRE(kq.std_A == Approx(want.std_A).epsilon(1e-12).margin(1e-20));
+          ++inline_checked;
+        }
       }
     }
+  CHECK(inline_checked >= 500);  // the sram8t layout (k, q) took the inline path
 }
 
 TEST_CASE("LUT sensing: an ideal LUT reproduces software, a noisy one errs, reproducibly for any thread count",

@@ -53,6 +53,27 @@ FastArrayLut::FastArrayLut(std::shared_ptr<const lut::ArrayPsLut> lut, const lut
       mean_[size_t(k) * nodes + node] = table_->interpolate(xs, mean_col_);
       std_[size_t(k) * nodes + node] = table_->interpolate(xs, std_col_);
     }
+  kq_inline_ = n_dense_ == 1 && grids_[0].axis == Ax::q && grids_[0].uniform && needs_.load_bottom &&
+               !needs_.load_top && !needs_.sum_distance;
+  if (!kq_inline_) return;
+  // predict(): x = clamp(clamp((w·load − lo_k) / (hi_k − lo_k), 0, 1), p0, p_end) (0.5 when the
+  // placements of k cells span no load), u = (x − p0) / step. Both clamps are monotone, so this is
+  // u = clamp(a_k·load + b_k, u(clamp(0)), u(clamp(1))) with the affine map below.
+  const auto& g = grids_[0].points;
+  const double p0 = g.front(), p_end = g.back(), step = g[1] - g[0];
+  auto grid_u = [&](double x) { return (std::clamp(x, p0, p_end) - p0) / step; };
+  kq_u_lo_ = grid_u(0.0);
+  kq_u_hi_ = grid_u(1.0);
+  kq_last_cell_ = g.size() - 2;
+  const double w = config_.rails.bottom;
+  kq_a_.assign(size_t(config_.rows) + 1, 0.0);
+  kq_b_.assign(size_t(config_.rows) + 1, grid_u(0.5));
+  for (int k = 0; k <= config_.rows; ++k) {
+    const double lo = norm_.lo(k), hi = norm_.hi(k);
+    if (!(hi - lo > 1e-9 * std::max(1.0, hi))) continue;  // the normalizer's degenerate case: q = 0.5
+    kq_a_[size_t(k)] = w / ((hi - lo) * step);
+    kq_b_[size_t(k)] = (-lo / (hi - lo) - p0) / step;
+  }
 }
 
 lut::CurrentPrediction FastArrayLut::predict(const lut::ColumnFeatures& f) const {

@@ -29,14 +29,30 @@ public:
 
   lut::CurrentPrediction predict(const lut::ColumnFeatures& f) const;
   // normal(mean, std) truncated at 0, as lut::ArrayPsLut::sample.
-  double sample(const lut::ColumnFeatures& f, Rng& rng) const {
-    const auto p = predict(f);
-    const double v = p.mean_A + p.std_A * rng.normal();
-    return v > 0 ? v : 0.0;
+  double sample(const lut::ColumnFeatures& f, Rng& rng) const { return draw(predict(f), rng); }
+
+  // The sram8t layout, inline in the read loop: a (k, q) table on a uniform q grid whose load is the
+  // bottom rail's alone, evaluated straight from the column's conducting-row mask (k conducting rows,
+  // the table's `rows` rows). The load normalization and the grid bracket, two divisions in
+  // predict(), are folded into one affine map per k, u = A_k·load + B_k (grid units, clamped), so
+  // the result equals predict(mask_features(…)) to a few ulps rather than bit for bit (tested).
+  bool kq_inline() const { return kq_inline_; }
+  lut::CurrentPrediction predict_kq(const uint64_t* mask, int k) const {
+    const size_t kk = size_t(std::clamp(k, 0, config_.rows));
+    const double u = std::clamp(kq_a_[kk] * double(bottom_load(mask, config_.rows)) + kq_b_[kk], kq_u_lo_, kq_u_hi_);
+    const size_t lo = std::min(size_t(u), kq_last_cell_);
+    const double t = u - double(lo);
+    const size_t at = kk * nodes_per_k_ + lo;
+    return {mean_[at] + t * (mean_[at + 1] - mean_[at]), std_[at] + t * (std_[at + 1] - std_[at])};
   }
+  double sample_kq(const uint64_t* mask, int k, Rng& rng) const { return draw(predict_kq(mask, k), rng); }
 
 private:
   using Ax = lut::ArrayPsAxis;
+  static double draw(const lut::CurrentPrediction& p, Rng& rng) {
+    const double v = p.mean_A + p.std_A * rng.normal();
+    return v > 0 ? v : 0.0;
+  }
   double coord(Ax a, const lut::ColumnFeatures& f) const { return lut::axis_value(a, f, norm_); }
   std::shared_ptr<const lut::ArrayPsLut> lut_;
   lut::ArrayPsConfig config_;
@@ -54,7 +70,7 @@ private:
     bool uniform = false;  // equally spaced: bracket by arithmetic
     size_t stride = 1;     // node index step of one grid point
     // The grid cell holding x (clamped to the grid) and the fraction t of the way from its lower node.
-    void bracket(double x, size_t& lo, double& t) const {
+    [[gnu::always_inline]] void bracket(double x, size_t& lo, double& t) const {
       const size_t m = points.size();
       if (m == 1) {
         lo = 0;
@@ -75,6 +91,10 @@ private:
     }
   };
   bool dense_ = false;
+  bool kq_inline_ = false;
+  std::vector<double> kq_a_, kq_b_;  // per k: grid coordinate u = a·load_bottom + b before clamping
+  double kq_u_lo_ = 0, kq_u_hi_ = 0;
+  size_t kq_last_cell_ = 0;
   size_t n_dense_ = 0;
   Grid grids_[kMaxDenseAxes];
   size_t nodes_per_k_ = 1;
