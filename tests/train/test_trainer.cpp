@@ -328,6 +328,48 @@ TEST_CASE("stochastic conversion: the surrogate's tile partial sums and their gr
   }
 }
 
+TEST_CASE("stochastic conversion: the crossbar's handed-over tile partial sums give the sliced convolutions' gradients",
+          "[train][hardware]") {
+  // Training takes a stochastic layer's per-tile partial sums from the crossbar's read loop and
+  // differentiates them by the sliced convolutions' backward alone; the reference recomputes them
+  // with libtorch's sliced convolutions under autograd. Same batch, same draws: the gradients of every
+  // weight and psum affine must agree to float rounding (1e-5 of the largest element: the two sum
+  // the tiles' input gradients in different orders).
+  const auto arch = nn::parse_architecture(kSmallCnn, "small.toml");
+  auto p = initial_params(arch, 12);
+  calibrate_batch_norm(arch, p, test_set().head(300), 0, 1);
+  for (size_t li = 1; li + 1 < p.layers.size(); ++li)
+    for (size_t o = 0; o < p.layers[li].bn_weight.size(); ++o) {
+      p.layers[li].psum_gain.push_back(0.5f + 0.1f * float(o % 7));
+      p.layers[li].psum_offset.push_back(0.05f * (float(o % 5) - 2));
+    }
+  for (const bool flips : {false, true}) {
+    INFO("BinSparX flips " << flips);  // with flips the general read loop hands the sums over
+    HardwareInLoop hw = stox_hardware(32, 4);  // 16 XNOR inputs per tile: 5 tiles (one partial) for 72 inputs
+    hw.sim.binsparx.dynamic_flip = flips;
+    hw.sim.binsparx.static_flip = flips;
+    const auto handed = trace_gradients(arch, p, train_set(), 0, 20, nullptr, 1, 0, 2, &hw, true);
+    const auto reference = trace_gradients(arch, p, train_set(), 0, 20, nullptr, 1, 0, 2, &hw, false);
+    auto compare = [](const std::vector<std::vector<float>>& a, const std::vector<std::vector<float>>& b) {
+      REQUIRE(a.size() == b.size());
+      for (size_t l = 0; l < a.size(); ++l) {
+        REQUIRE(a[l].size() == b[l].size());
+        double diff = 0, scale = 0;
+        for (size_t i = 0; i < a[l].size(); ++i) {
+          diff = std::max(diff, std::fabs(double(a[l][i]) - double(b[l][i])));
+          scale = std::max(scale, std::fabs(double(b[l][i])));
+        }
+        INFO("tensor " << l << " max diff " << diff << " max element " << scale);
+        CHECK(scale > 0);
+        CHECK(diff <= 1e-5 * scale);
+      }
+    };
+    compare(handed.weight_grad, reference.weight_grad);
+    REQUIRE(handed.psum_grad.size() == 4);  // gain and offset of the two stochastic layers
+    compare(handed.psum_grad, reference.psum_grad);
+  }
+}
+
 TEST_CASE("StoX-Net partial-sum-aware training recovers the accuracy an unaware network loses at L = 1", "[train][hardware]") {
   const auto arch = nn::parse_architecture(kMlp3, "mlp3.toml");
   const auto train = train_set().head(4000);

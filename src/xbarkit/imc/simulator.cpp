@@ -424,8 +424,8 @@ void Simulator::matmul_keyed(const nn::BinaryLayer& layer, const int8_t* inputs,
 }
 
 void Simulator::matmul_keyed(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out,
-                             uint64_t key, uint64_t chip) const {
-  matmul_impl(layer, inputs, positions, out, key, chip);
+                             uint64_t key, uint64_t chip, float* tile_psums) const {
+  matmul_impl(layer, inputs, positions, out, key, chip, tile_psums);
 }
 
 // The column loop, built with and without the popcnt instruction (chosen at load time).
@@ -433,11 +433,14 @@ void Simulator::matmul_keyed(const nn::BinaryLayer& layer, const int8_t* inputs,
 __attribute__((target_clones("popcnt", "default")))
 #endif
 void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out,
-                            uint64_t key, uint64_t chip) const {
+                            uint64_t key, uint64_t chip, float* tile_psums) const {
   if (layer.index >= maps_.size() || maps_[layer.index].tiles() == 0)
     throw Error(fmt::format("crossbar simulator: layer {} is not a binary layer of network {}", layer.index,
                             net_->architecture().name));
   if (net_->stochastic_psum() && !layer.stochastic_psum()) {
+    if (tile_psums)
+      throw Error(fmt::format("crossbar simulator: layer {} is digital in a stochastic network: no tile partial sums",
+                              layer.index));
     // In a network trained for stochastic conversion, binary layers without a psum affine (its
     // output layer) are digital, as in StoX-Net: computed exactly, not on a crossbar.
     nn::ideal_matmul(layer, inputs, positions, out);
@@ -526,7 +529,9 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
         int ones = 0;
         for (int i = 0; i < L; ++i) ones += (rng() >> 11) < th;
         b.z[size_t(o)] += 2 * ones - L;
-        b.zi[size_t(o)] += M.partial_sum(t, o, c, xp);
+        const int ps_true = M.partial_sum(t, o, c, xp);
+        b.zi[size_t(o)] += ps_true;
+        if (tile_psums) tile_psums[(size_t(t) * size_t(O) + size_t(o)) * positions + p] = float(ps_true);
         conducting += c;
       }
       st.reads += O;
@@ -600,6 +605,7 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
         }
         b.z[size_t(o)] += sign * ps;
         b.zi[size_t(o)] += sign * ps_true;
+        if (tile_psums) tile_psums[(size_t(t) * size_t(O) + size_t(o)) * positions + p] = float(sign * ps_true);
         ++st.reads;
         st.conducting += c;
         st.conducting_plain += flips ? popcount_and(M.stored_plain(t, o), ap, W) : c;

@@ -63,11 +63,12 @@ struct Affine {
   }
 };
 
-// Forward: e = Σ_t y, with y per element saved for the backward pass (which then needs no
-// transcendental). y depends on (t, o, ps) only, and ps takes n_t + 1 values: a convolution reads
-// B·H·W partial sums per tile column, far more, so y is tabulated per (t, o, ps) once per call; a
-// dense layer reads B per column, fewer, so y is evaluated per element. Both by libtorch's vectorized
-// float tanh of the same argument, so the choice changes no value.
+// Forward: e = Σ_t y. y depends on (t, o, ps) only, and ps takes n_t + 1 values: a convolution reads
+// B·H·W partial sums per tile column, far more, so y is tabulated per (t, o, ps) once per call (the
+// table is what the backward pass keeps, and it looks y up again instead of storing it per element);
+// a dense layer reads B per column, fewer, so y is evaluated and kept per element. Both by libtorch's
+// vectorized float tanh of the same argument, so the choice changes no value, and the backward pass
+// needs no transcendental.
 struct ExpectedMtj : torch::autograd::Function<ExpectedMtj> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& ps_in,
                                const torch::Tensor& gain, const torch::Tensor& offset, std::vector<int64_t> slices,
@@ -81,7 +82,7 @@ struct ExpectedMtj : torch::autograd::Function<ExpectedMtj> {
     const int64_t B = ps.size(0), T = ps.size(1), O = ps.size(2), P = ps.size(3);
     const Affine aff(doubles(gain), doubles(offset), slices, per_tile);
     const float* in = ps.data_ptr<float>();
-    torch::Tensor y;
+    torch::Tensor y, table, e;
     bool wrong = false;
     if (B * P >= 4 * (per_tile + 1)) {
       // table[t, o, ps + n_tile]; entries no partial sum of tile t can take are NaN, and show in e.
@@ -94,24 +95,27 @@ struct ExpectedMtj : torch::autograd::Function<ExpectedMtj> {
             a[(t * O + o) * width + k] = is_partial_sum(float(k - per_tile), slices[size_t(t)])
                                              ? float(aff.alpha[size_t(o)] * double(k - per_tile) + aff.beta[size_t(t * O + o)])
                                              : std::nanf("");
-      const auto table = torch::tanh(arg);
+      table = torch::tanh(arg);
       const float* tab = table.data_ptr<float>();
-      y = torch::empty_like(ps);
-      float* yp = y.data_ptr<float>();
+      e = torch::empty({B, O, P}, torch::kFloat32);
+      float* ep = e.data_ptr<float>();
+      // e summed over tiles in the lookup pass; y is not stored (backward looks it up again).
       std::atomic<bool> bad{false};
-      at::parallel_for(0, B * T, 1, [&](int64_t r0, int64_t r1) {
+      at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
         bool w = false;
-        for (int64_t r = r0; r < r1; ++r)
-          for (int64_t o = 0, t = r % T; o < O; ++o) {
-            const float* row = tab + (t * O + o) * width + per_tile;  // row[ps]
-            const float* __restrict src = in + (r * O + o) * P;
-            float* __restrict dst = yp + (r * O + o) * P;
-            for (int64_t p = 0; p < P; ++p) {
-              const bool in_range = std::fabs(src[p]) <= float(per_tile);  // false for NaN
-              const int64_t k = in_range ? int64_t(src[p]) : 0;
-              const bool ok = in_range && float(k) == src[p];
-              w |= !ok;
-              dst[p] = row[k];
+        for (int64_t bi = b0; bi < b1; ++bi)
+          for (int64_t o = 0; o < O; ++o) {
+            float* __restrict dst = ep + (bi * O + o) * P;
+            for (int64_t t = 0; t < T; ++t) {
+              const float* row = tab + (t * O + o) * width + per_tile;  // row[ps]
+              const float* __restrict src = in + ((bi * T + t) * O + o) * P;
+              for (int64_t p = 0; p < P; ++p) {
+                const bool in_range = std::fabs(src[p]) <= float(per_tile);  // false for NaN
+                const int64_t k = in_range ? int64_t(src[p]) : 0;
+                const bool ok = in_range && float(k) == src[p];
+                w |= !ok;
+                dst[p] = t == 0 ? row[k] : dst[p] + row[k];
+              }
             }
           }
         if (w) bad = true;
@@ -133,12 +137,14 @@ struct ExpectedMtj : torch::autograd::Function<ExpectedMtj> {
         }
       }
       y = torch::tanh(arg);
+      e = y.sum(1);  // [B, O, P]
     }
-    const auto e = y.sum(1);  // [B, O, P]
     const float* ep = e.data_ptr<float>();
     for (int64_t i = 0; i < e.numel(); ++i) wrong |= ep[i] != ep[i];  // NaN: a partial sum of the wrong parity
     if (wrong) check_partial_sums(in, B * T, T, O * P, slices);
-    ctx->save_for_backward({ps, y, gain, offset});
+    // Backward needs y: per element (per-element mode) or the table it came from.
+    ctx->save_for_backward({ps, y.defined() ? y : table, gain, offset});
+    ctx->saved_data["tabulated"] = !y.defined();
     ctx->saved_data["slices"] = slices;
     ctx->saved_data["per_tile"] = per_tile;
     return e;
@@ -150,9 +156,10 @@ struct ExpectedMtj : torch::autograd::Function<ExpectedMtj> {
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad) {
     const auto saved = ctx->get_saved_variables();
-    const auto &ps = saved[0], &y = saved[1];
+    const auto &ps = saved[0], &y_or_table = saved[1];
     const auto slices = ctx->saved_data["slices"].toIntVector();
     const int64_t per_tile = ctx->saved_data["per_tile"].toInt();
+    const bool tabulated = ctx->saved_data["tabulated"].toBool();
     const int64_t B = ps.size(0), T = ps.size(1), O = ps.size(2), P = ps.size(3);
     const auto g = doubles(saved[2]);
     const auto g_out = grad[0].contiguous();
@@ -160,7 +167,8 @@ struct ExpectedMtj : torch::autograd::Function<ExpectedMtj> {
     // ∂/∂g and ∂/∂b per image, summed over images in order afterwards: the same sums on any thread count.
     std::vector<double> d_gain_b(size_t(B * O)), d_offset_b(size_t(B * O));
     const float* in = ps.data_ptr<float>();
-    const float* yp = y.data_ptr<float>();
+    const float* yp = y_or_table.data_ptr<float>();  // y [B, T, O, P], or table [T, O, 2 n_tile + 1]
+    const int64_t width = 2 * per_tile + 1;
     const float* go = g_out.data_ptr<float>();
     float* dp = d_ps.data_ptr<float>();
     const double k = imc::kMtjLogisticA, inv_tile = 1.0 / double(per_tile);
@@ -174,8 +182,15 @@ struct ExpectedMtj : torch::autograd::Function<ExpectedMtj> {
           double sum_gs = 0, sum_gs_x = 0;
           for (int64_t t = 0; t < T; ++t) {
             const size_t at = size_t(((bi * T + t) * O + o) * P);
-            const float* __restrict yr = yp + at;
             const float* __restrict pr = in + at;
+            const float* __restrict yr = yp + at;
+            thread_local std::vector<float> looked_up;
+            if (tabulated) {  // y = table[t, o, ps] (forward checked every ps)
+              const float* row = yp + (t * O + o) * width + per_tile;
+              looked_up.resize(size_t(P));
+              for (int64_t p = 0; p < P; ++p) looked_up[size_t(p)] = row[int64_t(pr[p])];
+              yr = looked_up.data();
+            }
             float* __restrict dr = dp + at;
             double row_gs = 0, row_gs_ps = 0;
             int64_t p = 0;
@@ -228,22 +243,102 @@ std::vector<int64_t> slice_sizes(const imc::LayerMapping& m) {
 }  // namespace
 }  // namespace stochastic_surrogate
 
+namespace {
+
+// Tile t holds inputs [begin, begin + n_t) of the (c, ky, kx) order, i.e. parts of channels
+// begin/9 … (begin + n_t − 1)/9 =: [c0, c0 + channels): its partial sums are a convolution over those
+// channels only, with the weights outside the slice zeroed (sums of ±1 are exact in float).
+struct ConvSlice {
+  int64_t c0 = 0, channels = 0;
+  torch::Tensor mask;  // [1, C, 3, 3] narrowed to the slice's channels: 1 inside the slice
+};
+ConvSlice conv_slice(int64_t begin, int64_t n, int64_t C) {
+  const int64_t c0 = begin / 9, c1 = (begin + n - 1) / 9;
+  auto mask = torch::zeros({1, C * 9});
+  mask.narrow(1, begin, n).fill_(1.0);
+  return {c0, c1 - c0 + 1, mask.view({1, C, 3, 3}).narrow(1, c0, c1 - c0 + 1)};
+}
+
+// Forward: the given values; backward: what autograd computes through tile_partial_sums_conv/dense.
+struct GivenTilePartialSums : torch::autograd::Function<GivenTilePartialSums> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& values,
+                               const torch::Tensor& x, const torch::Tensor& wb, std::vector<int64_t> begins,
+                               std::vector<int64_t> sizes, bool conv) {
+    const int64_t B = x.size(0), O = wb.size(0), P = conv ? (x.size(2) - 2) * (x.size(3) - 2) : 1;
+    if (values.dim() != 4 || values.scalar_type() != torch::kFloat32 || values.size(0) != B ||
+        values.size(1) != int64_t(sizes.size()) || values.size(2) != O || values.size(3) != P)
+      throw Error(fmt::format("trainer: the crossbar's tile partial sums [{}] do not match [{}, {}, {}, {}]",
+                              fmt::join(values.sizes().vec(), ", "), B, sizes.size(), O, P));
+    ctx->save_for_backward({x, wb});
+    ctx->saved_data["begins"] = begins;
+    ctx->saved_data["sizes"] = sizes;
+    ctx->saved_data["conv"] = conv;
+    return values;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &x = saved[0], &wb = saved[1];
+    const auto begins = ctx->saved_data["begins"].toIntVector(), sizes = ctx->saved_data["sizes"].toIntVector();
+    const bool conv = ctx->saved_data["conv"].toBool();
+    const bool need_x = ctx->needs_input_grad(1), need_w = ctx->needs_input_grad(2);
+    const auto& g = grad[0];  // [B, T, O, P]
+    const int64_t B = x.size(0), O = wb.size(0), T = int64_t(sizes.size());
+    torch::Tensor gx = need_x ? torch::zeros_like(x) : torch::Tensor(), gw = need_w ? torch::zeros_like(wb) : torch::Tensor();
+    for (int64_t t = 0; t < T; ++t) {
+      if (conv) {
+        const int64_t H = x.size(2) - 2, W = x.size(3) - 2;
+        const auto s = conv_slice(begins[size_t(t)], sizes[size_t(t)], wb.size(1));
+        const auto w = (wb.narrow(1, s.c0, s.channels) * s.mask).contiguous();
+        const auto go = g.select(1, t).reshape({B, O, H, W}).contiguous();
+        const auto r = at::convolution_backward(go, x.narrow(1, s.c0, s.channels), w, c10::nullopt, {1, 1}, {0, 0},
+                                                {1, 1}, false, {0, 0}, 1, {need_x, need_w, false});
+        if (need_x) gx.narrow(1, s.c0, s.channels).add_(std::get<0>(r));
+        if (need_w) gw.narrow(1, s.c0, s.channels).add_(std::get<1>(r) * s.mask);
+      } else {
+        const int64_t begin = begins[size_t(t)], n = sizes[size_t(t)];
+        const auto go = g.select(1, t).select(2, 0);  // [B, O]
+        if (need_x) gx.narrow(1, begin, n).add_(go.mm(wb.narrow(1, begin, n)));
+        if (need_w) gw.narrow(1, begin, n).add_(go.t().mm(x.narrow(1, begin, n)));
+      }
+    }
+    return {torch::Tensor(), gx, gw, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+torch::Tensor given_tile_partial_sums(const torch::Tensor& values, const torch::Tensor& x, const torch::Tensor& wb,
+                                      const imc::LayerMapping& m, bool conv) {
+  std::vector<int64_t> begins, sizes;
+  for (int t = 0; t < m.tiles(); ++t) {
+    begins.push_back(m.slice_begin(t));
+    sizes.push_back(m.slice_size(t));
+  }
+  return GivenTilePartialSums::apply(values, x, wb, begins, sizes, conv);
+}
+
+}  // namespace
+
 torch::Tensor tile_partial_sums_conv(const torch::Tensor& padded, const torch::Tensor& wb, const imc::LayerMapping& m) {
-  // Tile t holds inputs [begin, begin + n_t) of the (c, ky, kx) order, i.e. parts of channels
-  // begin/9 … (begin + n_t − 1)/9: its partial sums are a convolution over those channels only, with
-  // the weights outside the slice zeroed (sums of ±1 are exact in float). In all, about one
-  // convolution's multiply-adds through libtorch's convolution kernel.
-  const int64_t O = wb.size(0), C = wb.size(1), N = C * 9;
+  // In all, about one convolution's multiply-adds through libtorch's convolution kernel.
+  const int64_t O = wb.size(0), C = wb.size(1);
   std::vector<torch::Tensor> ps;
   for (int t = 0; t < m.tiles(); ++t) {
-    const int64_t begin = m.slice_begin(t), n = m.slice_size(t), c0 = begin / 9, c1 = (begin + n - 1) / 9;
-    auto mask = torch::zeros({1, N});
-    mask.narrow(1, begin, n).fill_(1.0);
-    const auto w = (wb.reshape({O, N}) * mask).view({O, C, 3, 3}).narrow(1, c0, c1 - c0 + 1);
-    ps.push_back(torch::nn::functional::conv2d(padded.narrow(1, c0, c1 - c0 + 1), w));  // [B, O, H, W]
+    const auto s = conv_slice(m.slice_begin(t), m.slice_size(t), C);
+    const auto w = wb.narrow(1, s.c0, s.channels) * s.mask;
+    ps.push_back(torch::nn::functional::conv2d(padded.narrow(1, s.c0, s.channels), w));  // [B, O, H, W]
   }
   const auto all = torch::stack(ps, 1);  // [B, T, O, H, W]
   return all.view({all.size(0), all.size(1), O, all.size(3) * all.size(4)});
+}
+
+torch::Tensor given_tile_partial_sums_conv(const torch::Tensor& values, const torch::Tensor& padded,
+                                           const torch::Tensor& wb, const imc::LayerMapping& m) {
+  return given_tile_partial_sums(values, padded, wb, m, true);
+}
+torch::Tensor given_tile_partial_sums_dense(const torch::Tensor& values, const torch::Tensor& flat,
+                                            const torch::Tensor& wb, const imc::LayerMapping& m) {
+  return given_tile_partial_sums(values, flat, wb, m, false);
 }
 
 torch::Tensor tile_partial_sums_dense(const torch::Tensor& flat, const torch::Tensor& wb, const imc::LayerMapping& m) {

@@ -9,8 +9,8 @@
 // with ps_t,o the XNOR partial sum of tile slice t (n_t inputs of a tile of n_tile), g, b the learned
 // per-output-channel affine. ps is an integer in [−n_t, n_t], so y = tanh(…) takes n_t + 1 values
 // per (tile, output): the forward pass looks them up in a table (argument in double, libtorch's float
-// tanh) and keeps y per element, from which the backward pass computes the gradients to ps, g and b
-// in one pass; libtorch's chain of about ten elementwise kernels each way over the [B, tiles,
+// tanh) and sums them over tiles in the same pass; the backward pass looks y up again and computes
+// the gradients to ps, g and b in one pass; libtorch's chain of about ten elementwise kernels each way over the [B, tiles,
 // outputs, positions] partial sums is gone (docs/PERFORMANCE.md, "Crossbar in the training loop").
 #include <torch/torch.h>
 
@@ -23,6 +23,15 @@ namespace xbarkit::train {
 // slices it); dense from `flat` [B, N] (P = 1). `wb` are the ±1 weights ([O, C, 3, 3] or [O, N]).
 torch::Tensor tile_partial_sums_conv(const torch::Tensor& padded, const torch::Tensor& wb, const imc::LayerMapping& m);
 torch::Tensor tile_partial_sums_dense(const torch::Tensor& flat, const torch::Tensor& wb, const imc::LayerMapping& m);
+
+// The same partial sums, computed by the crossbar's read loop (which counts every tile column
+// anyway: Simulator::matmul_keyed's tile_psums) and handed over as `values` [B, T, O, P]: only the
+// backward pass runs libtorch's kernels (the sliced convolutions' or products' gradients to the
+// input and the weights). `values` must be what tile_partial_sums_* computes (tested).
+torch::Tensor given_tile_partial_sums_conv(const torch::Tensor& values, const torch::Tensor& padded,
+                                           const torch::Tensor& wb, const imc::LayerMapping& m);
+torch::Tensor given_tile_partial_sums_dense(const torch::Tensor& values, const torch::Tensor& flat,
+                                            const torch::Tensor& wb, const imc::LayerMapping& m);
 
 // e [B, O, P] from ps [B, T, O, P] (above), gain [O] and offset [O]; gradients to all three.
 torch::Tensor expected_mtj_output(const torch::Tensor& ps, const torch::Tensor& gain, const torch::Tensor& offset,

@@ -181,7 +181,9 @@ public:
   }
 
   // z of layer li for every image of the batch: patches [B, P, N] of ±1 (int8), keys per image.
-  torch::Tensor run(size_t li, const torch::Tensor& patches, const std::vector<uint64_t>& keys) const {
+  // `tile_ps`, when given, receives the reads' ideal partial sums [B, T, O, P] (the surrogate's).
+  torch::Tensor run(size_t li, const torch::Tensor& patches, const std::vector<uint64_t>& keys,
+                    torch::Tensor* tile_ps = nullptr) const {
     const auto& L = net_->layers().at(li);
     const int64_t B = patches.size(0), P = patches.size(1), N = patches.size(2);
     if (N != L.fan_in) throw Error(fmt::format("trainer: layer {} patches have {} inputs, expected {}", li, N, L.fan_in));
@@ -190,6 +192,12 @@ public:
     auto z = torch::empty({B, P, O}, torch::kFloat32);  // the integer sums, converted as .to(kFloat32) would
     const int8_t* xin = x.data_ptr<int8_t>();
     float* zout = z.data_ptr<float>();
+    const int64_t T = sim_->mapping(li).tiles();
+    float* tp = nullptr;
+    if (tile_ps) {
+      *tile_ps = torch::empty({B, T, O, P}, torch::kFloat32);
+      tp = tile_ps->data_ptr<float>();
+    }
     // On libtorch's thread pool (OpenMP): a pool of our own would run beside libtorch's workers, which
     // spin between its parallel regions, so on 2 cores the two pools took turns (perf: a quarter of a
     // 2-thread StoX epoch in libgomp's spin loop). Each image draws from its own key: the same sums
@@ -204,7 +212,7 @@ public:
         // normalize each chip away during training only.
         const uint64_t chip = hw_.train_chips && training_ ? derive_seed(keys[size_t(b)], 0xC41BULL) % hw_.train_chips
                                                            : hw_.sim.chip;
-        sim_->matmul_keyed(L, xin + b * P * N, size_t(P), zi.data(), keys[size_t(b)], chip);
+        sim_->matmul_keyed(L, xin + b * P * N, size_t(P), zi.data(), keys[size_t(b)], chip, tp ? tp + b * T * O * P : nullptr);
         float* zb = zout + b * P * O;
         for (size_t i = 0; i < zi.size(); ++i) zb[i] = float(zi[i]);
       }
@@ -270,6 +278,9 @@ struct ForwardContext {
   const std::vector<uint64_t>* keys = nullptr;  // per image, for the crossbar's draws
   bool keep_z = false;
   const ScWeightGradients* sc = nullptr;  // SC weight gradients (sc_update.hpp) in the backward pass
+  // A stochastic layer's tile partial sums: from the crossbar's read loop (training), or recomputed
+  // by libtorch's sliced convolutions (the independent reference of trace_gradients' tests).
+  bool crossbar_tile_sums = true;
 };
 
 // Training allocates the same large tensors every batch (with the crossbar in the loop: unfolded
@@ -306,38 +317,42 @@ ForwardOut forward(Model& model, const torch::Tensor& images, const ForwardConte
     const bool stochastic_layer = on_crossbar && L.gain.defined();
     const imc::LayerMapping* mapping = on_crossbar ? &ctx.crossbar->simulator().mapping(li) : nullptr;
     std::vector<int64_t> z_shape{B, s.out};
-    if (s.type == nn::LayerType::Conv3x3) {
+    const bool conv = s.type == nn::LayerType::Conv3x3;
+    torch::Tensor x;  // a binary layer's input: padded [B, C, H+2, W+2] or flat [B, N]
+    if (conv) {
       z_shape.insert(z_shape.end(), {s.conv_height, s.conv_width});
       if (s.real_input) {
         z = ctx.sc ? ctx.sc->conv(li, a, wb, 1) : F::conv2d(a, wb, F::Conv2dFuncOptions().padding(1));
       } else {
-        const auto padded = F::pad(a, F::PadFuncOptions({1, 1, 1, 1}).value(-1.0));  // padding −1 (model.hpp)
-        if (on_crossbar) patches = binary_patches(padded);
+        x = F::pad(a, F::PadFuncOptions({1, 1, 1, 1}).value(-1.0));  // padding −1 (model.hpp)
+        if (on_crossbar) patches = binary_patches(x);
         // A deterministic layer's surrogate is the ideal product; a stochastic layer's is the expected
         // MTJ output (below), so its ideal product would be computed for nothing.
-        if (stochastic_layer)
-          tile_ps = tile_partial_sums_conv(padded, wb, *mapping);
-        else
-          z = ctx.sc ? ctx.sc->conv(li, padded, wb, 0) : F::conv2d(padded, wb);
+        if (!stochastic_layer) z = ctx.sc ? ctx.sc->conv(li, x, wb, 0) : F::conv2d(x, wb);
       }
     } else {
-      const auto flat = a.flatten(1);
-      if (stochastic_layer)
-        tile_ps = tile_partial_sums_dense(flat, wb, *mapping);
-      else
-        z = ctx.sc ? ctx.sc->linear(li, flat, wb) : F::linear(flat, wb);
-      if (on_crossbar) patches = flat.detach().to(torch::kInt8).unsqueeze(1);  // [B, 1, N]
+      x = a.flatten(1);
+      if (!stochastic_layer) z = ctx.sc ? ctx.sc->linear(li, x, wb) : F::linear(x, wb);
+      if (on_crossbar) patches = x.detach().to(torch::kInt8).unsqueeze(1);  // [B, 1, N]
     }
     if (on_crossbar) {
       // The forward value is the crossbar's; the gradient is the ideal product's (STE), or for a
-      // stochastic layer that of the expected MTJ output.
-      const auto hw = ctx.crossbar->run(li, patches, *ctx.keys);  // [B, P, O]
+      // stochastic layer that of the expected MTJ output, whose tile partial sums the crossbar's
+      // read loop hands over (it counts every tile column anyway).
+      const bool handed = stochastic_layer && ctx.crossbar_tile_sums;
+      torch::Tensor given;
+      const auto hw = ctx.crossbar->run(li, patches, *ctx.keys, handed ? &given : nullptr);  // [B, P, O]
+      if (handed)
+        tile_ps = conv ? given_tile_partial_sums_conv(given, x, wb, *mapping)
+                       : given_tile_partial_sums_dense(given, x, wb, *mapping);
+      else if (stochastic_layer)
+        tile_ps = conv ? tile_partial_sums_conv(x, wb, *mapping) : tile_partial_sums_dense(x, wb, *mapping);
       torch::Tensor surrogate = z, value = hw;
       if (stochastic_layer) {
         surrogate = expected_mtj_output(tile_ps, L.gain, L.offset, *mapping).view(z_shape);  // [B, O, P] -> z
         value = hw / double(ctx.crossbar->sampling_length(li));
       }
-      value = s.type == nn::LayerType::Conv3x3 ? value.transpose(1, 2).reshape(z_shape) : value.reshape(z_shape);
+      value = conv ? value.transpose(1, 2).reshape(z_shape) : value.reshape(z_shape);
       z = straight_through(surrogate, value);
       if (ctx.keep_z) out.surrogate.push_back(surrogate);
     } else if (ctx.keep_z) {
@@ -693,11 +708,17 @@ TrainResult train_network(const nn::Architecture& arch, const nn::Dataset& train
 
 GradientTrace trace_gradients(const nn::Architecture& arch, const nn::NetworkParams& params, const nn::Dataset& data,
                               size_t first, size_t count, const ScUpdateConfig* sc_config, uint64_t seed, uint64_t step,
-                              unsigned threads) {
+                              unsigned threads, const HardwareInLoop* hardware, bool crossbar_tile_sums) {
   check_data(arch, data);
   if (count == 0 || first + count > data.count) throw Error("trace_gradients: image range beyond the dataset");
+  if (hardware && sc_config) throw Error("trace_gradients: SC weight updates with the crossbar in the loop");
   torch_threads(threads);
-  Model model(arch, params, false);
+  Model model(arch, params, hardware && hardware->stochastic_psum);
+  std::unique_ptr<Crossbar> xbar;
+  if (hardware) {
+    xbar = std::make_unique<Crossbar>(arch, model.export_params(), *hardware);
+    xbar->set_training(true);
+  }
   std::unique_ptr<ScWeightGradients> sc;
   if (sc_config) {
     sc = std::make_unique<ScWeightGradients>(arch, *sc_config, seed, threads);
@@ -706,13 +727,22 @@ GradientTrace trace_gradients(const nn::Architecture& arch, const nn::NetworkPar
   }
   std::vector<uint32_t> idx(count);
   std::iota(idx.begin(), idx.end(), uint32_t(first));
+  const std::vector<uint64_t> keys(idx.begin(), idx.end());
   ForwardContext ctx;
   ctx.mode = BnMode::train;
   ctx.sc = sc.get();
+  ctx.crossbar = xbar.get();
+  ctx.keys = &keys;
+  ctx.crossbar_tile_sums = crossbar_tile_sums;
   const auto out = forward(model, batch_images(data, idx.data(), int64_t(count)), ctx);
   F::cross_entropy(out.logits, batch_labels(data, idx.data(), int64_t(count))).backward();
   GradientTrace tr;
   for (const auto& L : model.layers()) tr.weight_grad.push_back(to_floats(L.w.grad()));
+  for (const auto& L : model.layers())
+    if (L.gain.defined()) {
+      tr.psum_grad.push_back(to_floats(L.gain.grad()));
+      tr.psum_grad.push_back(to_floats(L.offset.grad()));
+    }
   if (sc) {
     tr.sc_mean = sc->expected_mean;
     tr.sc_stddev = sc->expected_stddev;

@@ -105,13 +105,19 @@ ForwardTrace trace_forward(const nn::Architecture& arch, const nn::NetworkParams
 // cross-entropy of images [first, first + count) as one batch, batch-norm batch statistics) from the
 // floating-point backward pass, or with `sc` from the SC kernel at stream step `step`; then also the
 // kernel's closed-form expectation and standard deviation of every element (for tests).
+// With `hardware`, the forward value is the crossbar's (as in training, a chip per image); a
+// stochastic layer's tile partial sums come from the crossbar's read loop, or with
+// crossbar_tile_sums = false from libtorch's sliced convolutions (the reference the handed-over sums
+// are tested against); psum_grad then holds every psum affine's (gain, offset) gradients.
 struct GradientTrace {
   std::vector<std::vector<float>> weight_grad;
+  std::vector<std::vector<float>> psum_grad;
   std::vector<std::vector<double>> sc_mean, sc_stddev;  // empty without sc
 };
 GradientTrace trace_gradients(const nn::Architecture& arch, const nn::NetworkParams& params, const nn::Dataset& data,
                               size_t first, size_t count, const ScUpdateConfig* sc = nullptr, uint64_t seed = 1,
-                              uint64_t step = 0, unsigned threads = 1);
+                              uint64_t step = 0, unsigned threads = 1, const HardwareInLoop* hardware = nullptr,
+                              bool crossbar_tile_sums = true);
 
 // The stochastic layer's surrogate (stochastic_surrogate.hpp) on plain arrays, for tests against its
 // closed form: partial sums ps [B, T, O, P] of tiles of `slices[t]` inputs out of `per_tile`, the
