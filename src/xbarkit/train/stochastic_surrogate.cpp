@@ -63,6 +63,64 @@ struct Affine {
   }
 };
 
+// The per-element loops, built for AVX2 (gathers, 8 float lanes) and baseline x86-64, chosen at load
+// time. No FMA in the AVX2 clone: every product is rounded as in the baseline build, so both give the
+// same bits.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define XBK_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define XBK_SIMD_CLONES
+#endif
+
+// dst[p] = row[ps[p]] (first tile) or dst[p] + row[ps[p]]; returns how many ps are not integers
+// within ±limit (those read row[0]).
+XBK_SIMD_CLONES int64_t lookup_row(const float* __restrict src, const float* __restrict row, float* __restrict dst,
+                                   int64_t P, float limit, bool first) {
+  int64_t bad = 0;
+  for (int64_t p = 0; p < P; ++p) {
+    const float v = src[p];
+    const bool in_range = std::fabs(v) <= limit;  // false for NaN
+    const int k = in_range ? int(v) : 0;
+    bad += !(in_range && float(k) == v);
+    dst[p] = first ? row[k] : dst[p] + row[k];
+  }
+  return bad;
+}
+
+// y[p] = row[ps[p]] (the forward pass checked every ps).
+XBK_SIMD_CLONES void gather_row(const float* __restrict src, const float* __restrict row, float* __restrict y, int64_t P) {
+  for (int64_t p = 0; p < P; ++p) y[p] = row[int(src[p])];
+}
+
+// One (image, tile, output) row of the backward pass: dr = gs · to_ps with gs = gout (1 − y²), and
+// Σ gs, Σ gs · ps over 8 float lanes, then in double.
+XBK_SIMD_CLONES void backward_row(const float* __restrict gop, const float* __restrict pr, const float* __restrict yr,
+                                  float* __restrict dr, int64_t P, float to_ps, double& row_gs, double& row_gs_ps) {
+  row_gs = 0;
+  row_gs_ps = 0;
+  int64_t p = 0;
+  if (P >= 8) {
+    float lane_gs[8] = {}, lane_gs_ps[8] = {};
+    for (; p + 8 <= P; p += 8)
+      for (int j = 0; j < 8; ++j) {
+        const float gs = gop[p + j] * (1.0f - yr[p + j] * yr[p + j]);
+        dr[p + j] = gs * to_ps;
+        lane_gs[j] += gs;
+        lane_gs_ps[j] += gs * pr[p + j];
+      }
+    for (int j = 0; j < 8; ++j) {
+      row_gs += lane_gs[j];
+      row_gs_ps += lane_gs_ps[j];
+    }
+  }
+  for (; p < P; ++p) {
+    const float gs = gop[p] * (1.0f - yr[p] * yr[p]);
+    dr[p] = gs * to_ps;
+    row_gs += gs;
+    row_gs_ps += double(gs) * pr[p];
+  }
+}
+
 // Forward: e = Σ_t y. y depends on (t, o, ps) only, and ps takes n_t + 1 values: a convolution reads
 // B·H·W partial sums per tile column, far more, so y is tabulated per (t, o, ps) once per call (the
 // table is what the backward pass keeps, and it looks y up again instead of storing it per element);
@@ -106,17 +164,9 @@ struct ExpectedMtj : torch::autograd::Function<ExpectedMtj> {
         for (int64_t bi = b0; bi < b1; ++bi)
           for (int64_t o = 0; o < O; ++o) {
             float* __restrict dst = ep + (bi * O + o) * P;
-            for (int64_t t = 0; t < T; ++t) {
-              const float* row = tab + (t * O + o) * width + per_tile;  // row[ps]
-              const float* __restrict src = in + ((bi * T + t) * O + o) * P;
-              for (int64_t p = 0; p < P; ++p) {
-                const bool in_range = std::fabs(src[p]) <= float(per_tile);  // false for NaN
-                const int64_t k = in_range ? int64_t(src[p]) : 0;
-                const bool ok = in_range && float(k) == src[p];
-                w |= !ok;
-                dst[p] = t == 0 ? row[k] : dst[p] + row[k];
-              }
-            }
+            for (int64_t t = 0; t < T; ++t)
+              w |= lookup_row(in + ((bi * T + t) * O + o) * P, tab + (t * O + o) * width + per_tile, dst, P,
+                              float(per_tile), t == 0) != 0;
           }
         if (w) bad = true;
       });
@@ -163,7 +213,9 @@ struct ExpectedMtj : torch::autograd::Function<ExpectedMtj> {
     const int64_t B = ps.size(0), T = ps.size(1), O = ps.size(2), P = ps.size(3);
     const auto g = doubles(saved[2]);
     const auto g_out = grad[0].contiguous();
-    auto d_ps = torch::empty_like(ps);
+    // Stored tile-major, [T, B, O, P], and returned as the [B, T, O, P] view: the backward pass of the
+    // tile partial sums reads one tile at a time, which is then contiguous (no copy per tile).
+    auto d_ps = torch::empty({T, B, O, P}, ps.options()).permute({1, 0, 2, 3});
     // ∂/∂g and ∂/∂b per image, summed over images in order afterwards: the same sums on any thread count.
     std::vector<double> d_gain_b(size_t(B * O)), d_offset_b(size_t(B * O));
     const float* in = ps.data_ptr<float>();
@@ -185,35 +237,13 @@ struct ExpectedMtj : torch::autograd::Function<ExpectedMtj> {
             const float* __restrict pr = in + at;
             const float* __restrict yr = yp + at;
             thread_local std::vector<float> looked_up;
-            if (tabulated) {  // y = table[t, o, ps] (forward checked every ps)
-              const float* row = yp + (t * O + o) * width + per_tile;
+            if (tabulated) {  // y = table[t, o, ps]
               looked_up.resize(size_t(P));
-              for (int64_t p = 0; p < P; ++p) looked_up[size_t(p)] = row[int64_t(pr[p])];
+              gather_row(pr, yp + (t * O + o) * width + per_tile, looked_up.data(), P);
               yr = looked_up.data();
             }
-            float* __restrict dr = dp + at;
-            double row_gs = 0, row_gs_ps = 0;
-            int64_t p = 0;
-            if (P >= 8) {
-              float lane_gs[8] = {}, lane_gs_ps[8] = {};
-              for (; p + 8 <= P; p += 8)
-                for (int j = 0; j < 8; ++j) {
-                  const float gs = gop[p + j] * (1.0f - yr[p + j] * yr[p + j]);
-                  dr[p + j] = gs * to_ps;
-                  lane_gs[j] += gs;
-                  lane_gs_ps[j] += gs * pr[p + j];
-                }
-              for (int j = 0; j < 8; ++j) {
-                row_gs += lane_gs[j];
-                row_gs_ps += lane_gs_ps[j];
-              }
-            }
-            for (; p < P; ++p) {
-              const float gs = gop[p] * (1.0f - yr[p] * yr[p]);
-              dr[p] = gs * to_ps;
-              row_gs += gs;
-              row_gs_ps += double(gs) * pr[p];
-            }
+            double row_gs, row_gs_ps;
+            backward_row(gop, pr, yr, dp + ((t * B + bi) * O + o) * P, P, to_ps, row_gs, row_gs_ps);
             sum_gs += row_gs;
             sum_gs_x += row_gs_ps * inv_tile + shift[size_t(t)] * row_gs;
           }
