@@ -182,7 +182,6 @@ FlipCalibration calibrate_static_flips(const nn::Network& net, const std::vector
   out.flips.assign(layers.size(), {});
   if (stats_out) stats_out->assign(layers.size(), {});
   if (act_out) act_out->assign(layers.size(), {});
-  const FeatureNeeds needs = model.lut ? model.lut->needs() : FeatureNeeds{};
   int slot = 0;
   for (const auto& layer : layers) {
     if (!layer.binary()) continue;
@@ -284,7 +283,7 @@ FlipCalibration calibrate_static_flips(const nn::Network& net, const std::vector
             }
             double mean = c * model.cell_A, sd = 0;
             if (model.lut) {
-              const auto pr = model.lut->predict(mask_features(cond, model.rows, model.cols, ctx[size_t(t)].column, rows_on[k], needs));
+              const auto pr = model.lut->predict_mask(cond, c, model.cols, ctx[size_t(t)].column, rows_on[k]);
               mean = pr.mean_A;
               sd = model.lut_noise ? pr.std_A : 0.0;
               if (!model.lut_noise) mean = std::max(0.0, mean);

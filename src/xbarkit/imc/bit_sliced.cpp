@@ -125,7 +125,6 @@ void BitSlicedEngine::matmul(size_t layer, const float* x, size_t P, float* y, u
   const int a = slicing_.input_bits;
   const double levels = std::ldexp(1.0, a) - 1;
   Rng rng(cfg_.seed, derive_seed(key, layer));
-  const FeatureNeeds needs = lut_ ? lut_->needs() : FeatureNeeds{};
   ConvertContext cc;
   cc.layer_slot = int(layer);
   cc.tile_capacity = R;
@@ -194,8 +193,7 @@ void BitSlicedEngine::matmul(size_t layer, const float* x, size_t P, float* y, u
                 cc.column_group = col / cfg_.cols;
                 double I;
                 if (lut_) {
-                  const auto f = mask_features(cond, R, cfg_.cols, cc.column, driven[size_t(t)], needs);
-                  I = cfg_.lut_noise ? lut_->sample(f, rng) : std::max(0.0, lut_->predict(f).mean_A);
+                  I = lut_->current(cond, c, cfg_.cols, cc.column, driven[size_t(t)], cfg_.lut_noise, rng);
                 } else {
                   I = c * cell_A_;
                 }

@@ -31,6 +31,19 @@ public:
   // normal(mean, std) truncated at 0, as lut::ArrayPsLut::sample.
   double sample(const lut::ColumnFeatures& f, Rng& rng) const { return draw(predict(f), rng); }
 
+  // What the read loops call: the prediction for a column read from its conducting-row mask (k set
+  // bits; the tile's column count, the column and its driven rows for the axes that need them), by
+  // the inline (k, q) path below where the table allows; and the sensed current, a draw (`noise`)
+  // or the mean clamped at 0.
+  lut::CurrentPrediction predict_mask(const uint64_t* mask, int k, int cols, int column, int active_rows) const {
+    if (kq_inline_) return predict_kq(mask, k);
+    return predict(mask_features(mask, config_.rows, cols, column, active_rows, needs_));
+  }
+  double current(const uint64_t* mask, int k, int cols, int column, int active_rows, bool noise, Rng& rng) const {
+    const auto p = predict_mask(mask, k, cols, column, active_rows);
+    return noise ? draw(p, rng) : std::max(0.0, p.mean_A);
+  }
+
   // The sram8t layout, inline in the read loop: a (k, q) table on a uniform q grid whose load is the
   // bottom rail's alone, evaluated straight from the column's conducting-row mask (k conducting rows,
   // the table's `rows` rows). The load normalization and the grid bracket, two divisions in
@@ -45,7 +58,6 @@ public:
     const size_t at = kk * nodes_per_k_ + lo;
     return {mean_[at] + t * (mean_[at + 1] - mean_[at]), std_[at] + t * (std_[at + 1] - std_[at])};
   }
-  double sample_kq(const uint64_t* mask, int k, Rng& rng) const { return draw(predict_kq(mask, k), rng); }
 
 private:
   using Ax = lut::ArrayPsAxis;

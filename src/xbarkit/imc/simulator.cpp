@@ -467,8 +467,6 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
   cc.chip = chip;
   const bool sampled = layer.stochastic_psum();
   const int L = sampled ? conv_->sampling_length(cc.layer_slot) : 0;
-  const FeatureNeeds needs = lut_ ? lut_->needs() : FeatureNeeds{};
-  const bool lut_kq = lut_ && lut_->kq_inline();  // the LUT's rows are cfg_.rows (found by them)
   // How a read's count becomes a partial sum: table paths where the converter's per-read work is a
   // fixed function of (column, count), else the converter itself (every path draws the same numbers).
   enum class Path { exact, sampled_table, step_counts, step_current, generic };
@@ -557,9 +555,7 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
         auto current = [&] {
           if (cfg_.sensing == Sensing::ideal) return c * cell_A_;
           if (cfg_.sensing == Sensing::exact) return b.currents[size_t(t) * size_t(O) + size_t(o)];
-          if (lut_kq) return cfg_.lut_noise ? lut_->sample_kq(cond, c, rng) : std::max(0.0, lut_->predict_kq(cond, c).mean_A);
-          const auto f = mask_features(cond, cfg_.rows, cfg_.cols, o % cfg_.cols, b.active_rows[size_t(t)], needs);
-          return cfg_.lut_noise ? lut_->sample(f, rng) : std::max(0.0, lut_->predict(f).mean_A);
+          return lut_->current(cond, c, cfg_.cols, o % cfg_.cols, b.active_rows[size_t(t)], cfg_.lut_noise, rng);
         };
         const bool sf = M.flipped(t, o);
         const int sign = sf != xf ? -1 : 1;
