@@ -424,7 +424,7 @@ void Simulator::matmul_keyed(const nn::BinaryLayer& layer, const int8_t* inputs,
 }
 
 void Simulator::matmul_keyed(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out,
-                             uint64_t key, uint64_t chip, float* tile_psums) const {
+                             uint64_t key, uint64_t chip, int16_t* tile_psums) const {
   matmul_impl(layer, inputs, positions, out, key, chip, tile_psums);
 }
 
@@ -433,7 +433,7 @@ void Simulator::matmul_keyed(const nn::BinaryLayer& layer, const int8_t* inputs,
 __attribute__((target_clones("popcnt", "default")))
 #endif
 void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out,
-                            uint64_t key, uint64_t chip, float* tile_psums) const {
+                            uint64_t key, uint64_t chip, int16_t* tile_psums) const {
   if (layer.index >= maps_.size() || maps_[layer.index].tiles() == 0)
     throw Error(fmt::format("crossbar simulator: layer {} is not a binary layer of network {}", layer.index,
                             net_->architecture().name));
@@ -448,6 +448,8 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
   }
   const LayerMapping& M = maps_[layer.index];
   const int T = M.tiles(), O = M.outputs(), W = M.words(), N = M.fan_in();
+  if (tile_psums && M.inputs_per_tile() > 32767)
+    throw Error(fmt::format("crossbar simulator: {} inputs per tile overflow int16 tile partial sums", M.inputs_per_tile()));
   const bool flips = cfg_.binsparx.static_flip || cfg_.binsparx.dynamic_flip;
   thread_local Buffers b;
   b.active.resize(size_t(T) * size_t(W));
@@ -529,7 +531,7 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
         b.z[size_t(o)] += 2 * ones - L;
         const int ps_true = M.partial_sum(t, o, c, xp);
         b.zi[size_t(o)] += ps_true;
-        if (tile_psums) tile_psums[(size_t(t) * size_t(O) + size_t(o)) * positions + p] = float(ps_true);
+        if (tile_psums) tile_psums[(size_t(t) * size_t(O) + size_t(o)) * positions + p] = int16_t(ps_true);
         conducting += c;
       }
       st.reads += O;
@@ -601,7 +603,7 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
         }
         b.z[size_t(o)] += sign * ps;
         b.zi[size_t(o)] += sign * ps_true;
-        if (tile_psums) tile_psums[(size_t(t) * size_t(O) + size_t(o)) * positions + p] = float(sign * ps_true);
+        if (tile_psums) tile_psums[(size_t(t) * size_t(O) + size_t(o)) * positions + p] = int16_t(sign * ps_true);
         ++st.reads;
         st.conducting += c;
         st.conducting_plain += flips ? popcount_and(M.stored_plain(t, o), ap, W) : c;

@@ -111,10 +111,10 @@ public:
   void matmul_keyed(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out,
                     uint64_t key) const;
   // `tile_psums`, when given, receives every read's ideal partial sum (the tile slice's ±1 product
-  // before conversion, what the trainer's surrogate differentiates), [tiles, outputs, positions] as
-  // floats; for layers read on crossbars only.
+  // before conversion, what the trainer's surrogate differentiates), [tiles, outputs, positions];
+  // for layers read on crossbars only.
   void matmul_keyed(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out,
-                    uint64_t key, uint64_t chip, float* tile_psums = nullptr) const;
+                    uint64_t key, uint64_t chip, int16_t* tile_psums = nullptr) const;
   // 1/L for layers trained for stochastic conversion (sums of 2·ones − L), else 1.
   double output_scale(const nn::BinaryLayer& layer) const override;
   // Maps another parameter set of the same architecture (the trainer, after each update), keeping
@@ -160,7 +160,7 @@ public:
 
 private:
   void matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, size_t positions, int32_t* out,
-                   uint64_t key, uint64_t chip, float* tile_psums = nullptr) const;
+                   uint64_t key, uint64_t chip, int16_t* tile_psums = nullptr) const;
   void map_layers();
   void check_stochastic_layers() const;
   void sense_exact(size_t layer, const LayerMapping& m, int t, const uint64_t* active, double* currents) const;

@@ -100,12 +100,14 @@ Network::Network(Architecture arch, const NetworkParams& params) : arch_(std::mo
       pk.taps = s.type == LayerType::Conv3x3 ? 9 : s.in_height * s.in_width;
       const size_t row = size_t(pk.taps) * size_t(pk.wpp);
       pk.words.assign(size_t(s.out) * row, 0);
+      // Weight-row order (col = ch · taps + t), and branch-free: the signs are random, and a branch
+      // on each was mispredicted half the time (the trainer rebuilds the network every batch).
       for (int o = 0; o < s.out; ++o)
-        for (int t = 0; t < pk.taps; ++t)
-          for (int ch = 0; ch < c; ++ch) {
-            const int col = s.type == LayerType::Conv3x3 ? ch * 9 + t : ch * pk.taps + t;
-            if (b.weight(o, col) > 0)
-              pk.words[size_t(o) * row + size_t(t) * size_t(pk.wpp) + size_t(ch / 64)] |= uint64_t(1) << (ch % 64);
+        for (int ch = 0; ch < c; ++ch)
+          for (int t = 0; t < pk.taps; ++t) {
+            const int col = ch * pk.taps + t;  // conv3x3: taps = 9
+            pk.words[size_t(o) * row + size_t(t) * size_t(pk.wpp) + size_t(ch / 64)] |=
+                uint64_t(b.weight(o, col) > 0) << (ch % 64);
           }
     }
     layers_.push_back(std::move(b));

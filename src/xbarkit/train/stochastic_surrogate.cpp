@@ -121,146 +121,184 @@ XBK_SIMD_CLONES void backward_row(const float* __restrict gop, const float* __re
   }
 }
 
+// The surrogate's two passes, for partial sums ps [B, T, O, P] (contiguous, float or int16; the
+// crossbar hands int16, a quarter of float's memory traffic in these memory-bound passes).
+//
 // Forward: e = Σ_t y. y depends on (t, o, ps) only, and ps takes n_t + 1 values: a convolution reads
 // B·H·W partial sums per tile column, far more, so y is tabulated per (t, o, ps) once per call (the
 // table is what the backward pass keeps, and it looks y up again instead of storing it per element);
 // a dense layer reads B per column, fewer, so y is evaluated and kept per element. Both by libtorch's
 // vectorized float tanh of the same argument, so the choice changes no value, and the backward pass
 // needs no transcendental.
+struct SurrogateForward {
+  torch::Tensor e, y_or_table;
+  bool tabulated = false;
+};
+
+// Row `offset` … + P of ps as floats: the tensor's own, or int16 widened into `buf`.
+const float* ps_row(const torch::Tensor& ps, int64_t offset, int64_t P, std::vector<float>& buf) {
+  if (ps.scalar_type() == torch::kFloat32) return ps.data_ptr<float>() + offset;
+  const int16_t* src = ps.data_ptr<int16_t>() + offset;
+  buf.resize(size_t(P));
+  for (int64_t p = 0; p < P; ++p) buf[size_t(p)] = float(src[p]);
+  return buf.data();
+}
+
+SurrogateForward surrogate_forward(const torch::Tensor& ps, const torch::Tensor& gain, const torch::Tensor& offset,
+                                   const std::vector<int64_t>& slices, int64_t per_tile) {
+  if (ps.dim() != 4 || !(ps.scalar_type() == torch::kFloat32 || ps.scalar_type() == torch::kInt16) ||
+      !ps.is_contiguous() || ps.size(1) != int64_t(slices.size()) || gain.numel() != ps.size(2) ||
+      offset.numel() != ps.size(2))
+    throw Error(fmt::format("stochastic surrogate: partial sums [{}] (contiguous float or int16 [B, T, O, P] expected) "
+                            "do not match {} tiles, {} gains and {} offsets", fmt::join(ps.sizes().vec(), ", "),
+                            slices.size(), gain.numel(), offset.numel()));
+  const int64_t B = ps.size(0), T = ps.size(1), O = ps.size(2), P = ps.size(3);
+  const Affine aff(doubles(gain), doubles(offset), slices, per_tile);
+  torch::Tensor y, table, e;
+  bool wrong = false;
+  if (B * P >= 4 * (per_tile + 1)) {
+    // table[t, o, ps + n_tile]; entries no partial sum of tile t can take are NaN, and show in e.
+    const int64_t width = 2 * per_tile + 1;
+    auto arg = torch::empty({T, O, width}, torch::kFloat32);
+    float* a = arg.data_ptr<float>();
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t o = 0; o < O; ++o)
+        for (int64_t k = 0; k < width; ++k)
+          a[(t * O + o) * width + k] = is_partial_sum(float(k - per_tile), slices[size_t(t)])
+                                           ? float(aff.alpha[size_t(o)] * double(k - per_tile) + aff.beta[size_t(t * O + o)])
+                                           : std::nanf("");
+    table = torch::tanh(arg);
+    const float* tab = table.data_ptr<float>();
+    e = torch::empty({B, O, P}, torch::kFloat32);
+    float* ep = e.data_ptr<float>();
+    // e summed over tiles in the lookup pass; y is not stored (backward looks it up again).
+    std::atomic<bool> bad{false};
+    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+      bool w = false;
+      std::vector<float> buf;
+      for (int64_t bi = b0; bi < b1; ++bi)
+        for (int64_t o = 0; o < O; ++o) {
+          float* __restrict dst = ep + (bi * O + o) * P;
+          for (int64_t t = 0; t < T; ++t)
+            w |= lookup_row(ps_row(ps, ((bi * T + t) * O + o) * P, P, buf), tab + (t * O + o) * width + per_tile,
+                            dst, P, float(per_tile), t == 0) != 0;
+        }
+      if (w) bad = true;
+    });
+    wrong = bad;
+  } else {
+    const auto psf = ps.to(torch::kFloat32);
+    const float* in = psf.data_ptr<float>();
+    auto arg = torch::empty_like(psf);
+    float* a = arg.data_ptr<float>();
+    for (int64_t r = 0; r < B * T; ++r) {
+      const int64_t t = r % T, n = slices[size_t(t)];
+      for (int64_t o = 0; o < O; ++o) {
+        const double al = aff.alpha[size_t(o)], be = aff.beta[size_t(t * O + o)];
+        for (int64_t p = 0; p < P; ++p) {
+          const int64_t i = (r * O + o) * P + p;
+          const bool ok = is_partial_sum(in[i], n);
+          wrong |= !ok;
+          a[i] = float(al * double(ok ? int64_t(in[i]) : 0) + be);
+        }
+      }
+    }
+    y = torch::tanh(arg);
+    e = y.sum(1);  // [B, O, P]
+  }
+  const float* ep = e.data_ptr<float>();
+  for (int64_t i = 0; i < e.numel(); ++i) wrong |= ep[i] != ep[i];  // NaN: a partial sum of the wrong parity
+  if (wrong) {
+    const auto psf = ps.to(torch::kFloat32);
+    check_partial_sums(psf.data_ptr<float>(), B * T, T, O * P, slices);
+  }
+  return {e, y.defined() ? y : table, !y.defined()};
+}
+
+// ∂y/∂ps = k_A (1 − y²) g / n_tile, ∂y/∂g = k_A (1 − y²) x, ∂y/∂b = k_A (1 − y²), with
+// x = ps / n_tile + (n_t / n_tile − 1): per (image, tile, output) row of positions, the sums
+// Σ gout (1 − y²) and Σ gout (1 − y²) ps in float over 8 lanes (vectorized), then in double.
+struct SurrogateGrads {
+  torch::Tensor d_ps, d_gain, d_offset;
+};
+SurrogateGrads surrogate_backward(const torch::Tensor& ps, const torch::Tensor& y_or_table, bool tabulated,
+                                  const torch::Tensor& gain, const torch::Tensor& offset,
+                                  const std::vector<int64_t>& slices, int64_t per_tile, const torch::Tensor& g_out) {
+  const int64_t B = ps.size(0), T = ps.size(1), O = ps.size(2), P = ps.size(3);
+  const auto g = doubles(gain);
+  const auto go_c = g_out.contiguous();
+  // Stored tile-major, [T, B, O, P], and returned as the [B, T, O, P] view: the backward pass of the
+  // tile partial sums reads one tile at a time, which is then contiguous (no copy per tile).
+  auto d_ps = torch::empty({T, B, O, P}, torch::kFloat32).permute({1, 0, 2, 3});
+  // ∂/∂g and ∂/∂b per image, summed over images in order afterwards: the same sums on any thread count.
+  std::vector<double> d_gain_b(size_t(B * O)), d_offset_b(size_t(B * O));
+  const float* yp = y_or_table.data_ptr<float>();  // y [B, T, O, P], or table [T, O, 2 n_tile + 1]
+  const int64_t width = 2 * per_tile + 1;
+  const float* go = go_c.data_ptr<float>();
+  float* dp = d_ps.data_ptr<float>();
+  const double k = imc::kMtjLogisticA, inv_tile = 1.0 / double(per_tile);
+  std::vector<double> shift(static_cast<size_t>(T));  // x = ps / n_tile + shift_t
+  for (int64_t t = 0; t < T; ++t) shift[size_t(t)] = double(slices[size_t(t)]) * inv_tile - 1.0;
+  at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<float> buf, looked_up;
+    for (int64_t bi = b0; bi < b1; ++bi)
+      for (int64_t o = 0; o < O; ++o) {
+        const float* __restrict gop = go + (bi * O + o) * P;
+        const float to_ps = float(k * g[size_t(o)] * inv_tile);
+        double sum_gs = 0, sum_gs_x = 0;
+        for (int64_t t = 0; t < T; ++t) {
+          const size_t at = size_t(((bi * T + t) * O + o) * P);
+          const float* __restrict pr = ps_row(ps, int64_t(at), P, buf);
+          const float* __restrict yr = yp + at;
+          if (tabulated) {  // y = table[t, o, ps]
+            looked_up.resize(size_t(P));
+            gather_row(pr, yp + (t * O + o) * width + per_tile, looked_up.data(), P);
+            yr = looked_up.data();
+          }
+          double row_gs, row_gs_ps;
+          backward_row(gop, pr, yr, dp + ((t * B + bi) * O + o) * P, P, to_ps, row_gs, row_gs_ps);
+          sum_gs += row_gs;
+          sum_gs_x += row_gs_ps * inv_tile + shift[size_t(t)] * row_gs;
+        }
+        d_gain_b[size_t(bi * O + o)] = k * sum_gs_x;
+        d_offset_b[size_t(bi * O + o)] = k * sum_gs;
+      }
+  });
+  std::vector<double> d_gain(size_t(O), 0.0), d_offset(size_t(O), 0.0);
+  for (int64_t bi = 0; bi < B; ++bi)
+    for (int64_t o = 0; o < O; ++o) {
+      d_gain[size_t(o)] += d_gain_b[size_t(bi * O + o)];
+      d_offset[size_t(o)] += d_offset_b[size_t(bi * O + o)];
+    }
+  auto as_tensor = [&](const std::vector<double>& v, const torch::Tensor& like) {
+    return torch::from_blob(const_cast<double*>(v.data()), {O}, torch::kFloat64).to(like.scalar_type()).clone();
+  };
+  return {d_ps, as_tensor(d_gain, gain), as_tensor(d_offset, offset)};
+}
+
+// The surrogate on float partial sums, differentiable in them (the reference and probe path).
 struct ExpectedMtj : torch::autograd::Function<ExpectedMtj> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& ps_in,
                                const torch::Tensor& gain, const torch::Tensor& offset, std::vector<int64_t> slices,
                                int64_t per_tile) {
-    if (ps_in.dim() != 4 || ps_in.scalar_type() != torch::kFloat32 || ps_in.size(1) != int64_t(slices.size()) ||
-        gain.numel() != ps_in.size(2) || offset.numel() != ps_in.size(2))
-      throw Error(fmt::format("stochastic surrogate: partial sums [{}] (float [B, T, O, P] expected) do not match {} "
-                              "tiles, {} gains and {} offsets", fmt::join(ps_in.sizes().vec(), ", "), slices.size(),
-                              gain.numel(), offset.numel()));
+    if (ps_in.scalar_type() != torch::kFloat32)
+      throw Error("stochastic surrogate: differentiable partial sums must be float");
     const auto ps = ps_in.contiguous();
-    const int64_t B = ps.size(0), T = ps.size(1), O = ps.size(2), P = ps.size(3);
-    const Affine aff(doubles(gain), doubles(offset), slices, per_tile);
-    const float* in = ps.data_ptr<float>();
-    torch::Tensor y, table, e;
-    bool wrong = false;
-    if (B * P >= 4 * (per_tile + 1)) {
-      // table[t, o, ps + n_tile]; entries no partial sum of tile t can take are NaN, and show in e.
-      const int64_t width = 2 * per_tile + 1;
-      auto arg = torch::empty({T, O, width}, torch::kFloat32);
-      float* a = arg.data_ptr<float>();
-      for (int64_t t = 0; t < T; ++t)
-        for (int64_t o = 0; o < O; ++o)
-          for (int64_t k = 0; k < width; ++k)
-            a[(t * O + o) * width + k] = is_partial_sum(float(k - per_tile), slices[size_t(t)])
-                                             ? float(aff.alpha[size_t(o)] * double(k - per_tile) + aff.beta[size_t(t * O + o)])
-                                             : std::nanf("");
-      table = torch::tanh(arg);
-      const float* tab = table.data_ptr<float>();
-      e = torch::empty({B, O, P}, torch::kFloat32);
-      float* ep = e.data_ptr<float>();
-      // e summed over tiles in the lookup pass; y is not stored (backward looks it up again).
-      std::atomic<bool> bad{false};
-      at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
-        bool w = false;
-        for (int64_t bi = b0; bi < b1; ++bi)
-          for (int64_t o = 0; o < O; ++o) {
-            float* __restrict dst = ep + (bi * O + o) * P;
-            for (int64_t t = 0; t < T; ++t)
-              w |= lookup_row(in + ((bi * T + t) * O + o) * P, tab + (t * O + o) * width + per_tile, dst, P,
-                              float(per_tile), t == 0) != 0;
-          }
-        if (w) bad = true;
-      });
-      wrong = bad;
-    } else {
-      auto arg = torch::empty_like(ps);
-      float* a = arg.data_ptr<float>();
-      for (int64_t r = 0; r < B * T; ++r) {
-        const int64_t t = r % T, n = slices[size_t(t)];
-        for (int64_t o = 0; o < O; ++o) {
-          const double al = aff.alpha[size_t(o)], be = aff.beta[size_t(t * O + o)];
-          for (int64_t p = 0; p < P; ++p) {
-            const int64_t i = (r * O + o) * P + p;
-            const bool ok = is_partial_sum(in[i], n);
-            wrong |= !ok;
-            a[i] = float(al * double(ok ? int64_t(in[i]) : 0) + be);
-          }
-        }
-      }
-      y = torch::tanh(arg);
-      e = y.sum(1);  // [B, O, P]
-    }
-    const float* ep = e.data_ptr<float>();
-    for (int64_t i = 0; i < e.numel(); ++i) wrong |= ep[i] != ep[i];  // NaN: a partial sum of the wrong parity
-    if (wrong) check_partial_sums(in, B * T, T, O * P, slices);
-    // Backward needs y: per element (per-element mode) or the table it came from.
-    ctx->save_for_backward({ps, y.defined() ? y : table, gain, offset});
-    ctx->saved_data["tabulated"] = !y.defined();
+    const auto f = surrogate_forward(ps, gain, offset, slices, per_tile);
+    ctx->save_for_backward({ps, f.y_or_table, gain, offset});
+    ctx->saved_data["tabulated"] = f.tabulated;
     ctx->saved_data["slices"] = slices;
     ctx->saved_data["per_tile"] = per_tile;
-    return e;
+    return f.e;
   }
 
-  // ∂y/∂ps = k_A (1 − y²) g / n_tile, ∂y/∂g = k_A (1 − y²) x, ∂y/∂b = k_A (1 − y²), with
-  // x = ps / n_tile + (n_t / n_tile − 1): per (image, tile, output) row of positions, the sums
-  // Σ gout (1 − y²) and Σ gout (1 − y²) ps in float over 8 lanes (vectorized), then in double.
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad) {
     const auto saved = ctx->get_saved_variables();
-    const auto &ps = saved[0], &y_or_table = saved[1];
-    const auto slices = ctx->saved_data["slices"].toIntVector();
-    const int64_t per_tile = ctx->saved_data["per_tile"].toInt();
-    const bool tabulated = ctx->saved_data["tabulated"].toBool();
-    const int64_t B = ps.size(0), T = ps.size(1), O = ps.size(2), P = ps.size(3);
-    const auto g = doubles(saved[2]);
-    const auto g_out = grad[0].contiguous();
-    // Stored tile-major, [T, B, O, P], and returned as the [B, T, O, P] view: the backward pass of the
-    // tile partial sums reads one tile at a time, which is then contiguous (no copy per tile).
-    auto d_ps = torch::empty({T, B, O, P}, ps.options()).permute({1, 0, 2, 3});
-    // ∂/∂g and ∂/∂b per image, summed over images in order afterwards: the same sums on any thread count.
-    std::vector<double> d_gain_b(size_t(B * O)), d_offset_b(size_t(B * O));
-    const float* in = ps.data_ptr<float>();
-    const float* yp = y_or_table.data_ptr<float>();  // y [B, T, O, P], or table [T, O, 2 n_tile + 1]
-    const int64_t width = 2 * per_tile + 1;
-    const float* go = g_out.data_ptr<float>();
-    float* dp = d_ps.data_ptr<float>();
-    const double k = imc::kMtjLogisticA, inv_tile = 1.0 / double(per_tile);
-    std::vector<double> shift(static_cast<size_t>(T));  // x = ps / n_tile + shift_t
-    for (int64_t t = 0; t < T; ++t) shift[size_t(t)] = double(slices[size_t(t)]) * inv_tile - 1.0;
-    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
-      for (int64_t bi = b0; bi < b1; ++bi)
-        for (int64_t o = 0; o < O; ++o) {
-          const float* __restrict gop = go + (bi * O + o) * P;
-          const float to_ps = float(k * g[size_t(o)] * inv_tile);
-          double sum_gs = 0, sum_gs_x = 0;
-          for (int64_t t = 0; t < T; ++t) {
-            const size_t at = size_t(((bi * T + t) * O + o) * P);
-            const float* __restrict pr = in + at;
-            const float* __restrict yr = yp + at;
-            thread_local std::vector<float> looked_up;
-            if (tabulated) {  // y = table[t, o, ps]
-              looked_up.resize(size_t(P));
-              gather_row(pr, yp + (t * O + o) * width + per_tile, looked_up.data(), P);
-              yr = looked_up.data();
-            }
-            double row_gs, row_gs_ps;
-            backward_row(gop, pr, yr, dp + ((t * B + bi) * O + o) * P, P, to_ps, row_gs, row_gs_ps);
-            sum_gs += row_gs;
-            sum_gs_x += row_gs_ps * inv_tile + shift[size_t(t)] * row_gs;
-          }
-          d_gain_b[size_t(bi * O + o)] = k * sum_gs_x;
-          d_offset_b[size_t(bi * O + o)] = k * sum_gs;
-        }
-    });
-    std::vector<double> d_gain(size_t(O), 0.0), d_offset(size_t(O), 0.0);
-    for (int64_t bi = 0; bi < B; ++bi)
-      for (int64_t o = 0; o < O; ++o) {
-        d_gain[size_t(o)] += d_gain_b[size_t(bi * O + o)];
-        d_offset[size_t(o)] += d_offset_b[size_t(bi * O + o)];
-      }
-    auto as_tensor = [&](const std::vector<double>& v, const torch::Tensor& like) {
-      return torch::from_blob(const_cast<double*>(v.data()), {O}, torch::kFloat64).to(like.scalar_type()).clone();
-    };
-    return {d_ps, as_tensor(d_gain, saved[2]), as_tensor(d_offset, saved[3]), torch::Tensor(), torch::Tensor()};
+    const auto r = surrogate_backward(saved[0], saved[1], ctx->saved_data["tabulated"].toBool(), saved[2], saved[3],
+                                      ctx->saved_data["slices"].toIntVector(), ctx->saved_data["per_tile"].toInt(),
+                                      grad[0]);
+    return {r.d_ps, r.d_gain, r.d_offset, torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -289,63 +327,69 @@ ConvSlice conv_slice(int64_t begin, int64_t n, int64_t C) {
   return {c0, c1 - c0 + 1, mask.view({1, C, 3, 3}).narrow(1, c0, c1 - c0 + 1)};
 }
 
-// Forward: the given values; backward: what autograd computes through tile_partial_sums_conv/dense.
-struct GivenTilePartialSums : torch::autograd::Function<GivenTilePartialSums> {
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& values,
-                               const torch::Tensor& x, const torch::Tensor& wb, std::vector<int64_t> begins,
-                               std::vector<int64_t> sizes, bool conv) {
+// The input and weight gradients of the tile partial sums from their gradient g [B, T, O, P] (each
+// tile's slice contiguous: tile-major storage): what autograd computes through
+// tile_partial_sums_conv/dense, by each tile's convolution backward (or products, dense).
+std::pair<torch::Tensor, torch::Tensor> tile_sum_grads(const torch::Tensor& g, const torch::Tensor& x, const torch::Tensor& wb,
+                                                       const std::vector<int64_t>& begins, const std::vector<int64_t>& sizes,
+                                                       bool conv, bool need_x, bool need_w) {
+  const int64_t B = x.size(0), O = wb.size(0), T = int64_t(sizes.size());
+  torch::Tensor gx = need_x ? torch::zeros_like(x) : torch::Tensor(), gw = need_w ? torch::zeros_like(wb) : torch::Tensor();
+  for (int64_t t = 0; t < T; ++t) {
+    if (conv) {
+      const int64_t H = x.size(2) - 2, W = x.size(3) - 2;
+      const auto s = conv_slice(begins[size_t(t)], sizes[size_t(t)], wb.size(1));
+      const auto w = (wb.narrow(1, s.c0, s.channels) * s.mask).contiguous();
+      const auto go = g.select(1, t).reshape({B, O, H, W}).contiguous();
+      const auto r = at::convolution_backward(go, x.narrow(1, s.c0, s.channels), w, c10::nullopt, {1, 1}, {0, 0},
+                                              {1, 1}, false, {0, 0}, 1, {need_x, need_w, false});
+      if (need_x) gx.narrow(1, s.c0, s.channels).add_(std::get<0>(r));
+      if (need_w) gw.narrow(1, s.c0, s.channels).add_(std::get<1>(r) * s.mask);
+    } else {
+      const int64_t begin = begins[size_t(t)], n = sizes[size_t(t)];
+      const auto go = g.select(1, t).select(2, 0);  // [B, O]
+      if (need_x) gx.narrow(1, begin, n).add_(go.mm(wb.narrow(1, begin, n)));
+      if (need_w) gw.narrow(1, begin, n).add_(go.t().mm(x.narrow(1, begin, n)));
+    }
+  }
+  return {gx, gw};
+}
+
+// The expected MTJ output from the crossbar's int16 partial sums: forward the surrogate's lookup,
+// backward its gradients to the partial sums, then on through the tiles' products to x and wb.
+struct CrossbarExpectedMtj : torch::autograd::Function<CrossbarExpectedMtj> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& ps, const torch::Tensor& x,
+                               const torch::Tensor& wb, const torch::Tensor& gain, const torch::Tensor& offset,
+                               std::vector<int64_t> begins, std::vector<int64_t> sizes, int64_t per_tile, bool conv) {
     const int64_t B = x.size(0), O = wb.size(0), P = conv ? (x.size(2) - 2) * (x.size(3) - 2) : 1;
-    if (values.dim() != 4 || values.scalar_type() != torch::kFloat32 || values.size(0) != B ||
-        values.size(1) != int64_t(sizes.size()) || values.size(2) != O || values.size(3) != P)
-      throw Error(fmt::format("trainer: the crossbar's tile partial sums [{}] do not match [{}, {}, {}, {}]",
-                              fmt::join(values.sizes().vec(), ", "), B, sizes.size(), O, P));
-    ctx->save_for_backward({x, wb});
+    if (ps.dim() != 4 || ps.scalar_type() != torch::kInt16 || ps.size(0) != B || ps.size(1) != int64_t(sizes.size()) ||
+        ps.size(2) != O || ps.size(3) != P)
+      throw Error(fmt::format("trainer: the crossbar's tile partial sums [{}] do not match int16 [{}, {}, {}, {}]",
+                              fmt::join(ps.sizes().vec(), ", "), B, sizes.size(), O, P));
+    const auto f = stochastic_surrogate::surrogate_forward(ps, gain, offset, sizes, per_tile);
+    ctx->save_for_backward({ps, f.y_or_table, gain, offset, x, wb});
+    ctx->saved_data["tabulated"] = f.tabulated;
     ctx->saved_data["begins"] = begins;
     ctx->saved_data["sizes"] = sizes;
+    ctx->saved_data["per_tile"] = per_tile;
     ctx->saved_data["conv"] = conv;
-    return values;
+    return f.e;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad) {
     const auto saved = ctx->get_saved_variables();
-    const auto &x = saved[0], &wb = saved[1];
-    const auto begins = ctx->saved_data["begins"].toIntVector(), sizes = ctx->saved_data["sizes"].toIntVector();
-    const bool conv = ctx->saved_data["conv"].toBool();
-    const bool need_x = ctx->needs_input_grad(1), need_w = ctx->needs_input_grad(2);
-    const auto& g = grad[0];  // [B, T, O, P]
-    const int64_t B = x.size(0), O = wb.size(0), T = int64_t(sizes.size());
-    torch::Tensor gx = need_x ? torch::zeros_like(x) : torch::Tensor(), gw = need_w ? torch::zeros_like(wb) : torch::Tensor();
-    for (int64_t t = 0; t < T; ++t) {
-      if (conv) {
-        const int64_t H = x.size(2) - 2, W = x.size(3) - 2;
-        const auto s = conv_slice(begins[size_t(t)], sizes[size_t(t)], wb.size(1));
-        const auto w = (wb.narrow(1, s.c0, s.channels) * s.mask).contiguous();
-        const auto go = g.select(1, t).reshape({B, O, H, W}).contiguous();
-        const auto r = at::convolution_backward(go, x.narrow(1, s.c0, s.channels), w, c10::nullopt, {1, 1}, {0, 0},
-                                                {1, 1}, false, {0, 0}, 1, {need_x, need_w, false});
-        if (need_x) gx.narrow(1, s.c0, s.channels).add_(std::get<0>(r));
-        if (need_w) gw.narrow(1, s.c0, s.channels).add_(std::get<1>(r) * s.mask);
-      } else {
-        const int64_t begin = begins[size_t(t)], n = sizes[size_t(t)];
-        const auto go = g.select(1, t).select(2, 0);  // [B, O]
-        if (need_x) gx.narrow(1, begin, n).add_(go.mm(wb.narrow(1, begin, n)));
-        if (need_w) gw.narrow(1, begin, n).add_(go.t().mm(x.narrow(1, begin, n)));
-      }
-    }
-    return {torch::Tensor(), gx, gw, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    const auto sizes = ctx->saved_data["sizes"].toIntVector();
+    const auto r = stochastic_surrogate::surrogate_backward(saved[0], saved[1], ctx->saved_data["tabulated"].toBool(),
+                                                            saved[2], saved[3], sizes, ctx->saved_data["per_tile"].toInt(),
+                                                            grad[0]);
+    const auto [gx, gw] = tile_sum_grads(r.d_ps, saved[4], saved[5], ctx->saved_data["begins"].toIntVector(), sizes,
+                                         ctx->saved_data["conv"].toBool(), ctx->needs_input_grad(1),
+                                         ctx->needs_input_grad(2));
+    return {torch::Tensor(), gx, gw, r.d_gain, r.d_offset, torch::Tensor(), torch::Tensor(), torch::Tensor(),
+            torch::Tensor()};
   }
 };
-
-torch::Tensor given_tile_partial_sums(const torch::Tensor& values, const torch::Tensor& x, const torch::Tensor& wb,
-                                      const imc::LayerMapping& m, bool conv) {
-  std::vector<int64_t> begins, sizes;
-  for (int t = 0; t < m.tiles(); ++t) {
-    begins.push_back(m.slice_begin(t));
-    sizes.push_back(m.slice_size(t));
-  }
-  return GivenTilePartialSums::apply(values, x, wb, begins, sizes, conv);
-}
 
 }  // namespace
 
@@ -362,13 +406,15 @@ torch::Tensor tile_partial_sums_conv(const torch::Tensor& padded, const torch::T
   return all.view({all.size(0), all.size(1), O, all.size(3) * all.size(4)});
 }
 
-torch::Tensor given_tile_partial_sums_conv(const torch::Tensor& values, const torch::Tensor& padded,
-                                           const torch::Tensor& wb, const imc::LayerMapping& m) {
-  return given_tile_partial_sums(values, padded, wb, m, true);
-}
-torch::Tensor given_tile_partial_sums_dense(const torch::Tensor& values, const torch::Tensor& flat,
-                                            const torch::Tensor& wb, const imc::LayerMapping& m) {
-  return given_tile_partial_sums(values, flat, wb, m, false);
+torch::Tensor crossbar_expected_mtj_output(const torch::Tensor& ps, const torch::Tensor& x, const torch::Tensor& wb,
+                                          const torch::Tensor& gain, const torch::Tensor& offset,
+                                          const imc::LayerMapping& m, bool conv) {
+  std::vector<int64_t> begins, sizes;
+  for (int t = 0; t < m.tiles(); ++t) {
+    begins.push_back(m.slice_begin(t));
+    sizes.push_back(m.slice_size(t));
+  }
+  return CrossbarExpectedMtj::apply(ps, x, wb, gain, offset, begins, sizes, int64_t(m.inputs_per_tile()), conv);
 }
 
 torch::Tensor tile_partial_sums_dense(const torch::Tensor& flat, const torch::Tensor& wb, const imc::LayerMapping& m) {

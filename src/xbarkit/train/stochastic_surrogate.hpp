@@ -24,18 +24,19 @@ namespace xbarkit::train {
 torch::Tensor tile_partial_sums_conv(const torch::Tensor& padded, const torch::Tensor& wb, const imc::LayerMapping& m);
 torch::Tensor tile_partial_sums_dense(const torch::Tensor& flat, const torch::Tensor& wb, const imc::LayerMapping& m);
 
-// The same partial sums, computed by the crossbar's read loop (which counts every tile column
-// anyway: Simulator::matmul_keyed's tile_psums) and handed over as `values` [B, T, O, P]: only the
-// backward pass runs libtorch's kernels (the sliced convolutions' or products' gradients to the
-// input and the weights). `values` must be what tile_partial_sums_* computes (tested).
-torch::Tensor given_tile_partial_sums_conv(const torch::Tensor& values, const torch::Tensor& padded,
-                                           const torch::Tensor& wb, const imc::LayerMapping& m);
-torch::Tensor given_tile_partial_sums_dense(const torch::Tensor& values, const torch::Tensor& flat,
-                                            const torch::Tensor& wb, const imc::LayerMapping& m);
-
 // e [B, O, P] from ps [B, T, O, P] (above), gain [O] and offset [O]; gradients to all three.
 torch::Tensor expected_mtj_output(const torch::Tensor& ps, const torch::Tensor& gain, const torch::Tensor& offset,
                                   const imc::LayerMapping& m);
+
+// The same e from the partial sums the crossbar's read loop computed (it counts every tile column
+// anyway: Simulator::matmul_keyed's tile_psums), int16 [B, T, O, P], and the layer's input x (padded
+// [B, C, H+2, W+2] for a convolution, flat [B, N] for a dense layer) and ±1 weights wb: the value
+// and gradients (to x, wb, gain, offset) of expected_mtj_output(tile_partial_sums_*(x, wb, m), …),
+// without the forward products, and with int16 instead of float partial sums in the surrogate's
+// memory-bound passes (tested against that composition).
+torch::Tensor crossbar_expected_mtj_output(const torch::Tensor& ps, const torch::Tensor& x, const torch::Tensor& wb,
+                                          const torch::Tensor& gain, const torch::Tensor& offset,
+                                          const imc::LayerMapping& m, bool conv);
 
 // The ±1 patches [B, P, C·9] (int8, im2col order) of `padded` [B, C, H+2, W+2] holding ±1: what
 // F::unfold(padded, 3).transpose(1, 2) gives, without a float copy. Throws if a value is not ±1.

@@ -181,7 +181,7 @@ public:
   }
 
   // z of layer li for every image of the batch: patches [B, P, N] of ±1 (int8), keys per image.
-  // `tile_ps`, when given, receives the reads' ideal partial sums [B, T, O, P] (the surrogate's).
+  // `tile_ps`, when given, receives the reads' ideal partial sums, int16 [B, T, O, P] (the surrogate's).
   torch::Tensor run(size_t li, const torch::Tensor& patches, const std::vector<uint64_t>& keys,
                     torch::Tensor* tile_ps = nullptr) const {
     const auto& L = net_->layers().at(li);
@@ -193,10 +193,10 @@ public:
     const int8_t* xin = x.data_ptr<int8_t>();
     float* zout = z.data_ptr<float>();
     const int64_t T = sim_->mapping(li).tiles();
-    float* tp = nullptr;
+    int16_t* tp = nullptr;
     if (tile_ps) {
-      *tile_ps = torch::empty({B, T, O, P}, torch::kFloat32);
-      tp = tile_ps->data_ptr<float>();
+      *tile_ps = torch::empty({B, T, O, P}, torch::kInt16);
+      tp = tile_ps->data_ptr<int16_t>();
     }
     // On libtorch's thread pool (OpenMP): a pool of our own would run beside libtorch's workers, which
     // spin between its parallel regions, so on 2 cores the two pools took turns (perf: a quarter of a
@@ -312,7 +312,6 @@ ForwardOut forward(Model& model, const torch::Tensor& images, const ForwardConte
     const auto& s = L.spec;
     const auto wb = sign_weights(L.w);
     torch::Tensor z, patches;  // patches: [B, P, N] ±1 int8 (binary layers on a crossbar)
-    torch::Tensor tile_ps;     // a stochastic layer's per-tile partial sums [B, T, O, P], for its surrogate
     const bool on_crossbar = ctx.crossbar && !s.real_input && (L.gain.defined() || !stochastic);
     const bool stochastic_layer = on_crossbar && L.gain.defined();
     const imc::LayerMapping* mapping = on_crossbar ? &ctx.crossbar->simulator().mapping(li) : nullptr;
@@ -340,16 +339,15 @@ ForwardOut forward(Model& model, const torch::Tensor& images, const ForwardConte
       // stochastic layer that of the expected MTJ output, whose tile partial sums the crossbar's
       // read loop hands over (it counts every tile column anyway).
       const bool handed = stochastic_layer && ctx.crossbar_tile_sums;
-      torch::Tensor given;
+      torch::Tensor given;  // int16 [B, T, O, P]
       const auto hw = ctx.crossbar->run(li, patches, *ctx.keys, handed ? &given : nullptr);  // [B, P, O]
-      if (handed)
-        tile_ps = conv ? given_tile_partial_sums_conv(given, x, wb, *mapping)
-                       : given_tile_partial_sums_dense(given, x, wb, *mapping);
-      else if (stochastic_layer)
-        tile_ps = conv ? tile_partial_sums_conv(x, wb, *mapping) : tile_partial_sums_dense(x, wb, *mapping);
       torch::Tensor surrogate = z, value = hw;
       if (stochastic_layer) {
-        surrogate = expected_mtj_output(tile_ps, L.gain, L.offset, *mapping).view(z_shape);  // [B, O, P] -> z
+        const auto e = handed ? crossbar_expected_mtj_output(given, x, wb, L.gain, L.offset, *mapping, conv)
+                              : expected_mtj_output(conv ? tile_partial_sums_conv(x, wb, *mapping)
+                                                         : tile_partial_sums_dense(x, wb, *mapping),
+                                                    L.gain, L.offset, *mapping);
+        surrogate = e.view(z_shape);  // [B, O, P] -> z
         value = hw / double(ctx.crossbar->sampling_length(li));
       }
       value = conv ? value.transpose(1, 2).reshape(z_shape) : value.reshape(z_shape);
