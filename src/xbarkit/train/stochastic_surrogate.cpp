@@ -72,13 +72,16 @@ struct Affine {
 #define XBK_SIMD_CLONES
 #endif
 
+// The kernels take the partial sums as stored, float or int16 (T), and convert in registers.
+
 // dst[p] = row[ps[p]] (first tile) or dst[p] + row[ps[p]]; returns how many ps are not integers
 // within ±limit (those read row[0]).
-XBK_SIMD_CLONES int64_t lookup_row(const float* __restrict src, const float* __restrict row, float* __restrict dst,
+template <class T>
+XBK_SIMD_CLONES int64_t lookup_row(const T* __restrict src, const float* __restrict row, float* __restrict dst,
                                    int64_t P, float limit, bool first) {
   int64_t bad = 0;
   for (int64_t p = 0; p < P; ++p) {
-    const float v = src[p];
+    const float v = float(src[p]);
     const bool in_range = std::fabs(v) <= limit;  // false for NaN
     const int k = in_range ? int(v) : 0;
     bad += !(in_range && float(k) == v);
@@ -88,13 +91,15 @@ XBK_SIMD_CLONES int64_t lookup_row(const float* __restrict src, const float* __r
 }
 
 // y[p] = row[ps[p]] (the forward pass checked every ps).
-XBK_SIMD_CLONES void gather_row(const float* __restrict src, const float* __restrict row, float* __restrict y, int64_t P) {
+template <class T>
+XBK_SIMD_CLONES void gather_row(const T* __restrict src, const float* __restrict row, float* __restrict y, int64_t P) {
   for (int64_t p = 0; p < P; ++p) y[p] = row[int(src[p])];
 }
 
 // One (image, tile, output) row of the backward pass: dr = gs · to_ps with gs = gout (1 − y²), and
 // Σ gs, Σ gs · ps over 8 float lanes, then in double.
-XBK_SIMD_CLONES void backward_row(const float* __restrict gop, const float* __restrict pr, const float* __restrict yr,
+template <class T>
+XBK_SIMD_CLONES void backward_row(const float* __restrict gop, const T* __restrict pr, const float* __restrict yr,
                                   float* __restrict dr, int64_t P, float to_ps, double& row_gs, double& row_gs_ps) {
   row_gs = 0;
   row_gs_ps = 0;
@@ -106,7 +111,7 @@ XBK_SIMD_CLONES void backward_row(const float* __restrict gop, const float* __re
         const float gs = gop[p + j] * (1.0f - yr[p + j] * yr[p + j]);
         dr[p + j] = gs * to_ps;
         lane_gs[j] += gs;
-        lane_gs_ps[j] += gs * pr[p + j];
+        lane_gs_ps[j] += gs * float(pr[p + j]);
       }
     for (int j = 0; j < 8; ++j) {
       row_gs += lane_gs[j];
@@ -117,8 +122,17 @@ XBK_SIMD_CLONES void backward_row(const float* __restrict gop, const float* __re
     const float gs = gop[p] * (1.0f - yr[p] * yr[p]);
     dr[p] = gs * to_ps;
     row_gs += gs;
-    row_gs_ps += double(gs) * pr[p];
+    row_gs_ps += double(gs) * float(pr[p]);
   }
+}
+
+// Calls f with ps's data pointer as float* or int16_t*.
+template <class F>
+void with_ps_data(const torch::Tensor& ps, F&& f) {
+  if (ps.scalar_type() == torch::kFloat32)
+    f(ps.data_ptr<float>());
+  else
+    f(ps.data_ptr<int16_t>());
 }
 
 // The surrogate's two passes, for partial sums ps [B, T, O, P] (contiguous, float or int16; the
@@ -134,15 +148,6 @@ struct SurrogateForward {
   torch::Tensor e, y_or_table;
   bool tabulated = false;
 };
-
-// Row `offset` … + P of ps as floats: the tensor's own, or int16 widened into `buf`.
-const float* ps_row(const torch::Tensor& ps, int64_t offset, int64_t P, std::vector<float>& buf) {
-  if (ps.scalar_type() == torch::kFloat32) return ps.data_ptr<float>() + offset;
-  const int16_t* src = ps.data_ptr<int16_t>() + offset;
-  buf.resize(size_t(P));
-  for (int64_t p = 0; p < P; ++p) buf[size_t(p)] = float(src[p]);
-  return buf.data();
-}
 
 SurrogateForward surrogate_forward(const torch::Tensor& ps, const torch::Tensor& gain, const torch::Tensor& offset,
                                    const std::vector<int64_t>& slices, int64_t per_tile) {
@@ -173,17 +178,18 @@ SurrogateForward surrogate_forward(const torch::Tensor& ps, const torch::Tensor&
     float* ep = e.data_ptr<float>();
     // e summed over tiles in the lookup pass; y is not stored (backward looks it up again).
     std::atomic<bool> bad{false};
-    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
-      bool w = false;
-      std::vector<float> buf;
-      for (int64_t bi = b0; bi < b1; ++bi)
-        for (int64_t o = 0; o < O; ++o) {
-          float* __restrict dst = ep + (bi * O + o) * P;
-          for (int64_t t = 0; t < T; ++t)
-            w |= lookup_row(ps_row(ps, ((bi * T + t) * O + o) * P, P, buf), tab + (t * O + o) * width + per_tile,
-                            dst, P, float(per_tile), t == 0) != 0;
-        }
-      if (w) bad = true;
+    with_ps_data(ps, [&](const auto* in) {
+      at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+        bool w = false;
+        for (int64_t bi = b0; bi < b1; ++bi)
+          for (int64_t o = 0; o < O; ++o) {
+            float* __restrict dst = ep + (bi * O + o) * P;
+            for (int64_t t = 0; t < T; ++t)
+              w |= lookup_row(in + ((bi * T + t) * O + o) * P, tab + (t * O + o) * width + per_tile, dst, P,
+                              float(per_tile), t == 0) != 0;
+          }
+        if (w) bad = true;
+      });
     });
     wrong = bad;
   } else {
@@ -239,30 +245,31 @@ SurrogateGrads surrogate_backward(const torch::Tensor& ps, const torch::Tensor& 
   const double k = imc::kMtjLogisticA, inv_tile = 1.0 / double(per_tile);
   std::vector<double> shift(static_cast<size_t>(T));  // x = ps / n_tile + shift_t
   for (int64_t t = 0; t < T; ++t) shift[size_t(t)] = double(slices[size_t(t)]) * inv_tile - 1.0;
-  at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<float> buf, looked_up;
-    for (int64_t bi = b0; bi < b1; ++bi)
-      for (int64_t o = 0; o < O; ++o) {
-        const float* __restrict gop = go + (bi * O + o) * P;
-        const float to_ps = float(k * g[size_t(o)] * inv_tile);
-        double sum_gs = 0, sum_gs_x = 0;
-        for (int64_t t = 0; t < T; ++t) {
-          const size_t at = size_t(((bi * T + t) * O + o) * P);
-          const float* __restrict pr = ps_row(ps, int64_t(at), P, buf);
-          const float* __restrict yr = yp + at;
-          if (tabulated) {  // y = table[t, o, ps]
-            looked_up.resize(size_t(P));
-            gather_row(pr, yp + (t * O + o) * width + per_tile, looked_up.data(), P);
-            yr = looked_up.data();
+  with_ps_data(ps, [&](const auto* in) {
+    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+      std::vector<float> looked_up;
+      for (int64_t bi = b0; bi < b1; ++bi)
+        for (int64_t o = 0; o < O; ++o) {
+          const float* __restrict gop = go + (bi * O + o) * P;
+          const float to_ps = float(k * g[size_t(o)] * inv_tile);
+          double sum_gs = 0, sum_gs_x = 0;
+          for (int64_t t = 0; t < T; ++t) {
+            const size_t at = size_t(((bi * T + t) * O + o) * P);
+            const float* __restrict yr = yp + at;
+            if (tabulated) {  // y = table[t, o, ps]
+              looked_up.resize(size_t(P));
+              gather_row(in + at, yp + (t * O + o) * width + per_tile, looked_up.data(), P);
+              yr = looked_up.data();
+            }
+            double row_gs, row_gs_ps;
+            backward_row(gop, in + at, yr, dp + ((t * B + bi) * O + o) * P, P, to_ps, row_gs, row_gs_ps);
+            sum_gs += row_gs;
+            sum_gs_x += row_gs_ps * inv_tile + shift[size_t(t)] * row_gs;
           }
-          double row_gs, row_gs_ps;
-          backward_row(gop, pr, yr, dp + ((t * B + bi) * O + o) * P, P, to_ps, row_gs, row_gs_ps);
-          sum_gs += row_gs;
-          sum_gs_x += row_gs_ps * inv_tile + shift[size_t(t)] * row_gs;
+          d_gain_b[size_t(bi * O + o)] = k * sum_gs_x;
+          d_offset_b[size_t(bi * O + o)] = k * sum_gs;
         }
-        d_gain_b[size_t(bi * O + o)] = k * sum_gs_x;
-        d_offset_b[size_t(bi * O + o)] = k * sum_gs;
-      }
+    });
   });
   std::vector<double> d_gain(size_t(O), 0.0), d_offset(size_t(O), 0.0);
   for (int64_t bi = 0; bi < B; ++bi)
