@@ -116,12 +116,14 @@ inline xbarkit::nn::Dataset random_images(const xbarkit::nn::Network& net, size_
 // 10% linear effect on the mean (LUT layouts of other cells: rram1t1r is k, q, hrs).
 inline std::shared_ptr<const xbarkit::lut::ArrayPsLut> synthetic_lut(int rows, double droop, double std_fraction,
                                                      const std::string& second_axis = "q", int k_step = 1,
-                                                     const std::vector<std::string>& extra_axes = {}) {
+                                                     const std::vector<std::string>& extra_axes = {},
+                                                     std::vector<double> g = {}) {
   const double cell = 1e-5;
-  std::vector<double> ks, g;
+  std::vector<double> ks;
   for (int k = 0; k < rows; k += k_step) ks.push_back(k);
   ks.push_back(rows);
-  for (int i = 0; i <= 5; ++i) g.push_back(i / 5.0);
+  if (g.empty())  // the second axis's grid, by default 0, 0.2, …, 1
+    for (int i = 0; i <= 5; ++i) g.push_back(i / 5.0);
   const std::vector<double> h{0, 0.1, 0.3, 0.6, 1.0};
   std::vector<xbarkit::lut::Axis> axes{{"k", "1", ks}, {second_axis, "1", g}};
   for (const auto& a : extra_axes) axes.push_back({a, "1", h});

@@ -79,17 +79,64 @@ TEST_CASE("the fast LUT evaluator equals lut::ArrayPsLut::predict", "[imc][lut]"
         const auto got = fast.predict(f);
         REQUIRE(got.mean_A == Approx(want.mean_A).epsilon(1e-12).margin(1e-20));
         REQUIRE(got.std_A == Approx(want.std_A).epsilon(1e-12).margin(1e-20));
-        if (fast.kq_inline()) {
-          // The inline (k, q) path folds two divisions into one affine map: equal to rounding
-          // (1e-12 relative: a few ulps amplified by the load span's cancellation at k near rows).
-          const auto kq = fast.predict_kq(mask.data(), f.k);
-          REQUIRE(kq.mean_A == Approx(want.mean_A).epsilon(1e-12).margin(1e-20));
-          REQUIRE(kq.std_A == Approx(want.std_A).epsilon(1e-12).margin(1e-20));
-          ++inline_checked;
-        }
+        // What the read loops call (the inline (k, q) path where the layout allows).
+        const auto read = fast.predict_mask(mask.data(), 64, f.k, 64, f.column, f.active_rows);
+        REQUIRE(read.mean_A == Approx(want.mean_A).epsilon(1e-12).margin(1e-20));
+        REQUIRE(read.std_A == Approx(want.std_A).epsilon(1e-12).margin(1e-20));
+        inline_checked += fast.kq_inline();
       }
     }
   CHECK(inline_checked >= 500);  // the sram8t layout (k, q) took the inline path
+}
+
+TEST_CASE("the inline sram8t LUT read equals the general path at its edges", "[imc][lut]") {
+  // The inline path folds the load normalization (clamped to [0, 1]; 0.5 where the extreme
+  // placements of k cells have one load: k = 0 and k = rows) and the q-grid bracket (clamped to the
+  // grid) into one affine map per k. Exercise every clamp and the degenerate case: grids inside,
+  // equal to and beyond [0, 1]; empty, full and block masks whose loads are the extremes; rows not a
+  // multiple of 64. Equal to rounding: 1e-12 relative (a few ulps of the map, amplified by the load
+  // span's cancellation when k is near rows).
+  Rng rng(5, 9);
+  const std::vector<std::vector<double>> grids{{0.2, 0.4, 0.6, 0.8}, {}, {-0.2, 0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2}};
+  int checked = 0;
+  for (int rows : {64, 100, 128})
+    for (const auto& grid : grids) {
+      const auto lut = imc_test::synthetic_lut(rows, 0.4, 0.05, "q", 1, {}, grid);
+      const auto& cfg = lut->find("sram8t", rows);
+      const FastArrayLut fast(lut, cfg);
+      REQUIRE(fast.kq_inline());
+      const int words = (rows + 63) / 64;
+      auto check = [&](const std::vector<int>& on) {
+        std::vector<uint64_t> mask(size_t(words), 0);
+        for (int r : on) mask[size_t(r / 64)] |= uint64_t(1) << (r % 64);
+        const auto f = lut::column_features_from_rows(rows, rows, 0, rows, on);
+        const auto want = lut->predict(cfg, f);
+        const auto got = fast.predict_mask(mask.data(), rows, f.k, rows, 0, rows);
+        INFO("rows " << rows << " grid points " << grid.size() << " k " << f.k);
+        REQUIRE(got.mean_A == Approx(want.mean_A).epsilon(1e-12).margin(1e-20));
+        REQUIRE(got.std_A == Approx(want.std_A).epsilon(1e-12).margin(1e-20));
+        ++checked;
+      };
+      std::vector<int> ks{0, 1, 2, 3, rows - 3, rows - 2, rows - 1, rows};  // both degenerate ends and beside them
+      for (int k = 4; k < rows - 3; k += 7) ks.push_back(k);
+      for (const int k : ks) {
+        std::vector<int> top, bottom, middle, split, random;
+        for (int r = 0; r < k; ++r) top.push_back(r);
+        for (int r = rows - k; r < rows; ++r) bottom.push_back(r);
+        for (int r = (rows - k) / 2; r < (rows - k) / 2 + k; ++r) middle.push_back(r);
+        for (int r = 0; r < k / 2; ++r) split.push_back(r);
+        for (int r = rows - (k - k / 2); r < rows; ++r) split.push_back(r);
+        for (int r = 0; r < rows; ++r)
+          if (rng.uniform() < double(k) / rows) random.push_back(r);
+        for (const auto* on : {&top, &bottom, &middle, &split, &random}) check(*on);
+      }
+    }
+  CHECK(checked >= 3 * 3 * 5 * 20);  // rows × grids × masks × at least 20 values of k
+  // A read with another row count than the table's is refused, not misread.
+  const auto lut = imc_test::synthetic_lut(64, 0.4, 0.05);
+  const FastArrayLut fast(lut, lut->find("sram8t", 64));
+  const uint64_t mask[2] = {~0ULL, ~0ULL};
+  CHECK_THROWS_WITH(fast.predict_mask(mask, 128, 64, 64, 0, 64), Catch::Contains("has 64 rows, read with 128"));
 }
 
 TEST_CASE("LUT sensing: an ideal LUT reproduces software, a noisy one errs, reproducibly for any thread count",

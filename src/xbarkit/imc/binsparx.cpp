@@ -283,7 +283,7 @@ FlipCalibration calibrate_static_flips(const nn::Network& net, const std::vector
             }
             double mean = c * model.cell_A, sd = 0;
             if (model.lut) {
-              const auto pr = model.lut->predict_mask(cond, c, model.cols, ctx[size_t(t)].column, rows_on[k]);
+              const auto pr = model.lut->predict_mask(cond, model.rows, c, model.cols, ctx[size_t(t)].column, rows_on[k]);
               mean = pr.mean_A;
               sd = model.lut_noise ? pr.std_A : 0.0;
               if (!model.lut_noise) mean = std::max(0.0, mean);

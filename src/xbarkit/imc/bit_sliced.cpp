@@ -193,7 +193,7 @@ void BitSlicedEngine::matmul(size_t layer, const float* x, size_t P, float* y, u
                 cc.column_group = col / cfg_.cols;
                 double I;
                 if (lut_) {
-                  I = lut_->current(cond, c, cfg_.cols, cc.column, driven[size_t(t)], cfg_.lut_noise, rng);
+                  I = lut_->current(cond, R, c, cfg_.cols, cc.column, driven[size_t(t)], cfg_.lut_noise, rng);
                 } else {
                   I = c * cell_A_;
                 }

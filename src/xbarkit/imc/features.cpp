@@ -4,24 +4,34 @@
 #include <vector>
 
 namespace xbarkit::imc {
-namespace detail {
+namespace {
 
-ByteTables::ByteTables() {
-  for (int v = 0; v < 256; ++v) {
-    int c = 0;
-    for (int i = 0; i < 8; ++i) {
-      const int bit = (v >> i) & 1;
-      u1[v] = uint16_t(u1[v] + c);
-      u2[v] = uint16_t(u2[v] + c * c);
-      c += bit;
-      s1[v] = uint16_t(s1[v] + c);
-      s2[v] = uint16_t(s2[v] + c * c);
-      if (bit) pos[v] = uint16_t(pos[v] + i);
+// Per byte value v (rows 8b..8b+7 of a mask): set bits, and the sums over its 8 rows of the
+// inclusive (s) and strict (u) prefix counts and of their squares; Σ of set bit positions.
+struct ByteTables {
+  std::array<uint8_t, 256> pop{};
+  std::array<uint16_t, 256> s1{}, s2{}, u1{}, u2{}, pos{};
+  ByteTables() {
+    for (int v = 0; v < 256; ++v) {
+      int c = 0;
+      for (int i = 0; i < 8; ++i) {
+        const int bit = (v >> i) & 1;
+        u1[v] = uint16_t(u1[v] + c);
+        u2[v] = uint16_t(u2[v] + c * c);
+        c += bit;
+        s1[v] = uint16_t(s1[v] + c);
+        s2[v] = uint16_t(s2[v] + c * c);
+        if (bit) pos[v] = uint16_t(pos[v] + i);
+      }
+      pop[v] = uint8_t(c);
     }
-    pop[v] = uint8_t(c);
   }
-}
-const ByteTables kByteTables;
+};
+const ByteTables kT;
+
+}  // namespace
+
+namespace detail {
 
 const uint32_t* chunk16_table() {
   static const std::vector<uint32_t> table = [] {
@@ -41,10 +51,6 @@ const uint32_t* chunk16_table() {
 }
 
 }  // namespace detail
-
-namespace {
-const detail::ByteTables& kT = detail::kByteTables;
-}  // namespace
 
 // Built with and without the popcnt instruction, chosen at load time (runs on any x86-64).
 #if defined(__x86_64__) && defined(__GNUC__)

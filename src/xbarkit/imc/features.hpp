@@ -9,7 +9,6 @@
 // Σ_i (P + c_i)² = 8P² + 2P·S1 + S2 with c_i = popcount(byte & ((2 << i) − 1)) and S1, S2 their sums
 // from a 256-entry table; the top load likewise with K' = k − P and the strict prefix counts.
 // Equal to lut::column_features (tested).
-#include <array>
 #include <cstdint>
 
 #include "xbarkit/lut/array_ps.hpp"
@@ -19,14 +18,6 @@ namespace xbarkit::imc {
 using lut::FeatureNeeds;
 
 namespace detail {
-// Per byte value v (rows 8b..8b+7 of a mask): set bits, and the sums over its 8 rows of the
-// inclusive (s) and strict (u) prefix counts and of their squares; Σ of set bit positions.
-struct ByteTables {
-  std::array<uint8_t, 256> pop{};
-  std::array<uint16_t, 256> s1{}, s2{}, u1{}, u2{}, pos{};
-  ByteTables();
-};
-extern const ByteTables kByteTables;
 // Per 16-bit value v: pop | s1 << 5 | s2 << 13 (inclusive prefix counts c_i over 16 rows: pop ≤ 16,
 // s1 = Σ c_i ≤ 136, s2 = Σ c_i² ≤ 1496). 256 KB, built on first use.
 const uint32_t* chunk16_table();

@@ -76,6 +76,10 @@ FastArrayLut::FastArrayLut(std::shared_ptr<const lut::ArrayPsLut> lut, const lut
   }
 }
 
+void FastArrayLut::rows_mismatch(int rows) const {
+  throw Error(fmt::format("array_ps table {} has {} rows, read with {}", config_.table, config_.rows, rows));
+}
+
 lut::CurrentPrediction FastArrayLut::predict(const lut::ColumnFeatures& f) const {
   if (dense_) {
     const size_t base = size_t(std::clamp(f.k, 0, config_.rows)) * nodes_per_k_;

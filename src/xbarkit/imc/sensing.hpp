@@ -24,32 +24,34 @@ public:
   const lut::ArrayPsConfig& config() const { return config_; }
   int rows() const { return config_.rows; }
   double ideal_cell_current_A() const { return config_.ideal_cell_current_A; }
-  // Which raw features the axes need (so the caller computes no more than that).
-  FeatureNeeds needs() const { return needs_; }
 
   lut::CurrentPrediction predict(const lut::ColumnFeatures& f) const;
   // normal(mean, std) truncated at 0, as lut::ArrayPsLut::sample.
   double sample(const lut::ColumnFeatures& f, Rng& rng) const { return draw(predict(f), rng); }
 
   // What the read loops call: the prediction for a column read from its conducting-row mask (k set
-  // bits; the tile's column count, the column and its driven rows for the axes that need them), by
-  // the inline (k, q) path below where the table allows; and the sensed current, a draw (`noise`)
-  // or the mean clamped at 0.
-  lut::CurrentPrediction predict_mask(const uint64_t* mask, int k, int cols, int column, int active_rows) const {
+  // bits; the tile's rows, which must be the table's, its column count, the column and its driven
+  // rows for the axes that need them), by the inline (k, q) path below where the table allows; and
+  // the sensed current, a draw (`noise`) or the mean clamped at 0.
+  lut::CurrentPrediction predict_mask(const uint64_t* mask, int rows, int k, int cols, int column, int active_rows) const {
+    if (rows != config_.rows) rows_mismatch(rows);
     if (kq_inline_) return predict_kq(mask, k);
-    return predict(mask_features(mask, config_.rows, cols, column, active_rows, needs_));
+    return predict(mask_features(mask, rows, cols, column, active_rows, needs_));
   }
-  double current(const uint64_t* mask, int k, int cols, int column, int active_rows, bool noise, Rng& rng) const {
-    const auto p = predict_mask(mask, k, cols, column, active_rows);
+  double current(const uint64_t* mask, int rows, int k, int cols, int column, int active_rows, bool noise, Rng& rng) const {
+    const auto p = predict_mask(mask, rows, k, cols, column, active_rows);
     return noise ? draw(p, rng) : std::max(0.0, p.mean_A);
   }
-
-  // The sram8t layout, inline in the read loop: a (k, q) table on a uniform q grid whose load is the
-  // bottom rail's alone, evaluated straight from the column's conducting-row mask (k conducting rows,
-  // the table's `rows` rows). The load normalization and the grid bracket, two divisions in
-  // predict(), are folded into one affine map per k, u = A_k·load + B_k (grid units, clamped), so
-  // the result equals predict(mask_features(…)) to a few ulps rather than bit for bit (tested).
+  // Whether predict_mask takes the inline path: the sram8t layout, a (k, q) table on a uniform q grid
+  // whose load is the bottom rail's alone.
   bool kq_inline() const { return kq_inline_; }
+
+private:
+  using Ax = lut::ArrayPsAxis;
+  // The inline path: the bottom load straight from the mask (k set bits), and the load normalization
+  // and the grid bracket, two divisions in predict(), folded into one affine map per k,
+  // u = a_k·load + b_k (grid units, clamped); equal to predict(mask_features(…)) to a few ulps rather
+  // than bit for bit (tested). Only when kq_inline_.
   lut::CurrentPrediction predict_kq(const uint64_t* mask, int k) const {
     const size_t kk = size_t(std::clamp(k, 0, config_.rows));
     const double u = std::clamp(kq_a_[kk] * double(bottom_load(mask, config_.rows)) + kq_b_[kk], kq_u_lo_, kq_u_hi_);
@@ -58,9 +60,7 @@ public:
     const size_t at = kk * nodes_per_k_ + lo;
     return {mean_[at] + t * (mean_[at + 1] - mean_[at]), std_[at] + t * (std_[at + 1] - std_[at])};
   }
-
-private:
-  using Ax = lut::ArrayPsAxis;
+  [[noreturn]] void rows_mismatch(int rows) const;
   static double draw(const lut::CurrentPrediction& p, Rng& rng) {
     const double v = p.mean_A + p.std_A * rng.normal();
     return v > 0 ? v : 0.0;

@@ -557,7 +557,7 @@ void Simulator::matmul_impl(const nn::BinaryLayer& layer, const int8_t* inputs, 
         auto current = [&] {
           if (cfg_.sensing == Sensing::ideal) return c * cell_A_;
           if (cfg_.sensing == Sensing::exact) return b.currents[size_t(t) * size_t(O) + size_t(o)];
-          return lut_->current(cond, c, cfg_.cols, o % cfg_.cols, b.active_rows[size_t(t)], cfg_.lut_noise, rng);
+          return lut_->current(cond, cfg_.rows, c, cfg_.cols, o % cfg_.cols, b.active_rows[size_t(t)], cfg_.lut_noise, rng);
         };
         const bool sf = M.flipped(t, o);
         const int sign = sf != xf ? -1 : 1;

@@ -95,20 +95,15 @@ public:
   // Inline: once per LUT read of inference.
   double operator()(const ColumnFeatures& f) const {
     if (f.rows != rows_) rows_mismatch(f.rows);
-    return from_loads(f.k, f.load_top, f.load_bottom);
-  }
-  // The same from a column's k and loads, for a caller that has checked the rows.
-  double from_loads(int k, long long load_top, long long load_bottom) const {
-    const double q = w_.top * static_cast<double>(load_top) + w_.bottom * static_cast<double>(load_bottom);
-    const double lo = lo_[static_cast<size_t>(k)], hi = hi_[static_cast<size_t>(k)];
+    const double q = w_.top * static_cast<double>(f.load_top) + w_.bottom * static_cast<double>(f.load_bottom);
+    const double lo = lo_[static_cast<size_t>(f.k)], hi = hi_[static_cast<size_t>(f.k)];
     if (!(hi - lo > 1e-9 * std::max(1.0, hi))) return 0.5;
     return std::clamp((q - lo) / (hi - lo), 0.0, 1.0);
   }
 
-  // The per-k extremes and the rail weights (callers that fold the normalization into their own).
+  // The per-k extremes (for imc::FastArrayLut, which folds the normalization into its grid map).
   double lo(int k) const { return lo_[static_cast<size_t>(k)]; }
   double hi(int k) const { return hi_[static_cast<size_t>(k)]; }
-  const RailWeights& weights() const { return w_; }
 
 private:
   [[noreturn]] void rows_mismatch(int rows) const;

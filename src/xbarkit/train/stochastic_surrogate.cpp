@@ -255,11 +255,13 @@ SurrogateGrads surrogate_backward(const torch::Tensor& ps, const torch::Tensor& 
           double sum_gs = 0, sum_gs_x = 0;
           for (int64_t t = 0; t < T; ++t) {
             const size_t at = size_t(((bi * T + t) * O + o) * P);
-            const float* __restrict yr = yp + at;
-            if (tabulated) {  // y = table[t, o, ps]
+            const float* yr;  // y of the row: stored, or looked up in table[t, o, ps]
+            if (tabulated) {
               looked_up.resize(size_t(P));
               gather_row(in + at, yp + (t * O + o) * width + per_tile, looked_up.data(), P);
               yr = looked_up.data();
+            } else {
+              yr = yp + at;
             }
             double row_gs, row_gs_ps;
             backward_row(gop, in + at, yr, dp + ((t * B + bi) * O + o) * P, P, to_ps, row_gs, row_gs_ps);

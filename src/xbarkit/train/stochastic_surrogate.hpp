@@ -8,10 +8,12 @@
 //     e_o = Σ_t tanh(k_A (g_o x_t,o + b_o)),   x_t,o = (ps_t,o + n_t) / n_tile − 1,
 // with ps_t,o the XNOR partial sum of tile slice t (n_t inputs of a tile of n_tile), g, b the learned
 // per-output-channel affine. ps is an integer in [−n_t, n_t], so y = tanh(…) takes n_t + 1 values
-// per (tile, output): the forward pass looks them up in a table (argument in double, libtorch's float
-// tanh) and sums them over tiles in the same pass; the backward pass looks y up again and computes
-// the gradients to ps, g and b in one pass; libtorch's chain of about ten elementwise kernels each way over the [B, tiles,
-// outputs, positions] partial sums is gone (docs/PERFORMANCE.md, "Crossbar in the training loop").
+// per (tile, output): for a convolution the forward pass looks them up in a table (argument in double,
+// libtorch's float tanh) and sums them over tiles in the same pass, and the backward pass looks y up
+// again (a dense layer, with fewer reads than values, evaluates and keeps y per element); the
+// backward pass computes the gradients to ps, g and b in one pass. This replaces libtorch's chain of
+// about ten elementwise kernels each way over the [B, tiles, outputs, positions] partial sums
+// (docs/PERFORMANCE.md, "Crossbar in the training loop").
 #include <torch/torch.h>
 
 #include "xbarkit/imc/mapping.hpp"
