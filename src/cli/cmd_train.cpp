@@ -31,7 +31,7 @@ namespace xbarkit::cli::cmd_train {
 namespace {
 
 struct Options {
-  std::string arch, output, data, init, sc_update;
+  std::string arch, output, data, init, sc_update, sc_scale = "row-col";
   int epochs = -1, batch = -1;
   int64_t seed = -1;
   double lr = -1, lr_final = -1, weight_noise = -1;
@@ -196,10 +196,16 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
   cmd->add_option("--sc-update", opt->sc_update,
                   "Weight gradients by stochastic computing (Lammie et al. 2021): every layer's dL/dW = sum of "
                   "delta x^T outer products (conv: im2col patches) from XNOR-counted bipolar streams of L bits, each "
-                  "operand scaled by its tensor's max |value|; SOURCE:L with SOURCE = ideal (Bernoulli bits) or "
+                  "operand scaled as --sc-scale says; SOURCE:L with SOURCE = ideal (Bernoulli bits) or "
                   "cbram[@DEVICE][/PULSES] (CBRAM generators of models/cbram/DEVICE.toml, default ag_asi_gaba2013, with "
                   "device-to-device tau0 spread and a per-device calibration by PULSES counted pulses, default "
                   "1000), e.g. cbram:64. Not with --hardware");
+  cmd->add_option("--sc-scale", opt->sc_scale,
+                  "How --sc-update scales each operand into [-1, 1]: row-col (default; one per generator: each output row's errors by their own max over the batch, "
+                  "each input column's activations likewise; the counter result times both scales) or tensor (one max "
+                  "|value| per operand tensor and step)")
+      ->check(CLI::IsMember({"tensor", "row-col"}))
+      ->needs("--sc-update");
   xbarkit::cli::add_sim_options(cmd, opt->sim, false);
   cmd->callback([opt] {
     namespace nn = xbarkit::nn;
@@ -233,6 +239,7 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
     if (!opt->sc_update.empty()) {
       if (opt->hardware) throw xbarkit::InputError("", "--sc-update", "cannot be combined with --hardware (SC weight updates train the plain network; the crossbar-in-the-loop trainer keeps the float update): use one or the other");
       to.sc_update = train::parse_sc_update(opt->sc_update);
+      to.sc_update->scaling = opt->sc_scale == "row-col" ? xbarkit::sc::Scaling::row_col : xbarkit::sc::Scaling::tensor;
     }
     if (!opt->init.empty()) to.init = nn::read_params(arch, opt->init);
     const std::filesystem::path dir = opt->data.empty() ? nn::default_fashion_mnist_dir() : std::filesystem::path(opt->data);
@@ -275,6 +282,7 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
     if (to.sc_update) {
       md["sc_update"] = opt->sc_update;
       md["sc_update_description"] = train::describe(*to.sc_update);
+      md["sc_scale"] = opt->sc_scale;
     }
     if (result.test_accuracy >= 0) md["test_accuracy"] = fmt::format("{:.4f}", result.test_accuracy);
     md["train_seconds"] = fmt::format("{:.0f}", result.seconds);

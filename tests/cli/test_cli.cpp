@@ -172,9 +172,16 @@ TEST_CASE("train --sc-update refuses bad settings before training and writes not
     CHECK(r.status == 1);
     CHECK_THAT(r.output, Catch::Contains(words));
   }
-  const auto r = run("train " + arch + " -o " + out + " --sc-update cbram:64 --hardware");
+  auto r = run("train " + arch + " -o " + out + " --sc-update cbram:64 --hardware");
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Catch::Contains("--sc-update") && Catch::Contains("--hardware"));
+  // --sc-scale: only the two scalings, and only with --sc-update.
+  r = run("train " + arch + " -o " + out + " --sc-update ideal:8 --sc-scale row");
+  CHECK(r.status != 0);
+  CHECK_THAT(r.output, Catch::Contains("--sc-scale") && Catch::Contains("row-col"));
+  r = run("train " + arch + " -o " + out + " --sc-scale tensor");
+  CHECK(r.status != 0);
+  CHECK_THAT(r.output, Catch::Contains("--sc-scale") && Catch::Contains("--sc-update"));
   CHECK_FALSE(fs::exists(out));
   CHECK_FALSE(fs::exists(out + ".checkpoint"));
   fs::remove_all(dir);

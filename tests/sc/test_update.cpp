@@ -59,6 +59,7 @@ TEST_CASE("sc update: with an ideal Bernoulli source and long streams the SC upd
     UpdateOptions o;
     o.source = UpdateOptions::Source::ideal;
     o.stream_length = L;
+    o.scaling = Scaling::tensor;  // the numbers in docs/VALIDATION.md; row_col: the next test
     o.seed = 5;
     const ScOuterProduct k(l.rows, l.cols, o);
     std::vector<float> sc(exact.size());
@@ -88,6 +89,78 @@ TEST_CASE("sc update: with an ideal Bernoulli source and long streams the SC upd
   CHECK(ratio < 11);
 }
 
+TEST_CASE("sc update: per-row/column scales: each row's error follows its own scale, the expectation is "
+          "still the float update, and a zero row gives zeros") {
+  // Rows whose errors span 2^-11 .. 1 of the largest (batch norm makes a layer's rows this unequal) and
+  // columns whose activations span 1/8 .. 1.
+  auto l = random_layer(8, 12, 10, 45);
+  for (size_t b = 0; b < l.batch; ++b) {
+    for (size_t r = 0; r < l.rows; ++r) l.delta[b * l.rows + r] *= static_cast<float>(std::ldexp(1.0, -int(r)));
+    for (size_t c = 0; c < l.cols; ++c) l.x[b * l.cols + c] *= static_cast<float>(1.0 / (1 + 0.8 * double(c)));
+  }
+  std::vector<float> exact(l.rows * l.cols);
+  float_outer_product(l.delta, l.x, l.batch, l.rows, l.cols, exact);
+  const size_t L = 4096;
+  std::vector<std::vector<double>> sigma;
+  for (Scaling scaling : {Scaling::tensor, Scaling::row_col}) {
+    UpdateOptions o;
+    o.source = UpdateOptions::Source::ideal;
+    o.stream_length = L;
+    o.scaling = scaling;
+    o.seed = 9;
+    const ScOuterProduct k(l.rows, l.cols, o);
+    std::vector<double> mean(exact.size()), sd(exact.size());
+    k.expectation(l.delta, l.x, l.batch, mean, sd);
+    // The expectation is the float update up to the 2^-16 quantization of each stream's probability,
+    // i.e. relative to that element's own scales s_d[r] s_x[c] <= its row's largest |delta x|.
+    for (size_t r = 0; r < l.rows; ++r) {
+      double row_scale = 0;
+      for (size_t b = 0; b < l.batch; ++b) row_scale = std::max(row_scale, std::abs(double(l.delta[b * l.rows + r])));
+      for (size_t c = 0; c < l.cols; ++c) {
+        double col_scale = 0;
+        for (size_t b = 0; b < l.batch; ++b) col_scale = std::max(col_scale, std::abs(double(l.x[b * l.cols + c])));
+        if (scaling == Scaling::row_col) CHECK(std::abs(mean[r * l.cols + c] - exact[r * l.cols + c]) < 1e-3 * row_scale * col_scale);
+      }
+    }
+    // z-scores of 8 steps pooled (960 elements): the kernel's closed-form sigma is the error's.
+    std::vector<float> got(exact.size());
+    std::vector<double> ref(exact.begin(), exact.end());
+    double max_z = 0, z2 = 0;
+    size_t n = 0;
+    for (uint64_t step = 0; step < 8; ++step) {
+      k.compute(l.delta, l.x, l.batch, step, got);
+      const auto z = zscores(got, ref, sd);
+      max_z = std::max(max_z, z.max_abs_z);
+      z2 += z.mean_z2 * double(z.n);
+      n += z.n;
+    }
+    z2 /= double(n);
+    INFO((scaling == Scaling::tensor ? "tensor" : "row_col") << ": max |z| " << max_z << ", mean z^2 " << z2 << " over " << n);
+    // 960 nearly normal z-scores: max |z| < 5.5 (p ~ 4e-5 by chance), mean z^2 = 1 +- 5 sqrt(2/960).
+    CHECK(max_z < 5.5);
+    CHECK(std::abs(z2 - 1) < 5 * std::sqrt(2.0 / double(n)));
+    sigma.push_back(sd);
+  }
+  // The smallest row (2^-11 of the largest) keeps its own relative precision with row_col: its
+  // elements' sigma shrinks with its scale, by ~2^11 against the tensor scale (the q(1 - q) factors
+  // differ a little between the two encodings: > 2^9 is asserted).
+  for (size_t c = 0; c < l.cols; ++c) {
+    const size_t k = (l.rows - 1) * l.cols + c;
+    INFO("column " << c << ": sigma tensor " << sigma[0][k] << ", row_col " << sigma[1][k]);
+    CHECK(sigma[0][k] > 512 * sigma[1][k]);
+  }
+  // A row whose errors are all zero gets an exactly zero gradient (not stream noise times scale 1).
+  for (size_t b = 0; b < l.batch; ++b) l.delta[b * l.rows + 3] = 0;
+  UpdateOptions o;
+  o.source = UpdateOptions::Source::ideal;
+  o.stream_length = 64;
+  o.scaling = Scaling::row_col;
+  const ScOuterProduct k(l.rows, l.cols, o);
+  std::vector<float> got(exact.size());
+  k.compute(l.delta, l.x, l.batch, 1, got);
+  for (size_t c = 0; c < l.cols; ++c) CHECK(got[3 * l.cols + c] == 0.0f);
+}
+
 TEST_CASE("sc update: CBRAM generators: device variation and calibration error are in the update") {
   const auto dev = cbram::load_device("ag_asi_gaba2013");
   const auto l = random_layer(8, 12, 10, 43);
@@ -98,6 +171,7 @@ TEST_CASE("sc update: CBRAM generators: device variation and calibration error a
   auto bias_rms = [&](Calibration cal, int64_t trials) {
     UpdateOptions o;
     o.device = dev;
+    o.scaling = Scaling::tensor;  // the numbers in docs/VALIDATION.md
     o.calibration = cal;
     o.calibration_trials = trials;
     o.stream_length = size_t{1} << 16;
@@ -186,32 +260,44 @@ TEST_CASE("sc update: streams made and counted block by block equal a direct cou
   // the kernel's block 130 samples, so a batch of 300 spans two full blocks and a partial one.
   const size_t L = 4000, W = words_for(L);
   const auto l = random_layer(300, 3, 5, 46);
-  UpdateOptions o;
-  o.source = UpdateOptions::Source::ideal;
-  o.stream_length = L;
-  o.seed = 12;
-  const uint64_t step = 5;
-  const ScOuterProduct k(l.rows, l.cols, o);
-  std::vector<float> got(l.rows * l.cols);
-  k.compute(l.delta, l.x, l.batch, step, got);
-  double sd = 0, sx = 0;
-  for (float v : l.delta) sd = std::max(sd, double(std::fabs(v)));
-  for (float v : l.x) sx = std::max(sx, double(std::fabs(v)));
-  std::vector<uint64_t> ones(l.rows * l.cols, 0);
-  for (size_t b = 0; b < l.batch; ++b) {
-    Rng rg(o.seed, derive_seed(derive_seed(step, b), 1)), ra(o.seed, derive_seed(derive_seed(step, b), 2));
-    std::vector<Stream> g, a;
-    for (size_t r = 0; r < l.rows; ++r)
-      g.push_back(bernoulli_stream(to_probability(l.delta[b * l.rows + r] / sd, Encoding::bipolar), L, rg));
-    for (size_t c = 0; c < l.cols; ++c)
-      a.push_back(bernoulli_stream(to_probability(l.x[b * l.cols + c] / sx, Encoding::bipolar), L, ra));
-    for (size_t r = 0; r < l.rows; ++r)
-      for (size_t c = 0; c < l.cols; ++c) ones[r * l.cols + c] += sc_xnor(g[r], a[c]).count();
-  }
-  REQUIRE(W == 63);
-  for (size_t i = 0; i < ones.size(); ++i) {
-    const float want = static_cast<float>(sd * sx * (double(ones[i]) * 2.0 / (double(l.batch) * double(L)) - 1.0));
-    INFO("element " << i);
-    CHECK(got[i] == want);  // same integer count, same arithmetic: exact
+  for (const Scaling scaling : {Scaling::tensor, Scaling::row_col}) {
+    UpdateOptions o;
+    o.source = UpdateOptions::Source::ideal;
+    o.stream_length = L;
+    o.scaling = scaling;
+    o.seed = 12;
+    const uint64_t step = 5;
+    const ScOuterProduct k(l.rows, l.cols, o);
+    std::vector<float> got(l.rows * l.cols);
+    k.compute(l.delta, l.x, l.batch, step, got);
+    // The scales: the max |value| of each row's errors and each column's activations over the batch,
+    // or of the whole tensor.
+    std::vector<double> sd(l.rows, 0.0), sx(l.cols, 0.0);
+    for (size_t b = 0; b < l.batch; ++b) {
+      for (size_t r = 0; r < l.rows; ++r) sd[r] = std::max(sd[r], double(std::fabs(l.delta[b * l.rows + r])));
+      for (size_t c = 0; c < l.cols; ++c) sx[c] = std::max(sx[c], double(std::fabs(l.x[b * l.cols + c])));
+    }
+    if (scaling == Scaling::tensor) {
+      std::fill(sd.begin(), sd.end(), *std::max_element(sd.begin(), sd.end()));
+      std::fill(sx.begin(), sx.end(), *std::max_element(sx.begin(), sx.end()));
+    }
+    std::vector<uint64_t> ones(l.rows * l.cols, 0);
+    for (size_t b = 0; b < l.batch; ++b) {
+      Rng rg(o.seed, derive_seed(derive_seed(step, b), 1)), ra(o.seed, derive_seed(derive_seed(step, b), 2));
+      std::vector<Stream> g, a;
+      for (size_t r = 0; r < l.rows; ++r)
+        g.push_back(bernoulli_stream(to_probability(l.delta[b * l.rows + r] / sd[r], Encoding::bipolar), L, rg));
+      for (size_t c = 0; c < l.cols; ++c)
+        a.push_back(bernoulli_stream(to_probability(l.x[b * l.cols + c] / sx[c], Encoding::bipolar), L, ra));
+      for (size_t r = 0; r < l.rows; ++r)
+        for (size_t c = 0; c < l.cols; ++c) ones[r * l.cols + c] += sc_xnor(g[r], a[c]).count();
+    }
+    REQUIRE(W == 63);
+    for (size_t i = 0; i < ones.size(); ++i) {
+      const double s = sd[i / l.cols] * sx[i % l.cols];
+      const float want = static_cast<float>(s * (double(ones[i]) * 2.0 / (double(l.batch) * double(L)) - 1.0));
+      INFO((scaling == Scaling::tensor ? "tensor" : "row_col") << " element " << i);
+      CHECK(got[i] == want);  // same integer count, same arithmetic: exact
+    }
   }
 }

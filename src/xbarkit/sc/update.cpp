@@ -26,14 +26,23 @@ void count_rows_avx2(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r
 
 namespace {
 
-double max_abs(std::span<const float> v, const char* what) {
-  double m = 0;
-  for (float f : v) {
-    if (!std::isfinite(f)) throw Error(fmt::format("SC update: {} contains a non-finite value", what));
-    m = std::max(m, static_cast<double>(std::fabs(f)));
-  }
-  return m;
+// The operand scales of a batch x n tensor v: per column (max over the batch) with Scaling::row_col,
+// else the tensor's max in every entry. Throws on a non-finite value.
+std::vector<double> operand_scales(std::span<const float> v, size_t batch, size_t n, Scaling scaling, const char* what) {
+  std::vector<double> s(n, 0.0);
+  for (size_t b = 0; b < batch; ++b)
+    for (size_t i = 0; i < n; ++i) {
+      const float f = v[b * n + i];
+      if (!std::isfinite(f)) throw Error(fmt::format("SC update: {} contains a non-finite value", what));
+      s[i] = std::max(s[i], static_cast<double>(std::fabs(f)));
+    }
+  if (scaling == Scaling::tensor) std::fill(s.begin(), s.end(), *std::max_element(s.begin(), s.end()));
+  return s;
 }
+
+// The scale a stream divides by: an all-zero operand (scale 0) is encoded as 0 (p = 1/2) with scale 1;
+// its products are then multiplied by the true scale 0.
+double encode_scale(double s) { return s > 0 ? s : 1.0; }
 
 // The counting is an XNOR-popcount "GEMM": with the streams stored sample-major per row and per column
 // (Gt[r] = the B*W words of row r's streams for every sample, At[c] likewise), counter (r, c) is
@@ -122,10 +131,11 @@ void count_dispatch(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1
 // The streams of n operands v[i] (device i of `devices` for CBRAM), stream i at out + i * stride. The
 // generator is copied into a local so its state stays in registers through the comparator loop.
 template <bool Ideal>
-void make_streams(const CbramStreamArray* devices, const float* v, size_t n, double s, Rng& rng_io, uint64_t* out,
-                  size_t stride, size_t W, size_t L, int bits) {
+void make_streams(const CbramStreamArray* devices, const float* v, size_t n, const double* scale, Rng& rng_io,
+                  uint64_t* out, size_t stride, size_t W, size_t L, int bits) {
   Rng rng = rng_io;
   for (size_t i = 0; i < n; ++i) {
+    const double s = scale[i];
     // The operands at the ends and at zero (every ±1 activation, every zero error or pixel) need no
     // division: v = ±s gives v / s = ±1 exactly, hence p = 1 or 0, and v = 0 gives p = 1/2, so the
     // thresholds are the same as through the general expression.
@@ -184,11 +194,11 @@ double ScOuterProduct::bit_probability(bool row, size_t i, double p) const {
 void ScOuterProduct::compute(std::span<const float> delta, std::span<const float> x, size_t batch, uint64_t step,
                              std::span<float> out) const {
   check(delta, x, batch, out.size());
-  const double sd = max_abs(delta, "delta"), sx = max_abs(x, "x");
-  if (sd == 0 || sx == 0) {
-    std::fill(out.begin(), out.end(), 0.0f);
-    return;
-  }
+  const auto sd = operand_scales(delta, batch, rows_, options_.scaling, "delta");
+  const auto sx = operand_scales(x, batch, cols_, options_.scaling, "x");
+  std::vector<double> ed(rows_), ex(cols_);
+  std::transform(sd.begin(), sd.end(), ed.begin(), encode_scale);
+  std::transform(sx.begin(), sx.end(), ex.begin(), encode_scale);
   const size_t L = options_.stream_length, W = words_for(L);
   // Streams are made and counted a block of samples at a time, the block's streams (both operands)
   // sized to stay in the L2 cache while the counting tiles sweep them (a conv layer's im2col batch
@@ -213,11 +223,11 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
   // [-1, 1] by the choice of s), its comparator threshold (ideal: round(p 2^bits); CBRAM: the device's
   // probability for that request, CbramStreamArray::threshold), and the comparator's words from the
   // sample's own random source.
-  auto make = [&](const CbramStreamArray* devices, const float* v, size_t n, double s, Rng& rng, uint64_t* w,
+  auto make = [&](const CbramStreamArray* devices, const float* v, size_t n, const double* s, Rng& rng, uint64_t* w,
                   size_t stride) {
     if (events) {
       for (size_t i = 0; i < n; ++i)
-        devices->generate(i, 0.5 * (v[i] / s + 1), L, rng, std::span<uint64_t>(w + i * stride, W));
+        devices->generate(i, 0.5 * (v[i] / s[i] + 1), L, rng, std::span<uint64_t>(w + i * stride, W));
       return;
     }
     if (ideal) make_streams<true>(nullptr, v, n, s, rng, w, stride, W, L, bits);
@@ -232,8 +242,8 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
       const size_t b = b0 + j;
       Rng rg(options_.seed, derive_seed(derive_seed(step, b), 1));
       Rng ra(options_.seed, derive_seed(derive_seed(step, b), 2));
-      make(row_devices_.get(), &delta[b * rows_], rows_, sd, rg, &Gt[j * W], K);
-      make(col_devices_.get(), &x[b * cols_], cols_, sx, ra, &At[j * W], K);
+      make(row_devices_.get(), &delta[b * rows_], rows_, ed.data(), rg, &Gt[j * W], K);
+      make(col_devices_.get(), &x[b * cols_], cols_, ex.data(), ra, &At[j * W], K);
     });
     // Counters: integer sums, so the order of blocks and threads does not change them.
     parallel_for((rows_ + kRowBlock - 1) / kRowBlock, options_.threads, [&](size_t blk) {
@@ -242,9 +252,12 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
     });
   }
   const uint64_t tail_ones = static_cast<uint64_t>(batch) * (64 * W - L);
-  const double scale = sd * sx, inv = 2.0 / (static_cast<double>(batch) * static_cast<double>(L));
-  for (size_t k = 0; k < out.size(); ++k)
-    out[k] = static_cast<float>(scale * (static_cast<double>(counts[k] - tail_ones) * inv - 1.0));
+  const double inv = 2.0 / (static_cast<double>(batch) * static_cast<double>(L));
+  for (size_t r = 0; r < rows_; ++r)
+    for (size_t c = 0; c < cols_; ++c) {
+      const size_t k = r * cols_ + c;
+      out[k] = static_cast<float>(sd[r] * sx[c] * (static_cast<double>(counts[k] - tail_ones) * inv - 1.0));
+    }
 }
 
 void ScOuterProduct::expectation(std::span<const float> delta, std::span<const float> x, size_t batch,
@@ -254,17 +267,17 @@ void ScOuterProduct::expectation(std::span<const float> delta, std::span<const f
   if (row_devices_ && row_devices_->device().reset_failure_probability > 0)
     throw Error("SC update expectation: no closed form for CBRAM generators whose RESET can fail "
                 "(reset_failure_probability > 0); estimate it from repeated compute() calls");
-  const double sd = max_abs(delta, "delta"), sx = max_abs(x, "x");
+  const auto sd = operand_scales(delta, batch, rows_, options_.scaling, "delta");
+  const auto sx = operand_scales(x, batch, cols_, options_.scaling, "x");
   std::fill(mean.begin(), mean.end(), 0.0);
   std::fill(stddev.begin(), stddev.end(), 0.0);
-  if (sd == 0 || sx == 0) return;
   std::vector<double> pg(rows_), pa(cols_);
   const double L = static_cast<double>(options_.stream_length), B = static_cast<double>(batch);
   for (size_t b = 0; b < batch; ++b) {
     for (size_t r = 0; r < rows_; ++r)
-      pg[r] = bit_probability(true, r, to_probability(delta[b * rows_ + r] / sd, Encoding::bipolar));
+      pg[r] = bit_probability(true, r, to_probability(delta[b * rows_ + r] / encode_scale(sd[r]), Encoding::bipolar));
     for (size_t c = 0; c < cols_; ++c)
-      pa[c] = bit_probability(false, c, to_probability(x[b * cols_ + c] / sx, Encoding::bipolar));
+      pa[c] = bit_probability(false, c, to_probability(x[b * cols_ + c] / encode_scale(sx[c]), Encoding::bipolar));
     for (size_t r = 0; r < rows_; ++r)
       for (size_t c = 0; c < cols_; ++c) {
         const double q = pg[r] * pa[c] + (1 - pg[r]) * (1 - pa[c]);  // P(XNOR = 1), independent streams
@@ -272,10 +285,12 @@ void ScOuterProduct::expectation(std::span<const float> delta, std::span<const f
         stddev[r * cols_ + c] += 4 * q * (1 - q) / (B * B * L);  // variance, summed over the batch
       }
   }
-  for (size_t k = 0; k < mean.size(); ++k) {
-    mean[k] *= sd * sx;
-    stddev[k] = sd * sx * std::sqrt(stddev[k]);
-  }
+  for (size_t r = 0; r < rows_; ++r)
+    for (size_t c = 0; c < cols_; ++c) {
+      const size_t k = r * cols_ + c;
+      mean[k] *= sd[r] * sx[c];
+      stddev[k] = sd[r] * sx[c] * std::sqrt(stddev[k]);
+    }
 }
 
 void float_outer_product(std::span<const float> delta, std::span<const float> x, size_t batch, size_t rows,

@@ -8,13 +8,13 @@
 // This is the multiply-accumulate of parameter optimization that Lammie et al. compute with SC
 // (docs/REFERENCES.md §20); the learning-rate scaling stays digital (a shift for a power of two).
 //
-// How: each operand tensor is scaled by its largest magnitude (one digital max per tensor and step),
+// How: each operand is scaled by its largest magnitude (per tensor, or per generator: Scaling below),
 // so delta/s_d and x/s_x are in [-1, 1], and bipolar-encoded as streams of L bits. Every output row r
 // has its own delta generator (device r of a row array) and every input column c its own x generator
 // (device c of a column array), as generators on the periphery of an update array: the two operands
 // of a product come from different devices, so their streams are independent and XNOR multiplies
 // them without correlation bias. Counter (r, c) accumulates the XNOR ones over the batch, and
-//     G[r][c] = s_d s_x (2 count / (B L) - 1).
+//     G[r][c] = s_d s_x (2 count / (B L) - 1)        (s_d[r] s_x[c] with Scaling::row_col).
 // With CBRAM generators, each device's tau0 variation and its calibration error change its bit
 // probabilities (CbramStreamArray), so the update carries the devices' bias as well as the stream's
 // binomial noise. With the ideal source the estimate is unbiased up to the 2^-bits quantization, with
@@ -30,8 +30,19 @@
 
 namespace xbarkit::sc {
 
+// How each operand is scaled into the bipolar range [-1, 1] before encoding (a digital max and, at
+// the counter, a digital multiply by the two scales):
+//  - tensor: one scale per operand tensor and step, s_d = max |delta|, s_x = max |x| (one comparator
+//    tree per step);
+//  - row_col: one scale per generator, s_d[r] = max_b |delta[b][r]| for row r's device and
+//    s_x[c] = max_b |x[b][c]| for column c's; counter (r, c) is multiplied by s_d[r] s_x[c]. Every row
+//    then uses its generator's whole range: a row whose errors are small against the layer's largest
+//    is no longer encoded as p ~ 1/2 with stream noise of the largest row's size.
+enum class Scaling { tensor, row_col };
+
 struct UpdateOptions {
   size_t stream_length = 64;
+  Scaling scaling = Scaling::row_col;
   enum class Source { ideal, cbram } source = Source::cbram;
   std::optional<cbram::Device> device;  // required for Source::cbram
   Calibration calibration = Calibration::per_device;

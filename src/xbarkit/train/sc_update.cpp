@@ -55,17 +55,20 @@ ScUpdateConfig parse_sc_update(const std::string& spec, const std::string& optio
 }
 
 std::string describe(const ScUpdateConfig& c) {
-  if (c.source == sc::UpdateOptions::Source::ideal) return fmt::format("ideal Bernoulli streams, L = {}", c.stream_length);
-  return fmt::format("CBRAM streams ({}, {} calibration{}), L = {}", c.device,
+  const char* scale = c.scaling == sc::Scaling::row_col ? "per-row/column scales" : "per-tensor scales";
+  if (c.source == sc::UpdateOptions::Source::ideal)
+    return fmt::format("ideal Bernoulli streams, L = {}, {}", c.stream_length, scale);
+  return fmt::format("CBRAM streams ({}, {} calibration{}), L = {}, {}", c.device,
                      c.calibration == sc::Calibration::per_device ? "per-device" : "nominal",
                      c.calibration == sc::Calibration::per_device ? fmt::format(" by {} pulses", c.calibration_trials)
                                                                    : std::string(),
-                     c.stream_length);
+                     c.stream_length, scale);
 }
 
 sc::UpdateOptions kernel_options(const ScUpdateConfig& c, uint64_t seed, size_t layer, unsigned threads) {
   sc::UpdateOptions o;
   o.stream_length = c.stream_length;
+  o.scaling = c.scaling;
   o.source = c.source;
   if (c.source == sc::UpdateOptions::Source::cbram) o.device = cbram::load_device(c.device);
   o.calibration = c.calibration;
