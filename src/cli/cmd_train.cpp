@@ -31,7 +31,7 @@ namespace xbarkit::cli::cmd_train {
 namespace {
 
 struct Options {
-  std::string arch, output, data, init, sc_update, sc_scale = "row-col";
+  std::string arch, output, data, init, sc_update, sc_scale = "row-col", sc_chop = "on";
   int epochs = -1, batch = -1;
   int64_t seed = -1;
   double lr = -1, lr_final = -1, weight_noise = -1;
@@ -206,6 +206,12 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
                   "|value| per operand tensor and step)")
       ->check(CLI::IsMember({"tensor", "row-col"}))
       ->needs("--sc-update");
+  cmd->add_option("--sc-chop", opt->sc_chop,
+                  "Chopping of --sc-update's operands: on (default; each sample's error and activation are negated "
+                  "together with probability 1/2, which cancels a generator's offset error such as a CBRAM "
+                  "device's calibration error) or off")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->needs("--sc-update");
   xbarkit::cli::add_sim_options(cmd, opt->sim, false);
   cmd->callback([opt] {
     namespace nn = xbarkit::nn;
@@ -240,6 +246,7 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
       if (opt->hardware) throw xbarkit::InputError("", "--sc-update", "cannot be combined with --hardware (SC weight updates train the plain network; the crossbar-in-the-loop trainer keeps the float update): use one or the other");
       to.sc_update = train::parse_sc_update(opt->sc_update);
       to.sc_update->scaling = opt->sc_scale == "row-col" ? xbarkit::sc::Scaling::row_col : xbarkit::sc::Scaling::tensor;
+      to.sc_update->chop = opt->sc_chop == "on";
     }
     if (!opt->init.empty()) to.init = nn::read_params(arch, opt->init);
     const std::filesystem::path dir = opt->data.empty() ? nn::default_fashion_mnist_dir() : std::filesystem::path(opt->data);
@@ -283,6 +290,7 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
       md["sc_update"] = opt->sc_update;
       md["sc_update_description"] = train::describe(*to.sc_update);
       md["sc_scale"] = opt->sc_scale;
+      md["sc_chop"] = opt->sc_chop;
     }
     if (result.test_accuracy >= 0) md["test_accuracy"] = fmt::format("{:.4f}", result.test_accuracy);
     md["train_seconds"] = fmt::format("{:.0f}", result.seconds);

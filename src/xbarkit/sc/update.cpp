@@ -131,15 +131,15 @@ void count_dispatch(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1
 // The streams of n operands v[i] (device i of `devices` for CBRAM), stream i at out + i * stride. The
 // generator is copied into a local so its state stays in registers through the comparator loop.
 template <bool Ideal>
-void make_streams(const CbramStreamArray* devices, const float* v, size_t n, const double* scale, Rng& rng_io,
-                  uint64_t* out, size_t stride, size_t W, size_t L, int bits) {
+void make_streams(const CbramStreamArray* devices, const float* v, double sign, size_t n, const double* scale,
+                  Rng& rng_io, uint64_t* out, size_t stride, size_t W, size_t L, int bits) {
   Rng rng = rng_io;
   for (size_t i = 0; i < n; ++i) {
     const double s = scale[i];
     // The operands at the ends and at zero (every ±1 activation, every zero error or pixel) need no
     // division: v = ±s gives v / s = ±1 exactly, hence p = 1 or 0, and v = 0 gives p = 1/2, so the
     // thresholds are the same as through the general expression.
-    const double a = static_cast<double>(v[i]);
+    const double a = sign * static_cast<double>(v[i]);
     uint64_t t;
     if (std::fabs(a) == s) t = a > 0 ? (Ideal ? uint64_t{1} << bits : devices->threshold_one(i)) : 0;
     else if (a == 0) t = Ideal ? uint64_t{1} << (bits - 1) : devices->threshold_half(i);
@@ -186,6 +186,11 @@ void ScOuterProduct::check(std::span<const float> delta, std::span<const float> 
     throw Error(fmt::format("SC update: output has {} values, expected rows {} x cols {}", out_size, rows_, cols_));
 }
 
+double ScOuterProduct::chop_sign(uint64_t step, size_t sample) const {
+  if (!options_.chop) return 1.0;
+  return Rng(options_.seed, derive_seed(derive_seed(step, sample), 3))() >> 63 ? -1.0 : 1.0;
+}
+
 double ScOuterProduct::bit_probability(bool row, size_t i, double p) const {
   if (options_.source == UpdateOptions::Source::ideal) return quantized_value(p, options_.probability_bits);
   return (row ? row_devices_ : col_devices_)->bit_probability(i, p);
@@ -223,15 +228,15 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
   // [-1, 1] by the choice of s), its comparator threshold (ideal: round(p 2^bits); CBRAM: the device's
   // probability for that request, CbramStreamArray::threshold), and the comparator's words from the
   // sample's own random source.
-  auto make = [&](const CbramStreamArray* devices, const float* v, size_t n, const double* s, Rng& rng, uint64_t* w,
-                  size_t stride) {
+  auto make = [&](const CbramStreamArray* devices, const float* v, double sign, size_t n, const double* s, Rng& rng,
+                  uint64_t* w, size_t stride) {
     if (events) {
       for (size_t i = 0; i < n; ++i)
-        devices->generate(i, 0.5 * (v[i] / s[i] + 1), L, rng, std::span<uint64_t>(w + i * stride, W));
+        devices->generate(i, 0.5 * (sign * v[i] / s[i] + 1), L, rng, std::span<uint64_t>(w + i * stride, W));
       return;
     }
-    if (ideal) make_streams<true>(nullptr, v, n, s, rng, w, stride, W, L, bits);
-    else make_streams<false>(devices, v, n, s, rng, w, stride, W, L, bits);
+    if (ideal) make_streams<true>(nullptr, v, sign, n, s, rng, w, stride, W, L, bits);
+    else make_streams<false>(devices, v, sign, n, s, rng, w, stride, W, L, bits);
   };
   constexpr size_t kRowBlock = 16;
   for (size_t b0 = 0; b0 < batch; b0 += block) {
@@ -242,8 +247,9 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
       const size_t b = b0 + j;
       Rng rg(options_.seed, derive_seed(derive_seed(step, b), 1));
       Rng ra(options_.seed, derive_seed(derive_seed(step, b), 2));
-      make(row_devices_.get(), &delta[b * rows_], rows_, ed.data(), rg, &Gt[j * W], K);
-      make(col_devices_.get(), &x[b * cols_], cols_, ex.data(), ra, &At[j * W], K);
+      const double sign = chop_sign(step, b);
+      make(row_devices_.get(), &delta[b * rows_], sign, rows_, ed.data(), rg, &Gt[j * W], K);
+      make(col_devices_.get(), &x[b * cols_], sign, cols_, ex.data(), ra, &At[j * W], K);
     });
     // Counters: integer sums, so the order of blocks and threads does not change them.
     parallel_for((rows_ + kRowBlock - 1) / kRowBlock, options_.threads, [&](size_t blk) {
@@ -273,16 +279,32 @@ void ScOuterProduct::expectation(std::span<const float> delta, std::span<const f
   std::fill(stddev.begin(), stddev.end(), 0.0);
   std::vector<double> pg(rows_), pa(cols_);
   const double L = static_cast<double>(options_.stream_length), B = static_cast<double>(batch);
+  // With chopping, sample b's operands are both negated with probability 1/2: its XNOR bits are
+  // Bernoulli(q+) or Bernoulli(q-), so its count has mean L (q+ + q-)/2 and variance
+  // L E[q (1 - q)] + L^2 (q+ - q-)^2 / 4 (the law of total variance over the chop bit).
+  std::vector<double> ng(rows_), na(cols_);
   for (size_t b = 0; b < batch; ++b) {
-    for (size_t r = 0; r < rows_; ++r)
-      pg[r] = bit_probability(true, r, to_probability(delta[b * rows_ + r] / encode_scale(sd[r]), Encoding::bipolar));
-    for (size_t c = 0; c < cols_; ++c)
-      pa[c] = bit_probability(false, c, to_probability(x[b * cols_ + c] / encode_scale(sx[c]), Encoding::bipolar));
+    for (size_t r = 0; r < rows_; ++r) {
+      const double v = delta[b * rows_ + r] / encode_scale(sd[r]);
+      pg[r] = bit_probability(true, r, to_probability(v, Encoding::bipolar));
+      ng[r] = bit_probability(true, r, to_probability(-v, Encoding::bipolar));
+    }
+    for (size_t c = 0; c < cols_; ++c) {
+      const double v = x[b * cols_ + c] / encode_scale(sx[c]);
+      pa[c] = bit_probability(false, c, to_probability(v, Encoding::bipolar));
+      na[c] = bit_probability(false, c, to_probability(-v, Encoding::bipolar));
+    }
     for (size_t r = 0; r < rows_; ++r)
       for (size_t c = 0; c < cols_; ++c) {
         const double q = pg[r] * pa[c] + (1 - pg[r]) * (1 - pa[c]);  // P(XNOR = 1), independent streams
-        mean[r * cols_ + c] += (2 * q - 1) / B;
-        stddev[r * cols_ + c] += 4 * q * (1 - q) / (B * B * L);  // variance, summed over the batch
+        if (!options_.chop) {
+          mean[r * cols_ + c] += (2 * q - 1) / B;
+          stddev[r * cols_ + c] += 4 * q * (1 - q) / (B * B * L);  // variance, summed over the batch
+          continue;
+        }
+        const double qn = ng[r] * na[c] + (1 - ng[r]) * (1 - na[c]);
+        mean[r * cols_ + c] += (q + qn - 1) / B;
+        stddev[r * cols_ + c] += (2 * (q * (1 - q) + qn * (1 - qn)) / L + (q - qn) * (q - qn)) / (B * B);
       }
   }
   for (size_t r = 0; r < rows_; ++r)

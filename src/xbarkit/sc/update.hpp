@@ -43,6 +43,13 @@ enum class Scaling { tensor, row_col };
 struct UpdateOptions {
   size_t stream_length = 64;
   Scaling scaling = Scaling::row_col;
+  // Chopping: each sample's two operands are negated together with probability 1/2 (one random bit
+  // per sample and an XOR on each operand's sign before encoding). The product, hence the counter, is
+  // unchanged for exact streams, but a generator's offset error -- the encoded value v + b instead of
+  // v, e.g. a CBRAM device's calibration error at p ~ 1/2 -- enters as +b x or -b x with equal
+  // probability and cancels in expectation, leaving only the generator's gain error. This is
+  // chopper stabilization (Enz and Temes, Proc. IEEE 84(11), 1996) applied to SC operands.
+  bool chop = true;
   enum class Source { ideal, cbram } source = Source::cbram;
   std::optional<cbram::Device> device;  // required for Source::cbram
   Calibration calibration = Calibration::per_device;
@@ -77,6 +84,7 @@ public:
 
 private:
   double bit_probability(bool row, size_t i, double p) const;
+  double chop_sign(uint64_t step, size_t sample) const;  // +1 or -1 (always +1 without chop)
   void check(std::span<const float> delta, std::span<const float> x, size_t batch, size_t out_size) const;
 
   size_t rows_, cols_;

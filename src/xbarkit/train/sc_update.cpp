@@ -55,7 +55,8 @@ ScUpdateConfig parse_sc_update(const std::string& spec, const std::string& optio
 }
 
 std::string describe(const ScUpdateConfig& c) {
-  const char* scale = c.scaling == sc::Scaling::row_col ? "per-row/column scales" : "per-tensor scales";
+  const std::string scale = fmt::format("{}{}", c.scaling == sc::Scaling::row_col ? "per-row/column scales" : "per-tensor scales",
+                                        c.chop ? ", chopped" : "");
   if (c.source == sc::UpdateOptions::Source::ideal)
     return fmt::format("ideal Bernoulli streams, L = {}, {}", c.stream_length, scale);
   return fmt::format("CBRAM streams ({}, {} calibration{}), L = {}, {}", c.device,
@@ -69,6 +70,7 @@ sc::UpdateOptions kernel_options(const ScUpdateConfig& c, uint64_t seed, size_t 
   sc::UpdateOptions o;
   o.stream_length = c.stream_length;
   o.scaling = c.scaling;
+  o.chop = c.chop;
   o.source = c.source;
   if (c.source == sc::UpdateOptions::Source::cbram) o.device = cbram::load_device(c.device);
   o.calibration = c.calibration;

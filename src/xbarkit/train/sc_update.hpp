@@ -48,6 +48,7 @@ struct ScUpdateConfig {
   sc::UpdateOptions::Source source = sc::UpdateOptions::Source::cbram;
   size_t stream_length = 64;                  // L, bits per operand stream
   sc::Scaling scaling = sc::Scaling::row_col;  // operand scales (sc/update.hpp; --sc-scale)
+  bool chop = true;                            // per-sample sign chopping (sc/update.hpp; --sc-chop)
   std::string device = "ag_asi_gaba2013";     // CBRAM device name (models/cbram/) or path
   sc::Calibration calibration = sc::Calibration::per_device;
   int64_t calibration_trials = 1000;
