@@ -175,11 +175,14 @@ TEST_CASE("training with CBRAM SC weight updates is reproducible and learns", "[
   CHECK(bytes(a.params) == bytes(b.params));
   CHECK(bytes(a.params) != bytes(f.params));
   INFO("float " << f.test_accuracy << ", SC cbram:32 " << a.test_accuracy);
-  // Learning, not accuracy parity: 2 epochs on 3000 images leave the SC-trained network behind the
-  // float one (measured here: float 79.3%, cbram:32 67.3%; the loss vs L on full schedules is in
-  // docs/VALIDATION.md). 50% on 1000 test images (binomial sd 1.6 points) fails only if the SC update
-  // is broken: a random or sign-flipped gradient stays near chance, 10%.
+  // Learning, and near the float network: 2 epochs on 3000 images, measured float 79.3%, cbram:32
+  // 77.3% with the default per-row/column scales and chopping (67.3% with per-tensor scales, no
+  // chopping: the row scales and the cancelled calibration offsets are what closes the gap; the
+  // loss vs L on longer schedules is in docs/VALIDATION.md). 50% on 1000 test images (binomial sd
+  // 1.6 points) fails only if the SC update is broken: a random or sign-flipped gradient stays near
+  // chance, 10%. Within 6 points of float: 3x the measured gap, and half the gap of per-tensor scales.
   CHECK(a.test_accuracy > 0.5);
+  CHECK(a.test_accuracy > f.test_accuracy - 0.06);
 }
 
 TEST_CASE("bad SC update settings are refused with a clear message", "[train][sc]") {
