@@ -24,7 +24,7 @@ def run(args, seed, update, path):
            "--json", "--progress", "off", "--threads", str(args.threads), "--seed", str(seed), "--epochs",
            str(args.epochs), "--train-images", str(args.train_images)]
     if update != "float":
-        cmd += ["--sc-update", update, "--sc-scale", args.scale]
+        cmd += ["--sc-update", update, "--sc-scale", args.scale, "--sc-chop", args.chop]
     t0 = time.time()
     out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
     summary = json.loads(out)
@@ -54,6 +54,7 @@ def main():
     p.add_argument("--source", default="cbram", help="ideal, cbram or cbram@DEVICE")
     p.add_argument("--scale", default="row-col", choices=["row-col", "tensor"],
                    help="the trainer's --sc-scale (operand scales per generator or per tensor)")
+    p.add_argument("--chop", default="on", choices=["on", "off"], help="the trainer's --sc-chop")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--nice", type=int, default=5)
     p.add_argument("--binary", default="build/xbarkit-train")
@@ -77,7 +78,7 @@ def main():
             secs[u].append(sum(e["seconds"] for e in s["epochs"]) / len(s["epochs"]))
     fm, fs = mean_std(acc["float"]) if acc["float"] else (float("nan"), float("nan"))
     print(f"{args.network}, {args.epochs} epochs on the first {args.train_images} training images, "
-          f"seeds {args.seeds}, {args.source} streams, {args.scale} scales, threads {args.threads}\n")
+          f"seeds {args.seeds}, {args.source} streams, {args.scale} scales, chop {args.chop}, threads {args.threads}\n")
     print("| weight update | runs | test accuracy (%) mean ± std | loss vs float (points) | s/epoch (mean) |")
     print("|---|---|---|---|---|")
     below = None
