@@ -58,7 +58,9 @@ TEST_CASE("sc cost: MAC arrays reproduce Horowitz's 45 nm figures scaled to 40 n
   const auto r = sc_unit_cost(s);
   CHECK(r.products_per_s == Approx(200.0 / generator_bit_period_s(s) / 32));
   CHECK(r.items[0].count == 30);   // generators: rows + cols
-  CHECK(r.items[2].count == 200);  // XNOR lanes
+  CHECK(r.items[2].count == 30);   // chopping XORs: one per generator
+  CHECK(r.items[2].events_per_s == Approx(1.0 / generator_bit_period_s(s) / 32));  // once per sample
+  CHECK(r.items[3].count == 200);  // XNOR lanes
   CHECK_THROWS_WITH(mac_array_cost(1e6, 8, 1e8, "bf16"), Catch::Contains("bf16"));
   s.p_max = 1.0;
   CHECK_THROWS_WITH(sc_unit_cost(s), Catch::Contains("p_max"));

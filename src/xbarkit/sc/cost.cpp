@@ -58,6 +58,10 @@ CostReport sc_unit_cost(const ScUnitSpec& s) {
                      "equivalents (estimate)"});
   r.items.push_back({"generator pulse logic (comparator + register toggles)", gens, 0.0,
                      s.pulse_bits * 0.5 * D::fa_energy_J, bit_rate, "FA equivalents from Horowitz 2014 (scaled)"});
+  // Chopping (sc/update.hpp): each generator's operand sign XORed with the sample's chop bit, once
+  // per sample (L bits); the chop bits themselves are one more random bit per sample, negligible.
+  r.items.push_back({"chopping (operand sign XOR per generator and sample)", gens, D::xnor_area_um2, D::xnor_energy_J,
+                     bit_rate / static_cast<double>(s.stream_length), "XOR2 ~ XNOR2, Horowitz 2014 (scaled)"});
   r.items.push_back({"XNOR multiplier", lanes, D::xnor_area_um2, D::xnor_energy_J, bit_rate,
                      "XNOR2 ~ 0.4 FA (transistor count), Horowitz 2014 (scaled)"});
   // Ripple counter: ~2 bit toggles per increment on average, each ~ one FA + DFF; the clock reaches
