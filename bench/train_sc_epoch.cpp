@@ -9,10 +9,13 @@
 // (device draws and calibration: once per training, not per epoch), measured here by making the same
 // kernels once more on the calling thread.
 //   build/bench/bench_train_sc_epoch [network=bnn_mlp] [images=5000] [threads=1] [sources=ideal:64,cbram:64] [rounds=3]
+// A source may end in +tensor (per-tensor operand scales) and/or +nochop (no chopping), e.g.
+// cbram:64+tensor+nochop for the first design.
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -52,7 +55,18 @@ int main(int argc, char** argv) {
   for (int r = 0; r < rounds; ++r)
     for (size_t c = 0; c < names.size(); ++c) {
       auto t = bench::one_epoch(arch, threads);
-      if (c > 0) t.sc_update = train::parse_sc_update(names[c]);
+      if (c > 0) {
+        // SOURCE:L, optionally +tensor (per-tensor scales) and +nochop, as --sc-scale / --sc-chop.
+        std::stringstream parts(names[c]);
+        std::string part;
+        std::getline(parts, part, '+');
+        t.sc_update = train::parse_sc_update(part);
+        while (std::getline(parts, part, '+')) {
+          if (part == "tensor") t.sc_update->scaling = sc::Scaling::tensor;
+          else if (part == "nochop") t.sc_update->chop = false;
+          else throw std::runtime_error("unknown source option '+" + part + "' (+tensor, +nochop)");
+        }
+      }
       const double p0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID), t0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
       const auto res = train::train_network(arch, data, nullptr, t);
       process_cpu[c].push_back(cpu_s(CLOCK_PROCESS_CPUTIME_ID) - p0);

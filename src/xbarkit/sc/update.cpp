@@ -243,6 +243,8 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
     const size_t nb = std::min(block, batch - b0), K = nb * W;
     // Streams: one random source per (step, sample, side), so the result does not depend on the
     // thread count or the block size; stored sample-major per row / column for the counting loop.
+    // Samples in chunks of 64: the streams of neighbouring samples share cache lines (a row's words are
+    // sample-major), so handing out single samples made the threads write the same lines.
     parallel_for(nb, options_.threads, [&](size_t j) {
       const size_t b = b0 + j;
       Rng rg(options_.seed, derive_seed(derive_seed(step, b), 1));
@@ -250,7 +252,7 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
       const double sign = chop_sign(step, b);
       make(row_devices_.get(), &delta[b * rows_], sign, rows_, ed.data(), rg, &Gt[j * W], K);
       make(col_devices_.get(), &x[b * cols_], sign, cols_, ex.data(), ra, &At[j * W], K);
-    });
+    }, 64);
     // Counters: integer sums, so the order of blocks and threads does not change them.
     parallel_for((rows_ + kRowBlock - 1) / kRowBlock, options_.threads, [&](size_t blk) {
       const size_t r0 = blk * kRowBlock, r1 = std::min(rows_, r0 + kRowBlock);
