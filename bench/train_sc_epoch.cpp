@@ -15,7 +15,6 @@
 #include <cstdlib>
 #include <ctime>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -49,24 +48,30 @@ int main(int argc, char** argv) {
   std::vector<std::string> names{"float"};
   std::stringstream ss(sources);
   for (std::string s; std::getline(ss, s, ',');) names.push_back(s);
+  // SOURCE:L, optionally +tensor (per-tensor scales) and +nochop, as --sc-scale / --sc-chop; parsed
+  // before anything runs.
+  std::vector<train::ScUpdateConfig> configs(names.size());
+  for (size_t c = 1; c < names.size(); ++c) {
+    std::stringstream parts(names[c]);
+    std::string part;
+    std::getline(parts, part, '+');
+    configs[c] = train::parse_sc_update(part);
+    while (std::getline(parts, part, '+')) {
+      if (part == "tensor") configs[c].scaling = sc::Scaling::tensor;
+      else if (part == "nochop") configs[c].chop = false;
+      else {
+        fmt::print(stderr, "unknown source option '+{}' in '{}' (+tensor, +nochop)\n", part, names[c]);
+        return 1;
+      }
+    }
+  }
   std::vector<std::vector<double>> seconds(names.size()), process_cpu(names.size()), thread_cpu(names.size());
   fmt::print("{}, {} training images, batch {}, threads {}, {} rounds\n", network, images, arch.train.batch, threads,
              rounds);
   for (int r = 0; r < rounds; ++r)
     for (size_t c = 0; c < names.size(); ++c) {
       auto t = bench::one_epoch(arch, threads);
-      if (c > 0) {
-        // SOURCE:L, optionally +tensor (per-tensor scales) and +nochop, as --sc-scale / --sc-chop.
-        std::stringstream parts(names[c]);
-        std::string part;
-        std::getline(parts, part, '+');
-        t.sc_update = train::parse_sc_update(part);
-        while (std::getline(parts, part, '+')) {
-          if (part == "tensor") t.sc_update->scaling = sc::Scaling::tensor;
-          else if (part == "nochop") t.sc_update->chop = false;
-          else throw std::runtime_error("unknown source option '+" + part + "' (+tensor, +nochop)");
-        }
-      }
+      if (c > 0) t.sc_update = configs[c];
       const double p0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID), t0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
       const auto res = train::train_network(arch, data, nullptr, t);
       process_cpu[c].push_back(cpu_s(CLOCK_PROCESS_CPUTIME_ID) - p0);

@@ -4,7 +4,8 @@ network trained in floating point with the same schedule, mean +- std over seeds
 
 Runs `xbarkit-train train NET --json` once per (seed, update) -- seed by seed, float first, so that an
 interrupted grid still has whole L sweeps -- keeps every run's JSON summary in OUT (a rerun skips the
-runs already there), and prints the markdown table for docs/VALIDATION.md.
+runs already there, after checking that each is the run asked for: seed, schedule, --scale, --chop), and
+prints the markdown table for docs/VALIDATION.md.
 
   scripts/sc_train_grid.py --network bnn_mlp --epochs 2 --train-images 30000 --out results/sc_mlp
 """
@@ -17,9 +18,26 @@ import sys
 import time
 
 
+def check_reuse(args, seed, update, path, summary):
+    """A run kept in OUT is reused only if it is the run asked for: same seed, schedule and SC settings
+    (runs from before --sc-scale/--sc-chop existed have neither key: per-tensor scales, no chopping)."""
+    md = summary.get("metadata", {})
+    want = {"seed": str(seed), "epochs": str(args.epochs), "train_images": str(args.train_images)}
+    if update != "float":
+        want.update({"sc_update": update, "sc_scale": args.scale, "sc_chop": args.chop})
+    got = {"seed": md.get("seed"), "epochs": md.get("epochs"), "train_images": md.get("train_images"),
+           "sc_update": md.get("sc_update"), "sc_scale": md.get("sc_scale", "tensor"),
+           "sc_chop": md.get("sc_chop", "off")}
+    wrong = [f"{k} {got[k]} (asked {v})" for k, v in want.items() if got[k] != v]
+    if wrong:
+        sys.exit(f"{path}: a different run is already there: {', '.join(wrong)}; use another --out")
+
+
 def run(args, seed, update, path):
     if os.path.exists(path):
-        return json.load(open(path))
+        summary = json.load(open(path))
+        check_reuse(args, seed, update, path, summary)
+        return summary
     cmd = ["nice", "-n", str(args.nice), args.binary, "train", args.network_file, "-o", path[:-5] + ".safetensors",
            "--json", "--progress", "off", "--threads", str(args.threads), "--seed", str(seed), "--epochs",
            str(args.epochs), "--train-images", str(args.train_images)]

@@ -201,15 +201,15 @@ const xbarkit::cli::Register reg("train", [](CLI::App& app) {
                   "device-to-device tau0 spread and a per-device calibration by PULSES counted pulses, default "
                   "1000), e.g. cbram:64. Not with --hardware");
   cmd->add_option("--sc-scale", opt->sc_scale,
-                  "How --sc-update scales each operand into [-1, 1]: row-col (default; one per generator: each output row's errors by their own max over the batch, "
-                  "each input column's activations likewise; the counter result times both scales) or tensor (one max "
-                  "|value| per operand tensor and step)")
+                  "How --sc-update scales each operand into [-1, 1]: row-col (default; one per generator: each "
+                  "output row's errors by their own max over the batch, each input column's activations likewise; "
+                  "the counter result times both scales) or tensor (one max |value| per operand tensor and step)")
       ->check(CLI::IsMember({"tensor", "row-col"}))
       ->needs("--sc-update");
   cmd->add_option("--sc-chop", opt->sc_chop,
                   "Chopping of --sc-update's operands: on (default; each sample's error and activation are negated "
-                  "together with probability 1/2, which cancels a generator's offset error such as a CBRAM "
-                  "device's calibration error) or off")
+                  "together with probability 1/2, which cancels a generator's offset error, such as a CBRAM "
+                  "device's calibration error, to first order; what it cancels becomes per-sample noise) or off")
       ->check(CLI::IsMember({"on", "off"}))
       ->needs("--sc-update");
   xbarkit::cli::add_sim_options(cmd, opt->sim, false);

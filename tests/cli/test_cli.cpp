@@ -182,7 +182,20 @@ TEST_CASE("train --sc-update refuses bad settings before training and writes not
   r = run("train " + arch + " -o " + out + " --sc-scale tensor");
   CHECK(r.status != 0);
   CHECK_THAT(r.output, Catch::Contains("--sc-scale") && Catch::Contains("--sc-update"));
+  r = run("train " + arch + " -o " + out + " --sc-update ideal:8 --sc-chop yes");
+  CHECK(r.status != 0);
+  CHECK_THAT(r.output, Catch::Contains("--sc-chop") && Catch::Contains("off"));
+  r = run("train " + arch + " -o " + out + " --sc-chop off");
+  CHECK(r.status != 0);
+  CHECK_THAT(r.output, Catch::Contains("--sc-chop") && Catch::Contains("--sc-update"));
   CHECK_FALSE(fs::exists(out));
+  // The settings reach the trainer and its record: a 200-image epoch with each non-default choice.
+  r = run("train " + arch + " -o " + out + " --sc-update ideal:8 --sc-scale tensor --sc-chop off --epochs 1 "
+          "--train-images 200 --threads 1 --progress off --json");
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.output, Catch::Contains("\"sc_scale\": \"tensor\"") && Catch::Contains("\"sc_chop\": \"off\"") &&
+                           Catch::Contains("L = 8, per-tensor scales") && !Catch::Contains("chopped"));
+  fs::remove(out);
   CHECK_FALSE(fs::exists(out + ".checkpoint"));
   fs::remove_all(dir);
 }

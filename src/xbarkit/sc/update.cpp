@@ -239,22 +239,29 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
     else make_streams<false>(devices, v, sign, n, s, rng, w, stride, W, L, bits);
   };
   constexpr size_t kRowBlock = 16;
+  const unsigned threads = options_.threads == 0 ? default_threads() : options_.threads;
+  const size_t line_samples = std::max<size_t>(1, 8 / W);  // samples per 64-byte line of a row's words
+  auto sample_chunk = [&](size_t nb) {
+    const size_t even = (nb + threads - 1) / threads;
+    return (even + line_samples - 1) / line_samples * line_samples;
+  };
   for (size_t b0 = 0; b0 < batch; b0 += block) {
     const size_t nb = std::min(block, batch - b0), K = nb * W;
     // Streams: one random source per (step, sample, side), so the result does not depend on the
     // thread count or the block size; stored sample-major per row / column for the counting loop.
-    // Samples in chunks of 64: the streams of neighbouring samples share cache lines (a row's words are
-    // sample-major), so handing out single samples made the threads write the same lines.
-    parallel_for(nb, options_.threads, [&](size_t j) {
+    // One contiguous range of samples per thread, a whole number of cache lines of each row's words:
+    // the streams of neighbouring samples share lines (a row's words are sample-major), so handing
+    // out single samples made the threads write the same lines.
+    parallel_for(nb, threads, [&](size_t j) {
       const size_t b = b0 + j;
       Rng rg(options_.seed, derive_seed(derive_seed(step, b), 1));
       Rng ra(options_.seed, derive_seed(derive_seed(step, b), 2));
       const double sign = chop_sign(step, b);
       make(row_devices_.get(), &delta[b * rows_], sign, rows_, ed.data(), rg, &Gt[j * W], K);
       make(col_devices_.get(), &x[b * cols_], sign, cols_, ex.data(), ra, &At[j * W], K);
-    }, 64);
+    }, sample_chunk(nb));
     // Counters: integer sums, so the order of blocks and threads does not change them.
-    parallel_for((rows_ + kRowBlock - 1) / kRowBlock, options_.threads, [&](size_t blk) {
+    parallel_for((rows_ + kRowBlock - 1) / kRowBlock, threads, [&](size_t blk) {
       const size_t r0 = blk * kRowBlock, r1 = std::min(rows_, r0 + kRowBlock);
       count_dispatch(Gt.data(), At.data(), r0, r1, cols_, K, counts.data());
     });
@@ -264,7 +271,8 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
   for (size_t r = 0; r < rows_; ++r)
     for (size_t c = 0; c < cols_; ++c) {
       const size_t k = r * cols_ + c;
-      out[k] = static_cast<float>(sd[r] * sx[c] * (static_cast<double>(counts[k] - tail_ones) * inv - 1.0));
+      const double scale = sd[r] * sx[c];  // 0: an all-zero row or column, an exact +0 (not 0 x noise)
+      out[k] = scale == 0 ? 0.0f : static_cast<float>(scale * (static_cast<double>(counts[k] - tail_ones) * inv - 1.0));
     }
 }
 
@@ -289,12 +297,12 @@ void ScOuterProduct::expectation(std::span<const float> delta, std::span<const f
     for (size_t r = 0; r < rows_; ++r) {
       const double v = delta[b * rows_ + r] / encode_scale(sd[r]);
       pg[r] = bit_probability(true, r, to_probability(v, Encoding::bipolar));
-      ng[r] = bit_probability(true, r, to_probability(-v, Encoding::bipolar));
+      if (options_.chop) ng[r] = bit_probability(true, r, to_probability(-v, Encoding::bipolar));
     }
     for (size_t c = 0; c < cols_; ++c) {
       const double v = x[b * cols_ + c] / encode_scale(sx[c]);
       pa[c] = bit_probability(false, c, to_probability(v, Encoding::bipolar));
-      na[c] = bit_probability(false, c, to_probability(-v, Encoding::bipolar));
+      if (options_.chop) na[c] = bit_probability(false, c, to_probability(-v, Encoding::bipolar));
     }
     for (size_t r = 0; r < rows_; ++r)
       for (size_t c = 0; c < cols_; ++c) {

@@ -17,8 +17,13 @@
 //     G[r][c] = s_d s_x (2 count / (B L) - 1)        (s_d[r] s_x[c] with Scaling::row_col).
 // With CBRAM generators, each device's tau0 variation and its calibration error change its bit
 // probabilities (CbramStreamArray), so the update carries the devices' bias as well as the stream's
-// binomial noise. With the ideal source the estimate is unbiased up to the 2^-bits quantization, with
-// variance s_d^2 s_x^2 4 sum_b q_b (1 - q_b) / (B^2 L), q_b = (1 + delta_b x_b / (s_d s_x)) / 2.
+// binomial noise. With the ideal source the estimate is unbiased up to the 2^-bits quantization.
+// Variance of element (r, c), with q_b = P(XNOR bit = 1) of sample b (for independent streams of bit
+// probabilities g and a: g a + (1 - g)(1 - a)) and S = s_d[r] s_x[c]:
+//     S^2 4 sum_b q_b (1 - q_b) / (B^2 L)                                    without chopping,
+//     S^2 sum_b [2 (q+_b (1 - q+_b) + q-_b (1 - q-_b)) / L + (q+_b - q-_b)^2] / B^2   with it,
+// q+/q- the sample's XNOR probability with its operands as given / both negated (the law of total
+// variance over the chop bit; expectation() computes both).
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -45,10 +50,14 @@ struct UpdateOptions {
   Scaling scaling = Scaling::row_col;
   // Chopping: each sample's two operands are negated together with probability 1/2 (one random bit
   // per sample and an XOR on each operand's sign before encoding). The product, hence the counter, is
-  // unchanged for exact streams, but a generator's offset error -- the encoded value v + b instead of
-  // v, e.g. a CBRAM device's calibration error at p ~ 1/2 -- enters as +b x or -b x with equal
-  // probability and cancels in expectation, leaving only the generator's gain error. This is
-  // chopper stabilization (Enz and Temes, Proc. IEEE 84(11), 1996) applied to SC operands.
+  // unchanged for exact streams. A generator's offset error -- the encoded value v + b instead of v,
+  // e.g. a CBRAM device's calibration error at p ~ 1/2 -- gives (v_d + b_d)(v_x + b_x) unchopped but
+  // (-v_d + b_d)(-v_x + b_x) chopped: averaged over the chop bit the cross terms b_d v_x + v_d b_x
+  // cancel and v_d v_x + b_d b_x remains, so an offset cancels to first order (exactly when one
+  // operand's stream is exact, as the ±1 activations of binary layers are from the ideal source) and
+  // gain errors stay. The cancelled bias is not gone: it becomes noise, (q+ - q-)^2 per sample in the
+  // variance above, the same sign for all of a sample's products and shrinking with the batch, not
+  // with L. This is chopper stabilization (Enz and Temes, Proc. IEEE 84(11), 1996) on SC operands.
   bool chop = true;
   enum class Source { ideal, cbram } source = Source::cbram;
   std::optional<cbram::Device> device;  // required for Source::cbram

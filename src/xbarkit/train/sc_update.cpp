@@ -55,8 +55,9 @@ ScUpdateConfig parse_sc_update(const std::string& spec, const std::string& optio
 }
 
 std::string describe(const ScUpdateConfig& c) {
-  const std::string scale = fmt::format("{}{}", c.scaling == sc::Scaling::row_col ? "per-row/column scales" : "per-tensor scales",
-                                        c.chop ? ", chopped" : "");
+  const std::string scale =
+      fmt::format("{}{}", c.scaling == sc::Scaling::row_col ? "per-row/column scales" : "per-tensor scales",
+                  c.chop ? ", chopped" : "");
   if (c.source == sc::UpdateOptions::Source::ideal)
     return fmt::format("ideal Bernoulli streams, L = {}, {}", c.stream_length, scale);
   return fmt::format("CBRAM streams ({}, {} calibration{}), L = {}, {}", c.device,
