@@ -108,7 +108,8 @@ def main():
         m, s = mean_std(acc[u])
         loss = fm - m
         runs = ", ".join(f"{a:.2f}" for a in acc[u])
-        print(f"| {u} | {len(acc[u])} ({runs}) | {m:.2f} ± {s:.2f} | {'' if u == 'float' else f'{loss:+.2f}'} | "
+        spread = f"{m:.2f} ± {s:.2f}" if len(acc[u]) > 1 else f"{m:.2f} (one seed)"
+        print(f"| {u} | {len(acc[u])} ({runs}) | {spread} | {'' if u == 'float' else f'{loss:+.2f}'} | "
               f"{sum(secs[u]) / len(secs[u]):.1f} |")
         if u != "float":
             below = (below or u) if loss < 1 else None
