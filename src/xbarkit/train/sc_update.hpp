@@ -22,10 +22,12 @@
 // that uses the whole [-1, 1] range without clipping; counter (r, c) is multiplied back by
 // s_delta[r] * s_x[c] * samples. `tensor` (--sc-scale tensor) is one max per operand tensor instead:
 // rows whose errors are small against the layer's largest (batch norm makes rows differ by orders of
-// magnitude) are then encoded near p = 1/2 and their gradients drown in the largest row's stream noise
-// (bnn_mlp, 2 epochs x 60,000, seed 1: cbram:64 75.8% with tensor scales, 82.5% with row_col; float
-// 87.5%). For ±1 activations s_x = 1 and the x streams are exact (p = 0 or 1): the SC noise is that of
-// the delta streams and the XNOR counts.
+// magnitude) are then encoded near p = 1/2 and their gradients drown in the largest row's stream noise.
+// Chopping (--sc-chop, on by default; sc/update.hpp) cancels the generators' offset errors to first
+// order. Measured (docs/VALIDATION.md, "Per-generator scales and chopping"; bnn_mlp, 2 epochs x
+// 60,000 images, seed 1, cbram:64): 75.82% tensor scales unchopped, 82.52% row_col unchopped, 85.57%
+// row_col chopped; float 87.51%. For ±1 activations s_x = 1 and the x streams are exact (p = 0 or 1)
+// with the ideal source: the SC noise is that of the delta streams and the XNOR counts.
 // Generators: every output row and every input column of a layer has its own device (rows and
 // columns are distinct devices, so the two factors of a product are independent); each layer has its
 // own devices (seed derived from the training seed and the layer index); fresh streams every step.
