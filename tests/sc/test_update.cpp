@@ -1,4 +1,5 @@
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include "xbarkit/cbram/device.hpp"
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/core/rng.hpp"
+#include "xbarkit/sc/stream_kernel.hpp"
 #include "xbarkit/sc/update.hpp"
 
 using namespace xbarkit;
@@ -383,6 +385,76 @@ TEST_CASE("sc update: streams made and counted block by block equal a direct cou
       const float want = static_cast<float>(s * (double(ones[i]) * 2.0 / (double(l.batch) * double(L)) - 1.0));
       INFO((scaling == Scaling::tensor ? "tensor" : "row_col") << (chop ? ", chopped" : "") << ": element " << i);
       CHECK(got[i] == want);  // same integer count, same arithmetic: exact
+    }
+  }
+}
+
+TEST_CASE("sc update: the AVX-512 stream maker gives the portable maker's words and generator states") {
+  // Eight samples side by side must be eight runs of the portable loop: same words (every threshold
+  // exact, including the CBRAM closed form on libmvec), same number of words drawn from each sample's
+  // generator. Operands at the ends (±scale), zero, tiny (a request of exactly 1/2 through the general
+  // expression), ties of the quantizer's rounding and general, both chop signs; ideal and CBRAM sources with every option that changes
+  // the threshold path; W = 1, 2 (partial tail), 4.
+  if (!detail::have_avx512_streams()) {
+    WARN("this CPU has no AVX-512 (or XBARKIT_SC_GENERIC_STREAMS is set): the vector stream maker is not used");
+    return;
+  }
+  constexpr size_t G = detail::kStreamLanes;
+  auto dev = cbram::load_device("ag_asi_gaba2013");
+  for (int variant = 0; variant < 5; ++variant) {
+    std::unique_ptr<CbramStreamArray> arr;
+    int bits = kDefaultProbabilityBits;
+    const size_t n = 203;
+    if (variant > 0) {
+      CbramArrayOptions o;
+      o.devices = n;
+      o.seed = 70 + variant;
+      auto d = dev;
+      if (variant == 2) o.calibration = Calibration::nominal;
+      if (variant == 3) o.pulse_resolution_s = 50e-6;
+      if (variant == 4) {
+        d.tau0_c2c_sigma_ln = 0.3;
+        o.probability_bits = bits = 12;
+      }
+      arr = std::make_unique<CbramStreamArray>(d, o);
+    }
+    Rng rng(80 + variant);
+    std::vector<double> scale(n);
+    for (size_t i = 0; i < n; ++i) scale[i] = i % 7 ? 0.5 + rng.uniform() : 1.0;
+    std::vector<std::vector<float>> v(G, std::vector<float>(n));
+    double sign[G];
+    const float* vp[G];
+    for (size_t k = 0; k < G; ++k) {
+      sign[k] = rng() >> 63 ? -1.0 : 1.0;
+      vp[k] = v[k].data();
+      for (size_t i = 0; i < n; ++i) {
+        const uint64_t kind = rng.below(8);
+        const float s = static_cast<float>(scale[i]);
+        // kind 4 with scale 1: a request p = (m + 1/2) 2^-16 exactly, a tie of the ideal rounding.
+        const float tie = static_cast<float>(double(2 * rng.below(65536) + 1) / 65536 - 1);
+        v[k][i] = kind == 0 ? s : kind == 1 ? -s : kind == 2 ? 0.0f : kind == 3 ? 1e-30f
+                : kind == 4 && i % 7 == 0 ? tie : static_cast<float>((2 * rng.uniform() - 1) * scale[i]);
+      }
+    }
+    // The scale a stream divides by must be the float operands' own maximum for ±s to be the ends.
+    for (size_t i = 0; i < n; ++i) scale[i] = static_cast<float>(scale[i]);
+    for (size_t L : {size_t{64}, size_t{100}, size_t{200}}) {
+      INFO("variant " << variant << ", L = " << L);
+      const size_t W = words_for(L), stride = G * W;
+      std::vector<uint64_t> want(n * stride), got(n * stride, 0xdeadbeef);
+      uint64_t state[4][G];
+      std::vector<Rng::State> end;
+      for (size_t k = 0; k < G; ++k) {
+        Rng r(90 + variant, derive_seed(L, k));
+        const auto st = r.state();
+        for (int q = 0; q < 4; ++q) state[q][k] = st.s[q];
+        detail::make_streams_portable(arr.get(), vp[k], sign[k], n, scale.data(), r, &want[k * W], stride, W, L, bits);
+        end.push_back(r.state());
+      }
+      detail::make_streams_x8_avx512(arr.get(), vp, sign, n, scale.data(), state, got.data(), stride, W, L, bits);
+      CHECK(got == want);
+      for (size_t k = 0; k < G; ++k)
+        for (int q = 0; q < 4; ++q) CHECK(state[q][k] == end[k].s[q]);
     }
   }
 }

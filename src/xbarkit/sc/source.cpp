@@ -92,11 +92,12 @@ double CbramStreamArray::pulse_s(size_t i, double p) const {
 }
 
 double CbramStreamArray::device_probability(size_t i, double p) const {
-  if (device_.tau0_c2c_sigma_ln == 0 && options_.pulse_resolution_s == 0 && p == 1) return p_full_pulse_[i];
-  if (device_.tau0_c2c_sigma_ln == 0 && options_.pulse_resolution_s == 0 && p >= 0 && p < 1) {
+  if (has_closed_form() && p == 1) return p_full_pulse_[i];
+  if (has_closed_form() && p >= 0 && p < 1) {
     // The same closed forms written out (two transcendentals instead of five; the update kernel calls
     // this once per stream): pulse t = -tau_cal ln(1 - p), capped, then P = 1 - exp(-t / tau_cell).
-    // The ends, which every ±1 operand asks for, without them: no pulse, or the capped pulse.
+    // The ends, which every ±1 operand asks for, without them: no pulse, or the capped pulse. Keep
+    // in step with closed_form() and its vector evaluation in stream_avx512.cpp.
     if (p == 0) return 0.0;
     const double t = std::min(device_.max_pulse_s, -tau_calibrated_[i] * std::log1p(-p));
     return -std::expm1(-t * inv_tau_cell_[i]);

@@ -150,6 +150,16 @@ public:
     if (p == 0.5) return t_half_[i];
     return quantize_unchecked(device_probability(i, p), options_.probability_bits);
   }
+  // The closed form device_probability evaluates for requests p in (0, 1), with device i's constants,
+  // for vector code that must reproduce threshold(i, p) exactly (stream_avx512.cpp):
+  //     P = -expm1(-min(max_pulse_s, -tau_calibrated_s log1p(-p)) * inv_tau_cell_per_s).
+  // Available when the pulse is continuous and tau0 has no cycle-to-cycle spread (otherwise P is the
+  // general p_switch); has_closed_form() says which.
+  struct ClosedForm {
+    double max_pulse_s, tau_calibrated_s, inv_tau_cell_per_s;
+  };
+  bool has_closed_form() const { return device_.tau0_c2c_sigma_ln == 0 && options_.pulse_resolution_s == 0; }
+  ClosedForm closed_form(size_t i) const { return {device_.max_pulse_s, tau_calibrated_[i], inv_tau_cell_[i]}; }
   uint64_t threshold_one(size_t i) const { return t_full_pulse_[i]; }  // threshold(i, 1)
   uint64_t threshold_half(size_t i) const { return t_half_[i]; }       // threshold(i, 1/2)
   int probability_bits() const { return options_.probability_bits; }

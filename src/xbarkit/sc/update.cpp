@@ -9,6 +9,7 @@
 
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/core/parallel.hpp"
+#include "xbarkit/sc/stream_kernel.hpp"
 
 namespace xbarkit::sc {
 
@@ -128,29 +129,30 @@ void count_dispatch(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1
   count_rows_portable(Gt, At, r0, r1, cols, K, counts);
 }
 
-// The streams of n operands v[i] (device i of `devices` for CBRAM), stream i at out + i * stride. The
-// generator is copied into a local so its state stays in registers through the comparator loop.
+// The streams of one sample's n operands v[i] (device i of `devices` for CBRAM), stream i at
+// out + i * stride. The generator is copied into a local so its state stays in registers through the
+// comparator loop.
 template <bool Ideal>
 void make_streams(const CbramStreamArray* devices, const float* v, double sign, size_t n, const double* scale,
                   Rng& rng_io, uint64_t* out, size_t stride, size_t W, size_t L, int bits) {
   Rng rng = rng_io;
-  for (size_t i = 0; i < n; ++i) {
-    const double s = scale[i];
-    // The operands at the ends and at zero (every ±1 activation, every zero error or pixel) need no
-    // division: v = ±s gives v / s = ±1 exactly, hence p = 1 or 0, and v = 0 gives p = 1/2, so the
-    // thresholds are the same as through the general expression.
-    const double a = sign * static_cast<double>(v[i]);
-    uint64_t t;
-    if (std::fabs(a) == s) t = a > 0 ? (Ideal ? uint64_t{1} << bits : devices->threshold_one(i)) : 0;
-    else if (a == 0) t = Ideal ? uint64_t{1} << (bits - 1) : devices->threshold_half(i);
-    else {
-      const double p = 0.5 * (a / s + 1);
-      t = Ideal ? quantize_unchecked(p, bits) : devices->threshold(i, p);
-    }
-    fill_threshold(out + i * stride, W, L, t, bits, rng);
-  }
+  for (size_t i = 0; i < n; ++i)
+    fill_threshold(out + i * stride, W, L,
+                   detail::operand_threshold<Ideal>(devices, i, sign * static_cast<double>(v[i]), scale[i], bits), bits,
+                   rng);
   rng_io = rng;
 }
+
+}  // namespace
+
+void detail::make_streams_portable(const CbramStreamArray* devices, const float* v, double sign, size_t n,
+                                   const double* scale, Rng& rng, uint64_t* out, size_t stride, size_t W, size_t L,
+                                   int bits) {
+  if (devices) make_streams<false>(devices, v, sign, n, scale, rng, out, stride, W, L, bits);
+  else make_streams<true>(devices, v, sign, n, scale, rng, out, stride, W, L, bits);
+}
+
+namespace {
 
 }  // namespace
 
@@ -235,31 +237,56 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
         devices->generate(i, 0.5 * (sign * v[i] / s[i] + 1), L, rng, std::span<uint64_t>(w + i * stride, W));
       return;
     }
-    if (ideal) make_streams<true>(nullptr, v, sign, n, s, rng, w, stride, W, L, bits);
-    else make_streams<false>(devices, v, sign, n, s, rng, w, stride, W, L, bits);
+    detail::make_streams_portable(ideal ? nullptr : devices, v, sign, n, s, rng, w, stride, W, L, bits);
   };
   constexpr size_t kRowBlock = 16;
   const unsigned threads = options_.threads == 0 ? default_threads() : options_.threads;
-  const size_t line_samples = std::max<size_t>(1, 8 / W);  // samples per 64-byte line of a row's words
-  auto sample_chunk = [&](size_t nb) {
-    const size_t even = (nb + threads - 1) / threads;
-    return (even + line_samples - 1) / line_samples * line_samples;
-  };
+  // Samples are handed out in groups of detail::kStreamLanes = 8, the lanes of the AVX-512 stream maker
+  // (a partial last group, and CPUs without AVX-512, take the portable loop, which makes the same
+  // words). One contiguous range of groups per thread: the streams of neighbouring samples share
+  // cache lines (a row's words are sample-major; 8 samples are a whole number of 64-byte lines for any
+  // W, since the samples per line, max(1, 8 / W), divide 8), so handing out single samples made the
+  // threads write the same lines.
+  constexpr size_t G = detail::kStreamLanes;
+  const bool simd = !events && detail::have_avx512_streams();
+  auto group_chunk = [&](size_t groups) { return (groups + threads - 1) / threads; };
   for (size_t b0 = 0; b0 < batch; b0 += block) {
     const size_t nb = std::min(block, batch - b0), K = nb * W;
     // Streams: one random source per (step, sample, side), so the result does not depend on the
-    // thread count or the block size; stored sample-major per row / column for the counting loop.
-    // One contiguous range of samples per thread, a whole number of cache lines of each row's words:
-    // the streams of neighbouring samples share lines (a row's words are sample-major), so handing
-    // out single samples made the threads write the same lines.
-    parallel_for(nb, threads, [&](size_t j) {
+    // thread count, the block size or the stream maker; stored sample-major per row / column for the
+    // counting loop.
+    auto make_sample = [&](size_t j) {
       const size_t b = b0 + j;
       Rng rg(options_.seed, derive_seed(derive_seed(step, b), 1));
       Rng ra(options_.seed, derive_seed(derive_seed(step, b), 2));
       const double sign = chop_sign(step, b);
       make(row_devices_.get(), &delta[b * rows_], sign, rows_, ed.data(), rg, &Gt[j * W], K);
       make(col_devices_.get(), &x[b * cols_], sign, cols_, ex.data(), ra, &At[j * W], K);
-    }, sample_chunk(nb));
+    };
+    auto make_group = [&](size_t j0) {  // samples j0 .. j0 + 7 in the vector lanes
+      uint64_t sg[4][G], sa[4][G];
+      double sign[G];
+      const float *dv[G], *xv[G];
+      for (size_t k = 0; k < G; ++k) {
+        const size_t b = b0 + j0 + k;
+        const auto g = Rng(options_.seed, derive_seed(derive_seed(step, b), 1)).state();
+        const auto a = Rng(options_.seed, derive_seed(derive_seed(step, b), 2)).state();
+        for (int q = 0; q < 4; ++q) sg[q][k] = g.s[q], sa[q][k] = a.s[q];
+        sign[k] = chop_sign(step, b);
+        dv[k] = &delta[b * rows_];
+        xv[k] = &x[b * cols_];
+      }
+      detail::make_streams_x8_avx512(ideal ? nullptr : row_devices_.get(), dv, sign, rows_, ed.data(), sg,
+                                     &Gt[j0 * W], K, W, L, bits);
+      detail::make_streams_x8_avx512(ideal ? nullptr : col_devices_.get(), xv, sign, cols_, ex.data(), sa,
+                                     &At[j0 * W], K, W, L, bits);
+    };
+    const size_t groups = (nb + G - 1) / G;
+    parallel_for(groups, threads, [&](size_t g) {
+      const size_t j0 = g * G, j1 = std::min(nb, j0 + G);
+      if (simd && j1 - j0 == G) return make_group(j0);
+      for (size_t j = j0; j < j1; ++j) make_sample(j);
+    }, group_chunk(groups));
     // Counters: integer sums, so the order of blocks and threads does not change them.
     parallel_for((rows_ + kRowBlock - 1) / kRowBlock, threads, [&](size_t blk) {
       const size_t r0 = blk * kRowBlock, r1 = std::min(rows_, r0 + kRowBlock);
