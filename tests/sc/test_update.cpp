@@ -1,3 +1,4 @@
+#include <bit>
 #include <cmath>
 #include <memory>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "xbarkit/cbram/device.hpp"
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/core/rng.hpp"
+#include "xbarkit/sc/count_kernel.hpp"
 #include "xbarkit/sc/stream_kernel.hpp"
 #include "xbarkit/sc/update.hpp"
 
@@ -309,23 +311,38 @@ TEST_CASE("sc update: bad input is refused") {
   CHECK_THROWS_WITH(ScOuterProduct(3, 2, o), Catch::Contains("needs a device"));
 }
 
-TEST_CASE("sc update: the AVX2 and the portable counting kernels give identical counts") {
-  // Word counts per (row, column) that are not multiples of 4 (the AVX2 remainder) and longer than 31
-  // chunks (its byte-accumulator flush), edge rows and columns outside the register tiles.
-  const auto dev = cbram::load_device("ag_asi_gaba2013");
-  for (size_t L : {size_t{100}, size_t{64}, size_t{8192}}) {
-    const auto l = random_layer(3, 7, 9, 45 + L);
-    UpdateOptions o;
-    o.device = dev;
-    o.stream_length = L;
-    const ScOuterProduct k(l.rows, l.cols, o);
-    std::vector<float> fast(l.rows * l.cols), portable(fast.size());
-    ::unsetenv("XBARKIT_SC_GENERIC_COUNT");
-    k.compute(l.delta, l.x, l.batch, 1, fast);
-    ::setenv("XBARKIT_SC_GENERIC_COUNT", "1", 1);
-    k.compute(l.delta, l.x, l.batch, 1, portable);
-    ::unsetenv("XBARKIT_SC_GENERIC_COUNT");
-    CHECK(fast == portable);
+TEST_CASE("sc update: the AVX-512, AVX2 and portable counting kernels give identical counts") {
+  // Random words; 7 rows and 9 columns (edges outside the 4 x 4 and 2 x 4 register tiles); word counts
+  // K per row with every remainder mod 8 (the AVX-512 masked tail) and mod 4 (the AVX2 remainder),
+  // and longer than 31 AVX2 chunks (its byte-accumulator flush). Counters start non-zero: the kernels
+  // add to them.
+  using detail::CountKernel;
+  const size_t rows = 7, cols = 9;
+  Rng rng(47);
+  for (size_t K : {size_t{1}, size_t{3}, size_t{8}, size_t{13}, size_t{64}, size_t{131}, size_t{389}}) {
+    std::vector<uint64_t> Gt(rows * K), At(cols * K);
+    for (auto& w : Gt) w = rng();
+    for (auto& w : At) w = rng() & rng();  // biased words, so counts differ from K * 32
+    std::vector<uint64_t> want(rows * cols, 5);
+    detail::count_rows(Gt.data(), At.data(), 0, rows, cols, K, want.data(), CountKernel::portable);
+    // The definition, word by word.
+    for (size_t r = 0; r < rows; ++r)
+      for (size_t c = 0; c < cols; ++c) {
+        uint64_t n = 5;
+        for (size_t k = 0; k < K; ++k) n += static_cast<uint64_t>(std::popcount(~(Gt[r * K + k] ^ At[c * K + k])));
+        REQUIRE(want[r * cols + c] == n);
+      }
+    for (const auto kernel : {CountKernel::avx512, CountKernel::avx2}) {
+      if (!detail::have_count_kernel(kernel)) {
+        WARN("counting kernel " << int(kernel) << " does not run on this CPU: not compared");
+        continue;
+      }
+      std::vector<uint64_t> got(rows * cols, 5);
+      detail::count_rows(Gt.data(), At.data(), 0, 3, cols, K, got.data(), kernel);  // two calls: row ranges
+      detail::count_rows(Gt.data(), At.data(), 3, rows, cols, K, got.data(), kernel);
+      INFO("K = " << K << ", kernel " << int(kernel));
+      CHECK(got == want);
+    }
   }
 }
 

@@ -4,6 +4,8 @@
 // byte counts accumulated for up to 31 steps (31 x 8 = 248 < 256) and then summed into 64-bit lanes
 // (vpsadbw). Integer sums: identical to the scalar kernel bit for bit.
 #if defined(XBARKIT_SC_HAVE_AVX2_KERNEL)
+#include "xbarkit/sc/count_kernel.hpp"
+
 #include <immintrin.h>
 
 #include <bit>

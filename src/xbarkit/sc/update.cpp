@@ -9,6 +9,7 @@
 
 #include "xbarkit/core/error.hpp"
 #include "xbarkit/core/parallel.hpp"
+#include "xbarkit/sc/count_kernel.hpp"
 #include "xbarkit/sc/stream_kernel.hpp"
 
 namespace xbarkit::sc {
@@ -17,13 +18,6 @@ namespace {
 // Memory the packed streams of one outer product may take (both operands).
 constexpr double kMaxStreamBytes = 8e9;
 }  // namespace
-
-#if defined(XBARKIT_SC_HAVE_AVX2_KERNEL)
-namespace detail {
-void count_rows_avx2(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1, size_t cols, size_t K,
-                     uint64_t* counts);  // count_avx2.cpp
-}
-#endif
 
 namespace {
 
@@ -69,7 +63,7 @@ __attribute__((always_inline)) inline void count_tile(const uint64_t* const* g, 
 
 // Rows [r0, r1) of the counters: TR x TC tiles, 1 x 1 for the edges.
 constexpr int TR = 2, TC = 4;  // 8 accumulators + 6 operands fit the 16 general registers
-__attribute__((always_inline)) inline void count_rows(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1,
+__attribute__((always_inline)) inline void count_rows_generic(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1,
                                                       size_t cols, size_t K, uint64_t* counts) {
   size_t r = r0;
   for (; r + TR <= r1; r += TR) {
@@ -103,31 +97,19 @@ __attribute__((always_inline)) inline void count_rows(const uint64_t* Gt, const 
 
 void count_rows_portable(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1, size_t cols, size_t K,
                          uint64_t* counts) {
-  count_rows(Gt, At, r0, r1, cols, K, counts);
+  count_rows_generic(Gt, At, r0, r1, cols, K, counts);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target("popcnt"))) void count_rows_popcnt(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1,
                                                          size_t cols, size_t K, uint64_t* counts) {
-  count_rows(Gt, At, r0, r1, cols, K, counts);
+  count_rows_generic(Gt, At, r0, r1, cols, K, counts);
 }
 const bool kHavePopcnt = __builtin_cpu_supports("popcnt");
 #endif
 #if defined(XBARKIT_SC_HAVE_AVX2_KERNEL)
 const bool kHaveAvx2 = __builtin_cpu_supports("avx2");
 #endif
-
-void count_dispatch(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1, size_t cols, size_t K,
-                    uint64_t* counts) {
-#if defined(XBARKIT_SC_HAVE_AVX2_KERNEL)
-  if (kHaveAvx2 && !std::getenv("XBARKIT_SC_GENERIC_COUNT"))
-    return detail::count_rows_avx2(Gt, At, r0, r1, cols, K, counts);
-#endif
-#if defined(__x86_64__) && defined(__GNUC__)
-  if (kHavePopcnt) return count_rows_popcnt(Gt, At, r0, r1, cols, K, counts);
-#endif
-  count_rows_portable(Gt, At, r0, r1, cols, K, counts);
-}
 
 // The streams of one sample's n operands v[i] (device i of `devices` for CBRAM), stream i at
 // out + i * stride. The generator is copied into a local so its state stays in registers through the
@@ -144,6 +126,40 @@ void make_streams(const CbramStreamArray* devices, const float* v, double sign, 
 }
 
 }  // namespace
+
+detail::CountKernel detail::best_count_kernel() {
+  static const CountKernel best = std::getenv("XBARKIT_SC_GENERIC_COUNT") ? CountKernel::portable
+                                  : have_avx512_count()                  ? CountKernel::avx512
+                                  : have_count_kernel(CountKernel::avx2) ? CountKernel::avx2
+                                                                         : CountKernel::portable;
+  return best;
+}
+
+bool detail::have_count_kernel(CountKernel k) {
+  switch (k) {
+    case CountKernel::avx512: return have_avx512_count();
+#if defined(XBARKIT_SC_HAVE_AVX2_KERNEL)
+    case CountKernel::avx2: return kHaveAvx2;
+#else
+    case CountKernel::avx2: return false;
+#endif
+    default: return true;
+  }
+}
+
+void detail::count_rows(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1, size_t cols, size_t K,
+                        uint64_t* counts, CountKernel kernel) {
+  if (kernel == CountKernel::automatic) kernel = best_count_kernel();
+  if (!have_count_kernel(kernel)) throw Error("SC update: the requested counting kernel does not run on this CPU");
+  if (kernel == CountKernel::avx512) return count_rows_avx512(Gt, At, r0, r1, cols, K, counts);
+#if defined(XBARKIT_SC_HAVE_AVX2_KERNEL)
+  if (kernel == CountKernel::avx2) return count_rows_avx2(Gt, At, r0, r1, cols, K, counts);
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (kHavePopcnt) return count_rows_popcnt(Gt, At, r0, r1, cols, K, counts);
+#endif
+  count_rows_portable(Gt, At, r0, r1, cols, K, counts);
+}
 
 void detail::make_streams_portable(const CbramStreamArray* devices, const float* v, double sign, size_t n,
                                    const double* scale, Rng& rng, uint64_t* out, size_t stride, size_t W, size_t L,
@@ -290,7 +306,7 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
     // Counters: integer sums, so the order of blocks and threads does not change them.
     parallel_for((rows_ + kRowBlock - 1) / kRowBlock, threads, [&](size_t blk) {
       const size_t r0 = blk * kRowBlock, r1 = std::min(rows_, r0 + kRowBlock);
-      count_dispatch(Gt.data(), At.data(), r0, r1, cols_, K, counts.data());
+      detail::count_rows(Gt.data(), At.data(), r0, r1, cols_, K, counts.data());
     });
   }
   const uint64_t tail_ones = static_cast<uint64_t>(batch) * (64 * W - L);
