@@ -11,8 +11,8 @@ namespace xbarkit::sc::detail {
 
 enum class CountKernel { automatic, avx512, avx2, portable };
 
-// The kernel count_rows() uses for `automatic`: the widest the CPU runs, or the portable one when
-// XBARKIT_SC_GENERIC_COUNT is set.
+// The kernel count_rows() uses for `automatic`: the widest the CPU runs, or the one the environment
+// variable XBARKIT_SC_COUNT (avx512, avx2 or portable) names.
 CountKernel best_count_kernel();
 bool have_count_kernel(CountKernel k);
 

@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdlib>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -128,10 +129,22 @@ void make_streams(const CbramStreamArray* devices, const float* v, double sign, 
 }  // namespace
 
 detail::CountKernel detail::best_count_kernel() {
-  static const CountKernel best = std::getenv("XBARKIT_SC_GENERIC_COUNT") ? CountKernel::portable
-                                  : have_avx512_count()                  ? CountKernel::avx512
-                                  : have_count_kernel(CountKernel::avx2) ? CountKernel::avx2
-                                                                         : CountKernel::portable;
+  static const CountKernel best = [] {
+    // XBARKIT_SC_COUNT=avx512|avx2|portable forces a kernel (benchmarks compare them in one run); a
+    // value this CPU cannot run, or an unknown one, is an error rather than a silent fallback.
+    if (const char* e = std::getenv("XBARKIT_SC_COUNT")) {
+      const std::string v = e;
+      const CountKernel k = v == "avx512" ? CountKernel::avx512
+                            : v == "avx2" ? CountKernel::avx2
+                            : v == "portable" ? CountKernel::portable
+                                              : throw Error(fmt::format("XBARKIT_SC_COUNT={}: expected avx512, avx2 or portable", v));
+      if (!have_count_kernel(k)) throw Error(fmt::format("XBARKIT_SC_COUNT={}: this CPU does not run that kernel", v));
+      return k;
+    }
+    return have_avx512_count() ? CountKernel::avx512
+           : have_count_kernel(CountKernel::avx2) ? CountKernel::avx2
+                                                  : CountKernel::portable;
+  }();
   return best;
 }
 
