@@ -34,7 +34,7 @@ foreach(m IN ITEMS imc characterize nn lut sc cbram mtj pcm circuit spice netlis
     string(APPEND XBARKIT_PC_LIBS " -lxbarkit_${m}")
   endif()
 endforeach()
-if(TARGET xbarkit_sc AND XBARKIT_LIBMVEC)
+if(TARGET xbarkit_sc AND XBARKIT_SC_USE_LIBMVEC)
   string(APPEND XBARKIT_PC_LIBS " -lmvec")  # glibc's vector math, for the sc module's AVX-512 streams
 endif()
 string(STRIP "${XBARKIT_PC_LIBS}" XBARKIT_PC_LIBS)

@@ -14,7 +14,6 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's intrinsics' own undefined operands
 #define XBARKIT_AVX512_POPCNT __attribute__((target("avx512f,avx512vpopcntdq")))
 #endif
 
@@ -26,6 +25,10 @@ bool have_avx512_count() {
   static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq");
   return ok;
 }
+
+// GCC 12's intrinsics warn of their own undefined operands (kept to this file: unity build).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 namespace {
 
@@ -75,6 +78,8 @@ XBARKIT_AVX512_POPCNT void rows_tile(const uint64_t* Gt, const uint64_t* At, siz
 }
 
 }  // namespace
+
+#pragma GCC diagnostic pop
 
 void count_rows_avx512(const uint64_t* Gt, const uint64_t* At, size_t r0, size_t r1, size_t cols, size_t K,
                        uint64_t* counts) {

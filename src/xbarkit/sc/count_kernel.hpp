@@ -2,7 +2,8 @@
 // The counting step of the SC update kernel (update.cpp): counter (r, c) += sum_k popcount(~(Gt[r][k]
 // ^ At[c][k])) over k < K, for rows [r0, r1) and every column, streams stored sample-major per row
 // (Gt: K words per row) and per column (At). Three builds of the same integer sums, chosen at run time
-// by count_rows(): AVX-512 with VPOPCNTQ (count_avx512.cpp), AVX2 (count_avx2.cpp) and portable.
+// by count_rows(): AVX-512 with VPOPCNTQ (count_avx512.cpp), AVX2 (count_avx2.cpp) and portable (the
+// C++ loop of update.cpp, compiled with the POPCNT instruction where the CPU has it).
 // Internal to the sc module.
 #include <cstddef>
 #include <cstdint>

@@ -12,12 +12,12 @@
 // instructions for the rest of the program to link against.
 #include "xbarkit/sc/stream_kernel.hpp"
 
+#include <atomic>
 #include <cstdlib>
+#include <string>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-// GCC 12's AVX-512 intrinsics warn of their own _mm512_undefined operands.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #define XBARKIT_AVX512 __attribute__((target("avx512f,avx512dq,avx512cd,avx512vl")))
 #endif
 
@@ -25,12 +25,28 @@ namespace xbarkit::sc::detail {
 
 #if defined(__x86_64__) && defined(__GNUC__)
 
+namespace {
+
+// XBARKIT_SC_GENERIC_STREAMS set to anything but "0" starts the process on the portable maker.
+std::atomic<bool> portable_forced{[] {
+  const char* e = std::getenv("XBARKIT_SC_GENERIC_STREAMS");
+  return e && std::string(e) != "0";
+}()};
+
+}  // namespace
+
+void use_portable_streams(bool on) { portable_forced = on; }
+
 bool have_avx512_streams() {
-  static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                         __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512vl") &&
-                         !std::getenv("XBARKIT_SC_GENERIC_STREAMS");
-  return ok;
+  static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                          __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512vl");
+  return cpu && !portable_forced;
 }
+
+// GCC 12's AVX-512 intrinsics warn of their own _mm512_undefined operands (kept to this file: the
+// module's unity build puts other files in the same translation unit).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 namespace {
 
@@ -95,9 +111,9 @@ XBARKIT_AVX512 inline __m512i round_half_up(__m512d x) {
 // The thresholds of the eight lanes' operands a = sign[k] v[k][i] on generator i, scale s: exactly
 // operand_threshold (stream_kernel.hpp) in every lane. The classification (ends, zero, general) and
 // the ideal source's quantization are exact in vector arithmetic. A CBRAM device's P_sw closed form
-// runs on libmvec's log1p and expm1, which may differ from the scalar libm calls of
-// CbramStreamArray::threshold by up to 4 ulp each; carried through the closed form that moves P by
-// less than 2^-48 (|dP| <= z e^-z |dz| + 4 ulp(P), z e^-z <= 1/e, and two more roundings), i.e. P 2^16
+// runs on libmvec's log1p and expm1 (each within 4 ulp of the true value; libm's scalar calls that
+// CbramStreamArray::threshold makes are within 1-2 ulp, so the two differ by at most ~6 ulp each);
+// carried through the closed form that moves P by less than 2^-48 (|dP| <= z e^-z |dz| + 4 ulp(P), z e^-z <= 1/e, and two more roundings), i.e. P 2^16
 // by less than 2^-32. A lane whose P 2^16 lies within 1e-8 of a rounding boundary (x.5) -- about two
 // requests in 10^8 -- is recomputed by the scalar call, so every threshold equals the scalar one.
 template <bool Ideal>
@@ -183,6 +199,8 @@ XBARKIT_AVX512 void make_x8(const CbramStreamArray* devices, const float* const*
 
 }  // namespace
 
+#pragma GCC diagnostic pop
+
 void make_streams_x8_avx512(const CbramStreamArray* devices, const float* const* v, const double* sign, size_t n,
                             const double* scale, uint64_t (*state)[kStreamLanes], uint64_t* out, size_t stride,
                             size_t W, size_t L, int bits) {
@@ -192,6 +210,7 @@ void make_streams_x8_avx512(const CbramStreamArray* devices, const float* const*
 
 #else
 
+void use_portable_streams(bool) {}
 bool have_avx512_streams() { return false; }
 void make_streams_x8_avx512(const CbramStreamArray*, const float* const*, const double*, size_t, const double*,
                             uint64_t (*)[kStreamLanes], uint64_t*, size_t, size_t, size_t, int) {

@@ -35,8 +35,11 @@ void make_streams_portable(const CbramStreamArray* devices, const float* v, doub
 // Lanes of the vector stream maker.
 constexpr size_t kStreamLanes = 8;
 
-// True when the CPU runs the AVX-512 stream maker (and XBARKIT_SC_GENERIC_STREAMS is not set).
+// True when the update kernel takes the AVX-512 stream maker: the CPU runs it and the portable one is
+// not forced. use_portable_streams(true) forces the portable maker (tests compare the two through
+// ScOuterProduct::compute); so does XBARKIT_SC_GENERIC_STREAMS set to anything but 0 at start-up.
 bool have_avx512_streams();
+void use_portable_streams(bool on);
 
 // The streams of n operands of eight samples at once: lane k's operands are v[k][0..n), multiplied by
 // sign[k], each divided by scale[i]; its comparator words come from the xoshiro256** generator whose

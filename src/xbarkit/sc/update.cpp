@@ -45,8 +45,9 @@ double encode_scale(double s) { return s > 0 ? s : 1.0; }
 // sum_k popcount(~(Gt[r][k] ^ At[c][k])) over k < B*W. Stream tails beyond L are zero in both
 // operands, so each sample's last word adds exactly 64 W - L spurious ones, removed at the end
 // instead of masking every word. A 2 x 4 register tile reads 6 words per 8 products, so the loop
-// runs from cache like a float GEMM kernel. Two builds of the same loop: with the POPCNT instruction
-// (chosen at run time) and portable.
+// runs from cache like a float GEMM kernel. This is the portable kernel, built twice (with the POPCNT
+// instruction, chosen at run time, and without); the AVX2 and AVX-512 ones and the choice between
+// them are in count_kernel.hpp.
 template <int R, int C>
 __attribute__((always_inline)) inline void count_tile(const uint64_t* const* g, const uint64_t* const* a, size_t K,
                                                       uint64_t* out /* R x C, row stride C */) {
@@ -181,14 +182,11 @@ void detail::make_streams_portable(const CbramStreamArray* devices, const float*
   else make_streams<true>(devices, v, sign, n, scale, rng, out, stride, W, L, bits);
 }
 
-namespace {
-
-}  // namespace
-
 ScOuterProduct::ScOuterProduct(size_t rows, size_t cols, const UpdateOptions& options)
     : rows_(rows), cols_(cols), options_(options) {
   if (rows == 0 || cols == 0) throw Error("SC update: the layer needs at least one row and one column");
   if (options.stream_length == 0) throw Error("SC update: stream_length must be > 0");
+  detail::best_count_kernel();  // a bad XBARKIT_SC_COUNT is reported here, before any work
   quantize_probability(0.5, options.probability_bits);
   if (options.source == UpdateOptions::Source::cbram) {
     if (!options.device) throw Error("SC update: the CBRAM source needs a device");
@@ -273,9 +271,8 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
   // Samples are handed out in groups of detail::kStreamLanes = 8, the lanes of the AVX-512 stream maker
   // (a partial last group, and CPUs without AVX-512, take the portable loop, which makes the same
   // words). One contiguous range of groups per thread: the streams of neighbouring samples share
-  // cache lines (a row's words are sample-major; 8 samples are a whole number of 64-byte lines for any
-  // W, since the samples per line, max(1, 8 / W), divide 8), so handing out single samples made the
-  // threads write the same lines.
+  // cache lines (a row's words are sample-major), so handing out single samples made the threads
+  // write the same lines; with whole ranges they share at most the lines at a range's two ends.
   constexpr size_t G = detail::kStreamLanes;
   const bool simd = !events && detail::have_avx512_streams();
   auto group_chunk = [&](size_t groups) { return (groups + threads - 1) / threads; };
