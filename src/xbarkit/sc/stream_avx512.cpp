@@ -118,10 +118,11 @@ XBARKIT_AVX512 inline __m512i round_half_up(__m512d x) {
 // requests in 10^8 -- is recomputed by the scalar call, so every threshold equals the scalar one.
 template <bool Ideal>
 XBARKIT_AVX512 inline __m512i lane_thresholds(const CbramStreamArray* devices, size_t i, const float* const* v,
-                                              const double* sign, double s, int bits) {
-  alignas(64) double a8[kStreamLanes];
-  for (size_t k = 0; k < kStreamLanes; ++k) a8[k] = sign[k] * static_cast<double>(v[k][i]);
-  const __m512d a = _mm512_load_pd(a8), sv = _mm512_set1_pd(s), zero = _mm512_setzero_pd();
+                                              __m512d sign, double s, int bits) {
+  // The eight samples' operands, assembled in registers from their rows.
+  const __m256 f = _mm256_setr_ps(v[0][i], v[1][i], v[2][i], v[3][i], v[4][i], v[5][i], v[6][i], v[7][i]);
+  const __m512d a = _mm512_mul_pd(sign, _mm512_cvtps_pd(f));  // exact: float to double, times ±1
+  const __m512d sv = _mm512_set1_pd(s), zero = _mm512_setzero_pd();
   const __mmask8 ends = _mm512_cmp_pd_mask(_mm512_abs_pd(a), sv, _CMP_EQ_OQ);
   const __mmask8 positive = _mm512_cmp_pd_mask(a, zero, _CMP_GT_OQ);
   const __mmask8 zeros = _mm512_cmp_pd_mask(a, zero, _CMP_EQ_OQ) & ~ends;
@@ -177,8 +178,9 @@ XBARKIT_AVX512 void make_x8(const CbramStreamArray* devices, const float* const*
              _mm512_loadu_si512(state[3])};
   const __m512i tail = _mm512_set1_epi64(static_cast<long long>(L % 64 ? (uint64_t{1} << (L % 64)) - 1 : ~uint64_t{0}));
   alignas(64) uint64_t words[kStreamLanes];
+  const __m512d sign8 = _mm512_loadu_pd(sign);
   for (size_t i = 0; i < n; ++i) {
-    const __m512i tv = lane_thresholds<Ideal>(devices, i, v, sign, scale[i], bits);
+    const __m512i tv = lane_thresholds<Ideal>(devices, i, v, sign8, scale[i], bits);
     uint64_t* o = out + i * stride;
     for (size_t w = 0; w < W; ++w) {
       __m512i x = bernoulli_words(r, tv, bits);
