@@ -3,8 +3,6 @@
 #include <memory>
 #include <vector>
 
-#include <stdlib.h>
-
 #include <catch2/catch.hpp>
 
 #include "xbarkit/cbram/device.hpp"
