@@ -127,8 +127,16 @@ XBARKIT_AVX512 inline __m512i lane_thresholds(const CbramStreamArray* devices, s
   const __mmask8 positive = _mm512_cmp_pd_mask(a, zero, _CMP_GT_OQ);
   const __mmask8 zeros = _mm512_cmp_pd_mask(a, zero, _CMP_EQ_OQ) & ~ends;
   const __mmask8 general = static_cast<__mmask8>(~(ends | zeros));
-  const uint64_t one = Ideal ? uint64_t{1} << bits : devices->threshold_one(i);
-  const uint64_t half = Ideal ? uint64_t{1} << (bits - 1) : devices->threshold_half(i);
+  uint64_t one = Ideal ? uint64_t{1} << bits : devices->threshold_one(i);
+  uint64_t half = Ideal ? uint64_t{1} << (bits - 1) : devices->threshold_half(i);
+  // Plain loads into registers, then register broadcasts. Left to itself GCC folds each broadcast
+  // below into a masked load (vpbroadcastq mem, zmm{k}); the half-threshold's mask (zero operands)
+  // is all-zero in nearly every group of a binary layer, so that table was read only by masked
+  // loads that load nothing. In long trainings on the 2-core AMD EPYC VM those loads turned slow
+  // after a minute or two and took half of a CNN epoch; moving the tables to freshly written memory,
+  // or reading them once with ordinary loads, made them fast again (docs/PERFORMANCE.md, "Why long
+  // CNN runs slowed down"). An empty asm that claims to change the values keeps them in registers.
+  asm("" : "+r"(one), "+r"(half));
   __m512i t = _mm512_maskz_mov_epi64(ends & positive, _mm512_set1_epi64(static_cast<long long>(one)));
   t = _mm512_mask_mov_epi64(t, zeros, _mm512_set1_epi64(static_cast<long long>(half)));
   if (!general) return t;
