@@ -274,21 +274,27 @@ TEST_CASE("sc update: chopped CBRAM updates have the closed form's mean and vari
 
 TEST_CASE("sc update: same seed and step give the same update on any thread count and another step gives fresh streams") {
   const auto dev = cbram::load_device("ag_asi_gaba2013");
-  // 300 samples (three threads get 100 each) and 40 rows (three 16-row counting blocks): both
-  // parallel loops really run on three threads.
-  const auto l = random_layer(300, 40, 9, 44);
-  UpdateOptions o;
-  o.device = dev;
-  o.stream_length = 100;
-  const ScOuterProduct a(l.rows, l.cols, o);
-  o.threads = 3;  // a different thread count: same streams, same counts
-  const ScOuterProduct b(l.rows, l.cols, o);
-  std::vector<float> ua(l.rows * l.cols), ub(ua.size()), uc(ua.size());
-  a.compute(l.delta, l.x, l.batch, 7, ua);
-  b.compute(l.delta, l.x, l.batch, 7, ub);
-  a.compute(l.delta, l.x, l.batch, 8, uc);
-  CHECK(ua == ub);
-  CHECK(ua != uc);
+  // Both ways compute() puts work on threads:
+  // - 300 samples x (40 rows + 9 columns) fit one block of streams, so the threads share it: three
+  //   threads get 100 samples each, then three 16-row counting blocks;
+  // - 800 samples x (40 + 480) at L = 100 (two words) are 13 blocks of 64 samples (the last 32), so
+  //   each of three threads makes and counts whole blocks into its own counters.
+  for (size_t cols : {size_t{9}, size_t{480}}) {
+    const auto l = random_layer(cols == 9 ? 300 : 800, 40, cols, 44);
+    UpdateOptions o;
+    o.device = dev;
+    o.stream_length = 100;
+    const ScOuterProduct a(l.rows, l.cols, o);
+    o.threads = 3;  // a different thread count: same streams, same counts
+    const ScOuterProduct b(l.rows, l.cols, o);
+    std::vector<float> ua(l.rows * l.cols), ub(ua.size()), uc(ua.size());
+    a.compute(l.delta, l.x, l.batch, 7, ua);
+    b.compute(l.delta, l.x, l.batch, 7, ub);
+    a.compute(l.delta, l.x, l.batch, 8, uc);
+    INFO(cols << " columns");
+    CHECK(ua == ub);
+    CHECK(ua != uc);
+  }
 }
 
 TEST_CASE("sc update: bad input is refused") {

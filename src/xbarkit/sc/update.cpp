@@ -1,6 +1,7 @@
 #include "xbarkit/sc/update.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstdlib>
@@ -243,13 +244,6 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
   const size_t per_sample = (rows_ + cols_) * W;
   size_t block = std::max<size_t>(kBlockWords / per_sample, (128 + W - 1) / W);
   block = std::min(block, batch);
-  const double stream_bytes = double(per_sample) * double(block) * sizeof(uint64_t);
-  if (stream_bytes > kMaxStreamBytes)
-    throw Error(fmt::format("SC update: streams of length {} for a {}x{} layer, per block of {} samples, need {:.1f} GB "
-                            "(limit {:.0f} GB); use a shorter stream length or a smaller batch",
-                            L, rows_, cols_, block, stream_bytes / 1e9, kMaxStreamBytes / 1e9));
-  std::vector<uint64_t> Gt(rows_ * block * W), At(cols_ * block * W);
-  std::vector<uint64_t> counts(rows_ * cols_, 0);
   const bool ideal = options_.source == UpdateOptions::Source::ideal;
   const bool events = !ideal && row_devices_->device().reset_failure_probability > 0;
   const int bits = options_.probability_bits;
@@ -268,6 +262,16 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
   };
   constexpr size_t kRowBlock = 16;
   const unsigned threads = options_.threads == 0 ? default_threads() : options_.threads;
+  // Two ways to put the blocks on threads (below); with whole blocks per thread, each thread holds one
+  // block's streams.
+  const size_t blocks = (batch + block - 1) / block;
+  const unsigned workers = blocks >= 2 * size_t{threads} ? threads : 1;
+  const double stream_bytes = double(workers) * double(per_sample) * double(block) * sizeof(uint64_t);
+  if (stream_bytes > kMaxStreamBytes)
+    throw Error(fmt::format("SC update: streams of length {} for a {}x{} layer, per block of {} samples{}, need {:.1f} GB "
+                            "(limit {:.0f} GB); use a shorter stream length or a smaller batch",
+                            L, rows_, cols_, block, workers > 1 ? fmt::format(" on each of {} threads", workers) : "",
+                            stream_bytes / 1e9, kMaxStreamBytes / 1e9));
   // Samples are handed out in groups of detail::kStreamLanes = 8, the lanes of the AVX-512 stream maker
   // (a partial last group, and CPUs without AVX-512, take the portable loop, which makes the same
   // words). One contiguous range of groups per thread: the streams of neighbouring samples share
@@ -275,9 +279,11 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
   // write the same lines; with whole ranges they share at most the lines at a range's two ends.
   constexpr size_t G = detail::kStreamLanes;
   const bool simd = !events && detail::have_avx512_streams();
-  auto group_chunk = [&](size_t groups) { return (groups + threads - 1) / threads; };
-  for (size_t b0 = 0; b0 < batch; b0 += block) {
+  // The streams of samples [b0, b0 + nb) into Gt / At (stride K = nb W), counted into `counts`, on
+  // `inner` threads.
+  auto run_block = [&](size_t b0, uint64_t* Gt, uint64_t* At, uint64_t* counts, unsigned inner) {
     const size_t nb = std::min(block, batch - b0), K = nb * W;
+    auto group_chunk = [&](size_t groups) { return (groups + inner - 1) / inner; };
     // Streams: one random source per (step, sample, side), so the result does not depend on the
     // thread count, the block size or the stream maker; stored sample-major per row / column for the
     // counting loop.
@@ -308,17 +314,34 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
                                      &At[j0 * W], K, W, L, bits);
     };
     const size_t groups = (nb + G - 1) / G;
-    parallel_for(groups, threads, [&](size_t g) {
+    parallel_for(groups, inner, [&](size_t g) {
       const size_t j0 = g * G, j1 = std::min(nb, j0 + G);
       if (simd && j1 - j0 == G) return make_group(j0);
       for (size_t j = j0; j < j1; ++j) make_sample(j);
     }, group_chunk(groups));
     // Counters: integer sums, so the order of blocks and threads does not change them.
-    parallel_for((rows_ + kRowBlock - 1) / kRowBlock, threads, [&](size_t blk) {
+    parallel_for((rows_ + kRowBlock - 1) / kRowBlock, inner, [&](size_t blk) {
       const size_t r0 = blk * kRowBlock, r1 = std::min(rows_, r0 + kRowBlock);
-      detail::count_rows(Gt.data(), At.data(), r0, r1, cols_, K, counts.data());
+      detail::count_rows(Gt, At, r0, r1, cols_, K, counts);
     });
-  }
+  };
+  // Two ways to put the blocks on threads; the counters are integers, so both give the same result.
+  // With many blocks (a conv layer's im2col batch: ~50-100 per step) each thread makes and counts
+  // whole blocks, taken in turn, with its own stream buffers and counters, summed at the end: one
+  // parallel_for per call instead of two per block (a CNN step had ~300, each starting and joining
+  // threads: ~10% of a 2-thread epoch in the kernel, and idle cores at every join), and a block's
+  // streams are counted in the cache of the core that made them. With few blocks (a dense layer at
+  // batch 100 is one) the threads share each block: its sample groups, then its rows.
+  const unsigned inner = workers == 1 ? threads : 1;
+  std::vector<std::vector<uint64_t>> counts_of(workers, std::vector<uint64_t>(rows_ * cols_, 0));
+  std::atomic<size_t> next_block{0};
+  parallel_for(workers, workers, [&](size_t t) {
+    std::vector<uint64_t> Gt(rows_ * block * W), At(cols_ * block * W);
+    for (size_t b; (b = next_block.fetch_add(1)) < blocks;) run_block(b * block, Gt.data(), At.data(), counts_of[t].data(), inner);
+  });
+  std::vector<uint64_t>& counts = counts_of[0];
+  for (size_t t = 1; t < workers; ++t)
+    for (size_t k = 0; k < counts.size(); ++k) counts[k] += counts_of[t][k];
   const uint64_t tail_ones = static_cast<uint64_t>(batch) * (64 * W - L);
   const double inv = 2.0 / (static_cast<double>(batch) * static_cast<double>(L));
   for (size_t r = 0; r < rows_; ++r)
