@@ -276,17 +276,19 @@ TEST_CASE("sc update: same seed and step give the same update on any thread coun
   const auto dev = cbram::load_device("ag_asi_gaba2013");
   // Both ways compute() puts work on threads:
   // - 300 samples x (40 rows + 9 columns) fit one block of streams, so the threads share it: three
-  //   threads get 100 samples each, then three 16-row counting blocks;
-  // - 800 samples x (40 + 480) at L = 100 (two words) are 13 blocks of 64 samples (the last 32), so
-  //   each of three threads makes and counts whole blocks into its own counters.
+  //   threads get ~100 samples each, then three 16-row counting blocks;
+  // - 803 samples x (40 + 480) at L = 100 (two words) are 13 blocks of 64 samples (the last 35, a
+  //   partial group of 8), so each of three threads makes and counts whole blocks into its own
+  //   counters.
   for (size_t cols : {size_t{9}, size_t{480}}) {
-    const auto l = random_layer(cols == 9 ? 300 : 800, 40, cols, 44);
+    const auto l = random_layer(cols == 9 ? 300 : 803, 40, cols, 44);
     UpdateOptions o;
     o.device = dev;
     o.stream_length = 100;
     const ScOuterProduct a(l.rows, l.cols, o);
     o.threads = 3;  // a different thread count: same streams, same counts
     const ScOuterProduct b(l.rows, l.cols, o);
+    CHECK(b.stream_block(l.batch) == (cols == 9 ? 300 : 64));
     std::vector<float> ua(l.rows * l.cols), ub(ua.size()), uc(ua.size());
     a.compute(l.delta, l.x, l.batch, 7, ua);
     b.compute(l.delta, l.x, l.batch, 7, ub);
@@ -357,9 +359,12 @@ TEST_CASE("sc update: streams made and counted block by block equal a direct cou
   // from Rng(seed, derive_seed(derive_seed(step, b), 1)) for the errors (rows in order) and
   // (..., 2) for the activations, each fill_bernoulli of the bipolar request; counter (r, c) is the
   // XNOR popcount over the L valid bits of every sample. L = 4000 (63 words, a partial last word) makes
-  // the kernel's block 130 samples, so a batch of 300 spans two full blocks and a partial one.
+  // the kernel's block 130 samples, so a batch of 540 spans four full blocks and a partial one of 20:
+  // on 1 thread one after another, on 2 threads (at least two blocks each) whole blocks per thread,
+  // each with its own counters.
   const size_t L = 4000, W = words_for(L);
-  const auto l = random_layer(300, 3, 5, 46);
+  const auto l = random_layer(540, 3, 5, 46);
+  for (const unsigned threads : {1u, 2u})
   for (const bool chop : {false, true})
   for (const Scaling scaling : {Scaling::tensor, Scaling::row_col}) {
     UpdateOptions o;
@@ -368,8 +373,10 @@ TEST_CASE("sc update: streams made and counted block by block equal a direct cou
     o.scaling = scaling;
     o.chop = chop;
     o.seed = 12;
+    o.threads = threads;
     const uint64_t step = 5;
     const ScOuterProduct k(l.rows, l.cols, o);
+    REQUIRE(k.stream_block(l.batch) == 130);
     std::vector<float> got(l.rows * l.cols);
     k.compute(l.delta, l.x, l.batch, step, got);
     // The scales: the max |value| of each row's errors and each column's activations over the batch,
@@ -400,13 +407,13 @@ TEST_CASE("sc update: streams made and counted block by block equal a direct cou
     }
     REQUIRE(W == 63);
     if (chop) {
-      CHECK(chopped > 100);  // ~150 of 300 samples chopped (binomial sd 8.7)
-      CHECK(chopped < 200);
+      CHECK(chopped > 200);  // ~270 of 540 samples chopped (binomial sd 11.6): both signs occur
+      CHECK(chopped < 340);
     }
     for (size_t i = 0; i < ones.size(); ++i) {
       const double s = sd[i / l.cols] * sx[i % l.cols];
       const float want = static_cast<float>(s * (double(ones[i]) * 2.0 / (double(l.batch) * double(L)) - 1.0));
-      INFO((scaling == Scaling::tensor ? "tensor" : "row_col") << (chop ? ", chopped" : "") << ": element " << i);
+      INFO(threads << " threads, " << (scaling == Scaling::tensor ? "tensor" : "row_col") << (chop ? ", chopped" : "") << ": element " << i);
       CHECK(got[i] == want);  // same integer count, same arithmetic: exact
     }
   }

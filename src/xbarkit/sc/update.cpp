@@ -5,6 +5,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include <fmt/format.h>
@@ -226,6 +227,18 @@ double ScOuterProduct::bit_probability(bool row, size_t i, double p) const {
   return (row ? row_devices_ : col_devices_)->bit_probability(i, p);
 }
 
+size_t ScOuterProduct::stream_block(size_t batch) const {
+  // Streams are made and counted a block of samples at a time, the block's streams (both operands)
+  // sized to stay in the L2 cache while the counting tiles sweep them (a conv layer's im2col batch
+  // has ~20,000 samples: holding all its streams at once meant tens of MB, written once and read by
+  // every row pair from memory). At least 128 words per stream and block, so that the counting tiles'
+  // setup stays small against their inner loop. The block size depends only on the layer and L.
+  constexpr size_t kBlockWords = size_t{1} << 16;  // 512 KB of streams per block
+  const size_t W = words_for(options_.stream_length);
+  const size_t block = std::max<size_t>(kBlockWords / ((rows_ + cols_) * W), (128 + W - 1) / W);
+  return std::min(block, batch);
+}
+
 void ScOuterProduct::compute(std::span<const float> delta, std::span<const float> x, size_t batch, uint64_t step,
                              std::span<float> out) const {
   check(delta, x, batch, out.size());
@@ -235,15 +248,13 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
   std::transform(sd.begin(), sd.end(), ed.begin(), encode_scale);
   std::transform(sx.begin(), sx.end(), ex.begin(), encode_scale);
   const size_t L = options_.stream_length, W = words_for(L);
-  // Streams are made and counted a block of samples at a time, the block's streams (both operands)
-  // sized to stay in the L2 cache while the counting tiles sweep them (a conv layer's im2col batch
-  // has ~20,000 samples: holding all its streams at once meant tens of MB, written once and read by
-  // every row pair from memory). At least 128 words per stream and block, so that the counting tiles'
-  // setup stays small against their inner loop. The block size depends only on the layer and L.
-  constexpr size_t kBlockWords = size_t{1} << 16;  // 512 KB of streams per block
   const size_t per_sample = (rows_ + cols_) * W;
-  size_t block = std::max<size_t>(kBlockWords / per_sample, (128 + W - 1) / W);
-  block = std::min(block, batch);
+  const size_t block = stream_block(batch);
+  const double block_bytes = double(per_sample) * double(block) * sizeof(uint64_t);
+  if (block_bytes > kMaxStreamBytes)
+    throw Error(fmt::format("SC update: streams of length {} for a {}x{} layer, per block of {} samples, need {:.1f} GB "
+                            "(limit {:.0f} GB); use a shorter stream length or a smaller batch",
+                            L, rows_, cols_, block, block_bytes / 1e9, kMaxStreamBytes / 1e9));
   const bool ideal = options_.source == UpdateOptions::Source::ideal;
   const bool events = !ideal && row_devices_->device().reset_failure_probability > 0;
   const int bits = options_.probability_bits;
@@ -262,16 +273,6 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
   };
   constexpr size_t kRowBlock = 16;
   const unsigned threads = options_.threads == 0 ? default_threads() : options_.threads;
-  // Two ways to put the blocks on threads (below); with whole blocks per thread, each thread holds one
-  // block's streams.
-  const size_t blocks = (batch + block - 1) / block;
-  const unsigned workers = blocks >= 2 * size_t{threads} ? threads : 1;
-  const double stream_bytes = double(workers) * double(per_sample) * double(block) * sizeof(uint64_t);
-  if (stream_bytes > kMaxStreamBytes)
-    throw Error(fmt::format("SC update: streams of length {} for a {}x{} layer, per block of {} samples{}, need {:.1f} GB "
-                            "(limit {:.0f} GB); use a shorter stream length or a smaller batch",
-                            L, rows_, cols_, block, workers > 1 ? fmt::format(" on each of {} threads", workers) : "",
-                            stream_bytes / 1e9, kMaxStreamBytes / 1e9));
   // Samples are handed out in groups of detail::kStreamLanes = 8, the lanes of the AVX-512 stream maker
   // (a partial last group, and CPUs without AVX-512, take the portable loop, which makes the same
   // words). One contiguous range of groups per thread: the streams of neighbouring samples share
@@ -332,12 +333,29 @@ void ScOuterProduct::compute(std::span<const float> delta, std::span<const float
   // threads: ~10% of a 2-thread epoch in the kernel, and idle cores at every join), and a block's
   // streams are counted in the cache of the core that made them. With few blocks (a dense layer at
   // batch 100 is one) the threads share each block: its sample groups, then its rows.
+  // Each whole-block thread holds one block's streams: no more threads than the stream memory limit
+  // allows (so whether a layer fits never depends on the thread count).
+  const size_t blocks = (batch + block - 1) / block;
+  unsigned workers = blocks >= 2 * size_t{threads} ? threads : 1;
+  workers = static_cast<unsigned>(std::clamp<double>(std::floor(kMaxStreamBytes / block_bytes), 1.0, workers));
   const unsigned inner = workers == 1 ? threads : 1;
   std::vector<std::vector<uint64_t>> counts_of(workers, std::vector<uint64_t>(rows_ * cols_, 0));
   std::atomic<size_t> next_block{0};
   parallel_for(workers, workers, [&](size_t t) {
-    std::vector<uint64_t> Gt(rows_ * block * W), At(cols_ * block * W);
-    for (size_t b; (b = next_block.fetch_add(1)) < blocks;) run_block(b * block, Gt.data(), At.data(), counts_of[t].data(), inner);
+    // Every stream word is written before it is counted: no zero-fill.
+    std::unique_ptr<uint64_t[]> Gt, At;
+    try {
+      for (size_t b; (b = next_block.fetch_add(1)) < blocks;) {
+        if (!Gt) {
+          Gt = std::make_unique_for_overwrite<uint64_t[]>(rows_ * block * W);
+          At = std::make_unique_for_overwrite<uint64_t[]>(cols_ * block * W);
+        }
+        run_block(b * block, Gt.get(), At.get(), counts_of[t].data(), inner);
+      }
+    } catch (...) {
+      next_block = blocks;  // the other threads stop after their current block
+      throw;
+    }
   });
   std::vector<uint64_t>& counts = counts_of[0];
   for (size_t t = 1; t < workers; ++t)

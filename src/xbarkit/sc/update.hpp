@@ -87,6 +87,11 @@ public:
   void expectation(std::span<const float> delta, std::span<const float> x, size_t batch, std::span<double> mean,
                    std::span<double> stddev) const;
 
+  // Samples per block of streams in compute() for this batch (the streams are made and counted a
+  // block at a time; with at least two blocks per thread, each thread takes whole blocks). Depends
+  // only on the layer, L and the batch.
+  size_t stream_block(size_t batch) const;
+
   size_t rows() const { return rows_; }
   size_t cols() const { return cols_; }
   const UpdateOptions& options() const { return options_; }
