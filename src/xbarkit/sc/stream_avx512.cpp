@@ -133,9 +133,10 @@ XBARKIT_AVX512 inline __m512i lane_thresholds(const CbramStreamArray* devices, s
   // below into a masked load (vpbroadcastq mem, zmm{k}); the half-threshold's mask (zero operands)
   // is all-zero in nearly every group of a binary layer, so that table was read only by masked
   // loads that load nothing. In long trainings on the 2-core AMD EPYC VM those loads turned slow
-  // after a minute or two and took half of a CNN epoch; moving the tables to freshly written memory,
-  // or reading them once with ordinary loads, made them fast again (docs/PERFORMANCE.md, "Why long
-  // CNN runs slowed down"). An empty asm that claims to change the values keeps them in registers.
+  // after a minute or two and doubled the time per batch of a CNN; moving the tables to freshly
+  // written memory, or reading them once with ordinary loads, made them fast again
+  // (docs/PERFORMANCE.md, "Long runs"). An empty asm that claims to change the values keeps them in
+  // registers; after a compiler change, check with objdump that no masked broadcast load came back.
   asm("" : "+r"(one), "+r"(half));
   __m512i t = _mm512_maskz_mov_epi64(ends & positive, _mm512_set1_epi64(static_cast<long long>(one)));
   t = _mm512_mask_mov_epi64(t, zeros, _mm512_set1_epi64(static_cast<long long>(half)));
